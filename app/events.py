@@ -1,0 +1,109 @@
+"""The engine↔UI protocol: typed build events, written and read as JSON lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any, Literal, Protocol
+
+EventKind = Literal["stage-start", "stage-end", "progress", "log", "warning", "artifact", "error", "done"]
+EVENT_KINDS: tuple[EventKind, ...] = (
+    "stage-start", "stage-end", "progress", "log", "warning", "artifact", "error", "done",
+)
+DoneStatus = Literal["ok", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened during a build.
+
+    `fraction` is the overall progress (0..1) when known; `data` carries kind-specific fields: for `artifact`
+    path, size, sha256, kind; for `done` status and report path; for `error` hint; for `stage-end` seconds.
+    """
+
+    kind: EventKind
+    message: str = ""
+    stage: str | None = None
+    fraction: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v not in (None, {})}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> Event:
+        raw = json.loads(line)
+        if not isinstance(raw, dict) or raw.get("kind") not in EVENT_KINDS:
+            raise ValueError(f"not a Kiln event: {line[:80]!r}")
+        fraction = raw.get("fraction")
+        return cls(
+            kind=raw["kind"],
+            message=str(raw.get("message", "")),
+            stage=raw.get("stage"),
+            fraction=float(fraction) if fraction is not None else None,
+            data=dict(raw.get("data") or {}),
+        )
+
+
+class Reporter(Protocol):
+    """Where the engine sends events; the CLI and the wizard decide how they look."""
+
+    def emit(self, event: Event) -> None: ...
+
+
+class CallbackReporter:
+    """A reporter that hands each event to a function (tests, renderers)."""
+
+    def __init__(self, callback: Callable[[Event], None]) -> None:
+        self._callback = callback
+
+    def emit(self, event: Event) -> None:
+        self._callback(event)
+
+
+class JsonLinesWriter:
+    """Writes one JSON object per line and flushes, so a reading process sees each event at once."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def emit(self, event: Event) -> None:
+        self._stream.write(event.to_json() + "\n")
+        self._stream.flush()
+
+
+class JsonLinesReader:
+    """Turns arbitrary chunks of bytes (as a QProcess delivers them) into events, buffering to each newline.
+
+    Lines that are not events (a stray print from a library) become `log` events rather than being lost.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        return [self._parse(line) for line in lines if line.strip()]
+
+    def flush(self) -> list[Event]:
+        """Whatever is left when the stream ends."""
+        rest, self._buffer = self._buffer, b""
+        return [self._parse(rest)] if rest.strip() else []
+
+    @staticmethod
+    def _parse(line: bytes) -> Event:
+        text = line.decode("utf-8", errors="replace")
+        try:
+            return Event.from_json(text)
+        except (ValueError, TypeError, KeyError):
+            return Event("log", message=text.rstrip())
+
+
+def read_events(stream: IO[bytes]) -> Iterator[Event]:
+    """Every event in a finished byte stream."""
+    reader = JsonLinesReader()
+    for chunk in iter(lambda: stream.read(65536), b""):
+        yield from reader.feed(chunk)
+    yield from reader.flush()

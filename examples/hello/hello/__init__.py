@@ -1,0 +1,1 @@
+"""hello: a tiny console app packaged by Kiln's examples."""

@@ -1,0 +1,185 @@
+"""The host runtime: a relocatable copy of the CPython that runs Kiln (Linux), cached between builds.
+
+A copied interpreter keeps looking for libpython and the extension modules' libraries where it was built,
+and silently loads another libpython from the system when that one is gone. So the copy gets RUNPATHs
+relative to itself ($ORIGIN), and every shared library it needs beyond glibc travels with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+import lief
+
+from app.bytecode import compile_tree
+from app.errors import KilnError
+from app.targets import Target
+from app.tools import run
+from runtimes.base import ProgressCallback, Runtime
+from runtimes.prune import prune_stdlib
+
+# Libraries that belong to glibc: always taken from the user's system, never bundled.
+GLIBC_LIBRARIES = {
+    "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1", "libresolv.so.2",
+    "ld-linux-x86-64.so.2", "libanl.so.1", "libmvec.so.1", "linux-vdso.so.1", "libnss_files.so.2",
+}
+# Extension modules whose dependencies we do not want to carry (Tk, NIS) or that are CPython's own tests.
+SKIPPED_EXTENSIONS = re.compile(r"^(_tkinter|nis|_test\w*|xxlimited\w*|_ctypes_test|_xxsubinterpreters|xxsubtype)\.")
+RUNTIME_FORMAT = 3  # bump when the layout this module produces changes, so old caches are not reused
+
+
+def glibc_version() -> str:
+    """The host's glibc version: a host runtime needs at least this on the user's machine."""
+    name, version = os.confstr("CS_GNU_LIBC_VERSION").split() if hasattr(os, "confstr") else ("glibc", "?")
+    return version if name == "glibc" else "?"
+
+
+class HostRuntimeProvider:
+    """Provides the interpreter Kiln runs on (`sys.base_prefix`), relocated; only for its own version."""
+
+    def __init__(self, prefix: Path | None = None) -> None:
+        self.prefix = prefix or Path(sys.base_prefix)
+
+    def provide(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback) -> Runtime:
+        host_version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        if target.os != "linux":
+            raise KilnError(
+                f"the host Python can only be bundled for Linux, not {target.name}",
+                hint="set [python] source = \"auto\" or \"download\" to use a downloaded runtime for this target",
+            )
+        if version != host_version:
+            raise KilnError(
+                f"[python] version is {version}, but the host Python is {host_version}",
+                hint=f"set [python] version = \"{host_version}\", or source = \"download\" for Python {version}",
+            )
+        libpython = self.prefix / "lib" / f"libpython{version}.so.1.0"
+        if not sysconfig.get_config_var("Py_ENABLE_SHARED") or not libpython.exists():
+            raise KilnError(
+                f"the host Python at {self.prefix} is not a shared build (no {libpython.name})",
+                hint="use a Python built with --enable-shared (pyenv: PYTHON_CONFIGURE_OPTS=--enable-shared), "
+                "or set [python] source = \"download\"",
+            )
+        key = self._cache_key(version)
+        final = cache_dir / "runtimes" / "host" / f"{version}-{key}"
+        marker = final / ".kiln-complete"
+        if marker.exists():
+            return self._runtime(final / "python", target, version, reused=True)
+        progress(0.0, f"relocating host Python {sys.version.split()[0]}")
+        temp = final.with_name(final.name + ".partial")
+        shutil.rmtree(temp, ignore_errors=True)
+        try:
+            self._relocate(temp / "python", version, progress)
+            (temp / ".kiln-complete").write_text(json.dumps({"prefix": str(self.prefix)}), encoding="utf-8")
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(temp, final)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+        progress(1.0, "host Python relocated")
+        return self._runtime(final / "python", target, version, reused=False)
+
+    def _cache_key(self, version: str) -> str:
+        libpython = self.prefix / "lib" / f"libpython{version}.so.1.0"
+        stat = libpython.stat()
+        text = f"{self.prefix}|{sys.version}|{stat.st_size}|{stat.st_mtime_ns}|{RUNTIME_FORMAT}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _runtime(self, root: Path, target: Target, version: str, reused: bool) -> Runtime:
+        return Runtime(
+            root=root, target=target, version=version, full_version=sys.version.split()[0],
+            source=f"host {self.prefix}", reused=reused,
+            notes=(f"built from this machine's Python: needs glibc {glibc_version()} or newer on the user's machine",),
+        )
+
+    def _relocate(self, dest: Path, version: str, progress: ProgressCallback) -> None:
+        src_lib = self.prefix / "lib"
+        (dest / "bin").mkdir(parents=True)
+        (dest / "lib").mkdir()
+        shutil.copy2(self.prefix / "bin" / f"python{version}", dest / "bin" / f"python{version}")
+        os.symlink(f"python{version}", dest / "bin" / "python3")
+        shutil.copy2(src_lib / f"libpython{version}.so.1.0", dest / "lib" / f"libpython{version}.so.1.0")
+        progress(0.1, "copying the standard library")
+        stdlib = dest / "lib" / f"python{version}"
+        shutil.copytree(
+            src_lib / f"python{version}", stdlib, symlinks=True,
+            ignore=shutil.ignore_patterns("site-packages", "__pycache__", "*.pyc"),
+        )
+        (stdlib / "site-packages").mkdir()
+        dynload = stdlib / "lib-dynload"
+        for module in list(dynload.iterdir()):
+            if SKIPPED_EXTENSIONS.match(module.name):
+                module.unlink()
+        prune_stdlib(stdlib)
+        progress(0.4, "bundling shared libraries")
+        elf_files = [dest / "bin" / f"python{version}", dest / "lib" / f"libpython{version}.so.1.0"]
+        elf_files += sorted(dynload.glob("*.so"))
+        bundled = bundle_libraries(elf_files, dest / "lib")
+        progress(0.6, "stripping and patching RUNPATH")
+        for path in [*elf_files, *bundled]:
+            path.chmod(0o755)
+            run(["strip", "--strip-unneeded", path], what=f"stripping {path.name}")
+        set_runpath(dest / "bin" / f"python{version}", "$ORIGIN/../lib")
+        for library in [dest / "lib" / f"libpython{version}.so.1.0", *bundled]:
+            set_runpath(library, "$ORIGIN")
+        for module in dynload.glob("*.so"):
+            set_runpath(module, "$ORIGIN/../..")
+        progress(0.8, "compiling the standard library")
+        # The stdlib ships as bytecode only: smaller, and nothing to re-validate at start-up.
+        compile_tree(dest / "bin" / f"python{version}", stdlib, optimize=0, keep_sources=False)
+
+
+def needed_libraries(elf: Path) -> dict[str, Path]:
+    """Shared libraries `elf` loads (transitively, as ldd resolves them), except glibc's."""
+    output = run(["ldd", elf], what=f"listing the libraries of {elf.name}", check=False).stdout.decode()
+    found: dict[str, Path] = {}
+    for line in output.splitlines():
+        match = re.match(r"\s*(\S+)\s+=>\s+(/\S+)", line)
+        if match and match.group(1) not in GLIBC_LIBRARIES and not match.group(1).startswith("libpython"):
+            found[match.group(1)] = Path(match.group(2))
+        elif "not found" in line:
+            raise KilnError(f"{elf.name} needs {line.split()[0]}, which is not installed on this machine")
+    return found
+
+
+def bundle_libraries(elf_files: list[Path], lib_dir: Path) -> list[Path]:
+    """Copy every non-glibc library the given files need into lib_dir; returns the copies."""
+    wanted: dict[str, Path] = {}
+    for elf in elf_files:
+        wanted.update(needed_libraries(elf))
+    copies = []
+    for soname, source in sorted(wanted.items()):
+        target = lib_dir / soname
+        if not target.exists():
+            shutil.copy2(source.resolve(), target)
+            copies.append(target)
+    return copies
+
+
+def set_runpath(path: Path, runpath: str) -> None:
+    """Replace every RPATH/RUNPATH of an ELF file by one RUNPATH."""
+    binary = lief.ELF.parse(str(path))
+    if binary is None:
+        raise KilnError(f"{path} is not an ELF file lief can read")
+    for tag in (lief.ELF.DynamicEntry.TAG.RPATH, lief.ELF.DynamicEntry.TAG.RUNPATH):
+        while binary.has(tag):
+            binary.remove(tag)
+    binary.add(lief.ELF.DynamicEntryRunPath(runpath))
+    temp = path.with_name(path.name + ".lief")
+    binary.write(str(temp))
+    os.chmod(temp, path.stat().st_mode)
+    os.replace(temp, path)
+
+
+def runpath_of(path: Path) -> list[str]:
+    """The RUNPATH entries of an ELF file (tests and `kiln inspect`)."""
+    binary = lief.ELF.parse(str(path))
+    if binary is None:
+        return []
+    entry = binary.get(lief.ELF.DynamicEntry.TAG.RUNPATH)
+    return list(entry.paths) if isinstance(entry, lief.ELF.DynamicEntryRunPath) else []
