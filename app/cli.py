@@ -98,7 +98,9 @@ def _cmd_wizard(args: argparse.Namespace) -> int:
     try:
         from ui.main import run_wizard
     except ImportError as e:
-        raise KilnError(f"the wizard cannot start: {e}", hint="install Kiln with the gui extra: pip install kiln[gui]")
+        raise KilnError(
+            f"the wizard cannot start: {e}", hint="install Kiln with the gui extra: pip install kiln[gui]"
+        ) from None
     return run_wizard(getattr(args, "project", None))
 
 

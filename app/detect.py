@@ -13,10 +13,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from app.project import (
     TODO,
+    AppImageInstaller,
     AppSection,
     DependenciesSection,
     EntrySection,
     IconSection,
+    PortableInstaller,
     Project,
     SourceSection,
 )
@@ -83,6 +85,8 @@ class Detection:
             entry = EntrySection(module=TODO)
         include = [f"{p}/**" if (self.folder / p).is_dir() else p for p in self.packages] or ["**/*.py"]
         project = Project(app=app, entry=entry, source=SourceSection(include=include))
+        # Set explicitly so `kiln new` writes both [[installer]] tables into the file for the user to see.
+        project.installer = [AppImageInstaller(), PortableInstaller()]
         if self.requirements or self.requirements_file:
             project.dependencies = DependenciesSection()
             if self.requirements:
@@ -145,7 +149,10 @@ def _read_pyproject(path: Path, found: Detection) -> None:
             found.requirements.append(str(requirement))
         except InvalidRequirement:
             found.warnings.append(f"pyproject dependency {requirement!r} is not valid PEP 508; left out")
-    for key, kind, source in (("gui-scripts", "gui", "gui-script"), ("scripts", "console", "console-script")):
+    script_tables: tuple[tuple[str, Literal["console", "gui"], EntrySource], ...] = (
+        ("gui-scripts", "gui", "gui-script"), ("scripts", "console", "console-script"),
+    )
+    for key, kind, source in script_tables:
         for script_name, target in (table.get(key) or {}).items():
             found.entries.append(
                 EntryCandidate(str(target), "", kind, source, f"{script_name} = {target} ({source.replace('-', ' ')})")

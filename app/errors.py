@@ -19,7 +19,7 @@ class KilnError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in a project file: where it is (a dotted field path or `line N`), what is wrong, how to fix it."""
+    """One problem in a project file: where (a dotted field path or `line N`), what is wrong, how to fix it."""
 
     location: str
     message: str

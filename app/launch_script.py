@@ -20,7 +20,8 @@ def posix_launcher(staged: StagedApp, bundle_from_script: str = "", comment: str
         f"# Written by Kiln: starts {shlex.quote(title)} with its own Python.{' ' + comment if comment else ''}",
         'here=$(dirname -- "$(readlink -f -- "$0")")',
         f"bundle={bundle}",
-        f'KILN_ARGV0="${{ARGV0:-$0}}" exec "$bundle"/{shlex.quote(staged.python_relpath)} -I "$bundle"/kiln_boot.py "$@"',
+        f'KILN_ARGV0="${{ARGV0:-$0}}" exec "$bundle"/{shlex.quote(staged.python_relpath)} -I '
+        '"$bundle"/kiln_boot.py "$@"',
         "",
     ]
     return "\n".join(lines)

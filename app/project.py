@@ -157,6 +157,11 @@ class InstallerBase(Section):
     output_name: str = ""
     """Artifact file name without extension; empty: `<name>-<version>-<platform>`."""
 
+    @model_validator(mode="after")
+    def _always_write_kind(self) -> InstallerBase:
+        self.model_fields_set.add("kind")  # the file must say which kind each table is
+        return self
+
 
 class PortableInstaller(InstallerBase):
     kind: Literal["portable"] = "portable"
@@ -223,6 +228,10 @@ Installer = Annotated[
 INSTALLER_KINDS = ("appimage", "msi", "dmg", "portable")
 
 
+def _default_installers() -> list[Installer]:
+    return [PortableInstaller()]
+
+
 class BuildSection(Section):
     output_dir: str = "dist"
     """Where artifacts go, relative to the project file."""
@@ -245,7 +254,7 @@ class Project(Section):
     dependencies: DependenciesSection = Field(default_factory=DependenciesSection)
     python: PythonSection = Field(default_factory=PythonSection)
     icon: IconSection = Field(default_factory=IconSection)
-    installer: list[Installer] = Field(default_factory=lambda: [PortableInstaller()])
+    installer: list[Installer] = Field(default_factory=lambda: _default_installers())
     """One table per installer to build: `[[installer]]` with `kind` = appimage, msi, dmg or portable."""
     build: BuildSection = Field(default_factory=BuildSection)
 

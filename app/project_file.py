@@ -67,6 +67,8 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
         message = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "union_tag_invalid":
             message = f"unknown installer kind {item.get('input', {}).get('kind')!r}"
+        elif item["type"] == "union_tag_not_found":
+            message = "installer table without a kind"
         elif item["type"] == "extra_forbidden":
             message = "unknown key"
         problems.append(Problem(_location(tuple(item["loc"])), message, _HINTS.get(item["type"])))
@@ -105,7 +107,8 @@ def load_project(path: Path) -> ProjectFile:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ProjectInvalid(str(path), [Problem(f"byte {e.start}", "not UTF-8 text", "save the file as UTF-8")]) from None
+        problem = Problem(f"byte {e.start}", "not UTF-8 text", "save the file as UTF-8")
+        raise ProjectInvalid(str(path), [problem]) from None
     return parse_project(text, path)
 
 

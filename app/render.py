@@ -45,9 +45,7 @@ class RichRenderer:
         assert self._task is not None
         if event.fraction is not None:
             self._progress.update(self._task, completed=event.fraction)
-        if event.kind == "stage-start":
-            self._progress.update(self._task, description=f"{event.stage}: {escape(event.message)}")
-        elif event.kind == "progress" and event.message:
+        if event.kind == "stage-start" or (event.kind == "progress" and event.message):
             self._progress.update(self._task, description=f"{event.stage}: {escape(event.message)}")
         elif event.kind == "stage-end":
             self.console.print(f"[green]✓[/] {escape(event.stage or '')}  {event.data.get('seconds', 0):.1f} s")

@@ -37,7 +37,8 @@ RUNTIME_FORMAT = 3  # bump when the layout this module produces changes, so old 
 
 def glibc_version() -> str:
     """The host's glibc version: a host runtime needs at least this on the user's machine."""
-    name, version = os.confstr("CS_GNU_LIBC_VERSION").split() if hasattr(os, "confstr") else ("glibc", "?")
+    text = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    name, _, version = text.partition(" ")
     return version if name == "glibc" else "?"
 
 

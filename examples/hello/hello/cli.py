@@ -13,7 +13,7 @@ def loaded_libpython() -> str:
         with open("/proc/self/maps", encoding="utf-8") as maps:
             for line in maps:
                 if "libpython" in line:
-                    return line.split()[-1]
+                    return line.split(None, 5)[5].strip()
     except OSError:
         pass
     return ""
@@ -37,8 +37,8 @@ def main() -> int:
     console.print(greeting)
     console.print(f"rich {metadata.version('rich')}")
     console.print(f"args: {json.dumps(args, ensure_ascii=False)}")
-    if args[:1] == ["--exit"] and len(args) > 1:
-        return int(args[1])
+    if "--exit" in args[:-1]:
+        return int(args[args.index("--exit") + 1])
     return 0
 
 

@@ -1,0 +1,85 @@
+"""The relocated host runtime runs on its own: own libpython, own stdlib, no trace of the build prefix."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.targets import TARGETS
+from runtimes.host import GLIBC_LIBRARIES, HostRuntimeProvider, needed_libraries, runpath_of
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    cache = tmp_path_factory.mktemp("cache")
+    return HostRuntimeProvider().provide(TARGETS["linux-x86_64"], f"{sys.version_info[0]}.{sys.version_info[1]}",
+                                         cache, lambda fraction, message: None)
+
+
+def hidden_prefix_argv(argv: list[str]) -> list[str]:
+    """Run argv with the host Python's prefix hidden behind an empty tmpfs (needs root and unshare)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("hiding the host prefix needs root and unshare")
+    script = 'mount -t tmpfs none "$1" && shift && exec env -i "$@"'
+    return ["unshare", "-m", "sh", "-c", script, "sh", sys.base_prefix, *argv]
+
+
+def test_relocated_runtime_runs_with_host_prefix_hidden(runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    copy = tmp_path / "moved" / "python"
+    shutil.copytree(runtime.root, copy, symlinks=True)
+    code = (
+        "import sys, json, ssl, sqlite3, lzma, bz2, zlib, ctypes, uuid, decimal, hashlib;"
+        "maps=[l.split()[-1] for l in open('/proc/self/maps') if 'libpython' in l or '.so' in l];"
+        "print(json.dumps({'prefix': sys.prefix, 'maps': maps, 'ssl': ssl.OPENSSL_VERSION}))"
+    )
+    result = subprocess.run(hidden_prefix_argv([str(copy / "bin" / runtime.python.name), "-I", "-c", code]),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["prefix"] == str(copy)
+    libpython = [m for m in data["maps"] if "libpython" in m]
+    assert libpython and all(m.startswith(str(copy)) for m in libpython), libpython
+    # every non-glibc library comes from the copy, none from the system or the build prefix
+    foreign = [m for m in data["maps"] if not m.startswith(str(copy)) and Path(m).name not in GLIBC_LIBRARIES
+               and not Path(m).name.startswith(("libc.so", "ld-linux", "libm.so", "libgcc_s", "libstdc++"))]
+    assert foreign == [], foreign
+
+
+def test_runpaths_are_relative(runtime) -> None:  # type: ignore[no-untyped-def]
+    version = runtime.version
+    assert runpath_of(runtime.python) == ["$ORIGIN/../lib"]
+    assert runpath_of(runtime.root / "lib" / f"libpython{version}.so.1.0") == ["$ORIGIN"]
+    dynload = runtime.root / "lib" / f"python{version}" / "lib-dynload"
+    assert {tuple(runpath_of(m)) for m in dynload.glob("*.so")} == {("$ORIGIN/../..",)}
+
+
+def test_bundled_libraries_and_pruned_stdlib(runtime) -> None:  # type: ignore[no-untyped-def]
+    lib = runtime.root / "lib"
+    for name in ("libssl.so.3", "libcrypto.so.3", "libffi.so.8", "libsqlite3.so.0", "liblzma.so.5", "libz.so.1"):
+        assert (lib / name).exists(), name
+    stdlib = lib / f"python{runtime.version}"
+    assert not (stdlib / "test").exists() and not (stdlib / "tkinter").exists()
+    assert (stdlib / "os.pyc").exists() and not (stdlib / "os.py").exists()
+    assert list((stdlib / "site-packages").iterdir()) == []
+    assert needed_libraries(runtime.python) == {}  # everything resolves inside the runtime now
+
+
+def test_second_provide_reuses_the_cache(runtime) -> None:  # type: ignore[no-untyped-def]
+    again = HostRuntimeProvider().provide(runtime.target, runtime.version, runtime.root.parents[3],
+                                          lambda fraction, message: None)
+    assert again.reused and again.root == runtime.root and not runtime.reused
+
+
+def test_wrong_version_or_target_is_a_clear_error(tmp_path: Path) -> None:
+    from app.errors import KilnError
+
+    with pytest.raises(KilnError, match="host Python is"):
+        HostRuntimeProvider().provide(TARGETS["linux-x86_64"], "3.8", tmp_path, lambda f, m: None)
+    with pytest.raises(KilnError, match="only be bundled for Linux"):
+        HostRuntimeProvider().provide(TARGETS["windows-x86_64"], "3.11", tmp_path, lambda f, m: None)
