@@ -117,6 +117,11 @@ import site  # noqa: E402
 
 site.addsitedir(os.path.join(_here, "packages"))
 sys.argv[0] = os.environ.pop("KILN_ARGV0", None) or sys.argv[0]
+if sys.platform == "win32":
+    # sys.executable is the app's launcher there; child processes need the real interpreter.
+    import multiprocessing  # noqa: E402
+
+    multiprocessing.set_executable(os.path.join(_here, "runtime", "python.exe"))
 {run}
 '''
 

@@ -1,0 +1,1 @@
+"""Kiln's own resources: launcher sources and prebuilt launchers, icons, templates."""

@@ -1,0 +1,481 @@
+/* Kiln AppImage type-2 runtime: command line, environment, FUSE run, extract-and-run.
+ *
+ * Normal start: mount the payload with FUSE in a private temporary folder, fork, run AppRun
+ * from it in the child, serve the filesystem in the parent until the child ends, unmount and
+ * return the child's exit status (128 + signal number when it was killed).
+ * Without usable FUSE, or when asked to: extract once into a per-user cache folder keyed by
+ * the image, then exec AppRun from there.
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *g_name = "AppImage"; /* image file name, prefix of every message */
+static bool g_debug;                    /* APPIMAGE_DEBUG set: explain fallbacks */
+
+void report(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", g_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void debug(const char *fmt, ...)
+{
+	if (!g_debug)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: [debug] ", g_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void usage(void)
+{
+	printf("Kiln AppImage runtime %s\n\n"
+	       "Options (only as the first argument; all other arguments go to the application):\n"
+	       "  --appimage-extract [PATTERN]  extract the contents to ./squashfs-root (PATTERN: glob on paths)\n"
+	       "  --appimage-extract-and-run    run from a cached extraction instead of a FUSE mount\n"
+	       "  --appimage-offset             print where the squashfs payload starts\n"
+	       "  --appimage-version            print the runtime version\n"
+	       "  --appimage-help               show this help\n\n"
+	       "Environment: APPIMAGE_EXTRACT_AND_RUN=1 forces extract-and-run, APPIMAGE_DEBUG=1 explains\n"
+	       "why FUSE was not used. Extractions are cached in ${XDG_CACHE_HOME:-$HOME/.cache}/kiln-appimage.\n",
+	       KILN_RUNTIME_VERSION);
+}
+
+/* name with everything but [A-Za-z0-9._+-] replaced, so it is safe in paths and mount options. */
+static void safe_name(char *out, size_t cap, const char *name, bool strip_ext)
+{
+	size_t len = strlen(name);
+	if (strip_ext && len > 9 && strcasecmp(name + len - 9, ".AppImage") == 0)
+		len -= 9;
+	size_t n = 0;
+	for (size_t i = 0; i < len && n + 1 < cap; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		          c == '.' || c == '_' || c == '+' || c == '-';
+		out[n++] = ok ? c : '_';
+	}
+	if (n == 0 && cap > 3)
+		n = (size_t)snprintf(out, cap, "app");
+	out[n] = '\0';
+	if (out[0] == '.')
+		out[0] = '_'; /* never hidden, never confused with our ".partial" folders */
+}
+
+/* Set the AppImage variables and exec dir/AppRun with args (args[0] is replaced). Returns 127. */
+static int exec_app(const char *dir, const char *image, const char *argv0, char **args)
+{
+	char apprun[PATH_MAX], cwd[PATH_MAX];
+	if (snprintf(apprun, sizeof apprun, "%s/AppRun", dir) >= (int)sizeof apprun) {
+		report("path too long: %s/AppRun", dir);
+		return 127;
+	}
+	setenv("APPIMAGE", image, 1);
+	setenv("APPDIR", dir, 1);
+	setenv("ARGV0", argv0, 1);
+	if (getcwd(cwd, sizeof cwd))
+		setenv("OWD", cwd, 1);
+	else
+		unsetenv("OWD");
+	args[0] = apprun;
+	execv(apprun, args);
+	report("cannot run AppRun from the AppImage: %s", strerror(errno));
+	return 127;
+}
+
+static int exit_code(int status)
+{
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+/* ---- FUSE mode --------------------------------------------------------------------------- */
+
+static volatile pid_t g_child;
+static int g_wake[2] = {-1, -1}; /* self-pipe: SIGCHLD wakes the poll loop */
+
+static void on_sigchld(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	if (write(g_wake[1], "x", 1) < 0) {
+		/* pipe full: the loop is awake anyway */
+	}
+	errno = saved;
+}
+
+/* Pass signals sent to us with kill() on to the app. Terminal signals (Ctrl-C, hangup) already
+ * reach the app through its process group, so forwarding those would deliver them twice. */
+static void on_forward(int sig, siginfo_t *info, void *ctx)
+{
+	(void)ctx;
+	if (g_child > 0 && info->si_code <= 0)
+		kill(g_child, sig);
+}
+
+static const int forwarded[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+
+static void setup_parent_signals(void)
+{
+	struct sigaction sa = {0};
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = NULL;
+	sa.sa_sigaction = on_forward;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaction(forwarded[i], &sa, NULL);
+}
+
+static const char *temp_dir(void)
+{
+	const char *t = getenv("TMPDIR");
+	struct stat st;
+	if (t && t[0] == '/' && stat(t, &st) == 0 && S_ISDIR(st.st_mode) && access(t, W_OK | X_OK) == 0)
+		return t;
+	return "/tmp";
+}
+
+/* Returns the app's exit code, or -1 when FUSE cannot be used (nothing was run). */
+static int run_mounted(const struct payload *p, const char *image, const char *argv0, char **args)
+{
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		debug("FUSE not usable (/dev/fuse: %s), extracting instead", strerror(errno));
+		return -1;
+	}
+	char name[64], mountpoint[PATH_MAX];
+	safe_name(name, sizeof name, g_name, false);
+	snprintf(mountpoint, sizeof mountpoint, "%s/.mount_%.8sXXXXXX", temp_dir(), name);
+	if (!mkdtemp(mountpoint)) {
+		debug("cannot create a mount point: %s, extracting instead", strerror(errno));
+		return -1;
+	}
+	struct kmount *m = kmount_open(p, mountpoint, name, !g_debug);
+	if (!m) {
+		debug("FUSE mount failed, extracting instead");
+		rmdir(mountpoint);
+		return -1;
+	}
+	if (pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		report("cannot create a pipe: %s", strerror(errno));
+		kmount_close(m);
+		rmdir(mountpoint);
+		return 1;
+	}
+	setup_parent_signals();
+
+	/* Hold signals until g_child is known, so none is lost or handled in the child. */
+	sigset_t held, saved_mask;
+	sigemptyset(&held);
+	sigaddset(&held, SIGCHLD);
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaddset(&held, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &held, &saved_mask);
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+			signal(forwarded[i], SIG_DFL);
+		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+		_exit(exec_app(mountpoint, image, argv0, args));
+	}
+	g_child = pid;
+	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+	if (pid < 0) {
+		report("cannot start the application: %s", strerror(errno));
+		kmount_close(m);
+		rmdir(mountpoint);
+		return 1;
+	}
+
+	int status = 0;
+	bool serving = true;
+	for (;;) {
+		pid_t done = waitpid(pid, &status, WNOHANG);
+		if (done == pid)
+			break;
+		if (done < 0 && errno != EINTR) {
+			status = 1 << 8; /* should not happen: report as exit code 1 */
+			break;
+		}
+		struct pollfd fds[2] = {{.fd = serving ? kmount_fd(m) : -1, .events = POLLIN},
+		                        {.fd = g_wake[0], .events = POLLIN}};
+		if (poll(fds, 2, -1) < 0)
+			continue; /* EINTR: re-check the child */
+		if (fds[0].revents && kmount_serve(m) != 0)
+			serving = false; /* unmounted from outside: just wait for the app */
+		if (fds[1].revents) {
+			char drain[64];
+			while (read(g_wake[0], drain, sizeof drain) > 0) {
+			}
+		}
+	}
+	g_child = 0;
+	kmount_close(m);
+	rmdir(mountpoint);
+	return exit_code(status);
+}
+
+/* ---- extract-and-run --------------------------------------------------------------------- */
+
+static int mkdir_p(char *path, mode_t mode)
+{
+	for (char *s = path + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		int r = mkdir(path, mode);
+		*s = '/';
+		if (r != 0 && errno != EEXIST)
+			return -1;
+	}
+	if (mkdir(path, mode) != 0 && errno != EEXIST)
+		return -1;
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+/* ${XDG_CACHE_HOME:-$HOME/.cache}/kiln-appimage, or a private folder in /tmp without HOME. */
+static int cache_root(char *out, size_t cap)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n;
+	if (xdg && xdg[0] == '/')
+		n = snprintf(out, cap, "%s/kiln-appimage", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(out, cap, "%s/.cache/kiln-appimage", home);
+	else {
+		n = snprintf(out, cap, "/tmp/kiln-appimage-%u", (unsigned)getuid());
+		struct stat st;
+		if (n > 0 && (size_t)n < cap && mkdir(out, 0700) != 0 && errno != EEXIST)
+			return -1;
+		/* shared /tmp: only trust a real folder that is ours alone */
+		if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+			errno = EPERM;
+			return -1;
+		}
+		return 0;
+	}
+	if (n < 0 || (size_t)n >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdir_p(out, 0700);
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *b = data;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t hash_range(uint64_t h, int fd, uint64_t start, uint64_t len)
+{
+	static unsigned char buf[1 << 16];
+	while (len > 0) {
+		ssize_t n = pread(fd, buf, len < sizeof buf ? (size_t)len : sizeof buf, (off_t)start);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		h = fnv1a(h, buf, (size_t)n);
+		start += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return h;
+}
+
+/* Identity of the image: size, mtime, the squashfs superblock area and its tail, where the
+ * inode/directory/fragment tables live (they change whenever any file does). */
+static uint64_t image_hash(const struct payload *p, const struct stat *st)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int64_t meta[3] = {(int64_t)st->st_size, (int64_t)st->st_mtim.tv_sec, (int64_t)st->st_mtim.tv_nsec};
+	h = fnv1a(h, meta, sizeof meta);
+	uint64_t head = p->bytes_used < 4096 ? p->bytes_used : 4096;
+	uint64_t tail = p->bytes_used < (4u << 20) ? p->bytes_used : (4u << 20);
+	h = hash_range(h, p->fd, p->offset, head);
+	return hash_range(h, p->fd, p->offset + p->bytes_used - tail, tail);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)ftw;
+	if (type == FTW_D) /* pre-order pass: make read-only folders removable */
+		return chmod(path, 0700), 0;
+	remove(path);
+	return 0;
+}
+
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_PHYS);              /* chmod folders (pre-order) */
+	nftw(path, rm_entry, 16, FTW_PHYS | FTW_DEPTH); /* remove (post-order: FTW_DP) */
+}
+
+/* Remove ".<key>.partial.<pid>" folders left by extractions that were killed. */
+static void remove_stale_partials(const char *root, const char *key)
+{
+	char prefix[128], path[PATH_MAX];
+	snprintf(prefix, sizeof prefix, ".%s.partial.", key);
+	struct dirent **list = NULL;
+	int n = scandir(root, &list, NULL, NULL);
+	for (int i = 0; i < n; i++) {
+		const char *d = list[i]->d_name;
+		if (strncmp(d, prefix, strlen(prefix)) == 0) {
+			long pid = strtol(d + strlen(prefix), NULL, 10);
+			if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH &&
+			    snprintf(path, sizeof path, "%s/%s", root, d) < (int)sizeof path)
+				rm_rf(path);
+		}
+		free(list[i]);
+	}
+	free(list);
+}
+
+static int extract_and_run(const struct payload *p, const struct stat *st, const char *image, const char *argv0,
+                           char **args)
+{
+	char root[PATH_MAX], name[64], key[96], final[PATH_MAX], partial[PATH_MAX];
+	if (cache_root(root, sizeof root) != 0) {
+		report("cannot create the cache folder %s: %s", root, strerror(errno));
+		return 1;
+	}
+	safe_name(name, sizeof name, g_name, true);
+	snprintf(key, sizeof key, "%.48s-%016llx", name, (unsigned long long)image_hash(p, st));
+	if (snprintf(final, sizeof final, "%s/%s", root, key) >= (int)sizeof final ||
+	    snprintf(partial, sizeof partial, "%s/.%s.partial.%ld", root, key, (long)getpid()) >= (int)sizeof partial) {
+		report("cache path too long: %s", root);
+		return 1;
+	}
+	struct stat fs;
+	if (stat(final, &fs) == 0 && S_ISDIR(fs.st_mode)) {
+		debug("reusing %s", final);
+		return exec_app(final, image, argv0, args);
+	}
+	remove_stale_partials(root, key);
+	rm_rf(partial);
+	if (mkdir(partial, 0700) != 0) {
+		report("cannot create %s: %s", partial, strerror(errno));
+		return 1;
+	}
+	debug("extracting to %s", final);
+	if (payload_extract(p, partial, NULL, NULL) != 0) {
+		rm_rf(partial);
+		return 1;
+	}
+	/* Atomic publish: a folder under the final name is always complete. */
+	if (rename(partial, final) != 0) {
+		int err = errno;
+		rm_rf(partial);
+		if (err != EEXIST && err != ENOTEMPTY) { /* otherwise a parallel start won the race */
+			report("cannot create %s: %s", final, strerror(err));
+			return 1;
+		}
+	}
+	return exec_app(final, image, argv0, args);
+}
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	char image[PATH_MAX];
+	if (argc < 1) { /* argv[1] would be the environment */
+		report("started without arguments; run it through a shell or exec with argv[0]");
+		return 1;
+	}
+	const char *argv0 = argv[0];
+
+	g_debug = getenv("APPIMAGE_DEBUG") && *getenv("APPIMAGE_DEBUG");
+	ssize_t n = readlink("/proc/self/exe", image, sizeof image - 1);
+	if (n > 0)
+		image[n] = '\0';
+	else if (!realpath(argv0, image)) { /* no /proc: fall back to the path we were started by */
+		report("cannot find the AppImage file (is /proc mounted?)");
+		return 1;
+	}
+	g_name = strrchr(image, '/') ? strrchr(image, '/') + 1 : image;
+
+	struct stat st;
+	struct payload p = {.fd = open(image, O_RDONLY | O_CLOEXEC)};
+	if (p.fd < 0 || fstat(p.fd, &st) != 0) {
+		report("cannot read %s: %s", image, strerror(errno));
+		return 1;
+	}
+	const char *why;
+	if (elf_end_offset(p.fd, (uint64_t)st.st_size, &p.offset, &why) != 0) {
+		report("the AppImage is damaged: %s", why);
+		return 1;
+	}
+	p.size = (uint64_t)st.st_size - p.offset;
+
+	const char *opt = argc > 1 && strncmp(argv[1], "--appimage-", 11) == 0 ? argv[1] : NULL;
+	if (opt && strcmp(opt, "--appimage-offset") == 0) {
+		printf("%llu\n", (unsigned long long)p.offset);
+		return 0;
+	}
+	if (opt && strcmp(opt, "--appimage-version") == 0) {
+		printf("Kiln AppImage runtime %s\n", KILN_RUNTIME_VERSION);
+		return 0;
+	}
+	if (opt && strcmp(opt, "--appimage-help") == 0) {
+		usage();
+		return 0;
+	}
+	if (opt && strcmp(opt, "--appimage-extract") != 0 && strcmp(opt, "--appimage-extract-and-run") != 0) {
+		report("unknown option %s (see --appimage-help)", opt);
+		return 1;
+	}
+
+	if (p.size == 0) {
+		report("this is the bare Kiln AppImage runtime: no application is appended to it");
+		return 1;
+	}
+	if (payload_check(&p) != 0)
+		return 1;
+
+	if (opt && strcmp(opt, "--appimage-extract") == 0) {
+		if (mkdir("squashfs-root", 0755) != 0 && errno != EEXIST) {
+			report("cannot create squashfs-root: %s", strerror(errno));
+			return 1;
+		}
+		return payload_extract(&p, "squashfs-root", argc > 2 ? argv[2] : NULL, "squashfs-root") == 0 ? 0 : 1;
+	}
+	/* args[0] is a placeholder for AppRun's path; the rest are passed through untouched. */
+	char **args = opt ? argv + 1 : argv;
+	const char *force = getenv("APPIMAGE_EXTRACT_AND_RUN");
+	if (!opt && !(force && strcmp(force, "1") == 0)) {
+		int rc = run_mounted(&p, image, argv0, args);
+		if (rc >= 0)
+			return rc;
+	}
+	return extract_and_run(&p, &st, image, argv0, args);
+}
