@@ -17,12 +17,13 @@ from types import FrameType
 from typing import Any
 
 from app import __version__
+from app.atomic import atomic_write_text
 from app.checks import check_project
 from app.errors import BuildCancelled, KilnError, ProjectInvalid
 from app.events import Event, Reporter
 from app.installers.base import Artifact, BuildContext, Installer, StagedApp
 from app.installers.registry import make_installer
-from app.project_file import ProjectFile, atomic_write_text
+from app.project_file import ProjectFile
 from app.report import BuildReport
 from app.staging import stage_app
 from app.targets import TARGETS, Target

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from app.atomic import atomic_write_bytes
 from app.errors import KilnError
 
 DEFAULT_ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "kiln-default.png"
@@ -194,13 +193,4 @@ def _render_svg(path: Path, data: bytes) -> Image.Image:
 
 
 def _write_atomic(out: Path, data: bytes) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, out)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(out, data, mode=0o644)

@@ -7,10 +7,8 @@ Also writes the runtime's `python3XX._pth`, which the launcher requires (see res
 
 from __future__ import annotations
 
-import os
 import re
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +16,7 @@ from typing import Literal
 import lief
 from packaging.version import InvalidVersion, Version
 
+from app.atomic import atomic_write_bytes
 from app.errors import KilnError
 
 LAUNCHER_DIR = Path(__file__).resolve().parent.parent / "resources" / "launchers" / "windows"
@@ -234,13 +233,4 @@ def _checksum_offset(data: bytes | bytearray) -> int:
 
 
 def _write_atomic(out: Path, data: bytes) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(temp, 0o755)
-        os.replace(temp, out)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(out, data, mode=0o755)

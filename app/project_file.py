@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from pydantic import ValidationError
 from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
+from app.atomic import atomic_write_text
 from app.errors import KilnError, Problem, ProjectInvalid
 from app.project import Project
 
@@ -165,26 +164,3 @@ def _add_after_last_key(container: TOMLDocument | Table | dict[str, Any], key: s
 def _unwrap(value: object) -> object:
     unwrap = getattr(value, "unwrap", None)
     return unwrap() if callable(unwrap) else value
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so readers see the old or the new content, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(temp_name, path.stat().st_mode & 0o7777)
-        else:
-            os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))

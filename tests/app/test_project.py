@@ -90,7 +90,7 @@ def test_save_is_atomic_and_keeps_the_old_file_on_failure(tmp_path: Path, monkey
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("app.project_file.os.replace", broken_replace)
+    monkeypatch.setattr("app.atomic.os.replace", broken_replace)
     with pytest.raises(OSError):
         project_file.save()
     assert path.read_text(encoding="utf-8") == HAND_WRITTEN
