@@ -1,0 +1,204 @@
+"""Runtimes from python-build-standalone install_only archives: check, extract, prune and cache them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import struct
+import tempfile
+from pathlib import Path
+
+from app.errors import KilnError
+from app.targets import Target
+from runtimes.base import ProgressCallback, Runtime
+from runtimes.cache import (
+    CachedRuntime,
+    find_cached,
+    prune_runtime,
+    read_marker,
+    remove_tree,
+    runtime_dir,
+    runtimes_root,
+    write_marker,
+)
+from runtimes.catalog import build_of
+from runtimes.extract import extract_archive
+
+_TRIPLE_RE = re.compile(
+    r"-(x86_64(?:_v\d)?|aarch64|i686|armv7|ppc64le|s390x|riscv64)-"
+    r"(unknown-linux-gnu|unknown-linux-musl|apple-darwin|pc-windows-msvc)"
+)
+_PBS_VERSION_RE = re.compile(r"^cpython-(3\.\d+\.\d+)")
+_PY_VERSION_RE = re.compile(rb'#define\s+PY_VERSION\s+"(3\.\d+\.\d+)[^"]*"')
+_OS_OF_TRIPLE = {"unknown-linux-gnu": "linux", "unknown-linux-musl": "linux", "apple-darwin": "macos",
+                 "pc-windows-msvc": "windows"}
+LAYOUT_HINT = "use a python-build-standalone *install_only* (or install_only_stripped) archive for that platform"
+
+
+def file_sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def check_archive_name(filename: str, target: Target) -> None:
+    """Refuse a python-build-standalone archive whose name says it is for another OS or CPU than `target`."""
+    match = _TRIPLE_RE.search(filename)
+    if match is None:
+        return
+    arch = "x86_64" if match.group(1).startswith("x86_64") else match.group(1)
+    os_name = _OS_OF_TRIPLE[match.group(2)]
+    if (os_name, arch) != (target.os, target.pbs_arch):
+        raise KilnError(
+            f"{filename} is a runtime for {os_name} {arch}, not for {target.name}",
+            hint=f"pass the matching --platform, or get the archive built for {match.group(1).split('-')[0]} "
+            f"{target.os}",
+        )
+    if "install_only" not in filename:
+        raise KilnError(f"{filename} is not an install_only archive (its layout is different)", hint=LAYOUT_HINT)
+
+
+def _binary_platform(path: Path) -> tuple[str, str] | None:
+    """(os, arch) of an executable from its header (ELF, Mach-O, PE), or None when it is not one of those."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if head[:4] == b"\x7fELF" and len(head) >= 20:
+        machine = struct.unpack_from("<H" if head[5] == 1 else ">H", head, 18)[0]
+        return "linux", {62: "x86_64", 183: "aarch64"}.get(machine, str(machine))
+    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe") and len(head) >= 8:
+        cpu = struct.unpack_from("<I", head, 4)[0]
+        return "macos", {0x01000007: "x86_64", 0x0100000C: "aarch64"}.get(cpu, hex(cpu))
+    if head[:2] == b"MZ" and len(head) >= 64:
+        offset = struct.unpack_from("<I", head, 60)[0]
+        if offset + 6 <= len(head) and head[offset:offset + 4] == b"PE\0\0":
+            machine = struct.unpack_from("<H", head, offset + 4)[0]
+            return "windows", {0x8664: "x86_64", 0xAA64: "aarch64", 0x14C: "x86"}.get(machine, hex(machine))
+    return None
+
+
+def verify_layout(python_root: Path, target: Target, what: str) -> tuple[str, str]:
+    """Check that `python_root` is an install_only runtime for `target`; returns (3.X, full version or 3.X)."""
+    if not python_root.is_dir():
+        raise KilnError(f"{what} has no top-level python/ folder, so it is not an install_only runtime",
+                        hint=LAYOUT_HINT)
+    windows_exe = python_root / "python.exe"
+    unix_pythons = [p.name for p in (python_root / "bin").glob("python3.*") if re.fullmatch(r"python3\.\d+", p.name)]
+    if target.os == "windows":
+        if not windows_exe.is_file():
+            other = " (it holds a Linux or macOS runtime)" if unix_pythons else ""
+            raise KilnError(f"{what} has no python/python.exe{other}; it is not a Windows runtime", hint=LAYOUT_HINT)
+        dlls = sorted(p.name for p in python_root.glob("python3*.dll") if re.fullmatch(r"python3\d+\.dll", p.name))
+        if not dlls:
+            raise KilnError(f"{what} has no python/python3X.dll, so it is not a complete Windows runtime",
+                            hint=LAYOUT_HINT)
+        minor = f"3.{dlls[0][len('python3'):-len('.dll')]}"
+        stdlib, interpreter, header = python_root / "Lib", windows_exe, python_root / "include" / "patchlevel.h"
+    else:
+        if not unix_pythons:
+            other = " (it holds a Windows runtime)" if windows_exe.exists() else ""
+            raise KilnError(f"{what} has no python/bin/python3.X{other}; it is not a {target.name} runtime",
+                            hint=LAYOUT_HINT)
+        minor = unix_pythons[-1][len("python"):]
+        stdlib, interpreter = python_root / "lib" / f"python{minor}", python_root / "bin" / f"python{minor}"
+        header = python_root / "include" / f"python{minor}" / "patchlevel.h"
+    if not (stdlib / "os.py").is_file():
+        raise KilnError(f"{what} has no standard library ({stdlib.relative_to(python_root.parent)}/os.py is missing)",
+                        hint=LAYOUT_HINT)
+    found = _binary_platform(interpreter)
+    if found is not None and found != (target.os, target.pbs_arch):
+        raise KilnError(f"{what} holds a runtime for {found[0]} {found[1]}, not for {target.name}", hint=LAYOUT_HINT)
+    full = minor
+    if header.is_file():
+        match = _PY_VERSION_RE.search(header.read_bytes())
+        if match:
+            full = match.group(1).decode()
+    return minor, full
+
+
+def install_archive(
+    archive: Path,
+    target: Target,
+    cache_dir: Path,
+    *,
+    source: str,
+    progress: ProgressCallback,
+    minor: str | None = None,
+    sha256: str | None = None,
+    filename: str | None = None,
+    full_version: str | None = None,
+) -> tuple[CachedRuntime, bool]:
+    """Put the runtime in `archive` into the cache (extract, check, prune) and return it with `reused`.
+
+    `sha256` is the archive's checksum when the caller already verified it; `filename` its original name (a
+    download may sit in a temp file); `minor` / `full_version` what the archive must hold. An archive already
+    in the cache (same sha256) is not extracted again.
+    """
+    name = filename or archive.name
+    check_archive_name(name, target)
+    digest = sha256 or file_sha256(archive)
+    existing = find_cached(cache_dir, target, sha256=digest)
+    if existing is not None:
+        _check_minor(existing.minor, minor, name)
+        return existing, True
+    platform_dir = runtimes_root(cache_dir) / target.name
+    platform_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=platform_dir))
+    try:
+        progress(0.0, f"extracting {name}")
+        content = extract_archive(archive, stage / "content")
+        found_minor, full = verify_layout(content / "python", target, name)
+        _check_minor(found_minor, minor, name)
+        if full_version is not None and full != full_version:
+            raise KilnError(f"{name} holds Python {full}, but the catalog lists it as {full_version}",
+                            hint="the archive does not match its name; check PBS_INSTALLER_BASE_URL's mirror")
+        progress(0.7, "removing what apps never need (tests, IDLE, Tk, headers)")
+        pruned = prune_runtime(content / "python", target, found_minor)
+        build = build_of(name) if _PBS_VERSION_RE.match(name) else f"local-{digest[:12]}"
+        final = runtime_dir(cache_dir, target, full, build)
+        cached = CachedRuntime(final, target.name, full, build, digest, name, source, pruned)
+        write_marker(content, cached)
+        current = read_marker(final)
+        if current is not None and current.sha256 == digest:
+            # Another Kiln process finished the same runtime first: use theirs.
+            return current, True
+        remove_tree(final)
+        os.rename(content, final)
+        progress(1.0, f"Python {full} for {target.name} is ready")
+        return cached, False
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _check_minor(found: str, wanted: str | None, what: str) -> None:
+    if wanted is not None and found != wanted:
+        raise KilnError(f"{what} holds Python {found}, not {wanted}",
+                        hint=f"use an archive of Python {wanted}, or set [python] version = \"{found}\"")
+
+
+def as_runtime(cached: CachedRuntime, target: Target, source: str, reused: bool) -> Runtime:
+    pruned = cached.pruned_bytes
+    notes = (f"pruned {pruned / 1e6:.1f} MB of tests, IDLE, Tk and headers",) if pruned else ()
+    return Runtime(root=cached.python_root, target=target, version=cached.minor, full_version=cached.full_version,
+                   source=source, reused=reused, notes=notes)
+
+
+class ArchiveRuntimeProvider:
+    """Runtimes from a local python-build-standalone install_only archive (python.source = path)."""
+
+    def __init__(self, archive: Path) -> None:
+        self.archive = archive
+
+    def provide(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback) -> Runtime:
+        if not self.archive.is_file():
+            raise KilnError(f"python.source: the archive {self.archive} does not exist",
+                            hint="fix the path, or set python.source = \"download\"")
+        cached, reused = install_archive(self.archive, target, cache_dir, minor=version, progress=progress,
+                                         source=f"archive {self.archive.name}")
+        return as_runtime(cached, target, f"archive {cached.filename} (sha256 {cached.sha256[:12]}…)", reused)

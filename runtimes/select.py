@@ -1,0 +1,67 @@
+"""Which runtime provider serves a project's `[python] source` setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.errors import KilnError
+from app.targets import Target
+from runtimes.archive import ArchiveRuntimeProvider
+from runtimes.base import ProgressCallback, Runtime, RuntimeProvider
+from runtimes.downloaded import DownloadedRuntimeProvider
+
+KEYWORDS = ("auto", "host", "download")
+
+
+class AutoRuntimeProvider:
+    """python.source = "auto": the host's own runtime for the host's platform, a downloaded one for the others."""
+
+    def __init__(
+        self, host: RuntimeProvider | None, download: RuntimeProvider, host_platforms: tuple[str, ...]
+    ) -> None:
+        self.host = host
+        self.download = download
+        self.host_platforms = host_platforms
+
+    def provide(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback) -> Runtime:
+        if self.host is not None and target.name in self.host_platforms:
+            return self.host.provide(target, version, cache_dir, progress)
+        return self.download.provide(target, version, cache_dir, progress)
+
+
+def provider_for(
+    source: str,
+    base_dir: Path,
+    host: RuntimeProvider | None = None,
+    *,
+    host_platforms: tuple[str, ...] = ("linux-x86_64",),
+) -> RuntimeProvider:
+    """The provider for `source`: "download", "host", "auto", or a path to an install_only archive.
+
+    `host` is the provider of the runtime Kiln itself runs on (the build engine passes it). Without one,
+    "auto" downloads for every target and "host" is an error. A relative archive path is taken from `base_dir`
+    (the project file's folder).
+    """
+    value = source.strip()
+    if value == "download":
+        return DownloadedRuntimeProvider()
+    if value == "auto":
+        return AutoRuntimeProvider(host, DownloadedRuntimeProvider(), host_platforms)
+    if value == "host":
+        if host is None:
+            raise KilnError(
+                "python.source = \"host\" is not available here (no host runtime provider)",
+                hint="set python.source = \"download\" or \"auto\"",
+            )
+        return host
+    if not value:
+        raise KilnError("python.source is empty", hint=f"use one of {', '.join(KEYWORDS)} or a path to an archive")
+    archive = Path(value).expanduser()
+    if not archive.is_absolute():
+        archive = base_dir / archive
+    if not archive.is_file():
+        raise KilnError(
+            f"python.source: '{value}' is neither {', '.join(KEYWORDS)} nor an existing archive ({archive})",
+            hint="fix the path to the python-build-standalone install_only archive, or use \"download\"",
+        )
+    return ArchiveRuntimeProvider(archive)
