@@ -80,6 +80,36 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return {"ok": 0, "cancelled": 130}.get(result.status, 1)
 
 
+def _cmd_lock(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from rich.console import Console
+
+    from app.deps import lock_project
+    from app.engine import default_cache_dir
+    from app.installers.registry import make_installer
+    from app.lockfile import lock_path
+    from app.project_file import load_project
+
+    project_file = load_project(args.project)
+    project = project_file.project
+    targets = list({make_installer(i).target.name: make_installer(i).target for i in project.installer}.values())
+    cache_dir = args.cache_dir or default_cache_dir()
+    path = lock_path(project_file.path)
+    with tempfile.TemporaryDirectory(prefix="kiln-lock-") as work:
+        lock = lock_project(project.dependencies, project_file.base_dir, targets, project.python.version, path,
+                            cache_dir / "wheels", Path(work), upgrade=args.upgrade)
+    console = Console(highlight=False)
+    if lock is None:
+        console.print("no dependencies: nothing to lock")
+        return 0
+    for target in targets:
+        packages = lock.packages(target.name)
+        console.print(f"{target.name}: {', '.join(f'{p.name} {p.version}' for p in packages) or 'nothing'}")
+    console.print(f"[green]wrote[/] {path}")
+    return 0
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from app.project import Project
 
@@ -125,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="build only this installer kind (repeatable)")
     build.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
     build.set_defaults(handler=_cmd_build)
+
+    lock = commands.add_parser("lock", help="resolve dependencies for every installer's platform into kiln.lock")
+    lock.add_argument("project", type=Path)
+    lock.add_argument("--upgrade", action="store_true", help="ignore the current lock and cached wheels")
+    lock.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
+    lock.set_defaults(handler=_cmd_lock)
 
     schema = commands.add_parser("schema", help="print the project file's JSON Schema (for editors)")
     schema.set_defaults(handler=_cmd_schema)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from app import lockfile
 from app.errors import KilnError, ToolFailed
 from app.project import DependenciesSection
 from app.targets import Target
@@ -30,6 +32,8 @@ class DepsResult:
     installed: list[InstalledDistribution] = field(default_factory=list)
     reused_wheels: bool = False
     """True when every wheel came from Kiln's wheel cache (no index was asked)."""
+    locked: bool = False
+    """True when exactly the lock file's wheels were installed (hash-checked)."""
 
 
 def read_requirements(section: DependenciesSection, base_dir: Path) -> list[str]:
@@ -99,11 +103,15 @@ def install(
     python_version: str,
     dest: Path,
     wheel_cache: Path,
+    lock_file: Path | None = None,
+    upgrade: bool = False,
 ) -> DepsResult:
-    """Install the project's dependencies for `target` into `dest`.
+    """Install the project's dependencies for `target` into `dest`, following and updating the lock file.
 
     Wheels are kept in `wheel_cache` (one folder per target and Python version). A build first tries the cache
     alone, without asking any index; only when that cannot satisfy the requirements does pip download.
+    With a current lock file, exactly the locked wheels are installed, checked by sha256 (--require-hashes);
+    without one (or with `upgrade`), pip resolves afresh and the lock is rewritten for this platform.
     """
     requirements = read_requirements(section, base_dir)
     dest.mkdir(parents=True, exist_ok=True)
@@ -112,30 +120,95 @@ def install(
     wheelhouse = wheel_cache / f"{target.name}-py{python_version}"
     wheelhouse.mkdir(parents=True, exist_ok=True)
     report = dest.parent / f".pip-report-{target.name}.json"
-    offline = ["--no-index", "--find-links", str(wheelhouse)]
-    try:
-        run(pip_install_argv(requirements, dest, target, python_version, offline, report), what="pip (cached wheels)")
-        reused = True
-    except ToolFailed:
-        download = [
-            sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
-            "--dest", str(wheelhouse), *target_args(target, python_version), *index_args(section, base_dir),
-            "--", *requirements,
-        ]
-        try:
-            run(download, what=f"downloading dependencies for {target.name}")
-        except ToolFailed as e:
-            raise KilnError(
-                f"could not get wheels for {target.name} (Python {python_version}) of: {', '.join(requirements)}\n"
-                f"  {e.message}",
-                hint="check the requirement names and versions; a package without a wheel for this platform "
-                "cannot be bundled for it",
-            ) from None
-        run(pip_install_argv(requirements, dest, target, python_version, offline, report), what="pip install")
-        reused = False
+    inputs = lockfile.inputs_digest(
+        requirements, python_version, [section.index_url, *section.find_links, str(section.no_index)]
+    )
+    lock = lockfile.read_lock(lock_file) if lock_file else None
+    current = lock is not None and lock.is_current(python_version, inputs)
+    pip = _Pip(section, base_dir, target, python_version, dest, wheelhouse, report)
+    if lock is not None and current and not upgrade and lock.packages(target.name):
+        pinned = lockfile.locked_install_args(lock, target.name, dest.parent)
+        reused = pip.install([], pinned, cache_first=True)
+        locked = True
+    else:
+        reused = pip.install(requirements, [], cache_first=not upgrade)
+        locked = False
     installed = _read_report(report)
     report.unlink(missing_ok=True)
-    return DepsResult(installed=installed, reused_wheels=reused)
+    if lock_file is not None and not locked:
+        updated = lock if lock is not None and current else lockfile.Lock(python_version, inputs=inputs)
+        updated.platforms[target.name] = lockfile.lock_from_installed(installed, wheelhouse)
+        lockfile.write_lock(lock_file, updated)
+    return DepsResult(installed=installed, reused_wheels=reused, locked=locked)
+
+
+def lock_project(
+    section: DependenciesSection, base_dir: Path, targets: list[Target], python_version: str, lock_file: Path,
+    wheel_cache: Path, work_dir: Path, upgrade: bool = False,
+) -> lockfile.Lock | None:
+    """Resolve the dependencies for every target and write the lock file (`kiln lock [--upgrade]`).
+
+    The new lock is assembled beside the work files and replaces the old one only when every platform
+    resolved, so a failed upgrade keeps the lock that worked.
+    """
+    draft = work_dir / "kiln.lock"
+    if lock_file.exists() and not upgrade:
+        shutil.copyfile(lock_file, draft)
+    for target in targets:
+        install(section, base_dir, target, python_version, work_dir / target.name, wheel_cache,
+                lock_file=draft, upgrade=upgrade)
+    lock = lockfile.read_lock(draft)
+    if lock is not None:
+        lockfile.write_lock(lock_file, lock)
+    return lock
+
+
+class _Pip:
+    """pip for one target: install from the wheel cache, download into it when needed."""
+
+    def __init__(self, section: DependenciesSection, base_dir: Path, target: Target, python_version: str,
+                 dest: Path, wheelhouse: Path, report: Path) -> None:
+        self.section, self.base_dir, self.target, self.version = section, base_dir, target, python_version
+        self.dest, self.wheelhouse, self.report = dest, wheelhouse, report
+
+    def install(self, requirements: list[str], extra: list[str], cache_first: bool) -> bool:
+        """Install; True when the wheel cache alone was enough."""
+        offline = ["--no-index", "--find-links", str(self.wheelhouse), *extra]
+        argv = pip_install_argv(requirements, self.dest, self.target, self.version, offline, self.report)
+        if cache_first:
+            try:
+                run(argv, what="pip (cached wheels)")
+                return True
+            except ToolFailed:
+                pass
+        self.download(requirements, extra)
+        run(argv, what="pip install")
+        return False
+
+    def download(self, requirements: list[str], extra: list[str]) -> None:
+        """Fetch wheels into the cache; an sdist-only pure package gets its wheel built here (once)."""
+        index = index_args(self.section, self.base_dir)
+        argv = [
+            sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
+            "--dest", str(self.wheelhouse), "--find-links", str(self.wheelhouse),
+            *target_args(self.target, self.version), *index, *extra, "--", *requirements,
+        ]
+        built: set[str] = set()
+        while True:
+            try:
+                run(argv, what=f"downloading dependencies for {self.target.name}")
+                return
+            except ToolFailed as e:
+                missing = lockfile.missing_requirement(e.message)
+                if missing is None or missing in built:
+                    raise KilnError(
+                        f"could not get wheels for {self.target.name} (Python {self.version}) of: "
+                        f"{', '.join(requirements) or 'the locked packages'}\n  {e.message}",
+                        hint="check the requirement names and versions; a package without a wheel for this "
+                        "platform cannot be bundled for it",
+                    ) from None
+                built.add(missing)
+                lockfile.build_pure_wheel(missing, self.wheelhouse, platform=self.target.name, pip_args=index)
 
 
 def _read_report(report: Path) -> list[InstalledDistribution]:

@@ -23,6 +23,7 @@ from app.errors import BuildCancelled, KilnError, ProjectInvalid
 from app.events import Event, Reporter
 from app.installers.base import Artifact, BuildContext, Installer, StagedApp
 from app.installers.registry import make_installer
+from app.lockfile import lock_path
 from app.project_file import ProjectFile
 from app.report import BuildReport
 from app.staging import stage_app
@@ -243,7 +244,7 @@ class Engine:
             return self._stage(f"{step}{suffix}", message)
 
         return stage_app(self.project, self.project_file.base_dir, target, work_dir, self.cache_dir, enter,
-                         self._context, self.report)
+                         self._context, self.report, lock_file=lock_path(self.project_file.path))
 
     def _build_installer(self, installer: Installer, staged: StagedApp, work_dir: Path, publish_dir: Path) -> Artifact:
         with self._stage(installer.kind, f"building the {installer.kind} installer") as stage:

@@ -51,7 +51,7 @@ def link_tree(source: Path, dest: Path) -> None:
 
 def stage_app(
     project: Project, base_dir: Path, target: Target, work_dir: Path, cache_dir: Path,
-    enter: StageEnter, make_context: ContextFactory, report: BuildReport,
+    enter: StageEnter, make_context: ContextFactory, report: BuildReport, lock_file: Path | None = None,
 ) -> StagedApp:
     bundle = work_dir / "bundle"
     bundle.mkdir(parents=True)
@@ -71,9 +71,10 @@ def stage_app(
     can_compile = compiler is not None or version == f"{sys.version_info.major}.{sys.version_info.minor}"
     with enter("dependencies", f"installing dependencies for {target.name}") as stage:
         result = deps.install(project.dependencies, base_dir, target, version, bundle / "packages",
-                              cache_dir / "wheels")
+                              cache_dir / "wheels", lock_file=lock_file)
         report.dependencies[target.name] = {
-            "reused_wheels": result.reused_wheels, "installed": [asdict(d) for d in result.installed],
+            "reused_wheels": result.reused_wheels, "locked": result.locked,
+            "installed": [asdict(d) for d in result.installed],
         }
         stage.progress(0.8, f"{len(result.installed)} distributions installed")
         if can_compile:

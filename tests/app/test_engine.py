@@ -129,6 +129,9 @@ def test_second_build_reuses_runtime_and_wheels(hello_build: tuple[Path, list[Ev
     report = json.loads(Path(events[-1].data["report"]).read_text())
     assert report["runtimes"]["linux-x86_64"]["reused"] is True
     assert report["dependencies"]["linux-x86_64"]["reused_wheels"] is True
+    # the first build wrote kiln.lock; this one installed exactly the locked, hash-checked wheels
+    assert report["dependencies"]["linux-x86_64"]["locked"] is True
+    assert 'name = "rich"' in (project.parent / "kiln.lock").read_text()
     assert [d["name"] for d in report["dependencies"]["linux-x86_64"]["installed"]].count("rich") == 1
 
 
