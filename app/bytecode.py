@@ -9,6 +9,8 @@ from app.tools import run
 
 # Runs inside the target interpreter. Unchecked-hash pycs are byte-reproducible and never re-validated
 # against sources, which matters on read-only media (squashfs) where stale pycs could never be rewritten.
+# -B: the compiling interpreter must not leave timestamped __pycache__ files of its own imports behind
+# (-I makes it ignore PYTHONDONTWRITEBYTECODE).
 _COMPILE_SCRIPT = r"""
 import os, py_compile, sys
 root, optimize, keep_sources = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
@@ -42,8 +44,7 @@ def compile_tree(python: Path | None, root: Path, optimize: int, keep_sources: b
     """
     interpreter = str(python) if python is not None else sys.executable
     result = run(
-        [interpreter, "-I", "-c", _COMPILE_SCRIPT, str(root), str(optimize), "1" if keep_sources else "0"],
+        [interpreter, "-I", "-B", "-c", _COMPILE_SCRIPT, str(root), str(optimize), "1" if keep_sources else "0"],
         what=f"compiling {root.name} to bytecode",
-        env={"PYTHONDONTWRITEBYTECODE": "1"},
     )
     return [line for line in result.stdout.decode().splitlines() if line]

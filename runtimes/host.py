@@ -32,7 +32,7 @@ GLIBC_LIBRARIES = {
 }
 # Extension modules whose dependencies we do not want to carry (Tk, NIS) or that are CPython's own tests.
 SKIPPED_EXTENSIONS = re.compile(r"^(_tkinter|nis|_test\w*|xxlimited\w*|_ctypes_test|_xxsubinterpreters|xxsubtype)\.")
-RUNTIME_FORMAT = 3  # bump when the layout this module produces changes, so old caches are not reused
+RUNTIME_FORMAT = 4  # bump when the layout this module produces changes, so old caches are not reused
 
 
 def glibc_version() -> str:

@@ -83,3 +83,8 @@ def test_wrong_version_or_target_is_a_clear_error(tmp_path: Path) -> None:
         HostRuntimeProvider().provide(TARGETS["linux-x86_64"], "3.8", tmp_path, lambda f, m: None)
     with pytest.raises(KilnError, match="only be bundled for Linux"):
         HostRuntimeProvider().provide(TARGETS["windows-x86_64"], "3.11", tmp_path, lambda f, m: None)
+
+
+def test_no_stale_bytecode_caches(runtime) -> None:  # type: ignore[no-untyped-def]
+    # timestamped __pycache__ files would make artifacts depend on when the cache was made
+    assert list(runtime.root.rglob("__pycache__")) == []
