@@ -1,0 +1,187 @@
+"""The MSI installed for real: `wine msiexec` in a fresh prefix per test, the launcher run against a stub
+python311.dll, upgrades, a refused downgrade and a clean uninstall.
+
+Wine is more lenient than Windows Installer (no ICE validation, no UAC) and keeps its own bookkeeping of
+installed products, so these tests check files, shortcuts, the app's own HKCU values and product codes only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+
+def _load_kit() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("msi_kit", Path(__file__).with_name("msi_kit.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+kit = _load_kit()
+pytestmark = [pytest.mark.wine, pytest.mark.slow]
+INSTALL_FAILED = 1603 & 0xFF  # Wine hands exit codes to Linux cut to 8 bits
+
+
+@dataclass
+class Prefix:
+    """One Wine prefix (a copy of the session's template) and how to run things in it."""
+
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def drive_c(self) -> Path:
+        return self.root / "drive_c"
+
+    @property
+    def user_dir(self) -> Path:
+        (user,) = [p for p in (self.drive_c / "users").iterdir() if p.name != "Public"]
+        return user
+
+    def run(self, *args: str | Path, env: dict[str, str] | None = None, timeout: float = 180) -> int:
+        result = subprocess.run(["wine", *map(str, args)], env={**self.env, **(env or {})}, capture_output=True,
+                                timeout=timeout)
+        return result.returncode
+
+    def msiexec(self, action: str, msi: Path) -> int:
+        return self.run("msiexec", action, msi, "/qn", "/l*v", self.root.parent / f"{msi.stem}{action[1:]}.log")
+
+    def installed_product_codes(self) -> set[str]:
+        out = subprocess.run(["wine", "uninstaller", "--list"], env=self.env, capture_output=True, timeout=120)
+        return {line.split("|")[0] for line in out.stdout.decode(errors="replace").splitlines() if "|" in line}
+
+    def user_registry(self) -> str:
+        return (self.root / "user.reg").read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(scope="module")
+def wine_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A prefix initialised once (wineboot takes seconds); tests copy it."""
+    kit.need("wine", "wineserver", "wixl", "msibuild", "msiinfo", "msiextract")
+    base = tmp_path_factory.mktemp("wine")
+    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(HOME=str(base / "home"), WINEPREFIX=str(base / "template"), WINEDEBUG="-all", LANG="C.UTF-8",
+               LC_ALL="C.UTF-8", WINEDLLOVERRIDES="winemenubuilder.exe=d;mscoree=d;mshtml=d",
+               KILN_LAUNCHER_NO_DIALOG="1")
+    (base / "home").mkdir()
+    subprocess.run(["wine", "wineboot", "-i"], env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(["wineserver", "-w"], env=env, check=True, capture_output=True, timeout=300)
+    users = base / "template" / "drive_c" / "users"
+    for folder in (p for user in users.iterdir() for p in user.iterdir() if p.is_symlink()):
+        folder.unlink()  # Desktop, Documents... point at $HOME: make them the prefix's own folders
+        folder.mkdir()
+    yield base / "template", env
+
+
+@pytest.fixture
+def prefix(wine_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[Prefix]:
+    template, env = wine_template
+    root = tmp_path / "prefix"
+    subprocess.run(["cp", "-a", str(template), str(root)], check=True)
+    prefix = Prefix(root, {**env, "WINEPREFIX": str(root)})
+    yield prefix
+    subprocess.run(["wineserver", "-k"], env=prefix.env, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def msis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Per-user 1.0, 1.1 (drops the data file, adds a module) and 1.1 rebuilt with one more module; per-machine
+    1.0. The runtime DLL is the stub."""
+    kit.need("wixl", "msibuild", "msiinfo", "x86_64-w64-mingw32-gcc")
+    base = tmp_path_factory.mktemp("msis")
+    archive = kit.fake_runtime_archive(base, kit.compile_stub_dll(base / "python311.dll"))
+    built = {}
+    for name, version, scope in (("1.0", "1.0", "per-user"), ("1.1", "1.1", "per-user"),
+                                 ("1.1-rebuilt", "1.1", "per-user"), ("machine", "1.0", "per-machine")):
+        folder = base / name
+        folder.mkdir()
+        kit.write_app(folder, extra_module="new_in_11" if version == "1.1" else "")
+        if version == "1.1":
+            (folder / "src" / kit.DATA_FILE).unlink()
+        if name == "1.1-rebuilt":
+            (folder / "src" / "hello" / "rebuilt.py").write_text("FIXED = True\n", encoding="utf-8")
+        project = kit.write_project(folder, archive, version=version, scope=scope, desktop_shortcut=True)
+        built[name] = kit.built_msi(project, base / "cache")
+    return built
+
+
+def product_code(msi: Path, tmp: Path) -> str:
+    return {r["Property"]: r["Value"] for r in kit.table(msi, "Property", tmp)}["ProductCode"]
+
+
+def test_per_user_install_run_and_uninstall(prefix: Prefix, msis: dict[str, Path], tmp_path: Path) -> None:
+    msi = msis["1.0"]
+    assert prefix.msiexec("/i", msi) == 0
+    programs = prefix.user_dir / "AppData" / "Local" / "Programs"
+    installed = programs / kit.FOLDER_NAME
+    assert kit.files_below(installed) == kit.files_below(kit.extract(msi, tmp_path / "x"))  # every byte
+    assert (installed / "runtime" / "DLLs").is_dir() and (installed / "packages").is_dir()  # empty folders too
+    assert not (prefix.drive_c / "Program Files" / kit.FOLDER_NAME).exists()
+    start_menu = prefix.user_dir / "AppData/Roaming/Microsoft/Windows/Start Menu/Programs" / f"{kit.FOLDER_NAME}.lnk"
+    desktop = prefix.user_dir / "Desktop" / f"{kit.FOLDER_NAME}.lnk"
+    for link in (start_menu, desktop):
+        data = link.read_bytes()
+        assert "hello.exe".encode("utf-16-le") in data or b"hello.exe" in data, link
+    assert '"cd_app"=dword:00000001' in prefix.user_registry()  # the HKCU key paths
+    assert product_code(msi, tmp_path) in prefix.installed_product_codes()
+
+    # The installed launcher starts the runtime DLL with exactly the arguments it was given.
+    record = tmp_path / "stub-out.bin"
+    arguments = ["a b", 'q"uote', "ünï 日本", "", "back\\slash\\", "--stub-exit=7"]
+    code = prefix.run(installed / "hello.exe", *arguments, env={"KILN_STUB_OUT": "Z:" + str(record).replace("/", "\\")})
+    assert code == 7
+    dll, count, *argv = record.read_bytes().decode("utf-8").split("\0")[:-1]
+    windows_dir = f"C:\\users\\{prefix.user_dir.name}\\AppData\\Local\\Programs\\{kit.FOLDER_NAME}"
+    assert dll == f"{windows_dir}\\runtime\\python311.dll"
+    assert int(count) == len(argv)
+    assert argv == [f"{windows_dir}\\hello.exe", "-I", f"{windows_dir}\\kiln_boot.py", *arguments]
+
+    assert prefix.msiexec("/x", msi) == 0
+    assert not installed.exists() and not programs.exists()  # Programs\ was ours and is empty again
+    assert not start_menu.exists() and not desktop.exists()
+    assert "cd_app" not in prefix.user_registry()
+    assert product_code(msi, tmp_path) not in prefix.installed_product_codes()
+
+
+def test_upgrade_replaces_and_downgrade_is_refused(prefix: Prefix, msis: dict[str, Path], tmp_path: Path) -> None:
+    old, new = msis["1.0"], msis["1.1"]
+    installed = prefix.user_dir / "AppData" / "Local" / "Programs" / kit.FOLDER_NAME
+    assert prefix.msiexec("/i", old) == 0
+    assert (installed / "app" / kit.DATA_FILE).is_file()
+    assert prefix.msiexec("/i", new) == 0
+    assert not (installed / "app" / kit.DATA_FILE).exists() and not (installed / "app" / "hello" / "données").exists()
+    assert (installed / "app" / "hello" / "new_in_11.pyc").is_file()
+    assert kit.files_below(installed) == kit.files_below(kit.extract(new, tmp_path / "x"))
+    codes = prefix.installed_product_codes()
+    assert product_code(new, tmp_path) in codes and product_code(old, tmp_path) not in codes
+    assert prefix.msiexec("/i", old) == INSTALL_FAILED  # MajorUpgrade's downgrade check
+    assert (installed / "app" / "hello" / "new_in_11.pyc").is_file()
+    assert product_code(new, tmp_path) in prefix.installed_product_codes()
+    # The same version rebuilt with other content is another product and replaces the installed one.
+    rebuilt = msis["1.1-rebuilt"]
+    assert product_code(rebuilt, tmp_path) != product_code(new, tmp_path)
+    assert prefix.msiexec("/i", rebuilt) == 0
+    assert (installed / "app" / "hello" / "rebuilt.pyc").is_file()
+    codes = prefix.installed_product_codes()
+    assert product_code(rebuilt, tmp_path) in codes and product_code(new, tmp_path) not in codes
+
+
+def test_per_machine_install(prefix: Prefix, msis: dict[str, Path], tmp_path: Path) -> None:
+    msi = msis["machine"]
+    assert prefix.msiexec("/i", msi) == 0
+    installed = prefix.drive_c / "Program Files" / kit.FOLDER_NAME
+    assert kit.files_below(installed) == kit.files_below(kit.extract(msi, tmp_path / "x"))
+    assert not (prefix.user_dir / "AppData" / "Local" / "Programs").exists()
+    links = [p for p in prefix.drive_c.rglob(f"{kit.FOLDER_NAME}.lnk")]
+    assert len(links) == 2  # Start menu and desktop (where Wine puts the all-users folders varies)
+    assert prefix.msiexec("/x", msi) == 0
+    assert not installed.exists() and not any(prefix.drive_c.rglob(f"{kit.FOLDER_NAME}.lnk"))
