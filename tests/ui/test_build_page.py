@@ -1,0 +1,180 @@
+"""The Build page against a stand-in engine (fast), and against the real one: cancel and responsiveness (slow)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QWizard
+
+from app.detect import detect
+from ui import engine_process
+from ui.page_ids import PageId
+
+FAKE_ENGINE = r'''
+import json, sys, time, pathlib
+def emit(**event):
+    print(json.dumps(event), flush=True)
+out = pathlib.Path(sys.argv[1]).parent / "dist"
+out.mkdir(exist_ok=True)
+mode = sys.argv[2]
+if mode in ("slow", "stubborn"):
+    import signal
+    def cancelled(*_):
+        emit(kind="done", message="build cancelled", data={"status": "cancelled"})
+        sys.exit(130)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if mode == "stubborn" else cancelled)
+    emit(kind="stage-start", stage="runtime", message="preparing Python", fraction=0.05)
+    time.sleep(60)
+emit(kind="stage-start", stage="validate", message="checking the project", fraction=0.0)
+emit(kind="stage-end", stage="validate", message="validate done", fraction=0.1, data={"seconds": 0.01})
+emit(kind="stage-start", stage="portable", message="building the portable installer", fraction=0.1)
+for i in range(200):
+    emit(kind="log", stage="portable", message=f"line {i}")
+print("a stray print from a library", flush=True)
+emit(kind="progress", stage="portable", message="compressing", fraction=0.6)
+if mode == "crash":
+    sys.stderr.write("Traceback: something broke\n")
+    sys.exit(3)
+if mode == "error":
+    emit(kind="error", message="could not get wheels", data={"hint": "check the requirement names"})
+    emit(kind="done", message="build failed", data={"status": "failed"})
+    sys.exit(1)
+artifact = out / "hello-1.0.0-linux-x86_64.tar.zst"
+artifact.write_bytes(b"x" * 2048)
+emit(kind="artifact", stage="portable", message="portable", data={"kind": "portable", "path": str(artifact),
+     "size": 2048, "sha256": "ab" * 32})
+emit(kind="stage-end", stage="portable", message="done", fraction=0.95, data={"seconds": 1.5})
+report = out / "report.json"
+report.write_text(json.dumps({"artifacts": [], "stages": {}, "size_by_component": {
+    "runtime": 3000000, "stdlib": 9000000, "app": 2000, "rich": 1400000}}))
+emit(kind="done", message="build ok", fraction=1.0, data={"status": "ok", "report": str(report)})
+'''
+
+
+@pytest.fixture
+def build_page(driver: Any, hello: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The Build page of a saved hello project, whose engine is the stand-in above (mode set by the test)."""
+    script = hello.parent / "fake_engine.py"
+    script.write_text(FAKE_ENGINE)
+    driver.mode = "ok"
+    monkeypatch.setattr(engine_process, "engine_argv",
+                        lambda project: [sys.executable, str(script), str(project), driver.mode])
+    driver.wizard.start_new(hello, detect(hello))
+    driver.wizard.setStartId(PageId.BUILD)
+    driver.wizard.restart()
+    return driver.page(PageId.BUILD)
+
+
+def test_events_drive_progress_log_artifacts_and_chart(driver: Any, build_page: Any, hello: Path) -> None:
+    driver.click(build_page.build_button)  # saves first: the engine reads the file
+    assert (hello / "kiln.toml").is_file() and not driver.wizard.isWindowModified()
+    assert not driver.wizard.button(QWizard.WizardButton.BackButton).isEnabled()  # no edits under a build
+    driver.qtbot.waitUntil(lambda: build_page.result_status == "ok", timeout=20000)
+    assert build_page.progress.value() == build_page.progress.maximum()
+    assert build_page.stages.item(0, 0).text() == "validate" and build_page.stages.item(1, 2).text() == "done"
+    assert build_page.stages.item(1, 1).text() == "1.5 s"
+    log = build_page.log.toPlainText()
+    assert "line 199" in log and "a stray print from a library" in log
+    row = [build_page.artifacts.item(0, c).text() for c in range(4)]
+    assert row == ["portable", "hello-1.0.0-linux-x86_64.tar.zst", "2.0 KB", "ab" * 32]
+    assert [name for name, _ in build_page.chart.rows()] == ["stdlib", "runtime", "rich", "app"]
+    assert "Build finished: 1 installer(s) in ~/hello/dist" in build_page.status.text()
+    assert build_page.tabs.currentIndex() == 1
+    assert driver.wizard.button(QWizard.WizardButton.BackButton).isEnabled()
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("error", "Build failed: could not get wheels\nWhat to do: check the requirement names"),
+    ("crash", "the build engine exited with code 3 without finishing the build"),
+])
+def test_failures_say_what_happened(driver: Any, build_page: Any, mode: str, expected: str) -> None:
+    driver.mode = mode
+    driver.click(build_page.build_button)
+    driver.qtbot.waitUntil(lambda: build_page.result_status == "failed", timeout=20000)
+    assert expected in build_page.message.text() + build_page.log.toPlainText()
+    assert build_page.build_button.isEnabled() and not build_page.cancel_button.isEnabled()
+
+
+@pytest.mark.parametrize(("mode", "clean"), [("slow", True), ("stubborn", False)])
+def test_cancel_terminates_then_kills(driver: Any, build_page: Any, monkeypatch: pytest.MonkeyPatch,
+                                      mode: str, clean: bool) -> None:
+    monkeypatch.setattr(engine_process, "KILL_AFTER_MS", 300)
+    driver.mode = mode
+    driver.click(build_page.build_button)
+    driver.qtbot.waitUntil(lambda: build_page.stages.rowCount() == 1, timeout=20000)
+    driver.click(build_page.cancel_button)
+    driver.qtbot.waitUntil(lambda: build_page.result_status == "cancelled", timeout=20000)
+    assert build_page.engine.finished_cleanly is clean
+    assert ("nothing half-written" in build_page.status.text()) is clean
+    assert not build_page.engine.is_running() and build_page.build_button.isEnabled()
+
+
+def test_closing_during_a_build_cancels_it_first(driver: Any, build_page: Any) -> None:
+    driver.mode = "slow"
+    driver.click(build_page.build_button)
+    driver.qtbot.waitUntil(lambda: build_page.stages.rowCount() == 1, timeout=20000)
+    pid = build_page.engine.pid()
+    driver.wizard.close()  # the fixture answers "yes, cancel it"
+    assert not driver.wizard.isVisible() and build_page.result_status == "cancelled"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def _real_build_page(driver: Any, hello: Path) -> Any:
+    """Walk to the Build page the ordinary way (so Back has somewhere to go)."""
+    start = driver.page(PageId.START)
+    driver.type(start.folder.edit, "~/hello")
+    driver.next(PageId.APPLICATION)
+    driver.go_to(PageId.BUILD)
+    return driver.page(PageId.BUILD)
+
+
+@pytest.mark.slow
+def test_cancel_leaves_nothing_and_the_wizard_usable(driver: Any, hello: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    monkeypatch.setenv("KILN_CACHE_DIR", str(tmp_path / "cold-cache"))  # a cold cache: slow enough to cancel
+    page = _real_build_page(driver, hello)
+    started: list[str] = []
+    page.engine.event.connect(lambda e: started.append(e.stage) if e.kind == "stage-start" else None)
+    driver.click(page.build_button)
+    driver.qtbot.waitUntil(lambda: len(started) >= 2, timeout=120_000)  # past validation, into the real work
+    pid = page.engine.pid()
+    assert pid > 0
+    driver.click(page.cancel_button)
+    driver.qtbot.waitUntil(lambda: page.result_status != "", timeout=30_000)
+    assert page.result_status == "cancelled"
+    assert "cancelled" in page.status.text()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the engine process is gone (and reaped)
+    dist = hello / "dist"
+    leftovers = [p.name for p in dist.iterdir() if not p.name.endswith(".log")] if dist.exists() else []
+    assert leftovers == [], f"a cancelled build must leave no partial artifact; log:\n{page.log.toPlainText()[-3000:]}"
+    assert page.build_button.isEnabled() and driver.wizard.button(QWizard.WizardButton.BackButton).isEnabled()
+    driver.click(driver.wizard.button(QWizard.WizardButton.BackButton))
+    assert driver.wizard.currentId() == PageId.INSTALLERS
+
+
+@pytest.mark.slow
+def test_event_loop_never_stalls_during_a_real_build(driver: Any, hello: Path) -> None:
+    page = _real_build_page(driver, hello)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    driver.click(page.build_button)
+    timer.start()
+    driver.qtbot.waitUntil(lambda: page.result_status != "", timeout=600_000)
+    timer.stop()
+    assert page.result_status == "ok", page.log.toPlainText()[-2000:]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(gaps) > 50
+    assert max(gaps) < 0.050, f"the event loop stalled for {max(gaps) * 1000:.0f} ms"
+    print(json.dumps({"ticks": len(ticks), "max_gap_ms": round(max(gaps) * 1000, 1)}))

@@ -1,0 +1,268 @@
+"""Dependencies page: the packages the app needs (checked as you type), the Python version and where it comes from."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import Problem
+from app.project import Project
+from ui.page_ids import PageId
+from ui.pages.base import KilnPage, ProjectHost
+from ui.widgets import ERROR_BASE, ERROR_TEXT, Choice, PathField, add_row, choose_file, describe, make_form
+
+PYTHON_VERSIONS = [f"3.{minor}" for minor in range(8, 15)]
+SOURCES = [
+    ("auto", "Automatic (recommended)"),
+    ("host", "The Python running Kiln (Linux only)"),
+    ("download", "Download a standalone Python"),
+    ("archive", "A python-build-standalone archive file"),
+]
+
+
+def check_requirement(text: str) -> str | None:
+    """None when `text` is a valid PEP 508 requirement, else the reason, in one line."""
+    try:
+        Requirement(text)
+    except InvalidRequirement as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+def read_requirements_from(path: Path) -> list[str]:
+    """Requirement lines of a requirements.txt, or [project].dependencies of a pyproject.toml."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".toml":
+        dependencies = tomllib.loads(text).get("project", {}).get("dependencies", [])
+        return [str(d) for d in dependencies]
+    lines = (line.split(" #", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith(("#", "-"))]
+
+
+class _LiveDelegate(QStyledItemDelegate):
+    """The cell editor reports every keystroke, so a row is checked as you type, not only when you leave it."""
+
+    def __init__(self, page: DependenciesPage) -> None:
+        super().__init__(page)
+        self._page = page
+
+    def createEditor(
+        self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QWidget:
+        editor = QLineEdit(parent)
+        editor.setAccessibleName("Requirement")
+        editor.textEdited.connect(lambda text: self._page.show_check(index.row(), text, editing=True))
+        return editor
+
+
+class DependenciesPage(KilnPage):
+    page_id = PageId.DEPENDENCIES
+
+    def __init__(self, host: ProjectHost) -> None:
+        super().__init__(
+            host,
+            "Dependencies",
+            "List the packages your app imports from PyPI and the Python version it runs on; Kiln bundles them all.",
+        )
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["Requirement", "Check"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table: the page stays keyboard-navigable
+        self.table.setItemDelegateForColumn(0, _LiveDelegate(self))
+        self.add_button = QPushButton("&Add")
+        self.remove_button = QPushButton("Re&move")
+        self.import_button = QPushButton("&Import…")
+        describe(self.add_button, "Add requirement", "Add a row and type a requirement, e.g. requests>=2.31.")
+        describe(self.remove_button, "Remove requirement", "Remove the selected rows.")
+        describe(self.import_button, "Import requirements",
+                 "Add the requirements of a requirements.txt or the dependencies of a pyproject.toml.")
+        buttons = QVBoxLayout()
+        for button in (self.add_button, self.remove_button, self.import_button):
+            button.setAutoDefault(False)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        table_row = QWidget()
+        row = QHBoxLayout(table_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.table, 1)
+        row.addLayout(buttons)
+        form = make_form()
+        label = add_row(form, "&Requirements:", table_row, "One PEP 508 requirement per row, e.g. rich>=13 or "
+                        "requests[socks]==2.31; rows that are not valid are marked with the reason.", buddy=self.table)
+        label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.requirements_file = PathField(
+            "Optional requirements.txt read at build time",
+            choose_file("Choose a requirements file", "Requirements (*.txt);;All files (*)"),
+        )
+        add_row(form, "Requirements &file:", self.requirements_file, "A requirements.txt Kiln reads when it builds, "
+                "relative to the project file (in addition to the rows above).", buddy=self.requirements_file.edit)
+        self.python = QComboBox()
+        self.python.addItems(PYTHON_VERSIONS)
+        add_row(form, "&Python version:", self.python, "The Python version bundled with the app (3.X).")
+        self.source = Choice([(text, value) for value, text in SOURCES])
+        add_row(form, "Runtime &source:", self.source, "Where the bundled Python comes from. Automatic uses this "
+                "machine's Python for Linux and downloads one for Windows and macOS.")
+        self.archive = PathField(
+            "python-build-standalone install_only archive",
+            choose_file("Choose a Python archive", "Archives (*.tar.gz *.tar.zst);;All files (*)"),
+        )
+        add_row(form, "Archi&ve:", self.archive, "The archive to take Python from when the runtime source is an "
+                "archive file, relative to the project file.", buddy=self.archive.edit)
+        self.body.addLayout(form, 1)
+        self.fields = {
+            "dependencies.requirements": self.table, "dependencies": self.table,
+            "dependencies.requirements_file": self.requirements_file.edit, "python.version": self.python,
+            "python.source": self.source, "python.archive": self.archive.edit, "python": self.python,
+        }
+        self.watch(self.requirements_file.edit, self.python, self.source, self.archive.edit)
+        self.table.itemChanged.connect(self._item_changed)
+        self.add_button.clicked.connect(self.new_row)
+        self.remove_button.clicked.connect(self.remove_rows)
+        self.import_button.clicked.connect(self._import_clicked)
+        self.source.currentIndexChanged.connect(self._sync_archive)
+        self._sync_archive()
+
+    # --- model ---------------------------------------------------------------------------------------------------
+    def load(self, project: Project) -> None:
+        self.table.setRowCount(0)
+        for requirement in project.dependencies.requirements:
+            self._append(requirement)
+        self.requirements_file.setText(project.dependencies.requirements_file)
+        self.python.setCurrentText(project.python.version)
+        source = project.python.source
+        known = source in {value for value, _ in SOURCES[:3]}
+        self.source.set_value(source if known else "archive")
+        self.archive.setText("" if known else source)
+        self._sync_archive()
+
+    def requirements(self) -> list[str]:
+        texts = (self.table.item(r, 0).text().strip() for r in range(self.table.rowCount()) if self.table.item(r, 0))
+        return [t for t in texts if t]
+
+    def patch(self) -> dict[str, Any]:
+        source = self.source.value()
+        if source == "archive":
+            source = self.archive.text() or "archive"  # "archive" alone: Next asks for the file
+        return {
+            "dependencies": {"requirements": self.requirements(), "requirements_file": self.requirements_file.text()},
+            "python": {"version": self.python.currentText(), "source": source},
+        }
+
+    def checks(self) -> list[Problem]:
+        problems = []
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            text = item.text().strip() if item else ""
+            if text and (reason := check_requirement(text)):
+                problems.append(Problem("dependencies.requirements", f"row {row + 1} '{text}': {reason}",
+                                        "fix or remove the row"))
+        if self.requirements_file.text() and not (self.host.base_dir / self.requirements_file.text()).is_file():
+            problems.append(Problem("dependencies.requirements_file", "that file does not exist",
+                                    "choose an existing requirements.txt or clear the field"))
+        if self.source.value() == "archive":
+            archive = self.archive.text()
+            if not archive or not (self.host.base_dir / archive).is_file():
+                problems.append(Problem("python.archive", "choose the Python archive file",
+                                        "or pick another runtime source"))
+        return problems
+
+    # --- the table -----------------------------------------------------------------------------------------------
+    def _append(self, text: str) -> int:
+        row = self.table.rowCount()
+        self.table.blockSignals(True)
+        self.table.insertRow(row)
+        self.table.setItem(row, 0, QTableWidgetItem(text))
+        check = QTableWidgetItem()
+        check.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        self.table.setItem(row, 1, check)
+        self.table.blockSignals(False)
+        self.show_check(row, text)
+        return row
+
+    def show_check(self, row: int, text: str, editing: bool = False) -> None:
+        """Mark a row valid or not, with the reason, as the user types.
+
+        While a cell is being edited only the Check column changes: changing the edited item itself would make
+        the view reload the editor from the model, losing what was typed.
+        """
+        item, check = self.table.item(row, 0), self.table.item(row, 1)
+        if item is None or check is None:
+            return
+        reason = check_requirement(text.strip()) if text.strip() else None
+        self.table.blockSignals(True)
+        check.setText(f"✗ {reason}" if reason else ("✓ valid" if text.strip() else ""))
+        check.setToolTip(reason or "")
+        brush = QBrush(ERROR_BASE) if reason else QBrush()
+        if not editing:
+            item.setBackground(brush)
+        check.setBackground(brush)
+        check.setForeground(QBrush(ERROR_TEXT) if reason else QBrush())
+        self.table.blockSignals(False)
+
+    def _item_changed(self, item: QTableWidgetItem) -> None:
+        if item.column() == 0:
+            self.show_check(item.row(), item.text())
+            self.on_edit()
+
+    def new_row(self, text: str = "") -> None:
+        row = self._append(text if isinstance(text, str) else "")
+        self.table.setCurrentCell(row, 0)
+        self.table.setFocus()
+        self.table.editItem(self.table.item(row, 0))
+
+    def remove_rows(self) -> None:
+        for row in sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True):
+            self.table.removeRow(row)
+        self.on_edit()
+
+    def import_file(self, path: Path) -> int:
+        """Add the requirements of `path` that are not listed yet; how many were added."""
+        try:
+            found = read_requirements_from(path)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            self.show_problems([Problem("dependencies", f"could not read {path.name}: {error}")])
+            return 0
+        present = set(self.requirements())
+        added = [r for r in found if r not in present]
+        for requirement in added:
+            self._append(requirement)
+        self.on_edit()
+        return len(added)
+
+    def _import_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import requirements", str(self.host.base_dir),
+            "Requirements or pyproject (requirements*.txt pyproject.toml);;All files (*)",
+        )
+        if path:
+            self.import_file(Path(path))
+
+    def _sync_archive(self) -> None:
+        self.archive.setEnabled(self.source.value() == "archive")

@@ -1,0 +1,261 @@
+"""Entry point page: what starts the app (detected or typed), GUI or console, and a "Try it" run from the source."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QProcess, QProcessEnvironment
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QWidget,
+)
+
+from app.detect import Detection, EntryCandidate, detect
+from app.errors import Problem
+from app.project import EntrySection, Project, is_todo
+from app.tryrun import TryRunError, try_command
+from ui.page_ids import PageId
+from ui.pages.base import KilnPage, ProjectHost
+from ui.widgets import PathField, add_row, choose_folder, describe, display_path, make_form
+from ui.worker import run_in_background
+
+
+def is_script(text: str) -> bool:
+    return text.endswith(".py") or "/" in text or "\\" in text
+
+
+class EntryPage(KilnPage):
+    page_id = PageId.ENTRY
+
+    def __init__(self, host: ProjectHost) -> None:
+        super().__init__(
+            host,
+            "Entry point",
+            "Tell Kiln what starts your app; pick one Kiln found or type it, then try it before you build.",
+        )
+        form = make_form()
+        self.root = PathField("The folder with your app's code", choose_folder("Choose the source folder"))
+        add_row(form, "&Source folder:", self.root, "Where your code is, relative to the project file ('.' is the "
+                "project file's folder).", buddy=self.root.edit)
+        self.candidates = QListWidget()
+        self.candidates.setMaximumHeight(96)
+        add_row(form, "&Detected entry points:", self.candidates, "Ways to start the app that Kiln found in the "
+                "source folder; pick one.")
+        self.target = QLineEdit()
+        self.target.setPlaceholderText("e.g. myapp.main:run, myapp (like python -m), or main.py")
+        add_row(form, "&Module or script:", self.target, "A function (package.module:function), a package or module "
+                "run like 'python -m', or a script file inside the source folder.")
+        self.console = QRadioButton("&Console app (runs in a terminal)")
+        self.gui = QRadioButton("&GUI app (opens windows, no terminal)")
+        describe(self.console, "Console app", "The app prints to a terminal; installers open one for it.")
+        describe(self.gui, "GUI app", "The app opens its own windows; no terminal or console window is shown.")
+        group = QButtonGroup(self)
+        group.addButton(self.console)
+        group.addButton(self.gui)
+        kinds = QWidget()
+        row = QHBoxLayout(kinds)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.console)
+        row.addWidget(self.gui)
+        row.addStretch(1)
+        form.addRow(QLabel("Kind:"), kinds)  # no buddy: each choice has its own mnemonic
+        self.args = QLineEdit()
+        self.args.setPlaceholderText("Optional command-line arguments for the try run")
+        self.try_button = QPushButton("&Try it")
+        self.try_button.setAutoDefault(False)
+        describe(self.try_button, "Try it", "Run the entry point from the source folder now, with the Python that "
+                 "runs Kiln (your app's dependencies must be installed there), and show what it prints.")
+        self.stop_button = QPushButton("Sto&p")
+        self.stop_button.setAutoDefault(False)
+        self.stop_button.setEnabled(False)
+        describe(self.stop_button, "Stop", "Stop the try run.")
+        try_row = QWidget()
+        row = QHBoxLayout(try_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.args, 1)
+        row.addWidget(self.try_button)
+        row.addWidget(self.stop_button)
+        add_row(form, "&Arguments:", try_row, "Arguments passed to the app when you press Try it (not saved).",
+                buddy=self.args)
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setMaximumBlockCount(2000)
+        self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.output.setPlaceholderText("What the app prints when you press Try it appears here.")
+        add_row(form, "O&utput:", self.output, "Output of the last try run.")
+        self.body.addLayout(form, 1)
+        self.fields = {
+            "source.root": self.root.edit, "source": self.root.edit, "entry.module": self.target,
+            "entry.script": self.target, "entry": self.target, "entry.kind": self.console,
+        }
+        self.watch(self.root.edit, self.target, self.gui)
+        self.candidates.currentItemChanged.connect(self._candidate_chosen)
+        self.root.edit.editingFinished.connect(self.refresh_candidates)
+        self.try_button.clicked.connect(self.try_it)
+        self.stop_button.clicked.connect(self.stop)
+        self.process: QProcess | None = None
+        self._candidates_for: Path | None = None
+        self.found_entries: list[EntryCandidate] = []
+
+    # --- model ---------------------------------------------------------------------------------------------------
+    def load(self, project: Project) -> None:
+        self.root.setText(project.source.root)
+        text = project.entry.script or project.entry.module
+        self.target.setText("" if is_todo(text) else text)
+        (self.gui if project.entry.kind == "gui" else self.console).setChecked(True)
+        self._select_matching()
+
+    def patch(self) -> dict[str, Any]:
+        text = self.target.text().strip()
+        script = text if text and is_script(text) else ""
+        module = "" if script else (text or "TODO")
+        entry = {"module": module, "script": script, "kind": "gui" if self.gui.isChecked() else "console"}
+        return {"entry": entry, "source": {"root": self.root.text() or "."}}
+
+    def source_root(self) -> Path:
+        return (self.host.base_dir / (self.root.text() or ".")).resolve()
+
+    def checks(self) -> list[Problem]:
+        root = self.source_root()
+        if not root.is_dir():
+            return [Problem("source.root", f"the folder {root} does not exist", "choose the folder with your code")]
+        text = self.target.text().strip()
+        if not text:
+            return [Problem("entry", "choose a detected entry point or type one, e.g. myapp.main:run or main.py")]
+        if is_script(text):
+            if not (root / text).is_file():
+                return [Problem("entry.script", f"there is no file {text} in the source folder", "check the path")]
+        else:
+            top = text.split(":")[0].split(".")[0]
+            if not ((root / top).is_dir() or (root / f"{top}.py").is_file()):
+                return [Problem("entry.module", f"there is no package or module '{top}' in the source folder",
+                                "check the spelling, or choose the folder that contains it")]
+        return []
+
+    # --- detected candidates (detection reads files: always in the background) ----------------------------------
+    def initializePage(self) -> None:
+        self.refresh_candidates()
+
+    def refresh_candidates(self) -> None:
+        root = self.source_root()
+        if root == self._candidates_for or not root.is_dir():
+            return
+        self._candidates_for = root
+        run_in_background(lambda: detect(root), lambda found: self._show_candidates(root, found), lambda _e: None)
+
+    def use_detection(self, root: Path, found: Detection) -> None:
+        """The Start page's detection, so the list is there without reading the folder again."""
+        self._candidates_for = root
+        self._show_candidates(root, found)
+
+    def _show_candidates(self, root: Path, found: Detection) -> None:
+        if root != self._candidates_for:
+            return
+        self.candidates.blockSignals(True)
+        self.candidates.clear()
+        # Candidates are kept in a Python list by row, not as item data (PySide mishandles empty item data).
+        self.found_entries = list(found.entries)
+        for candidate in found.entries:
+            self.candidates.addItem(QListWidgetItem(f"{candidate.label} — {candidate.kind}"))
+        if not found.entries:
+            self.candidates.addItem(QListWidgetItem("(nothing found: type the entry point below)"))
+        self.candidates.blockSignals(False)
+        self._select_matching()
+
+    def _select_matching(self) -> None:
+        text = self.target.text().strip()
+        self.candidates.blockSignals(True)
+        self.candidates.setCurrentRow(-1)
+        for row, candidate in enumerate(self.found_entries):
+            if text in (candidate.module, candidate.script):
+                self.candidates.setCurrentRow(row)
+        self.candidates.blockSignals(False)
+
+    def _candidate_chosen(self, item: QListWidgetItem | None) -> None:
+        row = self.candidates.row(item) if item is not None else -1
+        candidate = self.found_entries[row] if 0 <= row < len(self.found_entries) else None
+        if candidate is not None:
+            self.target.setText(candidate.module or candidate.script)
+            (self.gui if candidate.kind == "gui" else self.console).setChecked(True)
+
+    # --- Try it ----------------------------------------------------------------------------------------------------
+    def try_it(self) -> None:
+        self.stop()
+        text = self.target.text().strip()
+        entry = EntrySection.model_construct(
+            module="" if is_script(text) else text, script=text if is_script(text) else "", kind="console"
+        )
+        try:
+            command = try_command(entry, self.source_root(), sys.executable, self.args.text().split())
+        except TryRunError as error:
+            self.output.setPlainText(f"Cannot try it: {error}")
+            return
+        shown = " ".join([text, *self.args.text().split()])
+        self.output.setPlainText(f"▶ {shown}   (from {display_path(command.cwd)})\n")
+        process = QProcess(self)
+        environment = QProcessEnvironment()
+        for key, value in command.env.items():
+            environment.insert(key, value)
+        process.setProcessEnvironment(environment)
+        process.setWorkingDirectory(str(command.cwd))
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        process.readyReadStandardOutput.connect(self._read_output)
+        process.finished.connect(self._finished)
+        process.errorOccurred.connect(self._failed_to_start)
+        self.process = process
+        self.try_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        process.start(command.argv[0], command.argv[1:])
+
+    def _read_output(self) -> None:
+        if self.process is not None:
+            text = bytes(self.process.readAllStandardOutput().data()).decode("utf-8", errors="replace")
+            self.output.moveCursor(self.output.textCursor().MoveOperation.End)
+            self.output.insertPlainText(text)
+            self.output.ensureCursorVisible()
+
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._read_output()
+        ended = "stopped" if status == QProcess.ExitStatus.CrashExit else f"exited with code {code}"
+        if not self.output.toPlainText().endswith("\n"):
+            self.output.insertPlainText("\n")
+        self.output.moveCursor(self.output.textCursor().MoveOperation.End)
+        self.output.insertPlainText(f"— the app {ended} —")
+        if self.process is not None:
+            self.process.deleteLater()
+            self.process = None
+        self._idle()
+
+    def _failed_to_start(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.output.appendPlainText("— could not start Python —")
+            self._idle()
+
+    def _idle(self) -> None:
+        self.try_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def stop(self) -> None:
+        """Kill the try run (never waits on the GUI thread; the process object goes away once it has ended)."""
+        process, self.process = self.process, None
+        if process is not None and process.state() != QProcess.ProcessState.NotRunning:
+            process.readyReadStandardOutput.disconnect(self._read_output)
+            process.finished.disconnect(self._finished)
+            process.finished.connect(process.deleteLater)
+            process.kill()
+            self.output.appendPlainText("— stopped —")
+        self._idle()
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning

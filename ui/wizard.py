@@ -1,0 +1,281 @@
+"""The wizard window: pages in order, the project being edited, Open / Save / Save As, dirty state, safe close."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWizard
+
+from app.detect import Detection
+from app.errors import KilnError, Problem, ProjectInvalid
+from app.project import Project
+from app.project_file import ProjectFile, load_project, new_project_file
+from ui.model_edit import rebase_paths
+from ui.page_ids import PageId
+from ui.pages.application import ApplicationPage
+from ui.pages.base import KilnPage
+from ui.pages.build import BuildPage
+from ui.pages.dependencies import DependenciesPage
+from ui.pages.entry import EntryPage
+from ui.pages.icon import IconPage, default_icon_path
+from ui.pages.installers import InstallersPage
+from ui.pages.start import StartPage
+from ui.recent import remember_project
+
+NEW_FILE_HEADER = (
+    "Kiln project file: how to package this app. Edit it with `kiln wizard` or by hand;\n"
+    "your comments are kept when the wizard saves."
+)
+W = QWizard.WizardButton
+Answer = Literal["save", "discard", "cancel"]
+
+
+class KilnWizard(QWizard):
+    def __init__(self) -> None:
+        super().__init__()
+        self.project: Project | None = None
+        self.file: ProjectFile | None = None
+        self.path: Path | None = None
+        """Where Save writes (for a new project: the proposed kiln.toml in the app folder)."""
+        self.source_key: tuple[str, str] | None = None
+        self._folder = Path.cwd()
+        self._saved_data: dict[str, object] | None = None
+        self.building = False
+        self.pages: dict[PageId, KilnPage] = {}
+        self.start_page = StartPage(self)
+        self.entry_page = EntryPage(self)
+        self.build_page = BuildPage(self)
+        for page in (self.start_page, ApplicationPage(self), self.entry_page, DependenciesPage(self), IconPage(self),
+                     InstallersPage(self), self.build_page):
+            self.setPage(page.page_id, page)
+            self.pages[page.page_id] = page
+            page.edited.connect(self.update_title)
+
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
+        for option in (QWizard.WizardOption.HaveCustomButton1, QWizard.WizardOption.HaveCustomButton2,
+                       QWizard.WizardOption.HaveCustomButton3):
+            self.setOption(option)
+        self.setButtonText(W.CustomButton1, "Open…")
+        self.setButtonText(W.CustomButton2, "Save")
+        self.setButtonText(W.CustomButton3, "Save As…")
+        self.setButtonText(W.FinishButton, "&Close")
+        for button, tip in ((W.CustomButton1, "Open a project file (Ctrl+O)"), (W.CustomButton2, "Save (Ctrl+S)"),
+                            (W.CustomButton3, "Save under another name (Ctrl+Shift+S)")):
+            self.button(button).setToolTip(tip)
+            self.button(button).setAccessibleName(tip.split(" (")[0])
+        self.setButtonLayout([W.CustomButton1, W.CustomButton2, W.CustomButton3, W.Stretch, W.BackButton,
+                              W.NextButton, W.FinishButton, W.CancelButton])
+        self.customButtonClicked.connect(self._custom_button)
+        QShortcut(QKeySequence.StandardKey.Open, self, self.open_dialog)
+        QShortcut(QKeySequence.StandardKey.Save, self, self.save)
+        QShortcut(QKeySequence("Ctrl+Shift+S"), self, self.save_as)
+        QShortcut(QKeySequence("Ctrl+B"), self, self._build_shortcut)
+        if (icon := default_icon_path()) is not None:
+            self.setWindowIcon(QIcon(str(icon)))
+        self.resize(1024, 700)
+        self.update_title()
+
+    # --- the project ---------------------------------------------------------------------------------------------
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the project are relative to this folder (the project file's)."""
+        return self.path.parent if self.path is not None else self._folder
+
+    def commit(self, project: Project) -> None:
+        self.project = project
+        self.update_title()
+
+    def is_dirty(self) -> bool:
+        return self.project is not None and (self._saved_data is None or self.project.to_data() != self._saved_data)
+
+    def set_project(self, project: Project, path: Path, file: ProjectFile | None, saved: bool) -> None:
+        self.project, self.path, self.file = project, path, file
+        self._saved_data = project.to_data() if saved else None
+        for page in self.pages.values():
+            page.show_project(project)
+        self.update_title()
+
+    def start_new(self, folder: Path, detection: Detection) -> None:
+        """A new project from an app folder; saved as kiln.toml in that folder unless the user says otherwise."""
+        self.source_key = ("new", str(folder))
+        self._folder = folder
+        self.set_project(detection.project(), folder / "kiln.toml", None, saved=False)
+        self.entry_page.use_detection(folder, detection)
+
+    def open_file(self, path: Path) -> list[Problem]:
+        """Open a project file; its problems (none when it opened) mapped to pages by the caller."""
+        path = path.expanduser().resolve()
+        try:
+            project_file = load_project(path)
+        except ProjectInvalid as error:
+            return error.problems
+        except KilnError as error:
+            return [Problem("(file)", error.message, error.hint)]
+        self.source_key = ("open", str(path))
+        self.set_project(project_file.project, path, project_file, saved=True)
+        self.start_page.show_opened(path)
+        remember_project(path)
+        return []
+
+    def update_title(self) -> None:
+        if self.path is None:
+            name = "New project"
+        else:
+            name = f"{self.path.parent.name}/{self.path.name}" + ("" if self._saved_data is not None else " (new)")
+        self.setWindowTitle(f"{name}[*] — Kiln")
+        self.setWindowModified(self.is_dirty())
+        for button in (W.CustomButton2, W.CustomButton3):
+            self.button(button).setEnabled(self.project is not None)
+
+    # --- Open / Save ---------------------------------------------------------------------------------------------
+    def _custom_button(self, which: int) -> None:
+        {W.CustomButton1: self.open_dialog, W.CustomButton2: self.save, W.CustomButton3: self.save_as}[W(which)]()
+
+    def open_dialog(self) -> None:
+        if self.building or not self.confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open a Kiln project", str(self.base_dir),
+                                              "Kiln projects (*.toml);;All files (*)")
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> bool:
+        """Open from anywhere in the wizard: on success stay on this page (now showing the file), else say why."""
+        problems = self.open_file(path)
+        if problems:
+            self.restart()
+            self.start_page.show_opened(path)
+            self.start_page.show_problems(problems)
+            return False
+        if self.currentId() == PageId.START:
+            self.next()
+        return True
+
+    def _pending_problems(self) -> KilnPage | None:
+        """The first page whose fields hold a value the project could not take (Save must not lose it)."""
+        current = self.currentPage()
+        if isinstance(current, KilnPage) and current.page_id != PageId.START:
+            current.show_problems(current.apply())
+        for page_id, page in self.pages.items():
+            if page_id not in (PageId.START, PageId.BUILD) and page.problems:
+                return page
+        return None
+
+    def save(self) -> bool:
+        if self.project is None or self.path is None:
+            return False
+        if (page := self._pending_problems()) is not None:
+            self._show_page(page)
+            page.message.setText(f"Not saved: fix this first.\n{page.message.text()}")
+            return False
+        if self._saved_data is None and self.path.exists():
+            return self.save_as()  # never overwrite a file this project did not come from
+        return self._write(self.path)
+
+    def save_as(self, path: Path | None = None) -> bool:
+        if self.project is None or self._pending_problems() is not None:
+            return self.save()  # says what to fix
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Save the Kiln project", str(self.base_dir / "kiln.toml"),
+                                                    "Kiln projects (*.toml)")
+            if not chosen:
+                return False
+            path = Path(chosen)
+        return self._write(path.resolve())
+
+    def _write(self, path: Path) -> bool:
+        assert self.project is not None
+        project = rebase_paths(self.project, self.base_dir, path.parent)
+        try:
+            if self.file is None:
+                self.file = new_project_file(path, project, header=NEW_FILE_HEADER)
+            self.file.project = project
+            self.file.save(path)  # merges into the TOML document: the user's comments stay
+        except OSError as error:
+            QMessageBox.warning(self, "Kiln", f"Could not save {path}:\n{error.strerror or error}")
+            return False
+        moved = project is not self.project
+        self.project, self.path, self._saved_data = project, path, project.to_data()
+        if moved:
+            for page in self.pages.values():
+                page.show_project(project)
+        remember_project(path)
+        self.update_title()
+        return True
+
+    def save_for_build(self) -> Path | None:
+        """The saved file the engine will read: saves first when there are unsaved changes."""
+        if self.project is None:
+            return None
+        if self.is_dirty() and not self.save():
+            return None
+        return self.path
+
+    # --- building and closing ------------------------------------------------------------------------------------
+    def set_building(self, building: bool) -> None:
+        self.building = building
+        for button in (W.BackButton, W.CustomButton1):
+            self.button(button).setEnabled(not building)
+
+    def _build_shortcut(self) -> None:
+        if self.currentId() == PageId.BUILD:
+            self.build_page.start_build()
+
+    def _show_page(self, page: KilnPage) -> None:
+        while self.currentId() > page.page_id:
+            self.back()
+        while self.currentId() < page.page_id and self.currentPage().validatePage():
+            self.next()
+
+    def ask_unsaved(self) -> Answer:
+        """Save, discard or cancel (a method so tests can answer without a modal dialog)."""
+        answer = QMessageBox.question(
+            self, "Kiln", "The project has unsaved changes. Save them?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
+            answer, "cancel")  # type: ignore[return-value]
+
+    def ask_cancel_build(self) -> bool:
+        answer = QMessageBox.question(self, "Kiln", "A build is running. Cancel it and close?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def confirm_discard(self) -> bool:
+        """True when it is fine to replace or close the project (saved, or the user chose)."""
+        if not self.is_dirty():
+            return True
+        answer = self.ask_unsaved()
+        return self.save() if answer == "save" else answer == "discard"
+
+    def done(self, result: int) -> None:
+        if self.building:
+            if not self.ask_cancel_build():
+                return
+            self.stop_build()
+        if not self.confirm_discard():
+            return
+        self.entry_page.stop()
+        super().done(result)
+
+    def stop_build(self, timeout_ms: int = 8000) -> None:
+        """Cancel the build and let the engine clean up, with the event loop running (the window stays alive)."""
+        engine = self.build_page.engine
+        if not engine.is_running():
+            return
+        loop = QEventLoop()
+        engine.finished.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        self.build_page.cancel_build()
+        loop.exec()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.done(0)  # asks about a running build and unsaved changes
+        if self.isVisible():
+            event.ignore()
+        else:
+            event.accept()
