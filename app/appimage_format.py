@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from app.atomic import atomic_path
 from app.errors import KilnError
 from app.tools import run
 
@@ -156,16 +156,7 @@ def assemble(runtime: Path, squashfs: Path, out: Path) -> None:
     with squashfs.open("rb") as f:
         if f.read(4) != SQUASHFS_MAGIC:
             raise AppImageFormatError(f"{squashfs} is not a squashfs image")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as dst:
-            dst.write(runtime_bytes)
-            with squashfs.open("rb") as src:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        tmp.chmod(0o755)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(out, mode=0o755) as tmp, tmp.open("wb") as dst:
+        dst.write(runtime_bytes)
+        with squashfs.open("rb") as src:
+            shutil.copyfileobj(src, dst, 1 << 20)

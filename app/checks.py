@@ -79,6 +79,14 @@ def _check_installers(project: Project) -> list[Problem]:
     problems = []
     if not project.installer:
         problems.append(Problem("installer", "no installer to build", "add [[installer]] with kind = \"appimage\""))
+    if any(i.kind == "msi" for i in project.installer) and not project.todo_fields():
+        from app.errors import KilnError
+        from app.msi_version import msi_product_version
+
+        try:
+            msi_product_version(project.app.version)
+        except KilnError as e:
+            problems.append(Problem("app.version", e.message.removeprefix("app.version: "), e.hint))
     seen: dict[tuple[str, str], int] = {}
     for index, installer in enumerate(project.installer):
         key = (installer.kind, installer.platform)

@@ -9,12 +9,12 @@ Three escaping layers, applied in this order when writing:
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from app.atomic import atomic_write_bytes
 
 MAIN_CATEGORIES = (
     "AudioVideo", "Audio", "Video", "Development", "Education", "Game", "Graphics", "Network", "Office", "Science",
@@ -133,17 +133,7 @@ class DesktopEntry:
 
 def write_desktop_file(entry: DesktopEntry, path: Path) -> None:
     """Write `entry` to `path` (UTF-8, mode 0644) atomically."""
-    data = entry.render().encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, entry.render().encode("utf-8"), mode=0o644)
 
 
 def read_group(text: str, group: str = "Desktop Entry") -> dict[str, str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from app import __version__
+from app import __version__, tools
 from app.atomic import atomic_write_text
 from app.checks import check_project
 from app.errors import BuildCancelled, KilnError, ProjectInvalid
@@ -99,13 +99,14 @@ class Engine:
 
     # -- cancellation -------------------------------------------------------------------------------------
     def request_cancel(self, signum: int | None = None, frame: FrameType | None = None) -> None:
-        """Signal handler: stop at once (a running tool is killed by subprocess), unless publishing."""
+        """Signal handler: only note the request. Raising here could land inside native code (lief, zlib)
+        and abort the process before it cleans up; the build stops at its next checkpoint instead, and a
+        running external tool is killed by app.tools within a fraction of a second."""
         self._cancel_requested = True
-        if self._critical == 0:
-            raise BuildCancelled("build cancelled")
+        tools.cancel_requested.set()
 
     def check_cancelled(self) -> None:
-        if self._cancel_requested:
+        if self._cancel_requested and self._critical == 0:
             raise BuildCancelled("build cancelled")
 
     @contextmanager
@@ -119,6 +120,7 @@ class Engine:
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
+        tools.cancel_requested.clear()
         previous = {sig: signal.signal(sig, self.request_cancel) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             yield
@@ -213,6 +215,9 @@ class Engine:
             problems = check_project(self.project_file)
             if problems:
                 raise ProjectInvalid(str(self.project_file.path), problems)
+            if _save_generated_upgrade_codes(self.project_file):
+                stage.warn("generated an MSI upgrade code and saved it in the project file: keep it, so new "
+                           "versions of the MSI replace old ones")
             if not self.installers:
                 raise KilnError("no installer of the requested kinds in the project", hint="check --kind")
             missing = sorted({t for i in self.installers for t in i.required_tools() if shutil.which(t) is None})
@@ -266,6 +271,18 @@ class Engine:
         path = self.output_dir / f"{self.project.app.name}-report.json"
         atomic_write_text(path, self.report.to_json())
         return path
+
+
+def _save_generated_upgrade_codes(project_file: ProjectFile) -> bool:
+    """An MSI upgrade code must never change: one generated for a table without it is written to the file."""
+    tables = project_file.document.get("installer") or []
+    missing = [
+        index for index, options in enumerate(project_file.project.installer)
+        if options.kind == "msi" and (index >= len(tables) or "upgrade_code" not in tables[index])
+    ]
+    if missing:
+        project_file.save()
+    return bool(missing)
 
 
 def _sha256(path: Path) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
 import shutil
 import sys
@@ -19,6 +17,7 @@ import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from app.atomic import atomic_write_text
 from app.errors import KilnError, ToolFailed
 from app.tools import run
 
@@ -138,17 +137,7 @@ def write_lock(path: Path, lock: Lock) -> None:
             ))
         platforms[platform] = array
     doc["platforms"] = platforms
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(tomlkit.dumps(doc))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    atomic_write_text(path, tomlkit.dumps(doc))
 
 
 def lock_requirements_text(lock: Lock, platform: str) -> str:

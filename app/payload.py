@@ -182,6 +182,8 @@ def dependency_sizes(packages: Path) -> dict[str, int]:
         owner[dist_info.name] = name
     sizes: dict[str, int] = {}
     for entry in packages.iterdir():
+        if entry.name in {"bin", "__pycache__"}:  # removed by clean_packages: never shipped
+            continue
         key = owner.get(entry.name.removesuffix(".py").removesuffix(".pyc"), owner.get(entry.name, entry.name))
         if entry.name.endswith(".libs"):  # auditwheel's bundled libraries, e.g. numpy.libs
             key = owner.get(entry.name.removesuffix(".libs"), key)

@@ -6,13 +6,19 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from app.errors import ToolFailed, ToolMissing
+from app.errors import BuildCancelled, ToolFailed, ToolMissing
 
 log = logging.getLogger("kiln.tools")
+
+# Set by the engine's signal handler. A signal handler must not raise (it may land inside native code, e.g.
+# lief), so it only sets this flag; `run` notices it within a fraction of a second and stops its tool.
+cancel_requested = threading.Event()
+_POLL_SECONDS = 0.2
 
 # Which Debian package provides each command we call, for the "install X" hint.
 DEBIAN_PACKAGES: dict[str, str] = {
@@ -32,6 +38,7 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "x86_64-w64-mingw32-gcc": "gcc-mingw-w64-x86-64",
     "x86_64-w64-mingw32-windres": "binutils-mingw-w64-x86-64",
     "osslsigncode": "osslsigncode",
+    "setsid": "util-linux",
     "desktop-file-validate": "desktop-file-utils",
     "wine": "wine",
     "fusermount3": "fuse3",
@@ -78,13 +85,13 @@ def run(
     log.debug("run %s (cwd=%s, env+=%s)", args, cwd, dict(env or {}))
     started = time.monotonic()
     try:
-        result = subprocess.run(
-            args, cwd=cwd, env=full_env, input=input_bytes, capture_output=True, timeout=timeout, check=False
+        process = subprocess.Popen(
+            args, cwd=cwd, env=full_env, stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-    except subprocess.TimeoutExpired as e:
-        raise ToolFailed(f"{what or Path(args[0]).name} took longer than {timeout:.0f} s and was stopped") from e
     except OSError as e:
         raise ToolFailed(f"could not start {args[0]}: {e.strerror}") from e
+    result = _wait(process, args, input_bytes, timeout, what)
     elapsed = time.monotonic() - started
     log.debug("exit %d after %.2fs", result.returncode, elapsed)
     for stream_name, data in (("stdout", result.stdout), ("stderr", result.stderr)):
@@ -98,3 +105,29 @@ def run(
             hint="the full output is in the build log",
         )
     return result
+
+
+def _wait(
+    process: subprocess.Popen[bytes], args: list[str], input_bytes: bytes | None, timeout: float | None,
+    what: str | None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Collect a tool's output, stopping it when the build is cancelled or its time is up."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pending_input = input_bytes
+    with process:
+        while True:
+            try:
+                stdout, stderr = process.communicate(pending_input, timeout=_POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                pending_input = None  # communicate() keeps feeding what it started with
+                if cancel_requested.is_set():
+                    process.kill()
+                    process.wait()
+                    raise BuildCancelled("build cancelled") from None
+                if deadline is not None and time.monotonic() > deadline:
+                    process.kill()
+                    process.wait()
+                    name = what or Path(args[0]).name
+                    raise ToolFailed(f"{name} took longer than {timeout:.0f} s and was stopped") from None
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)

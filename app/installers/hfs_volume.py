@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from app.atomic import atomic_path
 from app.errors import KilnError
 from app.installers.udif import SECTOR, UdifPartition, UdifStats, write_udif
 from app.tools import run
@@ -207,13 +208,5 @@ def make_dmg(
 @contextmanager
 def _atomic(out: Path) -> Iterator[IO[bytes]]:
     """A file that becomes `out` only once the block finishes without error."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(out, mode=0o644) as tmp, tmp.open("wb") as f:
+        yield f

@@ -12,7 +12,6 @@ import mmap
 import os
 import plistlib
 import struct
-import tempfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from app.atomic import atomic_path
 
 SECTOR = 512
 CHUNK_SECTORS = 2048  # 1 MiB of image per compressed chunk, as hdiutil does for UDZO
@@ -266,23 +267,15 @@ def write_udif(
     folder is renamed at the end.
     """
     workers = workers or os.cpu_count() or 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            if isinstance(disk_image, Path):
-                with disk_image.open("rb") as f:
-                    size = os.fstat(f.fileno()).st_size
-                    _check_size(size)
-                    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                        stats = _write_checked(mapped, size, partitions, tmp, workers, level)
-            else:
-                stats = _write_checked(memoryview(disk_image), len(disk_image), partitions, tmp, workers, level)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, out)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(out, mode=0o644) as tmp_path, tmp_path.open("wb") as tmp:
+        if isinstance(disk_image, Path):
+            with disk_image.open("rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                _check_size(size)
+                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                    stats = _write_checked(mapped, size, partitions, tmp, workers, level)
+        else:
+            stats = _write_checked(memoryview(disk_image), len(disk_image), partitions, tmp, workers, level)
     return stats
 
 

@@ -59,6 +59,8 @@ def _assert_clean_failure(result: subprocess.CompletedProcess[str], *words: str)
         pytest.param(lambda t: t + '[dependencies]\nrequirements_file = "r.txt"\n',
                      ("requirements_file", "r.txt"), id="missing-requirements-file"),
         pytest.param(lambda t: "\xff\xfe", ("UTF-8",), id="not-utf8"),
+        pytest.param(lambda t: t.replace('"1.0.0"', '"1.0.0rc1"') + '[[installer]]\nkind = "msi"\n',
+                     ("app.version", "MSI"), id="version-not-msi-mappable"),
     ],
 )
 @pytest.mark.parametrize("command", ["check", "build"])

@@ -90,6 +90,8 @@ def test_hello_portable_runs_anywhere(hello_build: tuple[Path, list[Event]], tmp
     assert artifact.name == "hello-1.0.0-linux-x86_64.tar.zst"
     unpack(artifact, tmp_path / "somewhere else")
     launcher = tmp_path / "somewhere else" / "hello" / "hello"
+    shipped = sorted(p.name for p in launcher.parent.iterdir())
+    assert shipped == ["app", "hello", "kiln_boot.py", "packages", "runtime"]  # nothing stray from the build
     result = run_hidden([str(launcher), "two words", "ünï", "--exit", "7"])
     assert result.returncode == 7, result.stderr
     lines = result.stdout.splitlines()
@@ -209,3 +211,17 @@ def test_qt_hello_portable_runs_offscreen(cache_dir: Path, tmp_path: Path) -> No
     result = run_hidden([str(tmp_path / "out" / "qt-hello" / "qt-hello")], {"QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stderr
     assert "window shown: Qt Hello / Hello from a Qt window packaged by Kiln / platform offscreen" in result.stdout
+
+
+def test_msi_upgrade_code_generated_during_a_build_is_saved(tmp_path: Path, cache_dir: Path) -> None:
+    project = new_project(tmp_path, "hello")
+    project.write_text(project.read_text() + '\n# keep me\n[[installer]]\nkind = "msi"\n')
+    # no Windows runtime can be fetched here: the build fails later, but the generated code is already saved
+    build_events(project, cache_dir)
+    text = project.read_text()
+    assert "# keep me" in text and "upgrade_code = " in text
+    from app.project_file import load_project
+
+    first = load_project(project).project.installer[1].upgrade_code  # type: ignore[union-attr]
+    build_events(project, cache_dir)
+    assert load_project(project).project.installer[1].upgrade_code == first  # type: ignore[union-attr]
