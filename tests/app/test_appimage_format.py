@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import struct
 import sys
 from pathlib import Path
 
 import pytest
+from kiln_testing import require_tools as need
 
 from app.appimage_format import (
     AppImageFormatError,
@@ -20,16 +20,6 @@ from app.appimage_format import (
     runtime_path,
 )
 from app.errors import KilnError, ToolMissing
-
-
-def need(*tools: str) -> None:
-    """Skip when a tool is missing locally; in CI (CI set) a missing tool is a failure."""
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        message = f"missing tools: {', '.join(missing)}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (CI must install them)")
-        pytest.skip(message)
 
 
 def make_appdir(root: Path) -> Path:

@@ -29,7 +29,7 @@ def kiln(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
 
 @pytest.fixture
 def app_folder(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples" / "hello", tmp_path / "hello")
+    shutil.copytree(ROOT / "examples" / "hello", tmp_path / "hello", ignore=shutil.ignore_patterns("kiln.toml", "dist"))
     return tmp_path / "hello"
 
 

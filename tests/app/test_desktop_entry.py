@@ -6,7 +6,6 @@ import ctypes
 import ctypes.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kiln_testing import find_tool as _tool
 
 from app.desktop_entry import (
     DesktopEntry,
@@ -40,15 +40,6 @@ HOSTILE = [
     "controls: \x00nul \x07bell \x1b[31mred\x1b[0m \x7fdel \x85nel",
 ]
 
-
-def _tool(name: str) -> str:
-    """Path of a tool; skip when missing here, fail in CI (CI must install it)."""
-    found = shutil.which(name)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"missing tool: {name}")
-        pytest.skip(f"missing tool: {name}")
-    return found
 
 
 class GKeyFile:

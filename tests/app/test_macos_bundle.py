@@ -6,7 +6,6 @@ import json
 import os
 import plistlib
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kiln_testing import find_tool as need
 
 from app.errors import KilnError
 from app.installers.base import StagedApp
@@ -33,14 +33,6 @@ from app.targets import TARGETS
 HOSTILE = 'Tom\'s "Best" <App> & co\n/: Ünïcødé 名前\t\x07end'
 PROBE_PYTHON = '#!/bin/sh\nprintf "<%s>\\n" "$0" "$@"\n'  # stands in for the interpreter: prints how it was called
 
-
-def need(tool: str) -> str:
-    found = shutil.which(tool)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"missing tool: {tool}")
-        pytest.skip(f"missing tool: {tool}")
-    return found
 
 
 def fake_staged(root: Path, app: AppSection, platform: str = "macos-arm64") -> StagedApp:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kiln_testing import require_tools as need
 
 from app.appimage_format import assemble, elf_end_offset, make_squashfs, runtime_path
 
@@ -41,15 +42,6 @@ case "$mode" in
 esac
 """
 
-
-def need(*tools: str) -> None:
-    """Skip when a tool is missing locally; in CI (CI set) a missing tool is a failure."""
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        message = f"missing tools: {', '.join(missing)}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (CI must install them)")
-        pytest.skip(message)
 
 
 def need_root() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pefile
 import pytest
+from kiln_testing import require_tools
 
 from app import icons
 from app import pe_resources as pr
@@ -28,15 +29,6 @@ LAUNCHERS = Path(__file__).resolve().parents[2] / "resources" / "launchers" / "w
 MINGW = "x86_64-w64-mingw32-gcc"
 USER_ARGS = ["a b", 'q"uote', "", "ünï", "back\\slash", "trailing\\", "-I", "--flag=x y"]
 
-
-def require_tools(*names: str) -> None:
-    """Skip when a tool is missing locally; in CI (CI set) a missing tool is a failure."""
-    missing = [n for n in names if shutil.which(n) is None]
-    if missing:
-        message = f"missing tools: {', '.join(missing)}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def load_build_script() -> object:

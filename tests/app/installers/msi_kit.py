@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -18,8 +17,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 import tomlkit
+from kiln_testing import require_tools as need
 
 REPO = Path(__file__).resolve().parents[3]
 STUB_DLL_SOURCE = REPO / "tests" / "resources" / "stub_python_dll.c"
@@ -34,15 +33,6 @@ FOLDER_NAME = "Hellö & _Wörld_ _Łódź_ 日本 $(env.HOME)$"  # the title mad
 DATA_FILE = "hello/données/café ☕.txt"
 DOLLAR_FILE = "hello/pay$(env.HOME)$.txt"
 
-
-def need(*tools: str) -> None:
-    """Skip when a tool is missing here; in CI (CI set) a missing tool is a failure."""
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        message = f"missing tools: {', '.join(missing)}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def compile_stub_dll(out: Path) -> Path:

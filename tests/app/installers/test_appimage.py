@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from kiln_testing import find_tool as _tool
 from PIL import Image
 
 from app.appimage_format import assemble, elf_end_offset, make_squashfs, runtime_path
@@ -40,16 +41,6 @@ PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 HOSTILE_TITLE = 'Hello "$(touch PWNED)" `touch PWNED`; rm -rf ~\nsecond line\t%f \\ 🎉'
 HOSTILE_DESCRIPTION = "Greets;\nfrom $(touch PWNED)\x1b[31m and 100% 'quotes' \\n"
 
-
-def _tool(*names: str) -> str:
-    """The first of `names` on PATH; skip when none is there, fail in CI (CI must install it)."""
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail(f"missing tool: {' or '.join(names)}")
-    pytest.skip(f"missing tool: {' or '.join(names)}")
 
 
 def _run(argv: list[str | Path], env: dict[str, str] | None = None, cwd: Path | None = None
@@ -148,7 +139,7 @@ def test_artifact_name_and_required_tools(tmp_path: Path) -> None:
 
 def test_a_new_project_lists_appimage_and_portable(tmp_path: Path) -> None:
     folder = tmp_path / "hello"
-    shutil.copytree(REPO / "examples" / "hello", folder)
+    shutil.copytree(REPO / "examples" / "hello", folder, ignore=shutil.ignore_patterns("kiln.toml", "dist"))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = _run([sys.executable, "-m", "app", "new", folder], cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr

@@ -6,7 +6,6 @@ import io
 import json
 import os
 import plistlib
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kiln_testing import find_tool as need
 from PIL import Image
 
 from app.dmg_reader import read_dmg, read_image, verify_dmg
@@ -33,15 +33,6 @@ ARCHIVES = {"macos-arm64": f"cpython-{PY}.9+20240726-aarch64-apple-darwin-instal
 FAKE_PYTHON = b"#!/bin/sh\necho 'a macOS python would run here'\n"
 HOSTILE = 'Tom\'s "Best" <App> & co\n/: Ünïcødé 名前'
 
-
-def need(*names: str) -> str:
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail(f"missing tool: {' or '.join(names)}")
-    pytest.skip(f"missing tool: {' or '.join(names)}")
 
 
 def fake_macos_runtime(path: Path) -> None:

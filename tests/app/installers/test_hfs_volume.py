@@ -6,7 +6,6 @@ import io
 import os
 import random
 import re
-import shutil
 import struct
 import subprocess
 import unicodedata
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kiln_testing import find_tool as need
 
 from app.dmg_reader import read_dmg, read_image, verify_dmg
 from app.errors import KilnError, ToolMissing
@@ -37,16 +37,6 @@ INFO_PLIST = b'<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dic
     b"<string>Foo</string></dict></plist>\n"
 )
 
-
-def need(*names: str) -> str:
-    """Path of the first tool found; skip when none is installed, fail in CI (CI must install them)."""
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail(f"missing tool: {' or '.join(names)}")
-    pytest.skip(f"missing tool: {' or '.join(names)}")
 
 
 def make_stage(root: Path) -> Path:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import os
 import plistlib
 import random
 import re
-import shutil
 import struct
 import subprocess
 import zlib
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from kiln_testing import find_tool as need
 
 from app.dmg_reader import read_dmg, read_image, verify_dmg
 from app.installers.udif import (
@@ -32,16 +31,6 @@ from app.installers.udif import (
 
 MIB = 1 << 20
 
-
-def need(*names: str) -> str:
-    """Path of the first tool found; skip when none is installed, fail in CI (CI must install them)."""
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail(f"missing tool: {' or '.join(names)}")
-    pytest.skip(f"missing tool: {' or '.join(names)}")
 
 
 def make_image(segments: list[tuple[str, int]], seed: int) -> bytes:

@@ -1,0 +1,31 @@
+"""Helpers shared by the tests: real external tools are required in CI and skipped (with a reason) elsewhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def _missing(message: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI must install them)")
+    pytest.skip(message)
+
+
+def require_tools(*names: str) -> None:
+    """Every tool in `names` must be on PATH."""
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        _missing(f"missing tools: {', '.join(missing)}")
+
+
+def find_tool(*names: str) -> str:
+    """The first of `names` on PATH (alternatives such as 7z / 7zz)."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    _missing(f"missing tool: {' or '.join(names)}")
+    raise AssertionError("unreachable")
