@@ -140,7 +140,8 @@ def _install(
     lock = lockfile.read_lock(lock_file) if lock_file else None
     current = lock is not None and lock.is_current(python_version, inputs)
     pip = _Pip(section, base_dir, target, python_version, dest, wheelhouse, report)
-    if lock is not None and current and not upgrade and lock.packages(target.name):
+    # A platform the lock does not list yet (an installer added since) is resolved and added to it.
+    if lock is not None and current and not upgrade and lock.platforms.get(target.name):
         pinned = lockfile.locked_install_args(lock, target.name, scratch)
         reused = pip.install([], pinned, cache_first=True)
         locked = True

@@ -7,6 +7,9 @@ import hashlib
 import importlib.util
 import io
 import os
+import shutil
+import subprocess
+import sys
 import tarfile
 import textwrap
 import zipfile
@@ -322,3 +325,50 @@ def test_same_lock_gives_the_same_installed_tree(wheelhouse: Path, tmp_path: Pat
     make_wheel(wheelhouse, "demo-native", "1.0", NATIVE_TAGS[platform], {"demo_native/__init__.py": b"EVIL = 1\n"})
     with pytest.raises(ToolFailed, match=r"(?i)hash"):
         _locked_install(lock_again, platform, wheelhouse, tmp_path / "c", tmp_path / "work-c")
+
+
+# --- kiln lock [--upgrade] -----------------------------------------------------------------------------------------
+
+def _kiln_lock(project: Path, cache: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "app", "lock", str(project), "--cache-dir", str(cache), *flags],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("isolated_pip")
+def test_kiln_lock_pins_every_platform_and_upgrade_refreshes(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "demo-pure", "1.0", "py3-none-any", {"demo_pure/__init__.py": b"V = 1\n"})
+    project = tmp_path / "kiln.toml"
+    project.write_text(
+        '[app]\nname = "demo"\n[entry]\nmodule = "demo"\n'
+        f'[dependencies]\nrequirements = ["demo-pure"]\nno_index = true\nfind_links = ["{wheels}"]\n'
+        '[[installer]]\nkind = "portable"\n[[installer]]\nkind = "msi"\n'
+        'upgrade_code = "6F1E0C7A-8F43-4E2B-9C1D-1A2B3C4D5E6F"\n', encoding="utf-8")
+    cache = tmp_path / "cache"
+
+    def pinned() -> dict[str, list[str]]:
+        lock = read_lock(tmp_path / "kiln.lock")
+        assert lock is not None
+        return {p: [f"{x.name} {x.version}" for x in lock.packages(p)] for p in ("linux-x86_64", "windows-x86_64")}
+
+    first = _kiln_lock(project, cache)
+    assert first.returncode == 0, first.stderr
+    assert pinned() == {"linux-x86_64": ["demo-pure 1.0"], "windows-x86_64": ["demo-pure 1.0"]}
+
+    make_wheel(wheels, "demo-pure", "2.0", "py3-none-any", {"demo_pure/__init__.py": b"V = 2\n"})
+    assert _kiln_lock(project, cache).returncode == 0
+    assert pinned()["linux-x86_64"] == ["demo-pure 1.0"]  # a current lock is kept
+    upgraded = _kiln_lock(project, cache, "--upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert pinned() == {"linux-x86_64": ["demo-pure 2.0"], "windows-x86_64": ["demo-pure 2.0"]}
+
+    before = (tmp_path / "kiln.lock").read_bytes()
+    for wheel in wheels.iterdir():
+        wheel.unlink()
+    shutil.rmtree(cache)
+    failed = _kiln_lock(project, cache, "--upgrade")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr and "demo-pure" in failed.stderr
+    assert (tmp_path / "kiln.lock").read_bytes() == before  # a failed upgrade keeps the lock that worked
