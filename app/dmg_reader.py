@@ -18,14 +18,15 @@ from typing import IO, Any
 from xml.parsers.expat import ExpatError
 
 from app.errors import KilnError
-
-SECTOR = 512
-KOLY_FORMAT = ">4sIIIQQQQQII16sII128sQQ120sII128sIQ12s"
-MISH_FORMAT = ">4sIQQQIi24sII128sI"
-CHUNK_FORMAT = ">IIQQQQ"
-MISH_SIZE = struct.calcsize(MISH_FORMAT)
-CHUNK_SIZE = struct.calcsize(CHUNK_FORMAT)
-CHECKSUM_CRC32 = 2
+from app.installers.udif import (
+    CHECKSUM_CRC32,
+    CHUNK_FORMAT,
+    CHUNK_SIZE,
+    KOLY_FORMAT,
+    MISH_FORMAT,
+    MISH_SIZE,
+    SECTOR,
+)
 
 CHUNK_TYPES = {
     0x00000000: "zero",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -21,6 +20,7 @@ from app.atomic import atomic_write_text
 from app.checks import check_project
 from app.errors import BuildCancelled, KilnError, ProjectInvalid
 from app.events import Event, Reporter
+from app.hashing import file_sha256
 from app.installers.base import Artifact, BuildContext, Installer, StagedApp
 from app.installers.registry import make_installer
 from app.lockfile import lock_path
@@ -260,7 +260,7 @@ class Engine:
             with self._not_interruptible():
                 final = self.output_dir / name
                 os.replace(temp_out, final)
-                artifact = Artifact(installer.kind, final, final.stat().st_size, _sha256(final))
+                artifact = Artifact(installer.kind, final, final.stat().st_size, file_sha256(final))
             self.report.artifacts.append(artifact)
             self._emit(Event("artifact", f"{installer.kind}: {final.name}", stage=installer.kind, data={
                 "kind": artifact.kind, "path": str(final), "size": artifact.size, "sha256": artifact.sha256,
@@ -283,14 +283,6 @@ def _save_generated_upgrade_codes(project_file: ProjectFile) -> bool:
     if missing:
         project_file.save()
     return bool(missing)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _open_build_log(path: Path) -> logging.FileHandler:

@@ -19,6 +19,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from app.atomic import atomic_write_text
 from app.errors import KilnError, ToolFailed
+from app.hashing import file_sha256
 from app.tools import run
 
 LOCK_NAME = "kiln.lock"
@@ -90,7 +91,7 @@ def lock_from_installed(installed: Iterable[Distribution], wheelhouse: Path | No
     for dist in installed:
         digest = dist.sha256
         if not digest and wheelhouse is not None and (wheelhouse / dist.wheel).is_file():
-            digest = _file_sha256(wheelhouse / dist.wheel)
+            digest = file_sha256(wheelhouse / dist.wheel)
         if not digest or not dist.wheel.endswith(".whl"):
             raise KilnError(
                 f"cannot lock {dist.name} {dist.version}: pip did not report the wheel file and its sha256",
@@ -222,11 +223,3 @@ def build_pure_wheel(
         final = wheelhouse / wheel.name
         shutil.move(str(wheel), final)
     return final
-
-
-def _file_sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            hasher.update(chunk)
-    return hasher.hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -11,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from app.errors import KilnError
+from app.hashing import file_sha256
 from app.targets import Target
 from runtimes.base import ProgressCallback, Runtime
 from runtimes.cache import (
@@ -35,14 +35,6 @@ _PY_VERSION_RE = re.compile(rb'#define\s+PY_VERSION\s+"(3\.\d+\.\d+)[^"]*"')
 _OS_OF_TRIPLE = {"unknown-linux-gnu": "linux", "unknown-linux-musl": "linux", "apple-darwin": "macos",
                  "pc-windows-msvc": "windows"}
 LAYOUT_HINT = "use a python-build-standalone *install_only* (or install_only_stripped) archive for that platform"
-
-
-def file_sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def check_archive_name(filename: str, target: Target) -> None:
