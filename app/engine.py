@@ -69,11 +69,11 @@ class _StageReporter:
 
     def log(self, message: str) -> None:
         log.info(message)
-        self._engine._emit(Event("log", message, stage=self._stage))
+        self._engine.reporter.emit(Event("log", message, stage=self._stage))
 
     def warn(self, message: str) -> None:
         log.warning(message)
-        self._engine._emit(Event("warning", message, stage=self._stage))
+        self._engine.reporter.emit(Event("warning", message, stage=self._stage))
 
 
 class Engine:
@@ -93,30 +93,19 @@ class Engine:
         ]
         self._stages: list[_Stage] = []
         self._done_weight = 0.0
-        self._cancel_requested = False
-        self._critical = 0
         self.report = BuildReport(project=str(project_file.path), kiln_version=__version__)
 
     # -- cancellation -------------------------------------------------------------------------------------
     def request_cancel(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         """Signal handler: only note the request. Raising here could land inside native code (lief, zlib)
         and abort the process before it cleans up; the build stops at its next checkpoint instead, and a
-        running external tool is killed by app.tools within a fraction of a second."""
-        self._cancel_requested = True
+        running external tool is killed by app.tools within a fraction of a second. Publishing an artifact
+        (rename, checksum) has no checkpoint inside, so it is never cut in half."""
         tools.cancel_requested.set()
 
     def check_cancelled(self) -> None:
-        if self._cancel_requested and self._critical == 0:
+        if tools.cancel_requested.is_set():
             raise BuildCancelled("build cancelled")
-
-    @contextmanager
-    def _not_interruptible(self) -> Iterator[None]:
-        """Publishing artifacts is never cut in half: a cancel waits until it is over."""
-        self._critical += 1
-        try:
-            yield
-        finally:
-            self._critical -= 1
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
@@ -129,31 +118,27 @@ class Engine:
                 signal.signal(sig, handler)
 
     # -- events -------------------------------------------------------------------------------------------
-    def _emit(self, event: Event) -> None:
-        with self._not_interruptible():
-            self.reporter.emit(event)
-
     def _overall(self, stage_fraction: float, weight: float) -> float:
         total = sum(s.weight for s in self._stages) or 1.0
         return min(1.0, (self._done_weight + weight * max(0.0, min(1.0, stage_fraction))) / total)
 
     def _progress(self, stage: str, fraction: float, message: str) -> None:
         weight = next((s.weight for s in self._stages if s.name == stage), 0.0)
-        self._emit(Event("progress", message, stage=stage, fraction=self._overall(fraction, weight)))
+        self.reporter.emit(Event("progress", message, stage=stage, fraction=self._overall(fraction, weight)))
         self.check_cancelled()
 
     @contextmanager
     def _stage(self, name: str, message: str) -> Iterator[_StageReporter]:
         self.check_cancelled()
         weight = next(s.weight for s in self._stages if s.name == name)
-        self._emit(Event("stage-start", message, stage=name, fraction=self._overall(0.0, weight)))
+        self.reporter.emit(Event("stage-start", message, stage=name, fraction=self._overall(0.0, weight)))
         log.info("stage %s: %s", name, message)
         started = time.monotonic()
         yield _StageReporter(self, name)
         seconds = time.monotonic() - started
         self.report.stages[name] = round(seconds, 3)
         self._done_weight += weight
-        self._emit(
+        self.reporter.emit(
             Event("stage-end", f"{name} done in {seconds:.1f} s", stage=name, fraction=self._overall(0.0, 0.0),
                   data={"seconds": round(seconds, 3)})
         )
@@ -189,13 +174,13 @@ class Engine:
             status = "cancelled"
             log.info("build cancelled")
         except ProjectInvalid as e:
-            self._emit(Event("error", e.message, data={"problems": [str(p) for p in e.problems]}))
+            self.reporter.emit(Event("error", e.message, data={"problems": [str(p) for p in e.problems]}))
         except KilnError as e:
             log.error("%s", e)
-            self._emit(Event("error", e.message, data={"hint": e.hint} if e.hint else {}))
+            self.reporter.emit(Event("error", e.message, data={"hint": e.hint} if e.hint else {}))
         except Exception as e:  # a bug in Kiln: say so plainly, keep the traceback in the log
             log.exception("internal error")
-            self._emit(Event("error", f"internal error in Kiln: {e!r}", data={"hint": "see the build log"}))
+            self.reporter.emit(Event("error", f"internal error in Kiln: {e!r}", data={"hint": "see the build log"}))
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the cleanup
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -257,12 +242,11 @@ class Engine:
             temp_out = publish_dir / name
             installer.build(self._context(stage, work_dir / f"installer-{installer.kind}"), staged, temp_out)
             self.check_cancelled()
-            with self._not_interruptible():
-                final = self.output_dir / name
-                os.replace(temp_out, final)
-                artifact = Artifact(installer.kind, final, final.stat().st_size, file_sha256(final))
+            final = self.output_dir / name
+            os.replace(temp_out, final)
+            artifact = Artifact(installer.kind, final, final.stat().st_size, file_sha256(final))
             self.report.artifacts.append(artifact)
-            self._emit(Event("artifact", f"{installer.kind}: {final.name}", stage=installer.kind, data={
+            self.reporter.emit(Event("artifact", f"{installer.kind}: {final.name}", stage=installer.kind, data={
                 "kind": artifact.kind, "path": str(final), "size": artifact.size, "sha256": artifact.sha256,
             }))
             return artifact
