@@ -96,11 +96,18 @@ def check_entry_exists(entry: EntrySection, app_root: Path) -> None:
         )
 
 
-def clean_packages(packages: Path) -> None:
-    """Drop what pip leaves that an installed app never uses: scripts bound to the build machine, RECORDs."""
+def remove_unshipped(packages: Path) -> None:
+    """Drop what pip leaves that an installed app never uses: scripts bound to the build machine, stray caches.
+
+    Runs before bytecode is compiled, so the __pycache__ folders that keep_sources builds ship survive.
+    """
     shutil.rmtree(packages / "bin", ignore_errors=True)
     for cache in list(packages.rglob("__pycache__")):
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def drop_install_records(packages: Path) -> None:
+    """Drop pip's bookkeeping in *.dist-info (RECORD & co.); runs after dependency_sizes, which reads RECORD."""
     for dist_info in packages.glob("*.dist-info"):
         for name in _DIST_INFO_CLUTTER:
             (dist_info / name).unlink(missing_ok=True)
@@ -182,8 +189,6 @@ def dependency_sizes(packages: Path) -> dict[str, int]:
         owner[dist_info.name] = name
     sizes: dict[str, int] = {}
     for entry in packages.iterdir():
-        if entry.name in {"bin", "__pycache__"}:  # removed by clean_packages: never shipped
-            continue
         key = owner.get(entry.name.removesuffix(".py").removesuffix(".pyc"), owner.get(entry.name, entry.name))
         if entry.name.endswith(".libs"):  # auditwheel's bundled libraries, e.g. numpy.libs
             key = owner.get(entry.name.removesuffix(".libs"), key)

@@ -14,7 +14,15 @@ from typing import Any
 from app import deps
 from app.bytecode import compile_tree
 from app.installers.base import BuildContext, StagedApp
-from app.payload import boot_script, check_entry_exists, clean_packages, copy_sources, dependency_sizes, tree_size
+from app.payload import (
+    boot_script,
+    check_entry_exists,
+    copy_sources,
+    dependency_sizes,
+    drop_install_records,
+    remove_unshipped,
+    tree_size,
+)
 from app.project import Project
 from app.report import BuildReport
 from app.targets import Target
@@ -77,10 +85,11 @@ def stage_app(
             "installed": [asdict(d) for d in result.installed],
         }
         stage.progress(0.8, f"{len(result.installed)} distributions installed")
+        remove_unshipped(bundle / "packages")
         if can_compile:
             _compile(compiler, bundle / "packages", project, stage)
-        dependency_size = dependency_sizes(bundle / "packages")  # before clean-up: it reads RECORD files
-        clean_packages(bundle / "packages")
+        dependency_size = dependency_sizes(bundle / "packages")  # before drop_install_records: it reads RECORD
+        drop_install_records(bundle / "packages")
     with enter("payload", "copying and compiling the app") as stage:
         root = base_dir / project.source.root
         files = copy_sources(root, project.source, bundle / "app")

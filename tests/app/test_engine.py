@@ -225,3 +225,16 @@ def test_msi_upgrade_code_generated_during_a_build_is_saved(tmp_path: Path, cach
     first = load_project(project).project.installer[1].upgrade_code  # type: ignore[union-attr]
     build_events(project, cache_dir)
     assert load_project(project).project.installer[1].upgrade_code == first  # type: ignore[union-attr]
+
+
+def test_keep_sources_ships_bytecode_for_dependencies_too(cache_dir: Path, tmp_path: Path) -> None:
+    project = new_project(tmp_path, "hello")
+    project.write_text(project.read_text() + "\n[build]\nkeep_sources = true\n")
+    code, events = build_events(project, cache_dir)
+    assert code == 0, [e.message for e in events if e.kind == "error"]
+    unpack(Path(next(e for e in events if e.kind == "artifact").data["path"]), tmp_path / "out")
+    bundle = tmp_path / "out" / "hello"
+    tag = f"cpython-{sys.version_info[0]}{sys.version_info[1]}"
+    for package in ("packages/rich", "app/hello"):
+        assert (bundle / package / "__init__.py").is_file()
+        assert (bundle / package / "__pycache__" / f"__init__.{tag}.pyc").is_file(), package

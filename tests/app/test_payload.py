@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from app.errors import KilnError
-from app.payload import boot_script, check_entry_exists, clean_packages, dependency_sizes, glob_match, select_files
+from app.payload import (
+    boot_script,
+    check_entry_exists,
+    dependency_sizes,
+    drop_install_records,
+    glob_match,
+    remove_unshipped,
+    select_files,
+)
 from app.project import EntrySection, SourceSection
 
 
@@ -92,7 +100,7 @@ def test_check_entry_exists(tmp_path: Path) -> None:
         check_entry_exists(EntrySection(script="nope.py"), tmp_path / "app")
 
 
-def test_clean_packages_and_sizes(tmp_path: Path) -> None:
+def test_package_clean_up_and_sizes(tmp_path: Path) -> None:
     packages = tmp_path / "packages"
     (packages / "demo").mkdir(parents=True)
     (packages / "demo" / "__init__.py").write_text("x" * 1000)
@@ -103,12 +111,14 @@ def test_clean_packages_and_sizes(tmp_path: Path) -> None:
     (info / "RECORD").write_text("demo/__init__.py,,\ndemo_helper.py,,\ndemo-1.0.dist-info/METADATA,,\n")
     (packages / "bin").mkdir()
     (packages / "bin" / "demo").write_text("#!/build/machine/python\n")
+    remove_unshipped(packages)
     sizes = dependency_sizes(packages)
-    assert sizes["demo"] >= 1010
-    clean_packages(packages)
+    assert sizes["demo"] >= 1010 and "bin" not in sizes
+    drop_install_records(packages)
     assert not (packages / "bin").exists() and not (info / "RECORD").exists() and (info / "METADATA").exists()
     result = subprocess.run(
         [sys.executable, "-I", "-c", "import importlib.metadata as m, sys; sys.path.insert(0, sys.argv[1]);"
          "print(m.version('demo'))", str(packages)], capture_output=True, text=True,
     )
     assert result.stdout.strip() == "1.0"
+
