@@ -16,6 +16,7 @@ from pathlib import Path
 from app.atomic import atomic_path
 from app.errors import KilnError
 from app.tools import run
+from resources import resource_path
 
 APPIMAGE_MAGIC = b"AI\x02"
 APPIMAGE_MAGIC_OFFSET = 8
@@ -127,7 +128,7 @@ def is_type2_appimage(path: str | os.PathLike[str]) -> bool:
 
 def runtime_path() -> Path:
     """The prebuilt runtime shipped in resources/launchers/appimage/ (built by build.py there)."""
-    path = Path(__file__).resolve().parent.parent / "resources" / "launchers" / "appimage" / RUNTIME_NAME
+    path = resource_path("launchers", "appimage", RUNTIME_NAME)
     if not path.is_file():
         raise KilnError(
             f"the AppImage runtime is missing from this Kiln installation ({path.name})",

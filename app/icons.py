@@ -16,8 +16,9 @@ from PIL import Image, UnidentifiedImageError
 
 from app.atomic import atomic_write_bytes
 from app.errors import KilnError
+from resources import resource_path
 
-DEFAULT_ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "kiln-default.png"
+DEFAULT_ICON = resource_path("icons", "kiln-default.png")
 MIN_SIZE = 256
 """Smaller sources are upscaled for the large sizes, and look blurry there."""
 WORK_SIZE = 1024

@@ -18,8 +18,9 @@ from packaging.version import InvalidVersion, Version
 
 from app.atomic import atomic_write_bytes
 from app.errors import KilnError
+from resources import resource_path
 
-LAUNCHER_DIR = Path(__file__).resolve().parent.parent / "resources" / "launchers" / "windows"
+LAUNCHER_DIR = resource_path("launchers", "windows")
 RT_ICON, RT_GROUP_ICON, RT_VERSION, RT_MANIFEST = 3, 14, 16, 24
 LANG_EN_US = 1033
 _CODEPAGE_UNICODE = 0x04B0

@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QScrollArea, QWidget
 
 from app.errors import Problem
+from app.icons import DEFAULT_ICON
 from app.project import Project
 from ui.icon_preview import SHOWN_MAX, IconError, IconImage, IconPreview, load_icon_image
 from ui.page_ids import PageId
@@ -18,13 +19,7 @@ from ui.widgets import PathField, add_row, choose_file, describe, make_form, not
 
 def default_icon_path() -> Path | None:
     """Kiln's own icon (used when the project names none), if this installation has it."""
-    try:
-        from app import icons
-
-        candidate = Path(icons.DEFAULT_ICON)
-    except (ImportError, AttributeError):  # a Kiln without the icons module: look where it keeps the file
-        candidate = Path(__file__).resolve().parents[2] / "resources" / "icons" / "kiln-default.png"
-    return candidate if candidate.is_file() else None
+    return DEFAULT_ICON if DEFAULT_ICON.is_file() else None
 
 
 class IconPage(KilnPage):
