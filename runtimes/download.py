@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import os
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -14,12 +12,12 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
+from app.atomic import atomic_path
 from app.errors import KilnError
 from runtimes.base import ProgressCallback
 
 CHUNK = 256 * 1024
 USER_AGENT = "kiln (python-build-standalone runtime download)"
-PART_SUFFIX = ".part"
 OFFLINE_HINT = (
     "offline or behind a firewall? download the archive on another machine and register it with "
     "`kiln runtimes add ARCHIVE --platform PLATFORM`, or point PBS_INSTALLER_BASE_URL at a mirror"
@@ -52,11 +50,9 @@ def download(
         )
     report = progress or _no_progress
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=PART_SUFFIX, dir=dest.parent)
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    # atomic_path removes the partial file on any failure, KeyboardInterrupt and a checksum mismatch included.
+    with atomic_path(dest, mode=0o644) as temp:
+        with temp.open("wb") as out:
             digest, received = _stream(url, name, out, report, timeout)
             out.flush()
             os.fsync(out.fileno())
@@ -66,13 +62,8 @@ def download(
                 hint="the download was corrupted or the server (or mirror) sent a different file; try again, "
                 "and if it persists check PBS_INSTALLER_BASE_URL",
             )
-        os.replace(temp, dest)
-        report(1.0, f"downloaded {name} ({received / 1e6:.1f} MB, sha256 verified)")
-        return dest
-    finally:
-        # On any failure, KeyboardInterrupt included, the partial file goes.
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+    report(1.0, f"downloaded {name} ({received / 1e6:.1f} MB, sha256 verified)")
+    return dest
 
 
 def _stream(url: str, name: str, out: BinaryIO, report: ProgressCallback, timeout: float) -> tuple[str, int]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import lief
 
+from app.atomic import atomic_path
 from app.bytecode import compile_tree
 from app.errors import KilnError
 from app.targets import Target
@@ -171,10 +172,8 @@ def set_runpath(path: Path, runpath: str) -> None:
         while binary.has(tag):
             binary.remove(tag)
     binary.add(lief.ELF.DynamicEntryRunPath(runpath))
-    temp = path.with_name(path.name + ".lief")
-    binary.write(str(temp))
-    os.chmod(temp, path.stat().st_mode)
-    os.replace(temp, path)
+    with atomic_path(path) as temp:  # keeps the file's mode
+        binary.write(str(temp))
 
 
 def runpath_of(path: Path) -> list[str]:
