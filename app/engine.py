@@ -150,7 +150,7 @@ class Engine:
             by_target.setdefault(installer.target.name, []).append(installer)
         self._stages = [_Stage("validate", _WEIGHTS["validate"])]
         for target_name, installers in by_target.items():
-            suffix = f" ({target_name})" if len(by_target) > 1 else ""
+            suffix = _target_suffix(target_name, by_target)
             self._stages += [_Stage(f"{step}{suffix}", _WEIGHTS[step]) for step in ("runtime", "dependencies",
                                                                                     "payload")]
             self._stages += [_Stage(i.kind, _WEIGHTS["installer"]) for i in installers]
@@ -164,30 +164,31 @@ class Engine:
         status, artifacts, report_path = "failed", [], None
         work_dir = Path(tempfile.mkdtemp(prefix="kiln-build-"))
         publish_dir = Path(tempfile.mkdtemp(prefix=".kiln-partial-", dir=self.output_dir))
-        try:
-            with self._signals():
+        # The handler stays installed through the clean-up: a second SIGTERM only sets the flag again.
+        with self._signals():
+            try:
                 artifacts = self._build(work_dir, publish_dir)
                 with self._stage("report", "writing the build report"):
                     self.report.status = status = "ok"
-                    report_path = self._write_report(artifacts)
-        except BuildCancelled:
-            status = "cancelled"
-            log.info("build cancelled")
-        except ProjectInvalid as e:
-            self.reporter.emit(Event("error", e.message, data={"problems": [str(p) for p in e.problems]}))
-        except KilnError as e:
-            log.error("%s", e)
-            self.reporter.emit(Event("error", e.message, data={"hint": e.hint} if e.hint else {}))
-        except Exception as e:  # a bug in Kiln: say so plainly, keep the traceback in the log
-            log.exception("internal error")
-            self.reporter.emit(Event("error", f"internal error in Kiln: {e!r}", data={"hint": "see the build log"}))
-        finally:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the cleanup
-            shutil.rmtree(work_dir, ignore_errors=True)
-            shutil.rmtree(publish_dir, ignore_errors=True)
-            logging.getLogger().removeHandler(log_handler)
-            log_handler.close()
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    report_path = self._write_report()
+            except BuildCancelled:
+                status = "cancelled"
+                log.info("build cancelled")
+            except ProjectInvalid as e:
+                self.reporter.emit(Event("error", e.message, data={"problems": [str(p) for p in e.problems]}))
+            except KilnError as e:
+                log.error("%s", e)
+                self.reporter.emit(Event("error", e.message, data={"hint": e.hint} if e.hint else {}))
+            except Exception as e:  # a bug in Kiln: say so plainly, keep the traceback in the log
+                log.exception("internal error")
+                self.reporter.emit(
+                    Event("error", f"internal error in Kiln: {e!r}", data={"hint": "see the build log"})
+                )
+            finally:
+                shutil.rmtree(work_dir, ignore_errors=True)
+                shutil.rmtree(publish_dir, ignore_errors=True)
+                logging.getLogger().removeHandler(log_handler)
+                log_handler.close()
         done: dict[str, Any] = {"status": status, "log": str(log_handler.baseFilename)}
         if report_path:
             done["report"] = str(report_path)
@@ -205,18 +206,13 @@ class Engine:
                            "versions of the MSI replace old ones")
             if not self.installers:
                 raise KilnError("no installer of the requested kinds in the project", hint="check --kind")
-            missing = sorted({t for i in self.installers for t in i.required_tools() if shutil.which(t) is None})
-            if missing:
-                from app.tools import require
-
-                for tool in missing:
-                    require(tool)  # raises with the package to install
+            for tool in sorted({t for i in self.installers for t in i.required_tools()}):
+                tools.require(tool)  # raises naming the package to install
             stage.progress(1.0, "project is valid")
         artifacts: list[Artifact] = []
         for target_name, installers in by_target.items():
-            target = TARGETS[target_name]
-            suffix = f" ({target_name})" if len(by_target) > 1 else ""
-            staged = self._stage_target(target, suffix, work_dir / target_name)
+            staged = self._stage_target(TARGETS[target_name], _target_suffix(target_name, by_target),
+                                        work_dir / target_name)
             for installer in installers:
                 artifacts.append(self._build_installer(installer, staged, work_dir, publish_dir))
         return artifacts
@@ -234,7 +230,7 @@ class Engine:
             return self._stage(f"{step}{suffix}", message)
 
         return stage_app(self.project, self.project_file.base_dir, target, work_dir, self.cache_dir, enter,
-                         self._context, self.report, lock_file=lock_path(self.project_file.path))
+                         self.report, lock_file=lock_path(self.project_file.path))
 
     def _build_installer(self, installer: Installer, staged: StagedApp, work_dir: Path, publish_dir: Path) -> Artifact:
         with self._stage(installer.kind, f"building the {installer.kind} installer") as stage:
@@ -251,10 +247,15 @@ class Engine:
             }))
             return artifact
 
-    def _write_report(self, artifacts: list[Artifact]) -> Path:
+    def _write_report(self) -> Path:
         path = self.output_dir / f"{self.project.app.name}-report.json"
         atomic_write_text(path, self.report.to_json())
         return path
+
+
+def _target_suffix(target_name: str, by_target: dict[str, list[Installer]]) -> str:
+    """Stage names carry the platform only when a build has more than one."""
+    return f" ({target_name})" if len(by_target) > 1 else ""
 
 
 def _save_generated_upgrade_codes(project_file: ProjectFile) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from app import deps
 from app.bytecode import compile_tree
-from app.installers.base import BuildContext, StagedApp
+from app.installers.base import StagedApp
 from app.payload import (
     boot_script,
     check_entry_exists,
@@ -29,7 +29,6 @@ from app.targets import Target
 from runtimes.base import Runtime, RuntimeProvider
 
 StageEnter = Callable[[str, str], AbstractContextManager[Any]]
-ContextFactory = Callable[[Any, Path], BuildContext]
 
 
 def runtime_provider(project: Project, target: Target, base_dir: Path) -> RuntimeProvider:
@@ -59,7 +58,7 @@ def link_tree(source: Path, dest: Path) -> None:
 
 def stage_app(
     project: Project, base_dir: Path, target: Target, work_dir: Path, cache_dir: Path,
-    enter: StageEnter, make_context: ContextFactory, report: BuildReport, lock_file: Path | None = None,
+    enter: StageEnter, report: BuildReport, lock_file: Path | None = None,
 ) -> StagedApp:
     bundle = work_dir / "bundle"
     bundle.mkdir(parents=True)
