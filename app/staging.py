@@ -31,17 +31,14 @@ from runtimes.base import Runtime, RuntimeProvider
 StageEnter = Callable[[str, str], AbstractContextManager[Any]]
 
 
-def runtime_provider(project: Project, target: Target, base_dir: Path) -> RuntimeProvider:
-    """Which runtime source serves this target: the host interpreter for Linux, a download otherwise."""
-    source = project.python.source
-    host_version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if source == "host" or (source == "auto" and target.os == "linux" and project.python.version == host_version):
-        from runtimes.host import HostRuntimeProvider
-
-        return HostRuntimeProvider()
+def runtime_provider(project: Project, base_dir: Path) -> RuntimeProvider:
+    """The provider for `[python] source`; "auto" uses the host interpreter for Linux when the versions match."""
+    from runtimes.host import HostRuntimeProvider
     from runtimes.select import provider_for
 
-    return provider_for(source, base_dir)
+    host_version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    host_platforms = ("linux-x86_64",) if project.python.version == host_version else ()
+    return provider_for(project.python.source, base_dir, HostRuntimeProvider(), host_platforms=host_platforms)
 
 
 def link_tree(source: Path, dest: Path) -> None:
@@ -64,7 +61,7 @@ def stage_app(
     bundle.mkdir(parents=True)
     version = project.python.version
     with enter("runtime", f"preparing Python {version} for {target.name}") as stage:
-        provider = runtime_provider(project, target, base_dir)
+        provider = runtime_provider(project, base_dir)
         runtime: Runtime = provider.provide(target, version, cache_dir, stage.progress)
         link_tree(runtime.root, bundle / "runtime")
         report.runtimes[target.name] = {
