@@ -120,35 +120,24 @@ def install(
         return DepsResult(reused_wheels=True)
     wheelhouse = wheel_cache / f"{target.name}-py{python_version}"
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    # pip's report and the locked requirements go to a private folder: never into the bundle that ships.
-    scratch = Path(tempfile.mkdtemp(prefix="kiln-pip-"))
-    try:
-        return _install(section, base_dir, target, python_version, dest, wheelhouse, requirements, scratch,
-                        lock_file, upgrade)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _install(
-    section: DependenciesSection, base_dir: Path, target: Target, python_version: str, dest: Path, wheelhouse: Path,
-    requirements: list[str], scratch: Path, lock_file: Path | None, upgrade: bool,
-) -> DepsResult:
-    report = scratch / "pip-report.json"
     inputs = lockfile.inputs_digest(
         requirements, python_version, [section.index_url, *section.find_links, str(section.no_index)]
     )
     lock = lockfile.read_lock(lock_file) if lock_file else None
     current = lock is not None and lock.is_current(python_version, inputs)
-    pip = _Pip(section, base_dir, target, python_version, dest, wheelhouse, report)
-    # A platform the lock does not list yet (an installer added since) is resolved and added to it.
-    if lock is not None and current and not upgrade and lock.platforms.get(target.name):
-        pinned = lockfile.locked_install_args(lock, target.name, scratch)
-        reused = pip.install([], pinned, cache_first=True)
-        locked = True
-    else:
-        reused = pip.install(requirements, [], cache_first=not upgrade)
-        locked = False
-    installed = _read_report(report)
+    # pip's report and the locked requirements go to a private folder: never into the bundle that ships.
+    with tempfile.TemporaryDirectory(prefix="kiln-pip-") as scratch_name:
+        scratch = Path(scratch_name)
+        report = scratch / "pip-report.json"
+        pip = _Pip(section, base_dir, target, python_version, dest, wheelhouse, report)
+        # A platform the lock does not list yet (an installer added since) is resolved and added to it.
+        if lock is not None and current and not upgrade and lock.platforms.get(target.name):
+            reused = pip.install([], lockfile.locked_install_args(lock, target.name, scratch), cache_first=True)
+            locked = True
+        else:
+            reused = pip.install(requirements, [], cache_first=not upgrade)
+            locked = False
+        installed = _read_report(report)
     if lock_file is not None and not locked:
         updated = lock if lock is not None and current else lockfile.Lock(python_version, inputs=inputs)
         updated.platforms[target.name] = lockfile.lock_from_installed(installed, wheelhouse)
