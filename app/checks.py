@@ -33,26 +33,15 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
     if not root.is_dir():
         problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
     elif not project.todo_fields():
-        from app.payload import select_files
+        from app.payload import entry_problems, select_files
 
         files = set(select_files(root, project.source))
         if not files:
             problems.append(
                 Problem("source.include", "selects no files", "name your package, e.g. include = [\"mypkg/**\"]")
             )
-        elif project.entry.script and project.entry.script not in files:
-            problems.append(
-                Problem("entry.script", f"'{project.entry.script}' is not among the shipped files",
-                        "check the path (relative to source.root) and source.include")
-            )
-        elif project.entry.module:
-            module = project.entry.module.split(":")[0].replace(".", "/")
-            candidates = {f"{module}.py", f"{module}/__init__.py", f"{module}/__main__.py"}
-            if not candidates & files:
-                problems.append(
-                    Problem("entry.module", f"module '{module.replace('/', '.')}' is not among the shipped files",
-                            "check the spelling, source.root and source.include")
-                )
+        else:
+            problems += entry_problems(project.entry, files)
     optional_files = {
         "icon.path": project.icon.path,
         "dependencies.requirements_file": project.dependencies.requirements_file,

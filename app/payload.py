@@ -8,7 +8,7 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
-from app.errors import KilnError
+from app.errors import KilnError, Problem
 from app.project import EntrySection, SourceSection
 
 # Files pip leaves in *.dist-info that nothing reads at run time (importlib.metadata needs METADATA only).
@@ -72,28 +72,25 @@ def copy_sources(root: Path, source: SourceSection, dest: Path) -> list[str]:
     return files
 
 
-def check_entry_exists(entry: EntrySection, app_root: Path) -> None:
-    """The entry module or script must be among the shipped files (a typo here fails at the user's desk)."""
+def entry_problems(entry: EntrySection, files: set[str]) -> list[Problem]:
+    """The entry module or script must be among the shipped files (a typo here fails at the user's desk).
+
+    `files` are the relative POSIX paths that [source] selects (see select_files).
+    """
     if entry.script:
-        if not (app_root / entry.script).is_file():
-            raise KilnError(
-                f"entry.script: '{entry.script}' is not among the files selected by [source]",
-                hint="check the path (relative to source.root) and source.include",
-            )
-        return
+        if entry.script in files:
+            return []
+        return [Problem("entry.script", f"'{entry.script}' is not among the files selected by [source]",
+                        "check the path (relative to source.root) and source.include")]
     module = entry.module.split(":")[0]
-    parts = module.split(".")
-    base = app_root.joinpath(*parts)
-    if not (base.with_suffix(".py").is_file() or (base / "__init__.py").is_file() or (base / "__main__.py").is_file()):
-        raise KilnError(
-            f"entry.module: module '{module}' is not among the files selected by [source]",
-            hint=f"check the spelling, source.root, and that source.include covers {'/'.join(parts)}",
-        )
-    if ":" not in entry.module and base.is_dir() and not (base / "__main__.py").is_file():
-        raise KilnError(
-            f"entry.module: package '{module}' has no __main__.py to run",
-            hint=f"name a function instead, e.g. module = \"{module}.cli:main\"",
-        )
+    path = module.replace(".", "/")
+    if not {f"{path}.py", f"{path}/__init__.py", f"{path}/__main__.py"} & files:
+        return [Problem("entry.module", f"module '{module}' is not among the files selected by [source]",
+                        f"check the spelling, source.root, and that source.include covers {path}")]
+    if ":" not in entry.module and f"{path}.py" not in files and f"{path}/__main__.py" not in files:
+        return [Problem("entry.module", f"package '{module}' has no __main__.py to run",
+                        f"name a function instead, e.g. module = \"{module}.cli:main\"")]
+    return []
 
 
 def remove_unshipped(packages: Path) -> None:

@@ -16,7 +16,6 @@ from app.bytecode import compile_tree
 from app.installers.base import StagedApp
 from app.payload import (
     boot_script,
-    check_entry_exists,
     copy_sources,
     dependency_sizes,
     drop_install_records,
@@ -89,7 +88,6 @@ def stage_app(
     with enter("payload", "copying and compiling the app") as stage:
         root = base_dir / project.source.root
         files = copy_sources(root, project.source, bundle / "app")
-        check_entry_exists(project.entry, bundle / "app")
         stage.progress(0.4, f"{len(files)} files copied")
         if can_compile:
             _compile(compiler, bundle / "app", project, stage)

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import KilnError
 from app.payload import (
     boot_script,
-    check_entry_exists,
     dependency_sizes,
     drop_install_records,
+    entry_problems,
     glob_match,
     remove_unshipped,
     select_files,
@@ -91,13 +90,21 @@ def test_boot_script_keeps_hostile_entry_text_literal() -> None:
     assert "('a\\'b\"c$(x).py',)" in text
 
 
-def test_check_entry_exists(tmp_path: Path) -> None:
+def test_entry_problems(tmp_path: Path) -> None:
     _make_app(tmp_path)
-    check_entry_exists(EntrySection(module="pkg.cli:main"), tmp_path / "app")
-    with pytest.raises(KilnError, match=r"entry\.module"):
-        check_entry_exists(EntrySection(module="pkgx.cli:main"), tmp_path / "app")
-    with pytest.raises(KilnError, match=r"entry\.script"):
-        check_entry_exists(EntrySection(script="nope.py"), tmp_path / "app")
+    (tmp_path / "app" / "nomain").mkdir()
+    (tmp_path / "app" / "nomain" / "__init__.py").write_text("")
+    files = set(select_files(tmp_path / "app", SourceSection(include=["**/*.py"])))
+    assert entry_problems(EntrySection(module="pkg.cli:main"), files) == []
+    assert entry_problems(EntrySection(module="pkg"), files) == []  # has __main__.py
+    assert entry_problems(EntrySection(script="scripts/run.py"), files) == []
+    for entry, location, words in (
+        (EntrySection(module="pkgx.cli:main"), "entry.module", "'pkgx.cli' is not among"),
+        (EntrySection(script="nope.py"), "entry.script", "'nope.py' is not among"),
+        (EntrySection(module="nomain"), "entry.module", "no __main__.py"),
+    ):
+        (problem,) = entry_problems(entry, files)
+        assert problem.location == location and words in problem.message, problem
 
 
 def test_package_clean_up_and_sizes(tmp_path: Path) -> None:
