@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from app import __version__
@@ -68,15 +69,15 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from app.project_file import load_project
 
     project_file = load_project(args.project)
-    reporter: Reporter
+    renderer: AbstractContextManager[Reporter]
     if args.events == "jsonl":
-        reporter = JsonLinesWriter(sys.stdout)
-        result = Engine(project_file, reporter, cache_dir=args.cache_dir, kinds=args.kind).run()
+        renderer = nullcontext(JsonLinesWriter(sys.stdout))
     else:
         from app.render import RichRenderer
 
-        with RichRenderer() as renderer:
-            result = Engine(project_file, renderer, cache_dir=args.cache_dir, kinds=args.kind).run()
+        renderer = RichRenderer()
+    with renderer as reporter:
+        result = Engine(project_file, reporter, cache_dir=args.cache_dir, kinds=args.kind).run()
     return {"ok": 0, "cancelled": 130}.get(result.status, 1)
 
 
@@ -87,13 +88,13 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
     from app.deps import lock_project
     from app.engine import default_cache_dir
-    from app.installers.registry import make_installer
     from app.lockfile import lock_path
     from app.project_file import load_project
+    from app.targets import TARGETS
 
     project_file = load_project(args.project)
     project = project_file.project
-    targets = list({make_installer(i).target.name: make_installer(i).target for i in project.installer}.values())
+    targets = [TARGETS[name] for name in dict.fromkeys(i.platform for i in project.installer)]
     cache_dir = args.cache_dir or default_cache_dir()
     path = lock_path(project_file.path)
     with tempfile.TemporaryDirectory(prefix="kiln-lock-") as work:
