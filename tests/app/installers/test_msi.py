@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
+import msi_kit as kit
 import pefile
 import pytest
 
@@ -22,16 +21,6 @@ from app.project import AppSection, EntrySection, Project
 from app.project import MsiInstaller as MsiOptions
 from app.targets import TARGETS
 
-
-def _load_kit() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("msi_kit", Path(__file__).with_name("msi_kit.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-kit = _load_kit()
 TITLE, PUBLISHER, DESCRIPTION = kit.HOSTILE_TITLE, kit.HOSTILE_PUBLISHER, kit.HOSTILE_DESCRIPTION
 
 

@@ -7,26 +7,15 @@ installed products, so these tests check files, shortcuts, the app's own HKCU va
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
+import msi_kit as kit
 import pytest
 
-
-def _load_kit() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("msi_kit", Path(__file__).with_name("msi_kit.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-kit = _load_kit()
 pytestmark = [pytest.mark.wine, pytest.mark.slow]
 INSTALL_FAILED = 1603 & 0xFF  # Wine hands exit codes to Linux cut to 8 bits
 

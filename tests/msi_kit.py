@@ -20,7 +20,7 @@ from typing import Any
 import tomlkit
 from kiln_testing import require_tools as need
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
 STUB_DLL_SOURCE = REPO / "tests" / "resources" / "stub_python_dll.c"
 ARCHIVE_NAME = "cpython-3.11.9+20240726-x86_64-pc-windows-msvc-install_only.tar.gz"
 UPGRADE_CODE = "6F1E0C7A-8F43-4E2B-9C1D-1A2B3C4D5E6F"
