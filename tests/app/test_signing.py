@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import shutil
 import subprocess
 from pathlib import Path
-from types import ModuleType
 
+import msi_kit as kit
 import pytest
 
 from app.errors import KilnError
@@ -21,16 +20,6 @@ PASSWORD = "s3cret-Pässword with spaces"
 LAUNCHER = Path(__file__).resolve().parents[2] / "resources" / "launchers" / "windows" / "launcher-console.exe"
 
 
-def _load_kit() -> ModuleType:
-    path = Path(__file__).parent / "installers" / "msi_kit.py"
-    spec = importlib.util.spec_from_file_location("msi_kit", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-kit = _load_kit()
 
 
 @pytest.fixture(scope="module")
