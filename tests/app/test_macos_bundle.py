@@ -290,7 +290,7 @@ def test_linux_staged_bundle_runs_through_the_macos_launcher(tmp_path: Path, hos
         "python": {"version": version, "source": "host"},
     })
     staged = stage_app(project, tmp_path, TARGETS["linux-x86_64"], tmp_path / "work", host_cache, _stage_step,
-                       lambda *a: None, BuildReport(project="p", kiln_version="0"))
+                       BuildReport(project="p", kiln_version="0"))
     parent = tmp_path / "Volume with 'quotes'"
     parent.mkdir()
     app_dir, _ = make_app_bundle(staged, parent, "11.0", icns(tmp_path))
