@@ -1,110 +1,66 @@
+#!/usr/bin/env python3
 """Build Kiln's prebuilt Windows launchers (console and GUI) from launcher.c with Debian's mingw-w64.
 
-    python resources/launchers/windows/build.py            # rebuild the shipped .exe files and SHA256SUMS
-    python resources/launchers/windows/build.py --check    # rebuild in a temp dir; fail if anything differs
+    python3 build.py               rebuild launcher-console.exe, launcher-gui.exe, SHA256SUMS, launchers.buildinfo
+    python3 build.py --out DIR     write those files to DIR instead
+    python3 build.py --check       build twice (in two folders) and compare; compare with the shipped .exe files
+                                   too when this machine's toolchain is the one in launchers.buildinfo
+    python3 build.py --check --rebuilt-dir DIR    ... and write the fresh build to DIR (CI tests use it)
 
 The flags make the output byte-reproducible: no link timestamp, source paths mapped to '.', symbols stripped.
+Needs gcc-mingw-w64-x86-64 (Debian 12). Standard library only, any python3.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import os
+import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
-sys.path.insert(0, str(REPO))  # run as a plain script: reach app.tools, the one way Kiln runs commands
+sys.path.insert(0, str(HERE.parent))  # reproducible.py, shared with the AppImage runtime's build.py
 
-from app.errors import KilnError  # noqa: E402
-from app.tools import run  # noqa: E402
+import reproducible  # noqa: E402
 
-CC = "x86_64-w64-mingw32-gcc"
+# The win32-thread-model compiler by its own name, whatever Debian's x86_64-w64-mingw32-gcc alternative points to.
+CC = "x86_64-w64-mingw32-gcc-win32"
 SOURCE = "launcher.c"
-SUMS = "SHA256SUMS"
 COMMON = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-municode", "-s", "-Wl,--no-insert-timestamp"]
 VARIANTS: dict[str, tuple[list[str], list[str]]] = {
     # name: (compile flags, libraries)
     "launcher-console.exe": (["-mconsole"], ["-lshell32"]),
     "launcher-gui.exe": (["-mwindows", "-DKILN_GUI"], ["-lshell32", "-luser32"]),
 }
+# Debian packages whose versions decide the bytes of the launchers (recorded in launchers.buildinfo):
+# the compiler (with its libgcc), the linker, and the mingw-w64 import libraries and CRT start-up objects.
+TOOLCHAIN_PACKAGES = ["gcc-mingw-w64-x86-64-win32", "binutils-mingw-w64-x86-64", "mingw-w64-x86-64-dev"]
 
 
-def build(out_dir: Path) -> dict[str, str]:
-    """Compile every variant into out_dir; return {file name: sha256}."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sums: dict[str, str] = {}
+def compile_launchers(work: Path) -> None:
+    """Compile every variant inside `work`, which holds launcher.c."""
+    cc = shutil.which(CC)
+    if cc is None:
+        raise reproducible.BuildError(f"{CC} is not installed (apt-get install gcc-mingw-w64-x86-64)")
     for name, (flags, libs) in VARIANTS.items():
-        target = out_dir / name
-        partial = out_dir / f".{name}.partial"
-        argv = [CC, *COMMON, f"-ffile-prefix-map={HERE}=.", *flags, "-o", str(partial), SOURCE, *libs]
-        run(argv, cwd=HERE, what=f"compiling {name}")
-        os.replace(partial, target)
-        sums[name] = hashlib.sha256(target.read_bytes()).hexdigest()
-    return sums
+        argv = [cc, *COMMON, f"-ffile-prefix-map={work}=.", *flags, "-o", name, SOURCE, *libs]
+        reproducible.run_compiler(argv, work, f"compiling {name}")
 
 
-def format_sums(sums: dict[str, str]) -> str:
-    """sha256sum's format, so `sha256sum -c SHA256SUMS` works too."""
-    return "".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items()))
-
-
-def read_sums(path: Path) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            digest, _, name = line.partition("  ")
-            result[name.strip()] = digest.strip()
-    return result
-
-
-def compiler_version() -> str:
-    return run([CC, "--version"], what="asking the compiler's version").stdout.decode().splitlines()[0]
-
-
-def check() -> list[str]:
-    """Rebuild in a temporary folder; list every difference from what is shipped."""
-    problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="kiln-launcher-") as tmp:
-        fresh = build(Path(tmp))
-    recorded = read_sums(HERE / SUMS) if (HERE / SUMS).is_file() else {}
-    for name, digest in fresh.items():
-        shipped = HERE / name
-        if not shipped.is_file():
-            problems.append(f"{name}: not shipped")
-            continue
-        shipped_digest = hashlib.sha256(shipped.read_bytes()).hexdigest()
-        if shipped_digest != digest:
-            problems.append(f"{name}: rebuilt sha256 {digest} != shipped {shipped_digest}")
-        if recorded.get(name) != shipped_digest:
-            problems.append(f"{name}: {SUMS} records {recorded.get(name)}, file is {shipped_digest}")
-    return problems
+PRODUCT = reproducible.Product(
+    label="Windows launchers",
+    folder=HERE,
+    sources=(SOURCE,),
+    outputs=tuple(VARIANTS),
+    packages=tuple(TOOLCHAIN_PACKAGES),
+    record="launchers.buildinfo",
+    sums="SHA256SUMS",
+    compile=compile_launchers,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="rebuild in a temp dir and compare with the shipped files")
-    args = parser.parse_args(argv)
-    try:
-        if args.check:
-            problems = check()
-            if problems:
-                print("launchers differ from a fresh build:", *problems, sep="\n  ", file=sys.stderr)
-                print(f"compiler here: {compiler_version()} (see README.md for the one used)", file=sys.stderr)
-                return 1
-            print("launchers match a fresh build and SHA256SUMS")
-            return 0
-        sums = build(HERE)
-        (HERE / SUMS).write_text(format_sums(sums), encoding="utf-8")
-        print(format_sums(sums), end="")
-        return 0
-    except KilnError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    return reproducible.main(PRODUCT, __doc__ or "", argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())
