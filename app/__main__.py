@@ -1,5 +1,5 @@
 """`python -m app` is the same as `kiln`."""
 
-from app.cli import main
+from kiln.cli.main import main
 
 raise SystemExit(main())

@@ -322,7 +322,7 @@ def bench_kiln(example: Example, work: Path, result: ExampleResult) -> tuple[Pat
     env = kiln_env(cache, pip_cache)
     project = src / "kiln.toml"
     if not project.exists():  # the examples ship their kiln.toml; otherwise let Kiln detect one
-        run([sys.executable, "-m", "app", "new", str(src)], cwd=REPO, env=env, what="kiln new")
+        run([sys.executable, "-m", "kiln", "new", str(src)], cwd=REPO, env=env, what="kiln new")
     kinds = ["portable", "appimage"]
     portable_row = Row("Kiln portable", artifact=f"{name}-{version}-linux-x86_64.tar.zst",
                        build_note="one build makes both")
@@ -331,7 +331,7 @@ def bench_kiln(example: Example, work: Path, result: ExampleResult) -> tuple[Pat
     pinned: list[str] = []
 
     def build(phase: str) -> Timed:
-        argv = [sys.executable, "-m", "app", "build", str(project), "--events", "jsonl"]
+        argv = [sys.executable, "-m", "kiln", "build", str(project), "--events", "jsonl"]
         for k in kinds:
             argv += ["--kind", k]
         say(f"{example.folder}: Kiln build ({phase}, {' + '.join(kinds)})")
@@ -805,7 +805,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not shutil.which("hyperfine"):
         print("bench: hyperfine is missing (Debian: apt-get install hyperfine)", file=sys.stderr)
         return 2
-    probe = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=REPO, capture_output=True, text=True,
+    probe = subprocess.run([sys.executable, "-m", "kiln", "--version"], cwd=REPO, capture_output=True, text=True,
                            env=dict(os.environ, PYTHONPATH=str(REPO)), check=False)
     if probe.returncode != 0:
         print(f"bench: `{sys.executable} -m app` does not run Kiln; run this with the Python that has Kiln's "

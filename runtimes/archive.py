@@ -9,11 +9,9 @@ import struct
 import tempfile
 from pathlib import Path
 
-from app.errors import KilnError
-from app.hashing import file_sha256
-from app.targets import Target
-from runtimes.base import ProgressCallback, Runtime
-from runtimes.cache import (
+from kiln.model.errors import KilnError
+from kiln.runtimes.base import ProgressCallback, Runtime
+from kiln.runtimes.cache import (
     CachedRuntime,
     find_cached,
     prune_runtime,
@@ -23,8 +21,10 @@ from runtimes.cache import (
     runtimes_root,
     write_marker,
 )
-from runtimes.catalog import build_of
-from runtimes.extract import extract_archive
+from kiln.runtimes.catalog import build_of
+from kiln.runtimes.extract import extract_archive
+from kiln.support.hashing import file_sha256
+from kiln.support.targets import Target
 
 _TRIPLE_RE = re.compile(
     r"-(x86_64(?:_v\d)?|aarch64|i686|armv7|ppc64le|s390x|riscv64)-"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from app.targets import Target
+from kiln.support.targets import Target
 
 ProgressCallback = Callable[[float, str], None]
 """(fraction 0..1, message) — how providers report slow work such as downloads."""

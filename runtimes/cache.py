@@ -12,8 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
-from app.targets import TARGETS, Target
-from runtimes.prune import prune_stdlib
+from kiln.runtimes.prune import prune_stdlib
+from kiln.support.targets import TARGETS, Target
 
 CACHE_ENV = "KILN_CACHE_DIR"
 MARKER = "kiln-runtime.json"

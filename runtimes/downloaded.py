@@ -6,12 +6,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from app.targets import Target
-from runtimes import catalog
-from runtimes.archive import as_runtime, install_archive
-from runtimes.base import ProgressCallback, Runtime
-from runtimes.cache import CachedRuntime, find_cached, runtimes_root, sweep_leftovers
-from runtimes.download import download
+from kiln.runtimes import catalog
+from kiln.runtimes.archive import as_runtime, install_archive
+from kiln.runtimes.base import ProgressCallback, Runtime
+from kiln.runtimes.cache import CachedRuntime, find_cached, runtimes_root, sweep_leftovers
+from kiln.runtimes.download import download
+from kiln.support.targets import Target
 
 DOWNLOAD_SHARE = 0.85
 """Fraction of the progress bar given to the download; extraction and pruning get the rest."""

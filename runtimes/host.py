@@ -18,13 +18,13 @@ from pathlib import Path
 
 import lief
 
-from app.atomic import atomic_path
-from app.bytecode import compile_tree
-from app.errors import KilnError
-from app.targets import Target
-from app.tools import run
-from runtimes.base import ProgressCallback, Runtime
-from runtimes.prune import prune_stdlib
+from kiln.model.errors import KilnError
+from kiln.runtimes.base import ProgressCallback, Runtime
+from kiln.runtimes.prune import prune_stdlib
+from kiln.support.atomic import atomic_path
+from kiln.support.bytecode import compile_tree
+from kiln.support.targets import Target
+from kiln.support.tools import run
 
 # Libraries that belong to glibc: always taken from the user's system, never bundled.
 GLIBC_LIBRARIES = {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.errors import KilnError
-from app.targets import Target
-from runtimes.archive import ArchiveRuntimeProvider
-from runtimes.base import ProgressCallback, Runtime, RuntimeProvider
-from runtimes.downloaded import DownloadedRuntimeProvider
+from kiln.model.errors import KilnError
+from kiln.runtimes.archive import ArchiveRuntimeProvider
+from kiln.runtimes.base import ProgressCallback, Runtime, RuntimeProvider
+from kiln.runtimes.downloaded import DownloadedRuntimeProvider
+from kiln.support.targets import Target
 
 KEYWORDS = ("auto", "host", "download")
 

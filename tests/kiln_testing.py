@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+"""The repository's root (tests find examples/, resources/ and docs/ from here)."""
 
 
 def _missing(message: str) -> None:

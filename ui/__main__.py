@@ -5,6 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ui.main import run_wizard
+from kiln.ui.main import run_wizard
 
 sys.exit(run_wizard(Path(sys.argv[1]) if len(sys.argv) > 1 else None))

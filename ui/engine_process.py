@@ -1,22 +1,26 @@
-"""The build engine as a child process: `python -m app build FILE --events jsonl`, its events as Qt signals."""
+"""The build engine as a child process: `python -P -m kiln build FILE --events jsonl`, its events as Qt signals."""
 
 from __future__ import annotations
 
-import os
 import sys
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-import app
-from app.events import Event, JsonLinesReader
+from kiln.model.events import Event, JsonLinesReader
 
 KILL_AFTER_MS = 5000  # how long a cancelled engine gets to clean up before it is killed
 
 
 def engine_argv(project: Path) -> list[str]:
-    """The engine's command line (the wizard never builds in its own process)."""
-    return [sys.executable, "-m", "app", "build", str(project), "--events", "jsonl"]
+    """The engine's command line (the wizard never builds in its own process).
+
+    `-P` keeps the working directory off sys.path, so an `app/`, `kiln.py` or `kiln/` in the user's folder can
+    never be imported in place of Kiln; the project is passed as an absolute path because the engine does not
+    run in the project's folder either (see `EngineProcess.start`).
+    """
+    return [sys.executable, "-P", "-m", "kiln", "build", str(project.resolve()), "--events", "jsonl"]
 
 
 class EngineProcess(QObject):
@@ -58,13 +62,12 @@ class EngineProcess(QObject):
         self._reader, self._stderr, self._done, self._cancelled = JsonLinesReader(), b"", None, False
         process = QProcess(self)
         environment = QProcessEnvironment.systemEnvironment()
-        # `-m app` must find this Kiln even when it runs from a checkout rather than an installed package.
-        package_parent = str(Path(app.__file__).resolve().parent.parent)
-        existing = environment.value("PYTHONPATH", "")
-        environment.insert("PYTHONPATH", os.pathsep.join(p for p in (package_parent, existing) if p))
+        # Kiln is installed (or installed editable); a PYTHONPATH naming the user's folder must not shadow it.
+        environment.remove("PYTHONPATH")
         environment.insert("PYTHONUNBUFFERED", "1")
         process.setProcessEnvironment(environment)
-        process.setWorkingDirectory(str(project.parent))
+        # Not the project's folder: the engine resolves every path from the project file, never from here.
+        process.setWorkingDirectory(tempfile.gettempdir())
         process.readyReadStandardOutput.connect(self._read_stdout)
         process.readyReadStandardError.connect(self._read_stderr)
         process.finished.connect(self._finished)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from app.errors import Problem
-from ui.page_ids import PageId
+from kiln.model.errors import Problem
+from kiln.ui.page_ids import PageId
 
 _PAGE_OF_SECTION: dict[str, PageId] = {
     "app": PageId.APPLICATION,

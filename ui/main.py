@@ -13,7 +13,7 @@ def run_wizard(project_path: Path | None) -> int:
     """Show the wizard (opening `project_path` if given) and run until it closes; the process exit code."""
     from PySide6.QtWidgets import QApplication
 
-    from ui.wizard import KilnWizard
+    from kiln.ui.wizard import KilnWizard
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
     application.setApplicationName("Kiln")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path, PurePath
 from typing import Any
 
-from app.project import Project
+from kiln.model.project import Project
 
 
 def apply_patch(project: Project, patch: dict[str, Any]) -> Project:

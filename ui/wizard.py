@@ -9,21 +9,21 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWizard
 
-from app.detect import Detection
-from app.errors import KilnError, Problem, ProjectInvalid
-from app.project import Project
-from app.project_file import ProjectFile, load_project, new_project_file
-from ui.model_edit import rebase_paths
-from ui.page_ids import PageId
-from ui.pages.application import ApplicationPage
-from ui.pages.base import KilnPage
-from ui.pages.build import BuildPage
-from ui.pages.dependencies import DependenciesPage
-from ui.pages.entry import EntryPage
-from ui.pages.icon import IconPage, default_icon_path
-from ui.pages.installers import InstallersPage
-from ui.pages.start import StartPage
-from ui.recent import remember_project
+from kiln.model.detect import Detection
+from kiln.model.errors import KilnError, Problem, ProjectInvalid
+from kiln.model.project import Project
+from kiln.model.project_file import ProjectFile, load_project, new_project_file
+from kiln.ui.model_edit import rebase_paths
+from kiln.ui.page_ids import PageId
+from kiln.ui.pages.application import ApplicationPage
+from kiln.ui.pages.base import KilnPage
+from kiln.ui.pages.build import BuildPage
+from kiln.ui.pages.dependencies import DependenciesPage
+from kiln.ui.pages.entry import EntryPage
+from kiln.ui.pages.icon import IconPage, default_icon_path
+from kiln.ui.pages.installers import InstallersPage
+from kiln.ui.pages.start import StartPage
+from kiln.ui.recent import remember_project
 
 NEW_FILE_HEADER = (
     "Kiln project file: how to package this app. Edit it with `kiln wizard` or by hand;\n"

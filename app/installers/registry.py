@@ -5,15 +5,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from app.errors import KilnError
-from app.installers.base import Installer
+from kiln.installers.base import Installer
+from kiln.model.errors import KilnError
 
 # Adding a kind = one module with an Installer class + one line here.
 INSTALLER_CLASSES: dict[str, str] = {
-    "portable": "app.installers.portable:PortableInstaller",
-    "appimage": "app.installers.appimage:AppImageInstaller",
-    "msi": "app.installers.msi:MsiInstaller",
-    "dmg": "app.installers.dmg:DmgInstaller",
+    "portable": "kiln.installers.portable.installer:PortableInstaller",
+    "appimage": "kiln.installers.appimage.installer:AppImageInstaller",
+    "msi": "kiln.installers.msi.installer:MsiInstaller",
+    "dmg": "kiln.installers.dmg.installer:DmgInstaller",
 }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from kiln_testing import require_tools as need
 
-from app.appimage_format import assemble, elf_end_offset, make_squashfs, runtime_path
+from kiln.installers.appimage.format import assemble, elf_end_offset, make_squashfs, runtime_path
 
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "resources" / "launchers" / "appimage"
 NASTY_ARGS = ["two words", "quote \" and ' single", "ünïcødé ✓", "", "--appimage-offset", "$HOME", "line\nbreak"]

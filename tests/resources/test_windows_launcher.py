@@ -21,8 +21,8 @@ import pefile
 import pytest
 from kiln_testing import require_tools
 
-from app import icons
-from app import pe_resources as pr
+from kiln.installers.msi import pe_resources as pr
+from kiln.support import icons
 
 HERE = Path(__file__).resolve().parent
 LAUNCHERS = Path(__file__).resolve().parents[2] / "resources" / "launchers" / "windows"

@@ -18,8 +18,8 @@ from urllib.parse import unquote
 import pytest
 import zstandard
 
-from app.targets import TARGETS, Target
-from runtimes import catalog
+from kiln.runtimes import catalog
+from kiln.support.targets import TARGETS, Target
 
 # Entry name -> content (bytes, mode) or a symlink target ("->", target).
 Layout = dict[str, "tuple[bytes, int] | tuple[str, str]"]

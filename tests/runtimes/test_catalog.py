@@ -6,9 +6,9 @@ import pytest
 from pbs_installer import get_download_link
 from pbs_installer._utils import PythonVersion
 
-from app.errors import KilnError
-from app.targets import TARGETS
-from runtimes import catalog
+from kiln.model.errors import KilnError
+from kiln.runtimes import catalog
+from kiln.support.targets import TARGETS
 
 
 def test_entries_are_cpython_install_only_archives() -> None:

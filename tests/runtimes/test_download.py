@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.errors import KilnError
-from runtimes.download import download
+from kiln.model.errors import KilnError
+from kiln.runtimes.download import download
 
 BODY = bytes(range(256)) * 4096  # 1 MiB
 

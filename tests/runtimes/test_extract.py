@@ -16,9 +16,9 @@ import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.errors import KilnError
-from app.targets import TARGETS
-from runtimes.extract import UnsafeArchive, extract_archive, safe_relpath
+from kiln.model.errors import KilnError
+from kiln.runtimes.extract import UnsafeArchive, extract_archive, safe_relpath
+from kiln.support.targets import TARGETS
 
 Entry = Callable[[tarfile.TarFile], None]
 

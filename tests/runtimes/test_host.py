@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.targets import TARGETS
-from runtimes.host import GLIBC_LIBRARIES, HostRuntimeProvider, needed_libraries, runpath_of
+from kiln.runtimes.host import GLIBC_LIBRARIES, HostRuntimeProvider, needed_libraries, runpath_of
+from kiln.support.targets import TARGETS
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_second_provide_reuses_the_cache(runtime) -> None:  # type: ignore[no-un
 
 
 def test_wrong_version_or_target_is_a_clear_error(tmp_path: Path) -> None:
-    from app.errors import KilnError
+    from kiln.model.errors import KilnError
 
     with pytest.raises(KilnError, match="host Python is"):
         HostRuntimeProvider().provide(TARGETS["linux-x86_64"], "3.8", tmp_path, lambda f, m: None)

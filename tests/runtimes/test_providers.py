@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from app.errors import KilnError
-from app.targets import TARGETS, Target
-from runtimes import cache
-from runtimes.archive import ArchiveRuntimeProvider
-from runtimes.base import Runtime
-from runtimes.downloaded import DownloadedRuntimeProvider
-from runtimes.select import AutoRuntimeProvider, provider_for
+from kiln.model.errors import KilnError
+from kiln.runtimes import archive, cache
+from kiln.runtimes.archive import ArchiveRuntimeProvider
+from kiln.runtimes.base import Runtime
+from kiln.runtimes.downloaded import DownloadedRuntimeProvider
+from kiln.runtimes.select import AutoRuntimeProvider, provider_for
+from kiln.support.targets import TARGETS, Target
 
 PRUNED = {
     "windows": ["Lib/test", "Lib/idlelib", "Lib/tkinter", "Lib/ensurepip", "Lib/lib2to3", "Lib/pydoc_data",
@@ -71,7 +71,7 @@ def test_download_provider_fetches_prunes_and_reuses(
 
 
 def test_zstd_runtime_archive(publish: Any, fake_pbs: Any, tmp_path: Path) -> None:
-    from runtimes import catalog
+    from kiln.runtimes import catalog
 
     target = TARGETS["linux-x86_64"]
     version = catalog.pick(target, "3.13").version
@@ -106,7 +106,6 @@ def test_interrupted_download_then_retry(serve_runtime: Any, mirror: Any, tmp_pa
 def test_a_crash_before_the_marker_leaves_nothing_usable(
     serve_runtime: Any, mirror: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import runtimes.archive
 
     entry, _data = serve_runtime("linux-x86_64")
 
@@ -114,7 +113,7 @@ def test_a_crash_before_the_marker_leaves_nothing_usable(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(runtimes.archive, "prune_runtime", crash)
+        patch.setattr(archive, "prune_runtime", crash)
         DownloadedRuntimeProvider().provide(TARGETS["linux-x86_64"], "3.12", tmp_path / "cache", _noop)
     assert list((tmp_path / "cache/runtimes/linux-x86_64").iterdir()) == []
     # A folder without a marker (e.g. a copy interrupted by hand) is not trusted either: it is replaced.

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
-from ui.page_ids import PageId
-from ui.wizard import KilnWizard
+from kiln.ui.page_ids import PageId
+from kiln.ui.wizard import KilnWizard
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "images"

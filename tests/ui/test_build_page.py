@@ -14,9 +14,9 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWizard
 
-from app.detect import detect
-from ui import engine_process
-from ui.page_ids import PageId
+from kiln.model.detect import detect
+from kiln.ui import engine_process
+from kiln.ui.page_ids import PageId
 
 FAKE_ENGINE = r'''
 import json, sys, time, pathlib

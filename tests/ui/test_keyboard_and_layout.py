@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.detect import detect
-from ui.page_ids import PageId
+from kiln.model.detect import detect
+from kiln.ui.page_ids import PageId
 
 FIELDS = (QLineEdit, QComboBox, QAbstractButton, QAbstractItemView, QPlainTextEdit)
 NAVIGATION = {"b", "n"}  # < &Back and &Next >

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.errors import Problem
-from app.project import AppSection, EntrySection, Project
-from app.project_file import problems_from_validation
-from ui.field_map import describe, field_key, key_candidates, page_for
-from ui.model_edit import apply_patch, rebase_paths
-from ui.page_ids import PageId
-from ui.qt_compat import needs_none_guard
+from kiln.model.errors import Problem
+from kiln.model.project import AppSection, EntrySection, Project
+from kiln.model.project_file import problems_from_validation
+from kiln.ui.field_map import describe, field_key, key_candidates, page_for
+from kiln.ui.model_edit import apply_patch, rebase_paths
+from kiln.ui.page_ids import PageId
+from kiln.ui.qt_compat import needs_none_guard
 
 
 def _project(**data: object) -> Project:

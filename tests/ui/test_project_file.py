@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QWizard
 
-from ui.page_ids import PageId
+from kiln.ui.page_ids import PageId
 
 HAND_WRITTEN = """\
 # Packaging for hello — maintained by hand, please keep these notes.
@@ -132,7 +132,7 @@ def test_save_as_elsewhere_keeps_relative_paths_pointing_at_the_same_files(drive
 
 
 def test_new_project_never_overwrites_an_existing_file(driver: Any, hello: Path, monkeypatch: Any) -> None:
-    from app.detect import detect
+    from kiln.model.detect import detect
 
     (hello / "kiln.toml").write_text(HAND_WRITTEN, encoding="utf-8")
     driver.wizard.start_new(hello, detect(hello))

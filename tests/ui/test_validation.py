@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from app.detect import detect
-from ui.page_ids import PageId
+from kiln.model.detect import detect
+from kiln.ui.page_ids import PageId
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def test_model_problem_lands_on_the_owning_field(at: Any) -> None:
     """A pydantic location (installer[i].field) is mapped back to the widget that holds it."""
     page = at.go(PageId.INSTALLERS)
     at.tick(page.enabled["dmg"])
-    from app.errors import Problem
+    from kiln.model.errors import Problem
 
     kinds = page.installer_kinds()
     problem = Problem(f"installer[{kinds.index('dmg')}].volume_name", "too long")

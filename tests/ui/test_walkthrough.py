@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from ui.page_ids import PageId
+from kiln.ui.page_ids import PageId
 
 REPO = Path(__file__).resolve().parents[2]
 

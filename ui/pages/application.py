@@ -7,11 +7,11 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QWidget
 
-from app.errors import Problem
-from app.project import Project, is_todo
-from ui.page_ids import PageId
-from ui.pages.base import KilnPage, ProjectHost
-from ui.widgets import add_row, describe, make_form
+from kiln.model.errors import Problem
+from kiln.model.project import Project, is_todo
+from kiln.ui.page_ids import PageId
+from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.widgets import add_row, describe, make_form
 
 _TEXT_FIELDS = ("name", "display_name", "version", "identifier", "publisher", "description")
 

@@ -11,13 +11,13 @@ from pydantic import ValidationError
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget, QWizardPage
 
-from app.errors import Problem
-from app.project import Project
-from app.project_file import problems_from_validation
-from ui.field_map import field_key, key_candidates, page_for
-from ui.model_edit import apply_patch
-from ui.page_ids import PageId
-from ui.widgets import mark, message_label
+from kiln.model.errors import Problem
+from kiln.model.project import Project
+from kiln.model.project_file import problems_from_validation
+from kiln.ui.field_map import field_key, key_candidates, page_for
+from kiln.ui.model_edit import apply_patch
+from kiln.ui.page_ids import PageId
+from kiln.ui.widgets import mark, message_label
 
 
 class ProjectHost(Protocol):

@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.events import Event
-from app.project import Project, is_todo
-from ui.engine_process import EngineProcess
-from ui.page_ids import PageId
-from ui.pages.base import KilnPage, ProjectHost
-from ui.size_chart import SizeChart, human_size
-from ui.widgets import describe, display_path, note_label
+from kiln.model.events import Event
+from kiln.model.project import Project, is_todo
+from kiln.ui.engine_process import EngineProcess
+from kiln.ui.page_ids import PageId
+from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.size_chart import SizeChart, human_size
+from kiln.ui.widgets import describe, display_path, note_label
 
 
 class BuildHost(ProjectHost, Protocol):

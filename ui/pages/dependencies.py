@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import Problem
-from app.project import Project
-from ui.page_ids import PageId
-from ui.pages.base import KilnPage, ProjectHost
-from ui.widgets import ERROR_BASE, ERROR_TEXT, Choice, PathField, add_row, choose_file, describe, make_form
+from kiln.model.errors import Problem
+from kiln.model.project import Project
+from kiln.ui.page_ids import PageId
+from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.widgets import ERROR_BASE, ERROR_TEXT, Choice, PathField, add_row, choose_file, describe, make_form
 
 PYTHON_VERSIONS = [f"3.{minor}" for minor in range(8, 15)]
 SOURCES = [

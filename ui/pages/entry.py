@@ -21,14 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.detect import Detection, EntryCandidate, detect
-from app.errors import Problem
-from app.project import EntrySection, Project, is_todo
-from app.tryrun import TryRunError, try_command
-from ui.page_ids import PageId
-from ui.pages.base import KilnPage, ProjectHost
-from ui.widgets import PathField, add_row, choose_folder, describe, display_path, make_form
-from ui.worker import run_in_background
+from kiln.build.tryrun import TryRunError, try_command
+from kiln.model.detect import Detection, EntryCandidate, detect
+from kiln.model.errors import Problem
+from kiln.model.project import EntrySection, Project, is_todo
+from kiln.ui.page_ids import PageId
+from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.widgets import PathField, add_row, choose_folder, describe, display_path, make_form
+from kiln.ui.worker import run_in_background
 
 
 def is_script(text: str) -> bool:

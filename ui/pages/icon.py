@@ -8,13 +8,13 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QScrollArea, QWidget
 
-from app.errors import Problem
-from app.icons import DEFAULT_ICON
-from app.project import Project
-from ui.icon_preview import SHOWN_MAX, IconError, IconImage, IconPreview, load_icon_image
-from ui.page_ids import PageId
-from ui.pages.base import KilnPage, ProjectHost
-from ui.widgets import PathField, add_row, choose_file, describe, make_form, note_label
+from kiln.model.errors import Problem
+from kiln.model.project import Project
+from kiln.support.icons import DEFAULT_ICON
+from kiln.ui.icon_preview import SHOWN_MAX, IconError, IconImage, IconPreview, load_icon_image
+from kiln.ui.page_ids import PageId
+from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.widgets import PathField, add_row, choose_file, describe, make_form, note_label
 
 
 def default_icon_path() -> Path | None:

@@ -8,8 +8,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QGridLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
-from app.errors import Problem
-from app.project import (
+from kiln.model.errors import Problem
+from kiln.model.project import (
     INSTALLER_KINDS,
     AppImageInstaller,
     DmgInstaller,
@@ -17,11 +17,11 @@ from app.project import (
     PortableInstaller,
     Project,
 )
-from app.targets import PLATFORMS
-from ui.model_edit import installer_tables, merge_options
-from ui.page_ids import PageId
-from ui.pages.base import KilnPage, ProjectHost
-from ui.widgets import Choice, PathField, add_row, choose_folder, describe, make_form
+from kiln.support.targets import PLATFORMS
+from kiln.ui.model_edit import installer_tables, merge_options
+from kiln.ui.page_ids import PageId
+from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.widgets import Choice, PathField, add_row, choose_folder, describe, make_form
 
 _MODELS = {"appimage": AppImageInstaller, "msi": MsiInstaller, "dmg": DmgInstaller, "portable": PortableInstaller}
 _DEFAULTS = {kind: model().model_dump(mode="json") for kind, model in _MODELS.items()}

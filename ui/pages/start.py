@@ -8,14 +8,23 @@ from typing import Protocol
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QListWidget, QListWidgetItem, QRadioButton, QSpacerItem, QWidget
 
-from app.detect import Detection, detect
-from app.errors import Problem
-from ui.field_map import page_for
-from ui.page_ids import PageId
-from ui.pages.base import KilnPage, ProjectHost
-from ui.recent import recent_projects
-from ui.widgets import PathField, add_row, choose_file, choose_folder, describe, display_path, make_form, note_label
-from ui.worker import run_in_background
+from kiln.model.detect import Detection, detect
+from kiln.model.errors import Problem
+from kiln.ui.field_map import page_for
+from kiln.ui.page_ids import PageId
+from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.recent import recent_projects
+from kiln.ui.widgets import (
+    PathField,
+    add_row,
+    choose_file,
+    choose_folder,
+    describe,
+    display_path,
+    make_form,
+    note_label,
+)
+from kiln.ui.worker import run_in_background
 
 
 class StartHost(ProjectHost, Protocol):

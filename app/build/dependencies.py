@@ -1,0 +1,234 @@
+"""Dependencies for a target platform: pip installs wheels for the target (not the host) into the bundle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from kiln.model import lockfile
+from kiln.model.errors import KilnError, ToolFailed
+from kiln.model.project import DependenciesSection
+from kiln.support.targets import Target
+from kiln.support.tools import run
+
+
+@dataclass(frozen=True)
+class InstalledDistribution:
+    """One distribution pip put into the bundle, as the lock file and the report record it."""
+
+    name: str
+    version: str
+    wheel: str
+    sha256: str
+
+
+@dataclass
+class DepsResult:
+    installed: list[InstalledDistribution] = field(default_factory=list)
+    reused_wheels: bool = False
+    """True when every wheel came from Kiln's wheel cache (no index was asked)."""
+    locked: bool = False
+    """True when exactly the lock file's wheels were installed (hash-checked)."""
+
+
+def read_requirements(section: DependenciesSection, base_dir: Path) -> list[str]:
+    """The project's requirement strings plus those of its requirements file, validated."""
+    requirements = list(section.requirements)
+    if section.requirements_file:
+        path = base_dir / section.requirements_file
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise KilnError(
+                f"dependencies.requirements_file: cannot read {path} ({e.strerror})",
+                hint="fix the path or remove the setting",
+            ) from None
+        for number, raw in enumerate(lines, start=1):
+            line = raw.split(" #", 1)[0].strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("-"):
+                raise KilnError(
+                    f"{path}:{number}: pip options ({line.split()[0]}) are not read from requirements files",
+                    hint="put index settings in [dependencies] (index_url, find_links, no_index)",
+                )
+            try:
+                Requirement(line)
+            except InvalidRequirement as e:
+                raise KilnError(f"{path}:{number}: '{line}' is not a valid requirement: {e}") from None
+            requirements.append(line)
+    return requirements
+
+
+def target_args(target: Target, python_version: str) -> list[str]:
+    """pip options that select wheels for the target interpreter instead of the one running pip."""
+    args = ["--python-version", python_version, "--implementation", "cp", "--only-binary=:all:"]
+    for tag in target.pip_platform_tags():
+        args += ["--platform", tag]
+    return args
+
+
+def index_args(section: DependenciesSection, base_dir: Path) -> list[str]:
+    args: list[str] = []
+    if section.index_url:
+        args += ["--index-url", section.index_url]
+    for link in section.find_links:
+        local = base_dir / link
+        args += ["--find-links", str(local) if local.exists() else link]
+    if section.no_index:
+        args.append("--no-index")
+    return args
+
+
+def pip_install_argv(
+    requirements: list[str], dest: Path, target: Target, python_version: str, extra: list[str], report: Path
+) -> list[str]:
+    """The pip command line that installs `requirements` for `target` into `dest` (pure: tested by equality)."""
+    return [
+        sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-compile",
+        "--no-warn-script-location", "--target", str(dest), "--report", str(report),
+        *target_args(target, python_version), *extra, "--", *requirements,
+    ]
+
+
+def install(
+    section: DependenciesSection,
+    base_dir: Path,
+    target: Target,
+    python_version: str,
+    dest: Path,
+    wheel_cache: Path,
+    lock_file: Path | None = None,
+    upgrade: bool = False,
+) -> DepsResult:
+    """Install the project's dependencies for `target` into `dest`, following and updating the lock file.
+
+    Wheels are kept in `wheel_cache` (one folder per target and Python version). A build first tries the cache
+    alone, without asking any index; only when that cannot satisfy the requirements does pip download.
+    With a current lock file, exactly the locked wheels are installed, checked by sha256 (--require-hashes);
+    without one (or with `upgrade`), pip resolves afresh and the lock is rewritten for this platform.
+    """
+    requirements = read_requirements(section, base_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    if not requirements:
+        return DepsResult(reused_wheels=True)
+    wheelhouse = wheel_cache / f"{target.name}-py{python_version}"
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    inputs = lockfile.inputs_digest(
+        requirements, python_version, [section.index_url, *section.find_links, str(section.no_index)]
+    )
+    lock = lockfile.read_lock(lock_file) if lock_file else None
+    current = lock is not None and lock.is_current(python_version, inputs)
+    # pip's report and the locked requirements go to a private folder: never into the bundle that ships.
+    with tempfile.TemporaryDirectory(prefix="kiln-pip-") as scratch_name:
+        scratch = Path(scratch_name)
+        report = scratch / "pip-report.json"
+        pip = _Pip(section, base_dir, target, python_version, dest, wheelhouse, report)
+        # A platform the lock does not list yet (an installer added since) is resolved and added to it.
+        if lock is not None and current and not upgrade and lock.platforms.get(target.name):
+            reused = pip.install([], lockfile.locked_install_args(lock, target.name, scratch), cache_first=True)
+            locked = True
+        else:
+            reused = pip.install(requirements, [], cache_first=not upgrade)
+            locked = False
+        installed = _read_report(report)
+    if lock_file is not None and not locked:
+        updated = lock if lock is not None and current else lockfile.Lock(python_version, inputs=inputs)
+        updated.platforms[target.name] = lockfile.lock_from_installed(installed, wheelhouse)
+        lockfile.write_lock(lock_file, updated)
+    return DepsResult(installed=installed, reused_wheels=reused, locked=locked)
+
+
+def lock_project(
+    section: DependenciesSection, base_dir: Path, targets: list[Target], python_version: str, lock_file: Path,
+    wheel_cache: Path, work_dir: Path, upgrade: bool = False,
+) -> lockfile.Lock | None:
+    """Resolve the dependencies for every target and write the lock file (`kiln lock [--upgrade]`).
+
+    The new lock is assembled beside the work files and replaces the old one only when every platform
+    resolved, so a failed upgrade keeps the lock that worked.
+    """
+    draft = work_dir / "kiln.lock"
+    if lock_file.exists() and not upgrade:
+        shutil.copyfile(lock_file, draft)
+    for target in targets:
+        install(section, base_dir, target, python_version, work_dir / target.name, wheel_cache,
+                lock_file=draft, upgrade=upgrade)
+    lock = lockfile.read_lock(draft)
+    if lock is not None:
+        lockfile.write_lock(lock_file, lock)
+    return lock
+
+
+class _Pip:
+    """pip for one target: install from the wheel cache, download into it when needed."""
+
+    def __init__(self, section: DependenciesSection, base_dir: Path, target: Target, python_version: str,
+                 dest: Path, wheelhouse: Path, report: Path) -> None:
+        self.section, self.base_dir, self.target, self.version = section, base_dir, target, python_version
+        self.dest, self.wheelhouse, self.report = dest, wheelhouse, report
+
+    def install(self, requirements: list[str], extra: list[str], cache_first: bool) -> bool:
+        """Install; True when the wheel cache alone was enough."""
+        offline = ["--no-index", "--find-links", str(self.wheelhouse), *extra]
+        argv = pip_install_argv(requirements, self.dest, self.target, self.version, offline, self.report)
+        if cache_first:
+            try:
+                run(argv, what="pip (cached wheels)")
+                return True
+            except ToolFailed:
+                pass
+        self.download(requirements, extra)
+        run(argv, what="pip install")
+        return False
+
+    def download(self, requirements: list[str], extra: list[str]) -> None:
+        """Fetch wheels into the cache; an sdist-only pure package gets its wheel built here (once)."""
+        index = index_args(self.section, self.base_dir)
+        argv = [
+            sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
+            "--dest", str(self.wheelhouse), "--find-links", str(self.wheelhouse),
+            *target_args(self.target, self.version), *index, *extra, "--", *requirements,
+        ]
+        built: set[str] = set()
+        while True:
+            try:
+                run(argv, what=f"downloading dependencies for {self.target.name}")
+                return
+            except ToolFailed as e:
+                missing = lockfile.missing_requirement(e.message)
+                if missing is None or missing in built:
+                    raise KilnError(
+                        f"could not get wheels for {self.target.name} (Python {self.version}) of: "
+                        f"{', '.join(requirements) or 'the locked packages'}\n  {e.message}",
+                        hint="check the requirement names and versions; a package without a wheel for this "
+                        "platform cannot be bundled for it",
+                    ) from None
+                built.add(missing)
+                lockfile.build_pure_wheel(missing, self.wheelhouse, platform=self.target.name, pip_args=index)
+
+
+def _read_report(report: Path) -> list[InstalledDistribution]:
+    """What pip installed, from its --report JSON: names, versions, wheel files and their sha256."""
+    data = json.loads(report.read_text(encoding="utf-8"))
+    installed = []
+    for item in data.get("install", []):
+        metadata = item.get("metadata", {})
+        info = item.get("download_info", {})
+        url = str(info.get("url", ""))
+        hashes = info.get("archive_info", {}).get("hashes", {})
+        installed.append(
+            InstalledDistribution(
+                name=str(metadata.get("name", "")),
+                version=str(metadata.get("version", "")),
+                wheel=url.rsplit("/", 1)[-1],
+                sha256=str(hashes.get("sha256", "")),
+            )
+        )
+    return sorted(installed, key=lambda d: d.name.lower())

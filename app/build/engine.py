@@ -1,0 +1,281 @@
+"""The build: plans stages per target, runs them, emits events, honours cancel, publishes artifacts atomically."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from kiln import __version__
+from kiln.build.report import BuildReport
+from kiln.build.staging import stage_app
+from kiln.build.types import Artifact, BuildContext, StagedApp
+from kiln.installers.base import Installer
+from kiln.installers.registry import make_installer
+from kiln.model.checks import check_project
+from kiln.model.errors import BuildCancelled, KilnError, ProjectInvalid
+from kiln.model.events import Event, Reporter
+from kiln.model.lockfile import lock_path
+from kiln.model.project_file import ProjectFile
+from kiln.support import tools
+from kiln.support.atomic import atomic_write_text
+from kiln.support.hashing import file_sha256
+from kiln.support.targets import TARGETS, Target
+
+log = logging.getLogger("kiln")
+
+# Relative weight of each stage in the overall progress bar (installers dominate, validation is instant).
+_WEIGHTS = {"validate": 1.0, "runtime": 3.0, "dependencies": 3.0, "payload": 2.0, "installer": 4.0, "report": 0.5}
+
+
+def default_cache_dir() -> Path:
+    """Kiln's cache; KILN_CACHE_DIR overrides it (tests, CI caches)."""
+    override = os.environ.get("KILN_CACHE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("kiln"))
+
+
+@dataclass
+class _Stage:
+    name: str
+    weight: float
+
+
+@dataclass
+class BuildResult:
+    status: str
+    artifacts: list[Artifact] = field(default_factory=list)
+    report_path: Path | None = None
+
+
+class _StageReporter:
+    """What a stage sees: progress within the stage, turned into overall progress events."""
+
+    def __init__(self, engine: Engine, stage: str) -> None:
+        self._engine, self._stage = engine, stage
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self._engine._progress(self._stage, fraction, message)
+
+    def log(self, message: str) -> None:
+        log.info(message)
+        self._engine.reporter.emit(Event("log", message, stage=self._stage))
+
+    def warn(self, message: str) -> None:
+        log.warning(message)
+        self._engine.reporter.emit(Event("warning", message, stage=self._stage))
+
+
+class Engine:
+    """Runs one build of one project. Construct, then call `run()` once."""
+
+    def __init__(
+        self, project_file: ProjectFile, reporter: Reporter, cache_dir: Path | None = None,
+        kinds: list[str] | None = None,
+    ) -> None:
+        self.project_file = project_file
+        self.project = project_file.project
+        self.reporter = reporter
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.output_dir = project_file.base_dir / self.project.build.output_dir
+        self.installers: list[Installer] = [
+            make_installer(options) for options in self.project.installer if not kinds or options.kind in kinds
+        ]
+        self._stages: list[_Stage] = []
+        self._done_weight = 0.0
+        self.report = BuildReport(project=str(project_file.path), kiln_version=__version__)
+
+    # -- cancellation -------------------------------------------------------------------------------------
+    def request_cancel(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        """Signal handler: only note the request. Raising here could land inside native code (lief, zlib)
+        and abort the process before it cleans up; the build stops at its next checkpoint instead, and a
+        running external tool is killed by app.tools within a fraction of a second. Publishing an artifact
+        (rename, checksum) has no checkpoint inside, so it is never cut in half."""
+        tools.cancel_requested.set()
+
+    def check_cancelled(self) -> None:
+        if tools.cancel_requested.is_set():
+            raise BuildCancelled("build cancelled")
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        tools.cancel_requested.clear()
+        previous = {sig: signal.signal(sig, self.request_cancel) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # -- events -------------------------------------------------------------------------------------------
+    def _overall(self, stage_fraction: float, weight: float) -> float:
+        total = sum(s.weight for s in self._stages) or 1.0
+        return min(1.0, (self._done_weight + weight * max(0.0, min(1.0, stage_fraction))) / total)
+
+    def _progress(self, stage: str, fraction: float, message: str) -> None:
+        weight = next((s.weight for s in self._stages if s.name == stage), 0.0)
+        self.reporter.emit(Event("progress", message, stage=stage, fraction=self._overall(fraction, weight)))
+        self.check_cancelled()
+
+    @contextmanager
+    def _stage(self, name: str, message: str) -> Iterator[_StageReporter]:
+        self.check_cancelled()
+        weight = next(s.weight for s in self._stages if s.name == name)
+        self.reporter.emit(Event("stage-start", message, stage=name, fraction=self._overall(0.0, weight)))
+        log.info("stage %s: %s", name, message)
+        started = time.monotonic()
+        yield _StageReporter(self, name)
+        seconds = time.monotonic() - started
+        self.report.stages[name] = round(seconds, 3)
+        self._done_weight += weight
+        self.reporter.emit(
+            Event("stage-end", f"{name} done in {seconds:.1f} s", stage=name, fraction=self._overall(0.0, 0.0),
+                  data={"seconds": round(seconds, 3)})
+        )
+
+    # -- the build ----------------------------------------------------------------------------------------
+    def _plan(self) -> dict[str, list[Installer]]:
+        by_target: dict[str, list[Installer]] = {}
+        for installer in self.installers:
+            by_target.setdefault(installer.target.name, []).append(installer)
+        self._stages = [_Stage("validate", _WEIGHTS["validate"])]
+        for target_name, installers in by_target.items():
+            suffix = _target_suffix(target_name, by_target)
+            self._stages += [_Stage(f"{step}{suffix}", _WEIGHTS[step]) for step in ("runtime", "dependencies",
+                                                                                    "payload")]
+            self._stages += [_Stage(i.kind, _WEIGHTS["installer"]) for i in installers]
+        self._stages.append(_Stage("report", _WEIGHTS["report"]))
+        return by_target
+
+    def run(self) -> BuildResult:
+        """Build every installer; never raises for user errors (they become `error` + `done` events)."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        log_handler = _open_build_log(self.output_dir / f"{self.project.app.name}-build.log")
+        status, artifacts, report_path = "failed", [], None
+        work_dir = Path(tempfile.mkdtemp(prefix="kiln-build-"))
+        publish_dir = Path(tempfile.mkdtemp(prefix=".kiln-partial-", dir=self.output_dir))
+        # The handler stays installed through the clean-up: a second SIGTERM only sets the flag again.
+        with self._signals():
+            try:
+                artifacts = self._build(work_dir, publish_dir)
+                with self._stage("report", "writing the build report"):
+                    self.report.status = status = "ok"
+                    report_path = self._write_report()
+            except BuildCancelled:
+                status = "cancelled"
+                log.info("build cancelled")
+            except ProjectInvalid as e:
+                self.reporter.emit(Event("error", e.message, data={"problems": [str(p) for p in e.problems]}))
+            except KilnError as e:
+                log.error("%s", e)
+                self.reporter.emit(Event("error", e.message, data={"hint": e.hint} if e.hint else {}))
+            except Exception as e:  # a bug in Kiln: say so plainly, keep the traceback in the log
+                log.exception("internal error")
+                self.reporter.emit(
+                    Event("error", f"internal error in Kiln: {e!r}", data={"hint": "see the build log"})
+                )
+            finally:
+                shutil.rmtree(work_dir, ignore_errors=True)
+                shutil.rmtree(publish_dir, ignore_errors=True)
+                logging.getLogger().removeHandler(log_handler)
+                log_handler.close()
+        done: dict[str, Any] = {"status": status, "log": str(log_handler.baseFilename)}
+        if report_path:
+            done["report"] = str(report_path)
+        self.reporter.emit(Event("done", f"build {status}", fraction=1.0 if status == "ok" else None, data=done))
+        return BuildResult(status, artifacts, report_path)
+
+    def _build(self, work_dir: Path, publish_dir: Path) -> list[Artifact]:
+        by_target = self._plan()
+        with self._stage("validate", "checking the project") as stage:
+            problems = check_project(self.project_file)
+            if problems:
+                raise ProjectInvalid(str(self.project_file.path), problems)
+            if _save_generated_upgrade_codes(self.project_file):
+                stage.warn("generated an MSI upgrade code and saved it in the project file: keep it, so new "
+                           "versions of the MSI replace old ones")
+            if not self.installers:
+                raise KilnError("no installer of the requested kinds in the project", hint="check --kind")
+            for tool in sorted({t for i in self.installers for t in i.required_tools()}):
+                tools.require(tool)  # raises naming the package to install
+            stage.progress(1.0, "project is valid")
+        artifacts: list[Artifact] = []
+        for target_name, installers in by_target.items():
+            staged = self._stage_target(TARGETS[target_name], _target_suffix(target_name, by_target),
+                                        work_dir / target_name)
+            for installer in installers:
+                artifacts.append(self._build_installer(installer, staged, work_dir, publish_dir))
+        return artifacts
+
+    def _context(self, stage: _StageReporter, work_dir: Path) -> BuildContext:
+        return BuildContext(
+            project=self.project, base_dir=self.project_file.base_dir, work_dir=work_dir, cache_dir=self.cache_dir,
+            reporter=stage, check_cancelled=self.check_cancelled,
+        )
+
+    def _stage_target(self, target: Target, suffix: str, work_dir: Path) -> StagedApp:
+        work_dir.mkdir(parents=True)
+
+        def enter(step: str, message: str) -> Any:
+            return self._stage(f"{step}{suffix}", message)
+
+        return stage_app(self.project, self.project_file.base_dir, target, work_dir, self.cache_dir, enter,
+                         self.report, lock_file=lock_path(self.project_file.path))
+
+    def _build_installer(self, installer: Installer, staged: StagedApp, work_dir: Path, publish_dir: Path) -> Artifact:
+        with self._stage(installer.kind, f"building the {installer.kind} installer") as stage:
+            name = installer.artifact_name(staged)
+            temp_out = publish_dir / name
+            installer.build(self._context(stage, work_dir / f"installer-{installer.kind}"), staged, temp_out)
+            self.check_cancelled()
+            final = self.output_dir / name
+            os.replace(temp_out, final)
+            artifact = Artifact(installer.kind, final, final.stat().st_size, file_sha256(final))
+            self.report.artifacts.append(artifact)
+            self.reporter.emit(Event("artifact", f"{installer.kind}: {final.name}", stage=installer.kind, data={
+                "kind": artifact.kind, "path": str(final), "size": artifact.size, "sha256": artifact.sha256,
+            }))
+            return artifact
+
+    def _write_report(self) -> Path:
+        path = self.output_dir / f"{self.project.app.name}-report.json"
+        atomic_write_text(path, self.report.to_json())
+        return path
+
+
+def _target_suffix(target_name: str, by_target: dict[str, list[Installer]]) -> str:
+    """Stage names carry the platform only when a build has more than one."""
+    return f" ({target_name})" if len(by_target) > 1 else ""
+
+
+def _save_generated_upgrade_codes(project_file: ProjectFile) -> bool:
+    """An MSI upgrade code must never change: one generated for a table without it is written to the file."""
+    tables = project_file.document.get("installer") or []
+    missing = [
+        index for index, options in enumerate(project_file.project.installer)
+        if options.kind == "msi" and (index >= len(tables) or "upgrade_code" not in tables[index])
+    ]
+    if missing:
+        project_file.save()
+    return bool(missing)
+
+
+def _open_build_log(path: Path) -> logging.FileHandler:
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    return handler

@@ -1,0 +1,32 @@
+"""The build report: what was built, from what, how long each stage took and what takes the space."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kiln.build.types import Artifact
+
+
+@dataclass
+class BuildReport:
+    project: str
+    kiln_version: str
+    status: str = "failed"
+    stages: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage."""
+    runtimes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per target: source, full_version, reused (from cache), notes."""
+    dependencies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per target: reused_wheels and the installed distributions with their wheel sha256."""
+    artifacts: list[Artifact] = field(default_factory=list)
+    size_by_component: dict[str, int] = field(default_factory=dict)
+    """Bytes per component of the first target's bundle: runtime, stdlib, app, then each dependency."""
+    size_by_target: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["artifacts"] = [{**asdict(a), "path": str(a.path)} for a in self.artifacts]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,119 @@
+"""Lays out the app for one target: runtime, dependencies and payload in one bundle folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from kiln.build import dependencies as deps
+from kiln.build.payload import (
+    boot_script,
+    copy_sources,
+    dependency_sizes,
+    drop_install_records,
+    remove_unshipped,
+    tree_size,
+)
+from kiln.build.report import BuildReport
+from kiln.build.types import StagedApp
+from kiln.model.project import Project
+from kiln.runtimes.base import Runtime, RuntimeProvider
+from kiln.support.bytecode import compile_tree
+from kiln.support.targets import Target
+
+StageEnter = Callable[[str, str], AbstractContextManager[Any]]
+
+
+def runtime_provider(project: Project, base_dir: Path) -> RuntimeProvider:
+    """The provider for `[python] source`; "auto" uses the host interpreter for Linux when the versions match."""
+    from kiln.runtimes.host import HostRuntimeProvider
+    from kiln.runtimes.select import provider_for
+
+    host_version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    host_platforms = ("linux-x86_64",) if project.python.version == host_version else ()
+    return provider_for(project.python.source, base_dir, HostRuntimeProvider(), host_platforms=host_platforms)
+
+
+def link_tree(source: Path, dest: Path) -> None:
+    """Copy a tree by hard links where possible: the runtime cache is read-only to builds, so sharing is safe."""
+
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, dest, symlinks=True, copy_function=link_or_copy)
+
+
+def stage_app(
+    project: Project, base_dir: Path, target: Target, work_dir: Path, cache_dir: Path,
+    enter: StageEnter, report: BuildReport, lock_file: Path | None = None,
+) -> StagedApp:
+    bundle = work_dir / "bundle"
+    bundle.mkdir(parents=True)
+    version = project.python.version
+    with enter("runtime", f"preparing Python {version} for {target.name}") as stage:
+        provider = runtime_provider(project, base_dir)
+        runtime: Runtime = provider.provide(target, version, cache_dir, stage.progress)
+        link_tree(runtime.root, bundle / "runtime")
+        report.runtimes[target.name] = {
+            "source": runtime.source, "full_version": runtime.full_version, "reused": runtime.reused,
+            "notes": list(runtime.notes),
+        }
+        for note in runtime.notes:
+            stage.log(note)
+    # Bytecode must come from the target's own Python version; a foreign-OS runtime cannot run here.
+    compiler = runtime.python if target.os == "linux" else None
+    can_compile = compiler is not None or version == f"{sys.version_info.major}.{sys.version_info.minor}"
+    with enter("dependencies", f"installing dependencies for {target.name}") as stage:
+        result = deps.install(project.dependencies, base_dir, target, version, bundle / "packages",
+                              cache_dir / "wheels", lock_file=lock_file)
+        report.dependencies[target.name] = {
+            "reused_wheels": result.reused_wheels, "locked": result.locked,
+            "installed": [asdict(d) for d in result.installed],
+        }
+        stage.progress(0.8, f"{len(result.installed)} distributions installed")
+        remove_unshipped(bundle / "packages")
+        if can_compile:
+            _compile(compiler, bundle / "packages", project, stage)
+        dependency_size = dependency_sizes(bundle / "packages")  # before drop_install_records: it reads RECORD
+        drop_install_records(bundle / "packages")
+    with enter("payload", "copying and compiling the app") as stage:
+        root = base_dir / project.source.root
+        files = copy_sources(root, project.source, bundle / "app")
+        stage.progress(0.4, f"{len(files)} files copied")
+        if can_compile:
+            _compile(compiler, bundle / "app", project, stage)
+        else:
+            stage.warn(f"Python {version} for {target.name} cannot run here: the app ships as sources")
+        (bundle / "kiln_boot.py").write_text(boot_script(project.entry), encoding="utf-8")
+    icon = base_dir / project.icon.path if project.icon.path else None
+    staged = StagedApp(bundle=bundle, target=target, python_version=version, app=project.app, entry=project.entry,
+                       icon_source=icon)
+    staged.size_by_component = _sizes(staged, dependency_size)
+    report.size_by_target[target.name] = staged.size_by_component
+    if not report.size_by_component:
+        report.size_by_component = staged.size_by_component
+    return staged
+
+
+def _compile(compiler: Path | None, tree: Path, project: Project, stage: Any) -> None:
+    failed = compile_tree(compiler, tree, project.build.optimize, project.build.keep_sources)
+    for relative in failed:
+        stage.warn(f"{tree.name}/{relative} is not valid Python for this runtime; shipped as source")
+
+
+def _sizes(staged: StagedApp, dependency_size: dict[str, int]) -> dict[str, int]:
+    runtime_total = tree_size(staged.runtime_dir)
+    stdlib_dir = staged.runtime_dir / ("Lib" if staged.target.os == "windows" else f"lib/python{staged.python_version}")
+    stdlib = tree_size(stdlib_dir) if stdlib_dir.exists() else 0
+    sizes = {"runtime": runtime_total - stdlib, "stdlib": stdlib, "app": tree_size(staged.app_dir)}
+    sizes.update(dependency_size)
+    return sizes

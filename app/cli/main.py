@@ -1,0 +1,215 @@
+"""`kiln new | check | build | schema | inspect | runtimes | cache | wizard` — argument parsing and output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+from kiln import __version__
+from kiln.model.errors import KilnError, ProjectInvalid
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from kiln.model.detect import detect
+    from kiln.model.project_file import new_project_file
+
+    folder: Path = args.folder
+    if not folder.is_dir():
+        raise KilnError(f"{folder} is not a folder", hint="pass the folder that holds your app's code")
+    path = folder / "kiln.toml"
+    if path.exists() and not args.force:
+        raise KilnError(f"{path} already exists", hint="edit it, or pass --force to replace it")
+    detection = detect(folder)
+    project = detection.project()
+    header = (
+        "Kiln project file: how to package this app. Edit by hand or with `kiln wizard`.\n"
+        "Reference: docs/project-file.md. Values marked TODO could not be detected: `kiln check` lists them."
+    )
+    new_project_file(path, project, header=header).save()
+    console = Console(highlight=False)
+    console.print(f"[green]wrote[/] {path}")
+    entry = project.entry.module or project.entry.script
+    console.print(f"  app: {project.app.name} {project.app.version}   entry: {entry} ({project.entry.kind})")
+    console.print(f"  dependencies: {', '.join(project.dependencies.requirements) or 'none'}")
+    for warning in detection.warnings:
+        console.print(f"  [yellow]warning:[/] {warning}")
+    todos = project.todo_fields()
+    if todos:
+        console.print(f"  [yellow]to fill in:[/] {', '.join(todos)} — then run: kiln check {path}")
+    else:
+        console.print(f"  next: kiln check {path}   then: kiln build {path}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from kiln.model.checks import check_project
+    from kiln.model.project_file import load_project
+
+    project_file = load_project(args.project)
+    problems = check_project(project_file)
+    if problems:
+        raise ProjectInvalid(str(args.project), problems)
+    Console(highlight=False).print(f"[green]ok[/] {args.project}: no problems found")
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from kiln.build.engine import Engine
+    from kiln.model.events import JsonLinesWriter, Reporter
+    from kiln.model.project_file import load_project
+
+    project_file = load_project(args.project)
+    renderer: AbstractContextManager[Reporter]
+    if args.events == "jsonl":
+        renderer = nullcontext(JsonLinesWriter(sys.stdout))
+    else:
+        from kiln.cli.render import RichRenderer
+
+        renderer = RichRenderer()
+    with renderer as reporter:
+        result = Engine(project_file, reporter, cache_dir=args.cache_dir, kinds=args.kind).run()
+    return {"ok": 0, "cancelled": 130}.get(result.status, 1)
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from rich.console import Console
+
+    from kiln.build.dependencies import lock_project
+    from kiln.build.engine import default_cache_dir
+    from kiln.model.lockfile import lock_path
+    from kiln.model.project_file import load_project
+    from kiln.support.targets import TARGETS
+
+    project_file = load_project(args.project)
+    project = project_file.project
+    targets = [TARGETS[name] for name in dict.fromkeys(i.platform for i in project.installer)]
+    cache_dir = args.cache_dir or default_cache_dir()
+    path = lock_path(project_file.path)
+    with tempfile.TemporaryDirectory(prefix="kiln-lock-") as work:
+        lock = lock_project(project.dependencies, project_file.base_dir, targets, project.python.version, path,
+                            cache_dir / "wheels", Path(work), upgrade=args.upgrade)
+    console = Console(highlight=False)
+    if lock is None:
+        console.print("no dependencies: nothing to lock")
+        return 0
+    for target in targets:
+        packages = lock.packages(target.name)
+        console.print(f"{target.name}: {', '.join(f'{p.name} {p.version}' for p in packages) or 'nothing'}")
+    console.print(f"[green]wrote[/] {path}")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from kiln.model.project import Project
+
+    print(json.dumps(Project.model_json_schema(), indent=2))
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from kiln.cli.inspect import inspect_artifact
+
+    print(inspect_artifact(args.file))
+    return 0
+
+
+def _cmd_wizard(args: argparse.Namespace) -> int:
+    try:
+        from kiln.ui.main import run_wizard
+    except ImportError as e:
+        raise KilnError(
+            f"the wizard cannot start: {e}", hint="install Kiln with the gui extra: pip install kiln[gui]"
+        ) from None
+    return run_wizard(getattr(args, "project", None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiln", description="Package a Python app as AppImage, MSI and DMG.")
+    parser.add_argument("--version", action="version", version=f"kiln {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    new = commands.add_parser("new", help="detect an app in FOLDER and write FOLDER/kiln.toml")
+    new.add_argument("folder", type=Path)
+    new.add_argument("--force", action="store_true", help="replace an existing kiln.toml")
+    new.set_defaults(handler=_cmd_new)
+
+    check = commands.add_parser("check", help="validate a project file and report every problem")
+    check.add_argument("project", type=Path)
+    check.set_defaults(handler=_cmd_check)
+
+    build = commands.add_parser("build", help="build the project's installers")
+    build.add_argument("project", type=Path)
+    build.add_argument("--events", choices=["jsonl"], help="print machine-readable events instead of progress")
+    build.add_argument("--kind", action="append", choices=["appimage", "msi", "dmg", "portable"],
+                       help="build only this installer kind (repeatable)")
+    build.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
+    build.set_defaults(handler=_cmd_build)
+
+    lock = commands.add_parser("lock", help="resolve dependencies for every installer's platform into kiln.lock")
+    lock.add_argument("project", type=Path)
+    lock.add_argument("--upgrade", action="store_true", help="ignore the current lock and cached wheels")
+    lock.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
+    lock.set_defaults(handler=_cmd_lock)
+
+    schema = commands.add_parser("schema", help="print the project file's JSON Schema (for editors)")
+    schema.set_defaults(handler=_cmd_schema)
+
+    inspect = commands.add_parser("inspect", help="describe a built artifact (.AppImage, .msi, .dmg, .tar.zst)")
+    inspect.add_argument("file", type=Path)
+    inspect.set_defaults(handler=_cmd_inspect)
+
+    wizard = commands.add_parser("wizard", help="open the packaging wizard (also: kiln with no arguments)")
+    wizard.add_argument("project", type=Path, nargs="?")
+    wizard.set_defaults(handler=_cmd_wizard)
+
+    try:
+        from kiln.cli.runtimes import add_subcommands
+    except ImportError:
+        pass
+    else:
+        add_subcommands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = getattr(args, "handler", _cmd_wizard)
+    try:
+        return handler(args)
+    except KilnError as e:
+        _print_error(e)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _print_error(error: KilnError) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False)
+    if isinstance(error, ProjectInvalid):
+        console.print(f"[red]error:[/] {escape(error.path)}: {len(error.problems)} problem(s)")
+        for problem in error.problems:
+            console.print(f"  [bold]{escape(problem.location)}[/]: {escape(problem.message)}", soft_wrap=True)
+            if problem.hint:
+                console.print(f"      fix: {problem.hint}", soft_wrap=True, markup=False)
+        return
+    console.print("[red]error:[/] ", end="")
+    console.print(error.message, markup=False, soft_wrap=True)
+    if error.hint:
+        console.print("  hint: ", end="")
+        console.print(error.hint, markup=False, soft_wrap=True)

@@ -1,0 +1,75 @@
+"""Shows build events in a terminal with rich: one progress bar, a line per finished stage, the artifacts."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kiln.model.events import Event
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{size} B"
+        value /= 1024
+    return f"{size} B"
+
+
+class RichRenderer:
+    """A Reporter for terminals."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+            console=self.console, transient=True,
+        )
+        self._task: TaskID | None = None
+        self._artifacts: list[Event] = []
+
+    def __enter__(self) -> RichRenderer:
+        self._progress.start()
+        self._task = self._progress.add_task("starting", total=1.0)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.stop()
+
+    def emit(self, event: Event) -> None:
+        assert self._task is not None
+        if event.fraction is not None:
+            self._progress.update(self._task, completed=event.fraction)
+        if event.kind == "stage-start" or (event.kind == "progress" and event.message):
+            self._progress.update(self._task, description=f"{event.stage}: {escape(event.message)}")
+        elif event.kind == "stage-end":
+            self.console.print(f"[green]✓[/] {escape(event.stage or '')}  {event.data.get('seconds', 0):.1f} s")
+        elif event.kind == "warning":
+            self.console.print(f"[yellow]warning:[/] {escape(event.message)}")
+        elif event.kind == "artifact":
+            self._artifacts.append(event)
+        elif event.kind == "error":
+            self.console.print(f"[red]error:[/] {escape(event.message)}")
+            for problem in event.data.get("problems", []):
+                self.console.print(f"  - {escape(problem)}")
+            if event.data.get("hint"):
+                self.console.print(f"  hint: {escape(event.data['hint'])}")
+        elif event.kind == "done":
+            self._done(event)
+
+    def _done(self, event: Event) -> None:
+        self._progress.stop()
+        if self._artifacts:
+            table = Table("kind", "artifact", "size", "sha256", box=None)
+            for artifact in self._artifacts:
+                data = artifact.data
+                table.add_row(data["kind"], escape(data["path"]), human_size(data["size"]), data["sha256"][:16] + "…")
+            self.console.print(table)
+        status = event.data.get("status")
+        colour = {"ok": "green", "cancelled": "yellow"}.get(str(status), "red")
+        self.console.print(f"[{colour}]build {status}[/]  log: {escape(str(event.data.get('log', '')))}")

@@ -1,0 +1,275 @@
+"""The appimage kind: one self-running file (Kiln's type-2 runtime + a squashfs of the AppDir) for Linux x86_64.
+
+AppDir layout (the payload):
+  AppRun                      POSIX sh launcher: runs usr/runtime's Python on usr/kiln_boot.py
+  <identifier or name>.desktop
+  <name>.png, .DirIcon        256 px icon
+  usr/                        the staged bundle (runtime/, app/, packages/, kiln_boot.py)
+  usr/share/icons/hicolor/<N>x<N>/apps/<name>.png
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import struct
+from pathlib import Path
+from typing import ClassVar
+
+from kiln.build.staging import link_tree
+from kiln.build.types import BuildContext, StagedApp
+from kiln.cli.render import human_size
+from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
+from kiln.installers.appimage.format import (
+    APPIMAGE_MAGIC,
+    APPIMAGE_MAGIC_OFFSET,
+    SQUASHFS_MAGIC,
+    AppImageFormatError,
+    assemble,
+    elf_end_offset,
+    make_squashfs,
+    runtime_path,
+)
+from kiln.model.errors import KilnError
+from kiln.model.project import AppImageInstaller as AppImageOptions
+from kiln.support.icons import hicolor_set, load_icon, write_png
+from kiln.support.posix_launcher import posix_launcher
+from kiln.support.targets import TARGETS, Target
+from kiln.support.tools import run
+
+ICON_SIZE = 256
+# squashfs superblock compression ids (squashfs_fs.h).
+_COMPRESSORS = {1: "gzip", 2: "lzma", 3: "lzo", 4: "xz", 5: "lz4", 6: "zstd"}
+_SUPERBLOCK = struct.Struct("<4sIIIIHHHHHHQQQQQQQQ")  # 96 bytes, little-endian
+_LS_LINE = re.compile(r"^([-dlcbps][-rwxsStT]{9})\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$")
+
+
+class AppImageInstaller:
+    kind: ClassVar[str] = "appimage"
+    extension: ClassVar[str] = ".AppImage"
+
+    def __init__(self, options: AppImageOptions) -> None:
+        self.options = options
+
+    @property
+    def target(self) -> Target:
+        return TARGETS["linux-x86_64"]
+
+    def required_tools(self) -> list[str]:
+        return ["mksquashfs"]
+
+    def artifact_name(self, staged: StagedApp) -> str:
+        stem = self.options.output_name or f"{staged.app.name}-{staged.app.version}-{self.target.arch}"
+        return stem + self.extension
+
+    def desktop_entry(self, staged: StagedApp) -> DesktopEntry:
+        """The menu entry: AppImage tools replace Exec with the image's path when they integrate it."""
+        name = staged.app.name
+        terminal = self.options.terminal if self.options.terminal is not None else staged.entry.kind == "console"
+        return DesktopEntry(
+            name=one_line(staged.app.title) or name,
+            exec_argv=(name,),
+            icon=name,
+            categories=tuple(self.options.categories),
+            terminal=terminal,
+            comment=staged.app.description,
+            extra=(("X-AppImage-Version", staged.app.version),),
+        )
+
+    def desktop_file_name(self, staged: StagedApp) -> str:
+        return f"{staged.app.identifier or staged.app.name}.desktop"
+
+    def build(self, ctx: BuildContext, staged: StagedApp, out: Path) -> None:
+        name = staged.app.name
+        try:
+            entry = self.desktop_entry(staged)
+            entry.render()  # fail on bad categories before the slow steps
+        except ValueError as e:
+            raise KilnError(f"appimage installer: {e}", hint="fix categories in the [[installer]] table") from None
+        ctx.work_dir.mkdir(parents=True, exist_ok=True)
+        appdir = ctx.work_dir / "AppDir"
+        shutil.rmtree(appdir, ignore_errors=True)
+        appdir.mkdir()
+        ctx.reporter.progress(0.0, "laying out the AppDir")
+        _link_bundle(staged, appdir / "usr")
+        icon = load_icon(staged.icon_source)
+        for warning in icon.warnings:
+            ctx.reporter.warn(warning)
+        hicolor_set(icon, appdir / "usr", name)
+        write_png(icon, appdir / f"{name}.png", ICON_SIZE)
+        write_png(icon, appdir / ".DirIcon", ICON_SIZE)
+        app_run = appdir / "AppRun"
+        app_run.write_text(posix_launcher(staged, bundle_from_script="usr", comment="(AppImage entry point)"),
+                           encoding="utf-8")
+        app_run.chmod(0o755)
+        write_desktop_file(entry, appdir / self.desktop_file_name(staged))
+        _normalize_modes(appdir)
+        ctx.check_cancelled()
+        ctx.reporter.progress(0.15, "compressing the payload (squashfs, zstd)")
+        squashfs = ctx.work_dir / "payload.squashfs"
+        make_squashfs(appdir, squashfs)
+        ctx.check_cancelled()
+        ctx.reporter.progress(0.9, f"joining the runtime and the {human_size(squashfs.stat().st_size)} payload")
+        assemble(runtime_path(), squashfs, out)
+        squashfs.unlink()
+        ctx.reporter.progress(1.0, f"{out.name} ready")
+
+
+def _link_bundle(staged: StagedApp, usr: Path) -> None:
+    """Hard-link the bundle into usr/, leaving out the portable kind's launcher if it ran first on this bundle."""
+    usr.mkdir()
+    for item in sorted(staged.bundle.iterdir()):
+        if item.name == staged.app.name and _is_kiln_launcher(item):
+            continue  # portable's launcher: the AppImage has AppRun instead, and its payload must not vary
+        if item.is_dir() and not item.is_symlink():
+            link_tree(item, usr / item.name)
+        elif item.is_symlink():
+            os.symlink(os.readlink(item), usr / item.name)
+        else:
+            try:
+                os.link(item, usr / item.name)
+            except OSError:
+                shutil.copy2(item, usr / item.name)
+
+
+def _is_kiln_launcher(path: Path) -> bool:
+    if not path.is_file() or path.is_symlink():
+        return False
+    with path.open("rb") as f:
+        return f.read(64).startswith(b"#!/bin/sh\n# Written by Kiln")
+
+
+def _normalize_modes(root: Path) -> None:
+    """Folders 0755, files 0644 or 0755 (if executable), whatever the umask the inputs were made with.
+
+    The payload is root-owned, so a file without read permission for others would be unreadable to the user.
+    A file that needs a change and is a hard link (into the runtime cache) is replaced by a copy first.
+    """
+    root.chmod(0o755)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            path = Path(folder, name)
+            if not path.is_symlink():
+                path.chmod(0o755)
+        for name in files:
+            path = Path(folder, name)
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            wanted = 0o755 if info.st_mode & 0o111 else 0o644
+            if stat.S_IMODE(info.st_mode) == wanted:
+                continue
+            if info.st_nlink > 1:
+                copy = path.with_name(f".{name}.kiln-copy")
+                shutil.copyfile(path, copy)
+                os.replace(copy, path)
+            path.chmod(wanted)
+
+
+# -- kiln inspect ---------------------------------------------------------------------------------------------
+
+
+def describe(path: Path) -> str:
+    """What `kiln inspect X.AppImage` prints. Never runs the file: everything is read from its bytes."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(16)
+    if head[:4] != b"\x7fELF" or head[APPIMAGE_MAGIC_OFFSET : APPIMAGE_MAGIC_OFFSET + 3] != APPIMAGE_MAGIC:
+        raise KilnError(f"{path.name}: not a type-2 AppImage (no ELF header with the AI\\x02 magic)")
+    try:
+        offset = elf_end_offset(path)
+    except AppImageFormatError as e:
+        raise KilnError(f"{path.name}: {e.message}") from None
+    with path.open("rb") as f:
+        runtime = f.read(offset)
+        raw = f.read(_SUPERBLOCK.size)
+    if len(raw) < _SUPERBLOCK.size or raw[:4] != SQUASHFS_MAGIC:
+        raise KilnError(f"{path.name}: no squashfs payload at offset {offset} (truncated or not an AppImage)")
+    sb = _SUPERBLOCK.unpack(raw)
+    inodes, block_size, compression_id, major, minor, bytes_used = sb[1], sb[3], sb[5], sb[9], sb[10], sb[12]
+    compression = _COMPRESSORS.get(compression_id, f"unknown (id {compression_id})")
+    lines = [
+        f"{path.name}: AppImage (type 2), {human_size(size)}",
+        f"  runtime:  {runtime_version(runtime)}, {offset} bytes",
+        f"  payload:  squashfs {major}.{minor} at offset {offset}, {human_size(size - offset)} "
+        f"({bytes_used} bytes used), {compression}, {human_size(block_size)} blocks, {inodes} inodes",
+    ]
+    entries = _listing(path, offset)
+    files = [e for e in entries if e[0].startswith("-")]
+    symlinks = sum(1 for e in entries if e[0].startswith("l"))
+    folders = sum(1 for e in entries if e[0].startswith("d"))
+    total = sum(e[1] for e in files)
+    lines.append(f"  contents: {len(files)} files, {folders} folders, {symlinks} symlinks, "
+                 f"{human_size(total)} uncompressed")
+    sizes: dict[str, int] = {}
+    for _mode, file_size, relative in files:
+        parts = relative.split("/")
+        key = "/".join(parts[:2]) if parts[0] == "usr" else parts[0]
+        sizes[key] = sizes.get(key, 0) + file_size
+    lines += [f"  {human_size(n):>10}  {_printable(key)}" for key, n in sorted(sizes.items(), key=lambda kv: -kv[1])]
+    desktop = sorted(rel for mode, _s, rel in entries if "/" not in rel and rel.endswith(".desktop")
+                     and mode[0] in "-l")
+    if not desktop:
+        lines.append("  desktop entry: none (an AppImage needs one at the top level)")
+    else:
+        text = run(["unsquashfs", "-o", str(offset), "-cat", path, desktop[0]], timeout=120,
+                   what="reading the desktop entry").stdout.decode("utf-8", errors="replace")
+        lines.append(f"  desktop entry {_printable(desktop[0])}:")
+        lines += [f"    {_printable(line)}" for line in text.splitlines()[:40]]
+    return "\n".join(lines)
+
+
+def _listing(path: Path, offset: int) -> list[tuple[str, int, str]]:
+    """(mode, size, path relative to the AppDir) for every entry, from `unsquashfs -lls`."""
+    result = run(["unsquashfs", "-o", str(offset), "-lls", path], timeout=300, what="listing the AppImage payload")
+    entries = []
+    for line in result.stdout.decode("utf-8", errors="replace").splitlines():
+        match = _LS_LINE.match(line)
+        if not match:
+            continue  # header lines such as "Parallel unsquashfs: ..."
+        mode, _owner, size_text, _date, _time, name = match.groups()
+        if mode.startswith("l"):
+            name = name.split(" -> ", 1)[0]
+        relative = name.split("/", 1)[1] if "/" in name else ""
+        if relative:
+            entries.append((mode, int(size_text) if size_text.isdigit() else 0, relative))
+    return entries
+
+
+def runtime_version(runtime: bytes) -> str:
+    """Which runtime an AppImage starts with, read from its bytes (the runtime is never executed)."""
+    shipped = _shipped_runtime()
+    if shipped is not None and shipped.read_bytes() == runtime:
+        version = _shipped_runtime_version(shipped)
+        return f"Kiln AppImage runtime {version} (the one this Kiln ships)"
+    marker = runtime.find(b"\x00Kiln AppImage runtime %s")
+    if marker >= 0:
+        start = runtime.rfind(b"\x00", 0, marker) + 1
+        candidate = runtime[start:marker]  # the version literal the compiler placed just before the format string
+        if re.fullmatch(rb"\d+(\.\d+){1,3}", candidate):
+            return f"Kiln AppImage runtime {candidate.decode()}"
+        return "Kiln AppImage runtime (version not found)"
+    return "not Kiln's runtime (version unknown; Kiln does not run the file to ask)"
+
+
+def _shipped_runtime() -> Path | None:
+    try:
+        return runtime_path()
+    except KilnError:
+        return None
+
+
+def _shipped_runtime_version(runtime: Path) -> str:
+    header = runtime.parent / "runtime.h"
+    try:
+        match = re.search(r'#define\s+KILN_RUNTIME_VERSION\s+"([^"]+)"', header.read_text(encoding="utf-8"))
+    except OSError:
+        match = None
+    return match.group(1) if match else "?"
+
+
+def _printable(text: str) -> str:
+    """Text from the file shown on a terminal: control characters (escape sequences!) made visible."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

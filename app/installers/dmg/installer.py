@@ -1,0 +1,171 @@
+"""The dmg kind: a macOS disk image holding `<Title>.app` and an Applications link, built on Linux.
+
+Steps: the .app bundle (app.macos_bundle) and the link go into a volume folder; xorriso turns it into an HFS+ volume
+and Kiln's UDIF writer compresses it (app.installers.hfs_volume, app.installers.udif). Same input, same bytes: every
+date on the volume is $SOURCE_DATE_EPOCH or a fixed date, owners are 0:0 and modes are normalised.
+"""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import shutil
+import subprocess
+from pathlib import Path
+from typing import ClassVar
+from xml.parsers.expat import ExpatError
+
+from kiln.build.types import BuildContext, StagedApp
+from kiln.cli.render import human_size
+from kiln.installers.dmg import reader as dmg_reader
+from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
+from kiln.installers.dmg.hfs_volume import make_dmg, sanitize_volume_name
+from kiln.model.errors import KilnError
+from kiln.model.project import DmgInstaller as DmgOptions
+from kiln.support.icons import load_icon, write_icns
+from kiln.support.targets import TARGETS, Target
+from kiln.support.tools import run
+
+FIXED_EPOCH = 946684800  # 2000-01-01 00:00 UTC: the date on every file when SOURCE_DATE_EPOCH is not set
+_SEVEN_ZIP = ("7z", "7zz")
+_LISTED_LINKS = 20  # symlink targets `describe` reads one 7-Zip call each; enough for the volume's top levels
+
+
+class DmgInstaller:
+    kind: ClassVar[str] = "dmg"
+    extension: ClassVar[str] = ".dmg"
+
+    def __init__(self, options: DmgOptions) -> None:
+        self.options = options
+
+    @property
+    def target(self) -> Target:
+        return TARGETS[self.options.platform]
+
+    def required_tools(self) -> list[str]:
+        return ["xorriso"]
+
+    def artifact_name(self, staged: StagedApp) -> str:
+        stem = self.options.output_name or f"{staged.app.name}-{staged.app.version}-{self.target.arch}"
+        return stem + self.extension
+
+    def volume_name(self, staged: StagedApp) -> str:
+        """The name Finder shows for the mounted image, as xorriso will accept it."""
+        return sanitize_volume_name(self.options.volume_name or staged.app.title)
+
+    def build(self, ctx: BuildContext, staged: StagedApp, out: Path) -> None:
+        if self.target.os != "macos":
+            raise KilnError(f"the dmg kind builds macOS apps, not {self.target.name}",
+                            hint='set platform = "macos-arm64" or "macos-x86_64" in the dmg [[installer]]')
+        identifier, derived = bundle_identifier(staged.app)
+        if derived:
+            ctx.reporter.warn(f"app.identifier is empty; the app bundle uses {identifier} "
+                              "(set app.identifier, e.g. org.example.myapp: macOS keys settings and permissions by it)")
+        if staged.entry.kind == "console":
+            ctx.reporter.log("console app: macOS opens no terminal for .app bundles; run "
+                             f"'{app_folder_name(staged.app.title)}/Contents/MacOS/{staged.app.name}' from Terminal")
+        ctx.work_dir.mkdir(parents=True, exist_ok=True)
+        icon = load_icon(staged.icon_source)
+        for warning in icon.warnings:
+            ctx.reporter.warn(warning)
+        icns = ctx.work_dir / f"{staged.app.name}.icns"
+        write_icns(icon, icns)
+        ctx.check_cancelled()
+        ctx.reporter.progress(0.05, "writing the app bundle")
+        volume = ctx.work_dir / "volume"
+        if volume.exists():
+            shutil.rmtree(volume)
+        volume.mkdir(mode=0o755)
+        volume.chmod(0o755)
+        _, warnings = make_app_bundle(staged, volume, self.options.minimum_macos, icns)
+        for warning in warnings:
+            ctx.reporter.warn(warning)
+        if self.options.applications_link:
+            (volume / "Applications").symlink_to("/Applications")  # drag-to-install target in Finder
+        ctx.check_cancelled()
+        ctx.reporter.progress(0.35, "making the HFS+ volume and compressing it")
+        stats = make_dmg(volume, self.volume_name(staged), out, epoch=build_epoch())
+        ctx.reporter.log(f"{out.name}: {human_size(stats.uncompressed_bytes)} image, "
+                         f"{human_size(stats.file_bytes)} compressed ({stats.chunk_counts})")
+        ctx.reporter.progress(1.0, "disk image written")
+
+
+def build_epoch() -> int:
+    """$SOURCE_DATE_EPOCH when set (reproducible-builds convention), else FIXED_EPOCH: never the build time."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(value) if value.isascii() and value.isdigit() else FIXED_EPOCH
+
+
+def describe(path: Path) -> str:
+    """`kiln inspect X.dmg`: partitions and chunk statistics (Kiln's reader), then the volume's files (7-Zip)."""
+    info = dmg_reader.read_dmg(path)
+    lines = [dmg_reader.describe(info)]
+    problems = dmg_reader.verify_dmg(path)
+    lines.append("checksums: " + ("all CRC32s match" if not problems else "; ".join(problems)))
+    lines += list_volume(path)
+    return "\n".join(lines)
+
+
+def list_volume(path: Path) -> list[str]:
+    """The volume's files as 7-Zip lists them; the bundled runtime, app and packages are summed up per folder."""
+    seven = next((name for name in _SEVEN_ZIP if shutil.which(name)), None)
+    if seven is None:
+        return ["files: install 7-Zip (sudo apt-get install 7zip) to list the volume's files"]
+    entries = _seven_zip_entries(run([seven, "l", "-slt", "-sccUTF-8", path], what="listing the disk image").stdout)
+    lines = ["files:"]
+    summaries: dict[str, list[int]] = {}
+    links = 0
+    plist_lines: list[str] = []
+    for name, fields in sorted(entries):
+        parts = name.split("/")
+        if len(parts) > 6 and parts[1].endswith(".app") and parts[2:5] == ["Contents", "Resources", BUNDLE_DIR]:
+            key = "/".join(parts[:6])
+            total = summaries.setdefault(key, [0, 0])
+            if fields.get("Folder") != "+":
+                total[0] += 1
+                total[1] += int(fields.get("Size") or 0)
+            continue
+        mode = fields.get("Mode", "")
+        size = fields.get("Size", "") if fields.get("Folder") != "+" else ""
+        line = f"  {mode:<10} {size:>10}  {name}"
+        if mode.startswith("l") and links < _LISTED_LINKS:
+            links += 1
+            line += f" -> {_run_quiet([seven, 'x', '-so', str(path), name]).decode(errors='replace')}"
+        lines.append(line)
+        if len(parts) == 4 and parts[1].endswith(".app") and parts[2:] == ["Contents", "Info.plist"]:
+            plist_lines.append(_plist_summary(parts[1], _run_quiet([seven, "x", "-so", str(path), name])))
+    for key, (files, total_bytes) in sorted(summaries.items()):
+        lines.append(f"  {'':<10} {'':>10}  {key}/… {files} files, {human_size(total_bytes)}")
+    return plist_lines + lines
+
+
+def _plist_summary(app: str, data: bytes) -> str:
+    try:
+        plist = plistlib.loads(data)
+    except (plistlib.InvalidFileException, ValueError, ExpatError) as e:
+        return f"{app}: unreadable Info.plist ({e})"
+    keys = ("CFBundleIdentifier", "CFBundleShortVersionString", "CFBundleExecutable", "LSMinimumSystemVersion")
+    return f"{app}: " + ", ".join(f"{key} {plist.get(key)!r}" for key in keys)
+
+
+def _seven_zip_entries(listing: bytes) -> list[tuple[str, dict[str, str]]]:
+    """(path, fields) of each file in a `7z l -slt` listing of the HFS+ volume (the UDIF layers come first)."""
+    text = listing.decode(errors="replace")
+    if "----------" not in text:
+        return []
+    entries: list[tuple[str, dict[str, str]]] = []
+    for line in text.split("----------", 1)[1].splitlines():
+        key, sep, value = line.partition(" = ")
+        if sep and key == "Path":
+            entries.append((value, {}))
+        elif sep and entries:
+            entries[-1][1][key] = value
+    return entries
+
+
+def _run_quiet(argv: list[str]) -> bytes:
+    """One symlink target for the listing; a failure only leaves it out (the listing is informative)."""
+    try:
+        return run(argv, what="reading a link", check=False).stdout
+    except (KilnError, subprocess.SubprocessError):
+        return b"?"

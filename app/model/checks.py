@@ -1,0 +1,88 @@
+"""Checks a loaded project against the disk: TODOs left by `kiln new`, files that must exist, clashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiln.model.errors import Problem
+from kiln.model.project import Project
+from kiln.model.project_file import ProjectFile
+
+_TODO_HINTS = {
+    "app.name": "set a short machine name, e.g. name = \"my-app\"",
+    "app.version": "set the version, e.g. version = \"1.0.0\"",
+    "entry.module": "set what to run, e.g. module = \"mypackage.cli:main\", or use entry.script",
+}
+
+
+def check_project(project_file: ProjectFile) -> list[Problem]:
+    """Every problem that would stop or spoil a build, each with its field path and a fix."""
+    project, base = project_file.project, project_file.base_dir
+    problems = [
+        Problem(path, "still a TODO placeholder", _TODO_HINTS.get(path, "fill in the value"))
+        for path in project.todo_fields()
+    ]
+    problems += _check_files(project, base)
+    problems += _check_installers(project)
+    return problems
+
+
+def _check_files(project: Project, base: Path) -> list[Problem]:
+    problems = []
+    root = base / project.source.root
+    if not root.is_dir():
+        problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
+    elif not project.todo_fields():
+        from kiln.build.payload import entry_problems, select_files
+
+        files = set(select_files(root, project.source))
+        if not files:
+            problems.append(
+                Problem("source.include", "selects no files", "name your package, e.g. include = [\"mypkg/**\"]")
+            )
+        else:
+            problems += entry_problems(project.entry, files)
+    optional_files = {
+        "icon.path": project.icon.path,
+        "dependencies.requirements_file": project.dependencies.requirements_file,
+    }
+    for index, installer in enumerate(project.installer):
+        if installer.kind == "msi":
+            optional_files[f"installer[{index}].signing_certificate"] = installer.signing_certificate
+            optional_files[f"installer[{index}].signing_key"] = installer.signing_key
+    for field_path, value in optional_files.items():
+        if value and not (base / value).is_file():
+            problems.append(Problem(field_path, f"file '{value}' does not exist", "fix the path or clear the value"))
+    if project.icon.path and Path(project.icon.path).suffix.lower() not in {".png", ".svg"}:
+        problems.append(Problem("icon.path", "must be a .png or .svg file", "convert the icon to PNG"))
+    source = project.python.source
+    if source not in {"auto", "host", "download"} and not (base / source).is_file():
+        problems.append(
+            Problem("python.source", f"'{source}' is not auto, host, download, or an existing archive",
+                    "use auto, or the path of a python-build-standalone archive")
+        )
+    return problems
+
+
+def _check_installers(project: Project) -> list[Problem]:
+    problems = []
+    if not project.installer:
+        problems.append(Problem("installer", "no installer to build", "add [[installer]] with kind = \"appimage\""))
+    if any(i.kind == "msi" for i in project.installer) and not project.todo_fields():
+        from kiln.installers.msi.version import msi_product_version
+        from kiln.model.errors import KilnError
+
+        try:
+            msi_product_version(project.app.version)
+        except KilnError as e:
+            problems.append(Problem("app.version", e.message.removeprefix("app.version: "), e.hint))
+    seen: dict[tuple[str, str], int] = {}
+    for index, installer in enumerate(project.installer):
+        key = (installer.kind, installer.platform)
+        if key in seen:
+            problems.append(
+                Problem(f"installer[{index}]", f"duplicates installer[{seen[key]}] ({installer.kind} for "
+                        f"{installer.platform})", "remove one of them")
+            )
+        seen.setdefault(key, index)
+    return problems

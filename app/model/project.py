@@ -1,0 +1,297 @@
+"""The project file (`kiln.toml`): pydantic models of every section, validation with field paths."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any, Literal
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kiln.support.targets import PlatformName
+
+SCHEMA_VERSION = 1
+TODO = "TODO"
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9-]*)+$")
+_MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_.]*)?$")
+_PYTHON_RE = re.compile(r"^3\.(\d+)$")
+
+
+def is_todo(value: object) -> bool:
+    """True for the placeholders `kiln new` writes where detection found nothing."""
+    return isinstance(value, str) and value.strip().upper().startswith(TODO)
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors (typos must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+
+
+class AppSection(Section):
+    name: str
+    """Machine name: file names, launcher and package names. Letters, digits, `.`, `_`, `-`."""
+    display_name: str = ""
+    """Name shown to people (menus, window titles). Defaults to `name`."""
+    version: str = "0.1.0"
+    """Version in PEP 440 form, e.g. 1.2.3."""
+    identifier: str = ""
+    """Reverse-DNS identifier, e.g. org.example.hello (macOS bundle id, desktop file id)."""
+    publisher: str = ""
+    description: str = ""
+    license: str = ""
+    homepage: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not is_todo(value) and not _NAME_RE.match(value):
+            raise ValueError("use letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. my-app)")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if is_todo(value):
+            return value
+        try:
+            Version(value)
+        except InvalidVersion:
+            raise ValueError(f"'{value}' is not a PEP 440 version; use a form like 1.0 or 2.3.1") from None
+        return value
+
+    @field_validator("identifier")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if value and not is_todo(value) and not _IDENTIFIER_RE.match(value):
+            raise ValueError("use reverse-DNS form with at least two parts, e.g. org.example.myapp")
+        return value
+
+    @property
+    def title(self) -> str:
+        """The name people see."""
+        return self.display_name or self.name
+
+
+class EntrySection(Section):
+    module: str = ""
+    """What to run: `package.module:function`, or `package` / `package.module` to run it like `python -m`."""
+    script: str = ""
+    """Or a script file, relative to the source root, to run like `python script.py`."""
+    kind: Literal["console", "gui"] = "console"
+    """`gui` apps open no terminal (and no console window on Windows)."""
+
+    @field_validator("module")
+    @classmethod
+    def _module(cls, value: str) -> str:
+        if value and not is_todo(value) and not _MODULE_RE.match(value):
+            raise ValueError("use 'package.module:function' or 'package.module'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> EntrySection:
+        if self.module and self.script:
+            raise ValueError("set either entry.module or entry.script, not both")
+        if not self.module and not self.script:
+            raise ValueError("set entry.module (e.g. 'hello:main') or entry.script (e.g. 'main.py')")
+        return self
+
+
+class SourceSection(Section):
+    root: str = "."
+    """The folder holding the app's code, relative to the project file."""
+    include: list[str] = Field(default_factory=lambda: ["**/*.py"])
+    """Glob patterns (relative to root) of code and data files to ship."""
+    exclude: list[str] = Field(
+        default_factory=lambda: ["**/__pycache__/**", "**/tests/**", "**/test_*.py", ".*/**", "dist/**", "build/**"]
+    )
+    """Glob patterns to leave out, applied after include."""
+
+
+class DependenciesSection(Section):
+    requirements: list[str] = Field(default_factory=list)
+    """PEP 508 requirement strings, e.g. "rich>=13"."""
+    requirements_file: str = ""
+    """A requirements.txt to read as well, relative to the project file."""
+    index_url: str = ""
+    find_links: list[str] = Field(default_factory=list)
+    no_index: bool = False
+
+    @field_validator("requirements")
+    @classmethod
+    def _requirements(cls, values: list[str]) -> list[str]:
+        for position, text in enumerate(values):
+            try:
+                Requirement(text)
+            except InvalidRequirement as e:
+                raise ValueError(f"requirement {position + 1} '{text}' is not valid PEP 508: {e}") from None
+        return values
+
+
+class PythonSection(Section):
+    version: str = "3.11"
+    """The Python version (3.X) to bundle."""
+    source: str = "auto"
+    """`auto` (host interpreter for Linux, downloaded runtime otherwise), `host`, `download`, or a path to a
+    python-build-standalone install_only archive."""
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        match = _PYTHON_RE.match(value)
+        if not match or not 8 <= int(match.group(1)) <= 14:
+            raise ValueError("use a CPython version from 3.8 to 3.14 in the form 3.X, e.g. 3.11")
+        return value
+
+
+class IconSection(Section):
+    path: str = ""
+    """A square PNG (256 px or more) or SVG, relative to the project file. Empty: Kiln's default icon."""
+
+
+class InstallerBase(Section):
+    output_name: str = ""
+    """Artifact file name without extension; empty: `<name>-<version>-<platform>`."""
+
+    @model_validator(mode="after")
+    def _always_write_kind(self) -> InstallerBase:
+        self.model_fields_set.add("kind")  # the file must say which kind each table is
+        return self
+
+
+class PortableInstaller(InstallerBase):
+    kind: Literal["portable"] = "portable"
+    platform: PlatformName = "linux-x86_64"
+
+
+class AppImageInstaller(InstallerBase):
+    kind: Literal["appimage"] = "appimage"
+    categories: list[str] = Field(default_factory=lambda: ["Utility"])
+    """freedesktop.org main categories for the menu entry, e.g. Utility, Development, Office."""
+    terminal: bool | None = None
+    """Open a terminal when started from a menu. Empty: yes for console apps, no for GUI apps."""
+
+    @property
+    def platform(self) -> PlatformName:
+        return "linux-x86_64"
+
+
+class MsiInstaller(InstallerBase):
+    kind: Literal["msi"] = "msi"
+    upgrade_code: str = Field(default_factory=lambda: str(uuid.uuid4()).upper())
+    """Identifies the app across versions so new installers replace old ones. Generated once; never change it."""
+    scope: Literal["per-user", "per-machine"] = "per-user"
+    start_menu_shortcut: bool = True
+    desktop_shortcut: bool = False
+    signing_certificate: str = ""
+    """Code-signing certificate (PEM or .p12/.pfx), relative to the project file. Empty: not signed."""
+    signing_key: str = ""
+    """PEM private key for the certificate (not needed for .p12/.pfx)."""
+    signing_password_env: str = "KILN_SIGNING_PASSWORD"
+    """Environment variable holding the key password; the password itself is never stored in this file."""
+
+    @field_validator("upgrade_code")
+    @classmethod
+    def _upgrade_code(cls, value: str) -> str:
+        try:
+            return str(uuid.UUID(value)).upper()
+        except ValueError:
+            raise ValueError("must be a GUID like 6F1E0C7A-8F43-4E2B-9C1D-1A2B3C4D5E6F") from None
+
+    @model_validator(mode="after")
+    def _keep_upgrade_code(self) -> MsiInstaller:
+        # A generated code counts as set so it is written to the file and never regenerated.
+        self.model_fields_set.add("upgrade_code")
+        return self
+
+    @property
+    def platform(self) -> PlatformName:
+        return "windows-x86_64"
+
+
+class DmgInstaller(InstallerBase):
+    kind: Literal["dmg"] = "dmg"
+    platform: Literal["macos-arm64", "macos-x86_64"] = "macos-arm64"
+    volume_name: str = ""
+    """Name of the mounted disk image in Finder. Empty: the display name."""
+    applications_link: bool = True
+    minimum_macos: str = "11.0"
+
+
+Installer = Annotated[
+    PortableInstaller | AppImageInstaller | MsiInstaller | DmgInstaller, Field(discriminator="kind")
+]
+INSTALLER_KINDS = ("appimage", "msi", "dmg", "portable")
+
+
+def _default_installers() -> list[Installer]:
+    return [PortableInstaller()]
+
+
+class BuildSection(Section):
+    output_dir: str = "dist"
+    """Where artifacts go, relative to the project file."""
+    optimize: Literal[0, 1, 2] = 0
+    """Bytecode optimization level (1 drops asserts, 2 also docstrings)."""
+    keep_sources: bool = False
+    """Ship .py sources next to bytecode (better tracebacks, bigger artifacts)."""
+    compression_level: int = Field(default=10, ge=1, le=22)
+    """zstandard level for compressed artifacts (1 fast … 22 smallest)."""
+
+
+class Project(Section):
+    """A whole `kiln.toml`."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of this file's layout; Kiln migrates older files when it loads them."""
+    app: AppSection
+    entry: EntrySection
+    source: SourceSection = Field(default_factory=SourceSection)
+    dependencies: DependenciesSection = Field(default_factory=DependenciesSection)
+    python: PythonSection = Field(default_factory=PythonSection)
+    icon: IconSection = Field(default_factory=IconSection)
+    installer: list[Installer] = Field(default_factory=lambda: _default_installers())
+    """One table per installer to build: `[[installer]]` with `kind` = appimage, msi, dmg or portable."""
+    build: BuildSection = Field(default_factory=BuildSection)
+
+    @model_validator(mode="after")
+    def _always_write_schema_version(self) -> Project:
+        self.model_fields_set.add("schema_version")
+        return self
+
+    @field_validator("schema_version")
+    @classmethod
+    def _schema(cls, value: int) -> int:
+        if value > SCHEMA_VERSION:
+            raise ValueError(f"this file was written by a newer Kiln (schema {value}); upgrade Kiln")
+        if value < 1:
+            raise ValueError("schema_version starts at 1")
+        return value
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data for TOML: what the user (or detection) set, no None values (TOML has no null).
+
+        Defaults that were never set stay out of the file, so a hand-written file stays as short as it was.
+        """
+        return self.model_dump(mode="json", exclude_none=True, exclude_unset=True)
+
+    def todo_fields(self) -> list[str]:
+        """Dotted paths of every value still holding a TODO placeholder."""
+        found: list[str] = []
+
+        def walk(value: object, path: str) -> None:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    walk(item, f"{path}.{key}" if path else key)
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    walk(item, f"{path}[{index}]")
+            elif is_todo(value):
+                found.append(path)
+
+        walk(self.to_data(), "")
+        return found

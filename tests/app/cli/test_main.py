@@ -1,0 +1,101 @@
+"""Every bad input gives exit code 1 and a short message, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from kiln_testing import REPO
+
+ROOT = REPO
+GOOD = """\
+[app]
+name = "hello"
+version = "1.0.0"
+[entry]
+module = "hello.cli:main"
+[source]
+include = ["hello/**"]
+"""
+
+
+def kiln(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kiln", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}, timeout=120)
+
+
+@pytest.fixture
+def app_folder(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "examples" / "hello", tmp_path / "hello", ignore=shutil.ignore_patterns("kiln.toml", "dist"))
+    return tmp_path / "hello"
+
+
+def _assert_clean_failure(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    assert len(output.splitlines()) <= 25, output
+    for word in words:
+        assert word in output, output
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        pytest.param(lambda t: t.replace("[entry]", "[entry"), ("line", "TOML"), id="malformed-toml"),
+        pytest.param(lambda t: t + '[[installer]]\nkind = "zip"\n', ("installer[0]", "zip"), id="unknown-kind"),
+        pytest.param(lambda t: t.replace("hello.cli:main", "nothere.cli:main"), ("entry.module", "nothere"),
+                     id="missing-entry-module"),
+        pytest.param(lambda t: t + '[icon]\npath = "missing.png"\n', ("icon.path", "missing.png"), id="missing-icon"),
+        pytest.param(lambda t: t + '[dependencies]\nrequirements = ["rich >>> 1"]\n',
+                     ("dependencies.requirements", "PEP 508"), id="invalid-requirement"),
+        pytest.param(lambda t: t.replace('"1.0.0"', '"version one"'), ("app.version", "PEP 440"), id="bad-version"),
+        pytest.param(lambda t: t.replace("[source]", "[sauce]"), ("sauce", "unknown key"), id="unknown-section"),
+        pytest.param(lambda t: t.replace('name = "hello"', "name = 5"), ("app.name",), id="wrong-type"),
+        pytest.param(lambda t: t + '[python]\nsource = "nope.tar.gz"\n', ("python.source",), id="missing-runtime"),
+        pytest.param(lambda t: t + '[dependencies]\nrequirements_file = "r.txt"\n',
+                     ("requirements_file", "r.txt"), id="missing-requirements-file"),
+        pytest.param(lambda t: "\xff\xfe", ("UTF-8",), id="not-utf8"),
+        pytest.param(lambda t: t.replace('"1.0.0"', '"1.0.0rc1"') + '[[installer]]\nkind = "msi"\n',
+                     ("app.version", "MSI"), id="version-not-msi-mappable"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_bad_project_files(app_folder: Path, command: str, edit: object, words: tuple[str, ...]) -> None:
+    path = app_folder / "kiln.toml"
+    text = edit(GOOD)  # type: ignore[operator]
+    path.write_bytes(text.encode("utf-8", errors="surrogateescape") if text != "\xff\xfe" else b"\xff\xfe[")
+    _assert_clean_failure(kiln(command, path), *words)
+
+
+def test_missing_and_folder_arguments(tmp_path: Path) -> None:
+    _assert_clean_failure(kiln("check", tmp_path / "nope.toml"), "no such project file")
+    _assert_clean_failure(kiln("check", tmp_path), "is a folder")
+    _assert_clean_failure(kiln("new", tmp_path / "nope"), "not a folder")
+    _assert_clean_failure(kiln("inspect", tmp_path / "x.bin"), "no such file")
+
+
+def test_new_then_check(app_folder: Path) -> None:
+    result = kiln("new", app_folder)
+    assert result.returncode == 0, result.stderr
+    assert kiln("check", app_folder / "kiln.toml").returncode == 0
+    _assert_clean_failure(kiln("new", app_folder), "already exists")
+
+
+def test_new_leaves_todos_that_check_reports(tmp_path: Path) -> None:
+    assert kiln("new", tmp_path).returncode == 0
+    _assert_clean_failure(kiln("check", tmp_path / "kiln.toml"), "app.version", "entry.module", "TODO")
+
+
+def test_schema_is_json_schema() -> None:
+    result = kiln("schema")
+    schema = json.loads(result.stdout)
+    assert {"app", "entry", "installer"} <= set(schema["properties"])
+
+
+def test_python_dash_m_app_is_kiln() -> None:
+    assert "kiln" in kiln("--version").stdout

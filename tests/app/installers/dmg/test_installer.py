@@ -1,0 +1,332 @@
+"""The dmg kind end to end: kiln build with a crafted macOS runtime archive, read back by 7-Zip, dmg2img and dpp."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import plistlib
+import subprocess
+import sys
+import tarfile
+import unicodedata
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kiln_testing import REPO
+from kiln_testing import find_tool as need
+from PIL import Image
+
+from kiln.build.types import BuildContext, StagedApp
+from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name
+from kiln.installers.dmg.hfs_volume import HFS_START, make_hfs_volume, sanitize_volume_name
+from kiln.installers.dmg.installer import FIXED_EPOCH, DmgInstaller, describe
+from kiln.installers.dmg.reader import read_dmg, read_image, verify_dmg
+from kiln.model.project import AppSection, EntrySection, Project
+from kiln.support.targets import TARGETS
+
+PY = f"3.{sys.version_info.minor}"  # the fake runtime's version: the host compiles its bytecode
+ARCHIVES = {"macos-arm64": f"cpython-{PY}.9+20240726-aarch64-apple-darwin-install_only.tar.gz",
+            "macos-x86_64": f"cpython-{PY}.9+20240726-x86_64-apple-darwin-install_only.tar.gz"}
+FAKE_PYTHON = b"#!/bin/sh\necho 'a macOS python would run here'\n"
+HOSTILE = 'Tom\'s "Best" <App> & co\n/: Ünïcødé 名前'
+
+
+
+def fake_macos_runtime(path: Path) -> None:
+    """A python-build-standalone install_only archive in layout only (no macOS CPython can be downloaded here)."""
+    files: dict[str, tuple[bytes, int]] = {
+        f"python/bin/python{PY}": (FAKE_PYTHON, 0o755),
+        f"python/lib/libpython{PY}.dylib": (b"\xcf\xfa\xed\xfe not really a dylib", 0o755),
+        f"python/lib/python{PY}/os.py": (b"# os\n", 0o644),
+        f"python/lib/python{PY}/lib-dynload/_fake.cpython-3{sys.version_info.minor}-darwin.so": (b"so", 0o755),
+    }
+    with tarfile.open(path, "w:gz") as tar:
+        for name, (data, mode) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("python/bin/python3")
+        link.type, link.linkname = tarfile.SYMTYPE, f"python{PY}"
+        tar.addfile(link)
+
+
+def pure_wheel(wheelhouse: Path) -> None:
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    files = {
+        "kiln_dmg_dep/__init__.py": "VALUE = 'from the wheel'\n",
+        "kiln_dmg_dep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: kiln-dmg-dep\nVersion: 1.0\n",
+        "kiln_dmg_dep-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                            "Tag: py3-none-any\n",
+    }
+    record = "".join(f"{name},,\n" for name in files) + "kiln_dmg_dep-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(wheelhouse / "kiln_dmg_dep-1.0-py3-none-any.whl", "w") as whl:
+        for name, text in {**files, "kiln_dmg_dep-1.0.dist-info/RECORD": record}.items():
+            whl.writestr(name, text)
+
+
+def write_project(root: Path, app: dict[str, str], installer: dict[str, Any]) -> Path:
+    (root / "src" / "hello_mac").mkdir(parents=True)
+    (root / "src" / "hello_mac" / "__init__.py").write_text("import kiln_dmg_dep\n\ndef main():\n    print(1)\n")
+    archive = ARCHIVES[installer.get("platform", "macos-arm64")]
+    fake_macos_runtime(root / archive)
+    pure_wheel(root / "wheels")
+    data = {
+        "app": app, "entry": {"module": "hello_mac:main", "kind": "gui"}, "source": {"root": "src"},
+        "dependencies": {"requirements": ["kiln-dmg-dep==1.0"], "no_index": True, "find_links": ["wheels"]},
+        "python": {"version": PY, "source": archive}, "installer": [{"kind": "dmg", **installer}],
+    }
+    lines = []
+    for table, values in data.items():
+        for value in values if isinstance(values, list) else [values]:
+            lines.append(f"[[{table}]]" if isinstance(values, list) else f"[{table}]")
+            lines += [f"{key} = {json.dumps(item, ensure_ascii=False)}" for key, item in value.items()]
+    (root / "kiln.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root / "kiln.toml"
+
+
+def kiln(*args: str | Path, env: dict[str, str]) -> tuple[int, list[dict[str, Any]], str]:
+    base = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}  # the default dates are tested
+    result = subprocess.run([sys.executable, "-m", "kiln", *map(str, args)], cwd=REPO, capture_output=True,
+                            text=True, env={**base, **env}, timeout=300)
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.returncode, events, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {"KILN_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+
+
+APP = {"name": "hello-mac", "display_name": "Hello Mac", "version": "1.2.3rc1", "identifier": "org.example.hello",
+       "publisher": "Example & Co"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, cache: dict[str, str]) -> tuple[Path, Path]:
+    need("xorriso")
+    root = tmp_path_factory.mktemp("proj")
+    project = write_project(root, APP, {"platform": "macos-arm64", "minimum_macos": "12.0"})
+    code, events, output = kiln("build", project, "--events", "jsonl", env=cache)
+    assert code == 0, output
+    artifact = next(e for e in events if e["kind"] == "artifact")
+    return project, Path(artifact["data"]["path"])
+
+
+def seven_zip(dmg: Path) -> dict[str, dict[str, str]]:
+    listing = subprocess.run([need("7z", "7zz"), "l", "-slt", str(dmg)], capture_output=True, text=True, check=True)
+    entries: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in listing.stdout.split("----------", 1)[1].splitlines():
+        key, sep, value = line.partition(" = ")
+        if sep and key == "Path":
+            current = entries.setdefault(unicodedata.normalize("NFC", value), {})
+        elif sep:
+            current[key] = value
+    return entries
+
+
+def seven_zip_read(dmg: Path, member: str) -> bytes:
+    return subprocess.run([need("7z", "7zz"), "x", "-so", str(dmg), member], capture_output=True, check=True).stdout
+
+
+# --- kiln build ---------------------------------------------------------------------------------------------------
+
+
+def test_build_writes_the_named_dmg_and_7zip_tests_it(built: tuple[Path, Path]) -> None:
+    project, dmg = built
+    assert dmg == project.parent / "dist" / "hello-mac-1.2.3rc1-arm64.dmg"
+    tested = subprocess.run([need("7z", "7zz"), "t", str(dmg)], capture_output=True, text=True)
+    assert tested.returncode == 0 and "Everything is Ok" in tested.stdout, tested.stdout
+    assert verify_dmg(dmg) == []
+
+
+def test_volume_shows_the_app_beside_an_applications_link(built: tuple[Path, Path]) -> None:
+    _, dmg = built
+    entries = seven_zip(dmg)
+    top = sorted(p for p in entries if p.count("/") == 1)
+    assert top == ["Hello Mac/Applications", "Hello Mac/Hello Mac.app"]
+    assert entries["Hello Mac/Applications"]["Mode"] == "lrwxrwxrwx"
+    assert seven_zip_read(dmg, "Hello Mac/Applications") == b"/Applications"
+    app = "Hello Mac/Hello Mac.app/Contents"
+    assert entries[f"{app}/MacOS/hello-mac"]["Mode"] == "-rwxr-xr-x"
+    assert entries[f"{app}/Info.plist"]["Mode"] == "-rw-r--r--"
+    assert entries[f"{app}/Resources/hello-mac.icns"]["Mode"] == "-rw-r--r--"
+    bundle = f"{app}/Resources/{BUNDLE_DIR}"
+    assert entries[f"{bundle}/runtime/bin/python{PY}"]["Mode"] == "-rwxr-xr-x"
+    assert entries[f"{bundle}/runtime/bin/python3"]["Mode"] == "lrwxrwxrwx"
+    assert seven_zip_read(dmg, f"{bundle}/runtime/bin/python{PY}") == FAKE_PYTHON
+    assert f"{bundle}/packages/kiln_dmg_dep/__init__.pyc" in entries  # the wheel, compiled
+    assert f"{bundle}/packages/kiln_dmg_dep-1.0.dist-info/METADATA" in entries
+    assert f"{bundle}/app/hello_mac/__init__.pyc" in entries and f"{bundle}/kiln_boot.py" in entries
+    with Image.open(io.BytesIO(seven_zip_read(dmg, f"{app}/Resources/hello-mac.icns"))) as icon:
+        assert icon.format == "ICNS" and {(512, 512, 2), (16, 16, 2), (256, 256, 1)} <= set(icon.info["sizes"])
+    assert entries["Hello Mac/Hello Mac.app"]["Modified"] == "2000-01-01 00:00:00"  # FIXED_EPOCH, not today
+
+
+def test_info_plist_holds_the_project_values(built: tuple[Path, Path]) -> None:
+    _, dmg = built
+    plist = plistlib.loads(seven_zip_read(dmg, "Hello Mac/Hello Mac.app/Contents/Info.plist"))
+    assert {k: plist[k] for k in ("CFBundleName", "CFBundleDisplayName", "CFBundleIdentifier", "CFBundleExecutable",
+                                  "CFBundleIconFile", "CFBundlePackageType", "CFBundleShortVersionString",
+                                  "CFBundleVersion", "LSMinimumSystemVersion", "NSHighResolutionCapable",
+                                  "LSUIElement")} == {
+        "CFBundleName": "Hello Mac", "CFBundleDisplayName": "Hello Mac", "CFBundleIdentifier": "org.example.hello",
+        "CFBundleExecutable": "hello-mac", "CFBundleIconFile": "hello-mac.icns", "CFBundlePackageType": "APPL",
+        "CFBundleShortVersionString": "1.2.3", "CFBundleVersion": "1.2.3", "LSMinimumSystemVersion": "12.0",
+        "NSHighResolutionCapable": True, "LSUIElement": False,
+    }
+
+
+def test_dmg2img_reads_the_same_disk_as_kilns_reader(built: tuple[Path, Path], tmp_path: Path) -> None:
+    _, dmg = built
+    img = tmp_path / "disk.img"
+    result = subprocess.run([need("dmg2img"), "-i", str(dmg), "-o", str(img)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert subprocess.run(["cmp", str(img), "/dev/stdin"], input=read_image(dmg)).returncode == 0
+    assert [p.name for p in read_dmg(dmg).partitions] == [
+        "Driver Descriptor Map (DDM : 0)", "Apple (Apple_partition_map : 1)", "disk image (Apple_HFS : 2)",
+        " (Apple_Free : 3)"]
+
+
+def test_kiln_inspect_lists_partitions_chunks_and_files(built: tuple[Path, Path], cache: dict[str, str]) -> None:
+    _, dmg = built
+    code, _, text = kiln("inspect", dmg, env=cache)
+    assert code == 0, text
+    assert "disk image (Apple_HFS : 2)" in text and "zlib" in text and "checksums: all CRC32s match" in text
+    assert "CFBundleIdentifier 'org.example.hello'" in text
+    assert "lrwxrwxrwx         13  Hello Mac/Applications -> /Applications" in text
+    assert "-rwxr-xr-x" in text and "Hello Mac/Hello Mac.app/Contents/MacOS/hello-mac" in text
+    assert f"Contents/Resources/{BUNDLE_DIR}/runtime/… 5 files" in text
+
+
+def test_two_builds_are_byte_identical(built: tuple[Path, Path], cache: dict[str, str]) -> None:
+    project, dmg = built
+    first = dmg.read_bytes()
+    os.utime(project.parent / "src" / "hello_mac" / "__init__.py", (1, 1))  # times must not matter
+    code, _, output = kiln("build", project, env=cache)
+    assert code == 0, output
+    assert dmg.read_bytes() == first
+
+
+def test_missing_xorriso_is_a_one_line_error_naming_the_package(tmp_path: Path, cache: dict[str, str]) -> None:
+    project = write_project(tmp_path, APP, {})
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    code, events, output = kiln("build", project, "--events", "jsonl", env={**cache, "PATH": str(empty)})
+    assert code == 1, output
+    error = next(e for e in events if e["kind"] == "error")
+    assert "\n" not in error["message"] and "xorriso" in error["message"]
+    assert error["data"]["hint"] == "install it with: sudo apt-get install xorriso"
+    assert not list((tmp_path / "dist").glob("*.dmg"))
+
+
+def test_hostile_names_give_a_valid_plist_and_volume(tmp_path: Path, cache: dict[str, str]) -> None:
+    need("xorriso")
+    app = {"name": "odd", "display_name": HOSTILE, "version": "2!0.5.post1", "publisher": HOSTILE}
+    project = write_project(tmp_path, app, {"platform": "macos-x86_64", "volume_name": HOSTILE + " Vol",
+                                            "applications_link": False})
+    code, events, output = kiln("build", project, "--events", "jsonl", env=cache)
+    assert code == 0, output
+    assert any(e["kind"] == "warning" and "local.kiln.odd" in e["message"] for e in events)
+    dmg = tmp_path / "dist" / "odd-2!0.5.post1-x86_64.dmg"
+    volume, folder = sanitize_volume_name(HOSTILE + " Vol"), app_folder_name(HOSTILE)
+    assert folder == 'Tom\'s "Best" <App> & co -- Ünïcødé 名前.app'
+    entries = seven_zip(dmg)
+    assert sorted(p for p in entries if p.count("/") == 1) == [f"{volume}/{folder}"]  # no Applications link
+    plist = plistlib.loads(seven_zip_read(dmg, unicodedata.normalize("NFD", f"{volume}/{folder}/Contents/Info.plist")))
+    one_line = 'Tom\'s "Best" <App> & co /: Ünïcødé 名前'
+    assert (plist["CFBundleName"], plist["NSHumanReadableCopyright"]) == (one_line, f"© {one_line}")
+    assert (plist["CFBundleIdentifier"], plist["CFBundleShortVersionString"]) == ("local.kiln.odd", "0.5.0")
+
+
+# --- the installer on its own: the volume folder kept, compared file by file -------------------------------------
+
+
+class Reporter:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        assert 0.0 <= fraction <= 1.0
+
+    def log(self, message: str) -> None:
+        self.messages.append(message)
+
+    def warn(self, message: str) -> None:
+        self.messages.append("warning: " + message)
+
+
+def direct_build(tmp_path: Path, platform: str = "macos-arm64") -> tuple[Path, Path, StagedApp, DmgInstaller]:
+    """Build with DmgInstaller itself from a small staged bundle; returns (dmg, volume folder, staged, installer)."""
+    bundle = tmp_path / "bundle"
+    for rel, text, mode in [("runtime/bin/python3.11", "#!/bin/sh\n", 0o775), ("runtime/lib/python3.11/os.py", "",
+                            0o600), ("app/hello/__init__.pyc", "pyc", 0o644), ("kiln_boot.py", "# boot\n", 0o664)]:
+        (bundle / rel).parent.mkdir(parents=True, exist_ok=True)
+        (bundle / rel).write_text(text)
+        (bundle / rel).chmod(mode)
+    (bundle / "packages").mkdir()
+    (bundle / "runtime" / "bin" / "python3").symlink_to("python3.11")
+    app = AppSection(name="hello", display_name="Hello", version="1.0", identifier="org.example.hello")
+    staged = StagedApp(bundle, TARGETS[platform], "3.11", app, EntrySection(module="hello:main"), None)
+    project = Project.model_validate({"app": app.model_dump(), "entry": {"module": "hello:main"},
+                                      "installer": [{"kind": "dmg", "platform": platform}]})
+    installer = DmgInstaller(project.installer[0])  # type: ignore[arg-type]
+    ctx = BuildContext(project, tmp_path, tmp_path / "work", tmp_path / "cache", Reporter())
+    dmg = tmp_path / "out" / installer.artifact_name(staged)
+    dmg.parent.mkdir()
+    installer.build(ctx, staged, dmg)
+    return dmg, tmp_path / "work" / "volume", staged, installer
+
+
+def test_dpp_reads_back_every_file_mode_and_link_of_the_volume(tmp_path: Path) -> None:
+    dpp = pytest.importorskip("dpp")
+    need("xorriso")
+    dmg, volume, _, _ = direct_build(tmp_path)
+    expected = {"/" + p.relative_to(volume).as_posix(): p for p in volume.rglob("*")}
+    with dpp.open(str(dmg)) as image, image.filesystem() as fs:
+        assert fs.fs_type == "hfsplus"
+        walked = {unicodedata.normalize("NFC", e.path) for e in fs.walk()}
+        assert walked == set(expected)
+        for path, local in expected.items():
+            info = fs.stat(path)
+            assert info.mode == local.lstat().st_mode, path
+            assert (info.uid, info.gid) == (0, 0)
+            if local.is_symlink():
+                assert info.kind == "symlink" and fs.read_file(path) == os.readlink(local).encode()
+            elif local.is_file():
+                assert fs.read_file(path) == local.read_bytes(), path
+    assert (volume / "Hello.app/Contents/Resources/app-bundle/runtime/bin/python3.11").stat().st_mode & 0o777 == 0o755
+    assert (volume / "Hello.app/Contents/Resources/app-bundle/runtime/lib/python3.11/os.py").stat().st_mode & 0o777 \
+        == 0o644
+
+
+def test_hfs_partition_is_exactly_what_xorriso_wrote(tmp_path: Path) -> None:
+    need("xorriso")
+    dmg, volume, _, _ = direct_build(tmp_path)
+    img = tmp_path / "disk.img"
+    subprocess.run([need("dmg2img"), "-i", str(dmg), "-o", str(img)], capture_output=True, check=True)
+    hfs = make_hfs_volume(volume, "Hello", tmp_path / "again.hfs", epoch=FIXED_EPOCH).read_bytes()
+    with img.open("rb") as f:
+        f.seek(HFS_START * 512)
+        assert f.read(len(hfs)) == hfs
+
+
+def test_source_date_epoch_sets_the_dates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    need("xorriso")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    dmg, _, _, _ = direct_build(tmp_path, "macos-x86_64")
+    assert dmg.name == "hello-1.0-x86_64.dmg"
+    assert seven_zip(dmg)["Hello/Hello.app/Contents/Info.plist"]["Modified"] == "2023-11-14 22:13:20"
+    assert "Hello.app/Contents/MacOS/hello" in describe(dmg)
+
+
+def test_output_name_replaces_the_stem(tmp_path: Path) -> None:
+    project = Project.model_validate({"app": {"name": "x", "version": "3"}, "entry": {"module": "x"},
+                                      "installer": [{"kind": "dmg", "output_name": "X-Setup"}]})
+    installer = DmgInstaller(project.installer[0])  # type: ignore[arg-type]
+    staged = StagedApp(tmp_path, installer.target, "3.11", project.app, project.entry, None)
+    assert installer.artifact_name(staged) == "X-Setup.dmg" and installer.required_tools() == ["xorriso"]
+    assert installer.volume_name(staged) == "x"
