@@ -133,7 +133,8 @@ def test_wizard_engine_builds_a_project_full_of_kiln_and_app_modules(qtbot: Any,
         fileobj=stream, mode="r|"
     ) as tar:
         tar.extractall(unpacked, filter="data")
-    shipped = {p.relative_to(unpacked / "greeter" / "app").as_posix() for p in (unpacked / "greeter" / "app").rglob("*")}
+    bundled_app = unpacked / "greeter" / "app"
+    shipped = {p.relative_to(bundled_app).as_posix() for p in bundled_app.rglob("*")}
     assert {"app/__main__.pyc", "app.pyc", "kiln/__init__.pyc", "kiln.pyc", "greeter/cli.pyc"} <= shipped
     result = subprocess.run([str(unpacked / "greeter" / "greeter")], capture_output=True, text=True, timeout=120,
                             cwd=tmp_path)
