@@ -72,6 +72,7 @@ def standin(tmp_path: Path) -> Path:
     for name in ("run", "check-clean"):
         shutil.copy2(REPO / ".ci" / name, repo / ".ci" / name)
     (repo / ".ci" / "setup").write_text(FAKE_SETUP)
+    (repo / ".ci" / "typecheck").write_text("exit 0\n")
     for kind, names in {
         "appimage": ["runtime-x86_64"],
         "windows": ["launcher-console.exe", "launcher-gui.exe"],
