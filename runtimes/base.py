@@ -30,6 +30,8 @@ class Runtime:
     """True when it came from Kiln's cache without rebuilding (the report says so)."""
     notes: tuple[str, ...] = field(default_factory=tuple)
     """Facts the user should know, e.g. the minimum glibc of a host runtime."""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    """Things that did not go as asked, e.g. an older cached patch used because the newest could not be fetched."""
 
     @property
     def python(self) -> Path:

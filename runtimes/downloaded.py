@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
 
+from kiln.model.errors import KilnError
 from kiln.runtimes import catalog
 from kiln.runtimes.archive import as_runtime, install_archive
 from kiln.runtimes.base import ProgressCallback, Runtime
-from kiln.runtimes.cache import CachedRuntime, find_cached, runtimes_root, sweep_leftovers
+from kiln.runtimes.cache import CachedRuntime, find_cached, list_cached, runtimes_root, sweep_leftovers
 from kiln.runtimes.download import download
 from kiln.support.targets import Target
 
@@ -54,14 +56,55 @@ def fetch(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def best_cached(cache_dir: Path, target: Target, minor: str) -> CachedRuntime | None:
+    """The runtime a build uses for `minor` when the catalog's archive cannot be fetched: the newest patch in
+    the cache (one added with `kiln runtimes add` or downloaded earlier), python-build-standalone's first."""
+    candidates = [c for c in list_cached(cache_dir, target) if c.minor == minor]
+    candidates.sort(key=lambda c: c.build.startswith("embed-"))  # stable: newest first within each group
+    return candidates[0] if candidates else None
+
+
+def fix_hint(target: Target, minor: str) -> str:
+    """Commands that make a build for `target` work without python-build-standalone's server."""
+    add = f"`kiln runtimes add ARCHIVE --platform {target.name}` (ARCHIVE: a Python {minor} install_only archive"
+    if target.os == "windows":
+        return (f"set [python] source = \"embed\" (python.org's embeddable Python from the package index), or {add} "
+                "or python.org's embeddable zip)")
+    return f"{add}, downloaded on a machine that can reach GitHub), or point PBS_INSTALLER_BASE_URL at a mirror"
+
+
 class DownloadedRuntimeProvider:
-    """python.source = "download": the newest patch release of the requested 3.X from python-build-standalone."""
+    """python.source = "download": the newest patch release of the requested 3.X from python-build-standalone.
+
+    When that archive can be neither found in the cache nor downloaded, the newest cached runtime of the same
+    3.X is used instead, with a warning naming both versions.
+    """
 
     def __init__(self, *, timeout: float = 60.0) -> None:
         self.timeout = timeout
 
     def provide(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback) -> Runtime:
-        cached, reused, entry = fetch(target, version, cache_dir, progress, timeout=self.timeout)
+        try:
+            cached, reused, entry = fetch(target, version, cache_dir, progress, timeout=self.timeout)
+        except KilnError as e:
+            fallback = best_cached(cache_dir, target, version)
+            if fallback is None:
+                raise KilnError(f"no Python {version} runtime for {target.name}: {e.message}",
+                                hint=fix_hint(target, version)) from None
+            wanted = _wanted(target, version)
+            warning = (f"Python {wanted} for {target.name} could not be fetched ({e.message}); using Python "
+                       f"{fallback.full_version} from Kiln's cache ({fallback.filename}) instead")
+            progress(1.0, f"using the cached Python {fallback.full_version} for {target.name}")
+            runtime = as_runtime(fallback, target, f"cache: {fallback.source}", True)
+            return dataclasses.replace(runtime, warnings=(*runtime.warnings, warning))
         kind = "install_only_stripped" if entry.stripped else "install_only"
         source = f"download python-build-standalone {entry.build} CPython {entry.version} ({kind}, sha256 verified)"
         return as_runtime(cached, target, source, reused)
+
+
+def _wanted(target: Target, minor: str) -> str:
+    """The version the catalog would give (for the warning), or just 3.X when the catalog has none."""
+    try:
+        return str(catalog.pick(target, minor).version)
+    except KilnError:
+        return minor

@@ -2,31 +2,48 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from kiln.model.errors import KilnError
 from kiln.runtimes.archive import ArchiveRuntimeProvider
 from kiln.runtimes.base import ProgressCallback, Runtime, RuntimeProvider
 from kiln.runtimes.downloaded import DownloadedRuntimeProvider
+from kiln.runtimes.embed import PLATFORM as EMBED_PLATFORM
+from kiln.runtimes.embed import EmbedRuntimeProvider
 from kiln.support.targets import Target
 
-KEYWORDS = ("auto", "host", "download")
+KEYWORDS = ("auto", "host", "download", "embed")
 
 
 class AutoRuntimeProvider:
-    """python.source = "auto": the host's own runtime for the host's platform, a downloaded one for the others."""
+    """python.source = "auto": the host's own runtime for the host's platform, a downloaded one for the others.
+
+    For windows-x86_64, when python-build-standalone's runtime can be neither downloaded nor found in the
+    cache, python.org's embeddable CPython from the package index (`embed`) is used.
+    """
 
     def __init__(
-        self, host: RuntimeProvider | None, download: RuntimeProvider, host_platforms: tuple[str, ...]
+        self, host: RuntimeProvider | None, download: RuntimeProvider, host_platforms: tuple[str, ...],
+        embed: RuntimeProvider | None = None,
     ) -> None:
         self.host = host
         self.download = download
         self.host_platforms = host_platforms
+        self.embed = embed
 
     def provide(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback) -> Runtime:
         if self.host is not None and target.name in self.host_platforms:
             return self.host.provide(target, version, cache_dir, progress)
-        return self.download.provide(target, version, cache_dir, progress)
+        if self.embed is None or target.name != EMBED_PLATFORM:
+            return self.download.provide(target, version, cache_dir, progress)
+        try:
+            return self.download.provide(target, version, cache_dir, progress)
+        except KilnError as e:
+            runtime = self.embed.provide(target, version, cache_dir, progress)
+            note = (f"python-build-standalone's Python {version} is not available ({e.message}); "
+                    "using python.org's embeddable CPython from the package index")
+            return dataclasses.replace(runtime, notes=(*runtime.notes, note))
 
 
 def provider_for(
@@ -35,18 +52,24 @@ def provider_for(
     host: RuntimeProvider | None = None,
     *,
     host_platforms: tuple[str, ...] = ("linux-x86_64",),
+    index_args: list[str] | None = None,
+    lock_file: Path | None = None,
 ) -> RuntimeProvider:
-    """The provider for `source`: "download", "host", "auto", or a path to an install_only archive.
+    """The provider for `source`: "download", "host", "auto", "embed", or a path to a runtime archive.
 
     `host` is the provider of the runtime Kiln itself runs on (the build engine passes it). Without one,
     "auto" downloads for every target and "host" is an error. A relative archive path is taken from `base_dir`
-    (the project file's folder).
+    (the project file's folder). `index_args` (pip's index options from [dependencies]) and `lock_file`
+    (kiln.lock, where the embeddable runtime is pinned) serve "embed", and "auto" for Windows.
     """
+    embed = EmbedRuntimeProvider(index_args, lock_file)
     value = source.strip()
     if value == "download":
         return DownloadedRuntimeProvider()
     if value == "auto":
-        return AutoRuntimeProvider(host, DownloadedRuntimeProvider(), host_platforms)
+        return AutoRuntimeProvider(host, DownloadedRuntimeProvider(), host_platforms, embed)
+    if value == "embed":
+        return embed
     if value == "host":
         if host is None:
             raise KilnError(

@@ -139,7 +139,9 @@ def install(
             locked = False
         installed = _read_report(report)
     if lock_file is not None and not locked:
-        updated = lock if lock is not None and current else lockfile.Lock(python_version, inputs=inputs)
+        # A new wheel lock keeps the runtimes pinned in the old one (kiln.runtimes.embed checks their version).
+        updated = lock if lock is not None and current else lockfile.Lock(
+            python_version, inputs=inputs, runtimes=lock.runtimes if lock is not None else {})
         updated.platforms[target.name] = lockfile.lock_from_installed(installed, wheelhouse)
         lockfile.write_lock(lock_file, updated)
     return DepsResult(installed=installed, reused_wheels=reused, locked=locked)

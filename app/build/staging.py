@@ -30,14 +30,18 @@ from kiln.support.targets import Target
 StageEnter = Callable[[str, str], AbstractContextManager[Any]]
 
 
-def runtime_provider(project: Project, base_dir: Path) -> RuntimeProvider:
-    """The provider for `[python] source`; "auto" uses the host interpreter for Linux when the versions match."""
+def runtime_provider(project: Project, base_dir: Path, lock_file: Path | None = None) -> RuntimeProvider:
+    """The provider for `[python] source`; "auto" uses the host interpreter for Linux when the versions match.
+
+    The [dependencies] index settings and kiln.lock also serve the runtime from the package index ("embed").
+    """
     from kiln.runtimes.host import HostRuntimeProvider
     from kiln.runtimes.select import provider_for
 
     host_version = f"{sys.version_info.major}.{sys.version_info.minor}"
     host_platforms = ("linux-x86_64",) if project.python.version == host_version else ()
-    return provider_for(project.python.source, base_dir, HostRuntimeProvider(), host_platforms=host_platforms)
+    return provider_for(project.python.source, base_dir, HostRuntimeProvider(), host_platforms=host_platforms,
+                        index_args=deps.index_args(project.dependencies, base_dir), lock_file=lock_file)
 
 
 def link_tree(source: Path, dest: Path) -> None:
@@ -60,7 +64,7 @@ def stage_app(
     bundle.mkdir(parents=True)
     version = project.python.version
     with enter("runtime", f"preparing Python {version} for {target.name}") as stage:
-        provider = runtime_provider(project, base_dir)
+        provider = runtime_provider(project, base_dir, lock_file)
         runtime: Runtime = provider.provide(target, version, cache_dir, stage.progress)
         link_tree(runtime.root, bundle / "runtime")
         report.runtimes[target.name] = {
@@ -69,6 +73,8 @@ def stage_app(
         }
         for note in runtime.notes:
             stage.log(note)
+        for warning in runtime.warnings:
+            stage.warn(warning)
     # Bytecode must come from the target's own Python version; a foreign-OS runtime cannot run here.
     compiler = runtime.python if target.os == "linux" else None
     can_compile = compiler is not None or version == f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -56,11 +56,15 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
     if project.icon.path and Path(project.icon.path).suffix.lower() not in {".png", ".svg"}:
         problems.append(Problem("icon.path", "must be a .png or .svg file", "convert the icon to PNG"))
     source = project.python.source
-    if source not in {"auto", "host", "download"} and not (base / source).is_file():
+    if source not in {"auto", "host", "download", "embed"} and not (base / source).is_file():
         problems.append(
-            Problem("python.source", f"'{source}' is not auto, host, download, or an existing archive",
+            Problem("python.source", f"'{source}' is not auto, host, download, embed, or an existing archive",
                     "use auto, or the path of a python-build-standalone archive")
         )
+    others = sorted({i.platform for i in project.installer} - {"windows-x86_64"})
+    if source == "embed" and others:  # python.org's embeddable CPython exists for Windows only
+        problems.append(Problem("python.source", f"\"embed\" is a Windows runtime, but installers target "
+                                f"{', '.join(others)}", "use source = \"auto\" (it picks embed for Windows)"))
     return problems
 
 

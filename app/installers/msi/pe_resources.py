@@ -107,10 +107,17 @@ def launcher_template(kind: Literal["console", "gui"]) -> Path:
 
 def write_runtime_pth(runtime_dir: Path, python_version: str) -> Path:
     """Write runtime/python3XX._pth: it fixes sys.path (and home) so the registry and PYTHON* variables
-    cannot change what the app imports. Paths are relative to the runtime folder."""
+    cannot change what the app imports. Paths are relative to the runtime folder.
+
+    The stdlib entries are those the runtime has: python-build-standalone's `DLLs`, `Lib` and
+    `Lib\\site-packages`, or the embeddable distribution's `python3XX.zip` (and `.` for its .pyd modules);
+    python.org's own ._pth there is replaced by this one."""
     major, _, minor = python_version.partition(".")
     tag = f"{major}{minor}"
-    lines = [f"python{tag}.zip", ".", "DLLs", "Lib", "Lib\\site-packages", "..\\app", "..\\packages", "import site"]
+    stdlib_zip = [f"python{tag}.zip"] if (runtime_dir / f"python{tag}.zip").is_file() else []
+    folders = [name for name in ("DLLs", "Lib", "Lib\\site-packages")
+               if (runtime_dir / name.replace("\\", "/")).is_dir()]
+    lines = [*stdlib_zip, ".", *folders, "..\\app", "..\\packages", "import site"]
     path = runtime_dir / f"python{tag}._pth"
     _write_atomic(path, ("\r\n".join(lines) + "\r\n").encode("utf-8"))
     return path

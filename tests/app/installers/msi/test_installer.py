@@ -16,9 +16,9 @@ from kiln.build.payload import boot_script
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.msi import pe_resources
 from kiln.installers.msi.installer import MsiInstaller, describe
+from kiln.installers.msi.options import MsiOptions
 from kiln.model.errors import KilnError
 from kiln.model.project import AppSection, EntrySection, Project
-from kiln.model.project import MsiInstaller as MsiOptions
 from kiln.support import icons
 from kiln.support.targets import TARGETS
 
@@ -107,8 +107,8 @@ def test_per_user_msi_reads_back_with_three_readers(tmp_path: Path) -> None:
     assert installed.name == kit.FOLDER_NAME and installed.parent.name == "Programs"
     expected = tmp_path / "expected"
     shutil.copytree(bundle, expected)
+    pe_resources.write_runtime_pth(expected / "runtime", "3.11")  # before the rmdir: the build saw DLLs/
     (expected / "runtime" / "DLLs").rmdir()  # msiextract creates no empty folders (CreateFolder checked below)
-    pe_resources.write_runtime_pth(expected / "runtime", "3.11")
     (expected / "hello.exe").write_bytes(expected_launcher(tmp_path, "console"))
     diff = subprocess.run(["diff", "-r", str(expected), str(installed)], capture_output=True, text=True)
     assert diff.returncode == 0, diff.stdout + diff.stderr

@@ -201,9 +201,19 @@ def test_launcher_templates_exist() -> None:
         assert pr.launcher_template(kind).name == f"launcher-{kind}.exe"  # type: ignore[arg-type]
 
 
-def test_write_runtime_pth(tmp_path: Path) -> None:
+def test_write_runtime_pth_standalone_layout(tmp_path: Path) -> None:
+    (tmp_path / "DLLs").mkdir()
+    (tmp_path / "Lib" / "site-packages").mkdir(parents=True)
     path = pr.write_runtime_pth(tmp_path, "3.11")
     assert path == tmp_path / "python311._pth"
     lines = path.read_bytes().decode().split("\r\n")
-    assert lines[:4] == ["python311.zip", ".", "DLLs", "Lib"]
-    assert "..\\app" in lines and "..\\packages" in lines and lines[-2:] == ["import site", ""]
+    assert lines == [".", "DLLs", "Lib", "Lib\\site-packages", "..\\app", "..\\packages", "import site", ""]
+
+
+def test_write_runtime_pth_embeddable_layout(tmp_path: Path) -> None:
+    """python.org's embeddable runtime: the stdlib is python311.zip, its own ._pth is replaced."""
+    (tmp_path / "python311.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    (tmp_path / "python311._pth").write_text("python311.zip\r\n.\r\n", encoding="utf-8")
+    pr.write_runtime_pth(tmp_path, "3.11")
+    lines = (tmp_path / "python311._pth").read_bytes().decode().split("\r\n")
+    assert lines == ["python311.zip", ".", "..\\app", "..\\packages", "import site", ""]
