@@ -164,3 +164,39 @@ def test_check_clean_reports_untracked_and_modified_files(repo: Path) -> None:
 def test_real_ci_script_parses() -> None:
     for name in ("run", "check-clean", "setup"):
         subprocess.run(["bash", "-n", str(REPO / ".ci" / name)], check=True)
+
+
+# ----------------------------------------------------------------------------- the wizard's screenshots
+
+SCREENSHOT_TEST = """
+def test_shot(driver):
+    driver.screenshot("probe")
+"""
+
+
+@pytest.mark.parametrize("update", [False, True], ids=["default", "update-screenshots"])
+def test_wizard_screenshots_reach_docs_only_when_asked(tmp_path: Path, update: bool) -> None:
+    """tests/ui/conftest.py on a stand-in checkout: screenshots go to pytest's temporary folder, and into
+    docs/images/ (the user guide's pictures) only with --update-screenshots."""
+    pytest.importorskip("PySide6")
+    pytest.importorskip("pytestqt")
+    checkout = tmp_path / "checkout"
+    (checkout / "tests" / "ui").mkdir(parents=True)
+    shutil.copy2(REPO / "tests" / "ui" / "conftest.py", checkout / "tests" / "ui" / "conftest.py")
+    (checkout / "tests" / "ui" / "test_shot.py").write_text(SCREENSHOT_TEST)
+    (checkout / "pytest.ini").write_text("[pytest]\n")
+    basetemp = tmp_path / "basetemp"
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(checkout)]
+    argv += [f"--basetemp={basetemp}", "tests/ui/test_shot.py"]
+    if update:
+        argv.append("--update-screenshots")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(argv, cwd=checkout, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    in_docs = checkout / "docs" / "images" / "wizard-probe.png"
+    in_temp = list(basetemp.rglob("wizard-probe.png"))
+    if update:
+        assert in_docs.is_file() and in_temp == []
+    else:
+        assert not (checkout / "docs").exists()
+        assert len(in_temp) == 1 and in_temp[0].stat().st_size > 0

@@ -29,8 +29,30 @@ from kiln.ui.page_ids import PageId
 from kiln.ui.wizard import KilnWizard
 
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "docs" / "images"
+DOCS_IMAGES = REPO / "docs" / "images"  # the user guide's pictures, written only with --update-screenshots
 NOT_SAVED = {"Arguments"}  # fields that are deliberately not part of the project
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-screenshots",
+        action="store_true",
+        default=False,
+        help="write the wizard's screenshots into docs/images/ (the user guide's pictures); "
+        "without it they go to pytest's temporary folder and the checkout is never modified",
+    )
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where Driver.screenshot saves: docs/images/ with --update-screenshots, else a temporary folder.
+
+    The option exists when this file is loaded at start-up, i.e. when a path under tests/ui is given:
+    `pytest -m "" tests/ui/test_walkthrough.py --update-screenshots` (docs/user-guide.md).
+    """
+    if request.config.getoption("--update-screenshots", default=False):
+        return DOCS_IMAGES
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(autouse=True)
@@ -87,9 +109,10 @@ def shown(path: Path) -> str:
 class Driver:
     """Drives a wizard the way a person does: key clicks into fields, mouse clicks on buttons."""
 
-    def __init__(self, qtbot: Any, wizard: KilnWizard) -> None:
+    def __init__(self, qtbot: Any, wizard: KilnWizard, screenshot_dir: Path) -> None:
         self.qtbot = qtbot
         self.wizard = wizard
+        self.screenshot_dir = screenshot_dir
 
     def page(self, page_id: PageId) -> Any:
         return self.wizard.page(page_id)
@@ -169,10 +192,11 @@ class Driver:
         return result
 
     def screenshot(self, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        """Save the window as wizard-<name>.png in the screenshot folder (see `screenshot_dir`)."""
+        self.screenshot_dir.mkdir(parents=True, exist_ok=True)
         self.wizard.resize(1024, 700)
         self.qtbot.wait(30)  # let layouts settle before grabbing
-        path = SCREENSHOTS / f"wizard-{name}.png"
+        path = self.screenshot_dir / f"wizard-{name}.png"
         assert self.wizard.grab().save(str(path))
         return path
 
@@ -191,14 +215,14 @@ def _make_wizard(qtbot: Any) -> KilnWizard:
 
 
 @pytest.fixture
-def make_driver(qtbot: Any) -> Iterator[Any]:
+def make_driver(qtbot: Any, screenshot_dir: Path) -> Iterator[Any]:
     """A factory: each call opens a fresh wizard window and returns its Driver."""
     made: list[KilnWizard] = []
 
     def make() -> Driver:
         wizard = _make_wizard(qtbot)
         made.append(wizard)
-        return Driver(qtbot, wizard)
+        return Driver(qtbot, wizard, screenshot_dir)
 
     yield make
     for wizard in made:
