@@ -13,6 +13,7 @@ from pathlib import Path
 import platformdirs
 
 from kiln.runtimes.prune import prune_stdlib
+from kiln.support.sizes import tree_size
 from kiln.support.targets import TARGETS, Target
 
 CACHE_ENV = "KILN_CACHE_DIR"
@@ -141,18 +142,6 @@ def find_cached(
             continue
         return cached
     return None
-
-
-def tree_size(path: Path) -> int:
-    """Bytes used by the files under `path` (links not followed)."""
-    if path.is_symlink() or path.is_file():
-        return path.lstat().st_size
-    total = 0
-    for folder, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(folder, name)).st_size
-    return total
 
 
 def remove_tree(path: Path) -> int:

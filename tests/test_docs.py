@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from kiln.installers import registry
 from kiln.model import project
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "project-file.md").read_text(encoding="utf-8")
@@ -15,7 +16,7 @@ def test_every_project_field_is_documented() -> None:
     models: list[type[BaseModel]] = [
         project.Project, project.AppSection, project.EntrySection, project.SourceSection,
         project.DependenciesSection, project.PythonSection, project.IconSection, project.BuildSection,
-        project.AppImageInstaller, project.MsiInstaller, project.DmgInstaller, project.PortableInstaller,
+        *(entry.options for entry in registry.kinds()),
     ]
     def documented(name: str) -> bool:
         return f"`{name}`" in DOC or f"[{name}]" in DOC

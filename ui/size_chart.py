@@ -6,17 +6,11 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from kiln.support.sizes import human_size
+
 _COLOURS = {"runtime": QColor("#4e79a7"), "stdlib": QColor("#76b7b2"), "app": QColor("#e15759")}
 _DEPENDENCY = QColor("#f28e2b")
 _MAX_ROWS = 12  # the rest is summed into one "other" bar
-
-
-def human_size(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
 
 
 def share(size: int, total: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
@@ -113,16 +114,16 @@ class Choice(QComboBox):
     QVariant (no current item, unset data), which eventually crashes the interpreter.
     """
 
-    def __init__(self, items: list[tuple[str, str]], parent: QWidget | None = None) -> None:
+    def __init__(self, items: list[tuple[str, Any]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.values = [value for _, value in items]
         self.addItems([text for text, _ in items])
 
-    def value(self) -> str:
+    def value(self) -> Any:
         index = self.currentIndex()
         return self.values[index] if 0 <= index < len(self.values) else ""
 
-    def set_value(self, value: str) -> None:
+    def set_value(self, value: Any) -> None:
         self.setCurrentIndex(self.values.index(value) if value in self.values else 0)
 
 

@@ -203,9 +203,8 @@ class Engine:
             problems = check_project(self.project_file)
             if problems:
                 raise ProjectInvalid(str(self.project_file.path), problems)
-            if _save_generated_upgrade_codes(self.project_file):
-                stage.warn("generated an MSI upgrade code and saved it in the project file: keep it, so new "
-                           "versions of the MSI replace old ones")
+            for note in _save_generated_fields(self.project_file):
+                stage.warn(f"generated {note}; it is saved in the project file")
             if not self.installers:
                 raise KilnError("no installer of the requested kinds in the project", hint="check --kind")
             for tool in sorted({t for i in self.installers for t in i.required_tools()}):
@@ -260,16 +259,19 @@ def _target_suffix(target_name: str, by_target: dict[str, list[Installer]]) -> s
     return f" ({target_name})" if len(by_target) > 1 else ""
 
 
-def _save_generated_upgrade_codes(project_file: ProjectFile) -> bool:
-    """An MSI upgrade code must never change: one generated for a table without it is written to the file."""
+def _save_generated_fields(project_file: ProjectFile) -> list[str]:
+    """Values an installer kind generates once (the MSI upgrade code) must never change: those missing from the
+    file are written to it. Returns the kinds' notes about what was saved."""
     tables = project_file.document.get("installer") or []
-    missing = [
-        index for index, options in enumerate(project_file.project.installer)
-        if options.kind == "msi" and (index >= len(tables) or "upgrade_code" not in tables[index])
+    notes = [
+        note
+        for index, options in enumerate(project_file.project.installer)
+        for name, note in options.generated_fields().items()
+        if index >= len(tables) or name not in tables[index]
     ]
-    if missing:
+    if notes:
         project_file.save()
-    return bool(missing)
+    return notes
 
 
 def _open_build_log(path: Path) -> logging.FileHandler:

@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from kiln import __version__
+from kiln.installers import registry
 from kiln.model.errors import KilnError, ProjectInvalid
 
 Handler = Callable[[argparse.Namespace], int]
@@ -152,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build the project's installers")
     build.add_argument("project", type=Path)
     build.add_argument("--events", choices=["jsonl"], help="print machine-readable events instead of progress")
-    build.add_argument("--kind", action="append", choices=["appimage", "msi", "dmg", "portable"],
+    build.add_argument("--kind", action="append", choices=registry.kind_names(),
                        help="build only this installer kind (repeatable)")
     build.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
     build.set_defaults(handler=_cmd_build)

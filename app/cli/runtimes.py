@@ -17,8 +17,9 @@ from kiln.model.errors import KilnError
 from kiln.runtimes import catalog
 from kiln.runtimes.archive import install_archive
 from kiln.runtimes.base import ProgressCallback
-from kiln.runtimes.cache import cache_root, clean, list_cached, tree_size, wheels_root
+from kiln.runtimes.cache import cache_root, clean, list_cached, wheels_root
 from kiln.runtimes.downloaded import fetch
+from kiln.support.sizes import tree_size
 from kiln.support.targets import PLATFORMS, TARGETS, host_target
 
 Handler = Callable[[argparse.Namespace], int]

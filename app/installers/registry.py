@@ -1,33 +1,80 @@
-"""The installer kinds Kiln knows: kind name → the class that builds it (imported only when used)."""
+"""The one list of installer kinds. The project model, `kiln check`, the CLI, `kiln inspect`, `kiln schema`
+and the wizard all read it; adding a kind is one package with a `SPEC` plus one `register` call."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from kiln.installers.base import Installer
+from kiln.installers.spec import KindSpec
 from kiln.model.errors import KilnError
 
-# Adding a kind = one module with an Installer class + one line here.
-INSTALLER_CLASSES: dict[str, str] = {
-    "portable": "kiln.installers.portable.installer:PortableInstaller",
-    "appimage": "kiln.installers.appimage.installer:AppImageInstaller",
-    "msi": "kiln.installers.msi.installer:MsiInstaller",
-    "dmg": "kiln.installers.dmg.installer:DmgInstaller",
-}
+_KINDS: dict[str, KindSpec] = {}
+_listeners: list[Callable[[], None]] = []
+
+BUILTIN_KINDS = ("appimage", "msi", "dmg", "portable")
+"""Kiln's own kinds, in the order the wizard shows them; each is the package kiln.installers.<kind>."""
 
 
-def make_installer(options: Any) -> Installer:
-    """The installer for one `[[installer]]` table of the project."""
-    module_name, class_name = INSTALLER_CLASSES[options.kind].split(":")
+def register(spec: KindSpec) -> None:
+    """Add (or replace) a kind; models built from the registry (the project file's union) are rebuilt."""
+    _KINDS[spec.kind] = spec
+    for listener in _listeners:
+        listener()
+
+
+def unregister(kind: str) -> None:
+    _KINDS.pop(kind, None)
+    for listener in _listeners:
+        listener()
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    """Call `listener` whenever a kind is registered or removed."""
+    _listeners.append(listener)
+
+
+def kinds() -> list[KindSpec]:
+    return list(_KINDS.values())
+
+
+def kind_names() -> list[str]:
+    return list(_KINDS)
+
+
+def spec(kind: str) -> KindSpec:
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name != module_name:
-            raise
-        raise KilnError(
-            f"installer kind '{options.kind}' is not available in this version of Kiln",
-            hint="remove that [[installer]] table or update Kiln",
-        ) from None
-    installer: Installer = getattr(module, class_name)(options)
-    return installer
+        return _KINDS[kind]
+    except KeyError:
+        raise KilnError(f"installer kind '{kind}' is not known to this version of Kiln",
+                        hint=f"use one of: {', '.join(_KINDS)}") from None
+
+
+def _load(target: str) -> Any:
+    module_name, attribute = target.split(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def make_installer(options: Any) -> Any:
+    """The installer (see kiln.installers.base.Installer) for one `[[installer]]` table of the project."""
+    return _load(spec(options.kind).installer)(options)
+
+
+def reader_for(path: Path) -> Callable[[Path], str] | None:
+    """The function that describes an artifact with this file name, or None when no kind makes such files."""
+    name = path.name.lower()
+    for entry in _KINDS.values():
+        if any(name.endswith(ending) for ending in entry.extensions):
+            reader: Callable[[Path], str] = _load(entry.reader)
+            return reader
+    return None
+
+
+def artifact_endings() -> list[str]:
+    return [ending for entry in _KINDS.values() for ending in entry.extensions]
+
+
+for _kind in BUILTIN_KINDS:
+    register(importlib.import_module(f"kiln.installers.{_kind}").SPEC)

@@ -23,7 +23,7 @@ def check_project(project_file: ProjectFile) -> list[Problem]:
         for path in project.todo_fields()
     ]
     problems += _check_files(project, base)
-    problems += _check_installers(project)
+    problems += _check_installers(project, base)
     return problems
 
 
@@ -46,10 +46,6 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
         "icon.path": project.icon.path,
         "dependencies.requirements_file": project.dependencies.requirements_file,
     }
-    for index, installer in enumerate(project.installer):
-        if installer.kind == "msi":
-            optional_files[f"installer[{index}].signing_certificate"] = installer.signing_certificate
-            optional_files[f"installer[{index}].signing_key"] = installer.signing_key
     for field_path, value in optional_files.items():
         if value and not (base / value).is_file():
             problems.append(Problem(field_path, f"file '{value}' does not exist", "fix the path or clear the value"))
@@ -68,18 +64,14 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
     return problems
 
 
-def _check_installers(project: Project) -> list[Problem]:
+def _check_installers(project: Project, base: Path) -> list[Problem]:
     problems = []
     if not project.installer:
         problems.append(Problem("installer", "no installer to build", "add [[installer]] with kind = \"appimage\""))
-    if any(i.kind == "msi" for i in project.installer) and not project.todo_fields():
-        from kiln.installers.msi.version import msi_product_version
-        from kiln.model.errors import KilnError
-
-        try:
-            msi_product_version(project.app.version)
-        except KilnError as e:
-            problems.append(Problem("app.version", e.message.removeprefix("app.version: "), e.hint))
+    for index, installer in enumerate(project.installer):
+        for problem in installer.problems(project, base, f"installer[{index}]"):
+            if problem not in problems:  # two tables of one kind may find the same project-wide problem
+                problems.append(problem)
     seen: dict[tuple[str, str], int] = {}
     for index, installer in enumerate(project.installer):
         key = (installer.kind, installer.platform)

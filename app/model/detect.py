@@ -11,14 +11,14 @@ from typing import Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from kiln.installers.appimage.options import AppImageOptions
+from kiln.installers.portable.options import PortableOptions
 from kiln.model.project import (
     TODO,
-    AppImageInstaller,
     AppSection,
     DependenciesSection,
     EntrySection,
     IconSection,
-    PortableInstaller,
     Project,
     SourceSection,
 )
@@ -86,7 +86,7 @@ class Detection:
         include = [f"{p}/**" if (self.folder / p).is_dir() else p for p in self.packages] or ["**/*.py"]
         project = Project(app=app, entry=entry, source=SourceSection(include=include))
         # Set explicitly so `kiln new` writes both [[installer]] tables into the file for the user to see.
-        project.installer = [AppImageInstaller(), PortableInstaller()]
+        project.installer = [AppImageOptions(), PortableOptions()]
         if self.requirements or self.requirements_file:
             project.dependencies = DependenciesSection()
             if self.requirements:

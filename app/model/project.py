@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
-from kiln.support.targets import PlatformName
+from kiln.installers import registry
+from kiln.model.installer_options import InstallerOptions
+from kiln.model.section import Section
 
 SCHEMA_VERSION = 1
 TODO = "TODO"
@@ -24,12 +26,6 @@ _PYTHON_RE = re.compile(r"^3\.(\d+)$")
 def is_todo(value: object) -> bool:
     """True for the placeholders `kiln new` writes where detection found nothing."""
     return isinstance(value, str) and value.strip().upper().startswith(TODO)
-
-
-class Section(BaseModel):
-    """Base of every section: unknown keys are errors (typos must not be silently ignored)."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
 
 
 class AppSection(Section):
@@ -153,85 +149,6 @@ class IconSection(Section):
     """A square PNG (256 px or more) or SVG, relative to the project file. Empty: Kiln's default icon."""
 
 
-class InstallerBase(Section):
-    output_name: str = ""
-    """Artifact file name without extension; empty: `<name>-<version>-<platform>`."""
-
-    @model_validator(mode="after")
-    def _always_write_kind(self) -> InstallerBase:
-        self.model_fields_set.add("kind")  # the file must say which kind each table is
-        return self
-
-
-class PortableInstaller(InstallerBase):
-    kind: Literal["portable"] = "portable"
-    platform: PlatformName = "linux-x86_64"
-
-
-class AppImageInstaller(InstallerBase):
-    kind: Literal["appimage"] = "appimage"
-    categories: list[str] = Field(default_factory=lambda: ["Utility"])
-    """freedesktop.org main categories for the menu entry, e.g. Utility, Development, Office."""
-    terminal: bool | None = None
-    """Open a terminal when started from a menu. Empty: yes for console apps, no for GUI apps."""
-
-    @property
-    def platform(self) -> PlatformName:
-        return "linux-x86_64"
-
-
-class MsiInstaller(InstallerBase):
-    kind: Literal["msi"] = "msi"
-    upgrade_code: str = Field(default_factory=lambda: str(uuid.uuid4()).upper())
-    """Identifies the app across versions so new installers replace old ones. Generated once; never change it."""
-    scope: Literal["per-user", "per-machine"] = "per-user"
-    start_menu_shortcut: bool = True
-    desktop_shortcut: bool = False
-    signing_certificate: str = ""
-    """Code-signing certificate (PEM or .p12/.pfx), relative to the project file. Empty: not signed."""
-    signing_key: str = ""
-    """PEM private key for the certificate (not needed for .p12/.pfx)."""
-    signing_password_env: str = "KILN_SIGNING_PASSWORD"
-    """Environment variable holding the key password; the password itself is never stored in this file."""
-
-    @field_validator("upgrade_code")
-    @classmethod
-    def _upgrade_code(cls, value: str) -> str:
-        try:
-            return str(uuid.UUID(value)).upper()
-        except ValueError:
-            raise ValueError("must be a GUID like 6F1E0C7A-8F43-4E2B-9C1D-1A2B3C4D5E6F") from None
-
-    @model_validator(mode="after")
-    def _keep_upgrade_code(self) -> MsiInstaller:
-        # A generated code counts as set so it is written to the file and never regenerated.
-        self.model_fields_set.add("upgrade_code")
-        return self
-
-    @property
-    def platform(self) -> PlatformName:
-        return "windows-x86_64"
-
-
-class DmgInstaller(InstallerBase):
-    kind: Literal["dmg"] = "dmg"
-    platform: Literal["macos-arm64", "macos-x86_64"] = "macos-arm64"
-    volume_name: str = ""
-    """Name of the mounted disk image in Finder. Empty: the display name."""
-    applications_link: bool = True
-    minimum_macos: str = "11.0"
-
-
-Installer = Annotated[
-    PortableInstaller | AppImageInstaller | MsiInstaller | DmgInstaller, Field(discriminator="kind")
-]
-INSTALLER_KINDS = ("appimage", "msi", "dmg", "portable")
-
-
-def _default_installers() -> list[Installer]:
-    return [PortableInstaller()]
-
-
 class BuildSection(Section):
     output_dir: str = "dist"
     """Where artifacts go, relative to the project file."""
@@ -254,8 +171,9 @@ class Project(Section):
     dependencies: DependenciesSection = Field(default_factory=DependenciesSection)
     python: PythonSection = Field(default_factory=PythonSection)
     icon: IconSection = Field(default_factory=IconSection)
-    installer: list[Installer] = Field(default_factory=lambda: _default_installers())
-    """One table per installer to build: `[[installer]]` with `kind` = appimage, msi, dmg or portable."""
+    installer: list[InstallerOptions] = Field(default_factory=lambda: [registry.spec("portable").options()])
+    """One table per installer to build: `[[installer]]` with `kind` = one of the registered installer kinds
+    (appimage, msi, dmg, portable). At run time this is a union of the kinds' options models, tagged by `kind`."""
     build: BuildSection = Field(default_factory=BuildSection)
 
     @model_validator(mode="after")
@@ -295,3 +213,19 @@ class Project(Section):
 
         walk(self.to_data(), "")
         return found
+
+
+def _use_registered_kinds() -> None:
+    """Make `Project.installer` the union of every registered kind's options model, tagged by `kind`.
+
+    Runs now and again whenever a kind is registered, so the project file accepts exactly the known kinds.
+    """
+    models = tuple(entry.options for entry in registry.kinds())
+    union: Any = Annotated[Union[models], Field(discriminator="kind")]  # noqa: UP007  (a tuple of types)
+    field = Project.model_fields["installer"]
+    Project.model_fields["installer"] = FieldInfo.merge_field_infos(field, annotation=list[union])
+    Project.model_rebuild(force=True)
+
+
+_use_registered_kinds()
+registry.on_change(_use_registered_kinds)

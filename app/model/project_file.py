@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
+from kiln.installers import registry
 from kiln.model.errors import KilnError, Problem, ProjectInvalid
 from kiln.model.project import Project
 from kiln.support.atomic import atomic_write_text
@@ -44,19 +45,21 @@ def _location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in {"portable", "appimage", "msi", "dmg"} and text.endswith("]"):
+        elif part in registry.kind_names() and text.endswith("]"):
             continue  # the discriminated union adds the tag as a path step
         else:
             text += f".{part}" if text else str(part)
     return text or "(top level)"
 
 
-_HINTS = {
-    "extra_forbidden": "remove it or check its spelling",
-    "missing": "add it",
-    "union_tag_invalid": "use one of: appimage, msi, dmg, portable",
-    "union_tag_not_found": "add kind = \"appimage\", \"msi\", \"dmg\" or \"portable\"",
-}
+def _hints() -> dict[str, str]:
+    kinds = registry.kind_names()
+    return {
+        "extra_forbidden": "remove it or check its spelling",
+        "missing": "add it",
+        "union_tag_invalid": f"use one of: {', '.join(kinds)}",
+        "union_tag_not_found": f"add kind = {' or '.join(repr(k) for k in kinds)}".replace("'", '"'),
+    }
 
 
 def problems_from_validation(error: ValidationError) -> list[Problem]:
@@ -70,7 +73,7 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
             message = "installer table without a kind"
         elif item["type"] == "extra_forbidden":
             message = "unknown key"
-        problems.append(Problem(_location(tuple(item["loc"])), message, _HINTS.get(item["type"])))
+        problems.append(Problem(_location(tuple(item["loc"])), message, _hints().get(item["type"])))
     return problems
 
 

@@ -84,7 +84,7 @@ def test_events_drive_progress_log_artifacts_and_chart(driver: Any, build_page: 
     log = build_page.log.toPlainText()
     assert "line 199" in log and "a stray print from a library" in log
     row = [build_page.artifacts.item(0, c).text() for c in range(4)]
-    assert row == ["portable", "hello-1.0.0-linux-x86_64.tar.zst", "2.0 KB", "ab" * 32]
+    assert row == ["portable", "hello-1.0.0-linux-x86_64.tar.zst", "2.0 KiB", "ab" * 32]
     assert [name for name, _ in build_page.chart.rows()] == ["stdlib", "runtime", "rich", "app"]
     assert "Build finished: 1 installer(s) in ~/hello/dist" in build_page.status.text()
     assert build_page.tabs.currentIndex() == 1

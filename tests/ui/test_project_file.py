@@ -54,7 +54,7 @@ def test_comments_survive_edits_through_the_wizard(driver: Any, hello: Path) -> 
     driver.qtbot.waitUntil(lambda: len(deps.requirements()) == 2)
     driver.go_to(PageId.INSTALLERS)
     installers = driver.page(PageId.INSTALLERS)
-    driver.choose(installers.portable_platform, "windows-x86_64")
+    driver.choose(installers.option("portable", "platform"), "windows-x86_64")
     _save(driver)
 
     text = path.read_text(encoding="utf-8")

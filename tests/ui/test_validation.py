@@ -158,9 +158,9 @@ def test_installers(at: Any) -> None:
         at.tick(box, False)
     refused(at, PageId.INSTALLERS, "choose at least one installer to build")
     at.tick(page.enabled["appimage"])
-    at.type(page.categories, "")
+    at.type(page.option("appimage", "categories"), "")
     refused(at, PageId.INSTALLERS, "Categories: enter at least one menu category")
-    at.type(page.categories, "Utility")
+    at.type(page.option("appimage", "categories"), "Utility")
     at.next(PageId.BUILD)
 
 
@@ -172,4 +172,4 @@ def test_model_problem_lands_on_the_owning_field(at: Any) -> None:
 
     kinds = page.installer_kinds()
     problem = Problem(f"installer[{kinds.index('dmg')}].volume_name", "too long")
-    assert page.widget_for(problem) is page.volume
+    assert page.widget_for(problem) is page.option("dmg", "volume_name")

@@ -86,7 +86,7 @@ def walk(d: Any, folder: Path, full: bool) -> Path:
     if full:
         d.choose(inst.terminal, "yes")
         d.tick(inst.enabled["msi"])
-        d.choose(inst.scope, "per-machine")
+        d.choose(inst.option("msi", "scope"), "per-machine")
         d.tick(inst.desktop)
         d.tick(inst.enabled["dmg"])
         d.type(inst.volume, "Hello")

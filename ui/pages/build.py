@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
 
 from kiln.model.events import Event
 from kiln.model.project import Project, is_todo
+from kiln.support.sizes import human_size
 from kiln.ui.engine_process import EngineProcess
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
-from kiln.ui.size_chart import SizeChart, human_size
+from kiln.ui.size_chart import SizeChart
 from kiln.ui.widgets import describe, display_path, note_label
 
 

@@ -1,0 +1,26 @@
+"""The AppImage kind: one executable file for Linux (type-2 runtime + squashfs of an AppDir)."""
+
+from __future__ import annotations
+
+from kiln.installers.appimage.options import AppImageOptions
+from kiln.installers.spec import KindSpec, OptionSpec
+
+MAIN_CATEGORIES = ("AudioVideo", "Audio", "Video", "Development", "Education", "Game", "Graphics", "Network",
+                   "Office", "Science", "Settings", "System", "Utility")
+
+SPEC = KindSpec(
+    kind="appimage",
+    options=AppImageOptions,
+    installer="kiln.installers.appimage.installer:AppImageInstaller",
+    reader="kiln.installers.appimage.installer:describe",
+    extensions=(".appimage",),
+    system="Linux",
+    title="&AppImage: one file that runs on most Linux systems",
+    wizard_options=(
+        OptionSpec("categories", "Ca&tegories:", "Menu categories (freedesktop.org), separated by ';', "
+                   f"e.g. {', '.join(MAIN_CATEGORIES)}.", placeholder="e.g. Utility; Development"),
+        OptionSpec("terminal", "Open a te&rminal:", "Whether starting the app from a menu opens a terminal window. "
+                   "Automatic: yes for console apps, no for GUI apps.",
+                   choices=(("Automatic: console apps only", None), ("Yes", True), ("No", False))),
+    ),
+)

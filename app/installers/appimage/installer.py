@@ -20,7 +20,6 @@ from typing import ClassVar
 
 from kiln.build.staging import link_tree
 from kiln.build.types import BuildContext, StagedApp
-from kiln.cli.render import human_size
 from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
 from kiln.installers.appimage.format import (
     APPIMAGE_MAGIC,
@@ -32,10 +31,11 @@ from kiln.installers.appimage.format import (
     make_squashfs,
     runtime_path,
 )
+from kiln.installers.appimage.options import AppImageOptions
 from kiln.model.errors import KilnError
-from kiln.model.project import AppImageInstaller as AppImageOptions
 from kiln.support.icons import hicolor_set, load_icon, write_png
 from kiln.support.posix_launcher import posix_launcher
+from kiln.support.sizes import human_size
 from kiln.support.targets import TARGETS, Target
 from kiln.support.tools import run
 

@@ -16,13 +16,13 @@ from typing import ClassVar
 from xml.parsers.expat import ExpatError
 
 from kiln.build.types import BuildContext, StagedApp
-from kiln.cli.render import human_size
 from kiln.installers.dmg import reader as dmg_reader
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
 from kiln.installers.dmg.hfs_volume import make_dmg, sanitize_volume_name
+from kiln.installers.dmg.options import DmgOptions
 from kiln.model.errors import KilnError
-from kiln.model.project import DmgInstaller as DmgOptions
 from kiln.support.icons import load_icon, write_icns
+from kiln.support.sizes import human_size
 from kiln.support.targets import TARGETS, Target
 from kiln.support.tools import run
 

@@ -1,0 +1,23 @@
+"""The MSI kind: a Windows Installer package written as WiX, compiled with wixl, around a branded launcher."""
+
+from __future__ import annotations
+
+from kiln.installers.msi.options import MsiOptions
+from kiln.installers.spec import KindSpec, OptionSpec
+
+SPEC = KindSpec(
+    kind="msi",
+    options=MsiOptions,
+    installer="kiln.installers.msi.installer:MsiInstaller",
+    reader="kiln.installers.msi.installer:describe",
+    extensions=(".msi",),
+    system="Windows",
+    title="&MSI: a standard Windows installer",
+    wizard_options=(
+        OptionSpec("scope", "&Scope:", "Install for the current user only, or for everyone (needs admin).",
+                   choices=(("Just the current user (no admin rights)", "per-user"),
+                            ("All users of the computer (needs admin)", "per-machine"))),
+        OptionSpec("start_menu_shortcut", "Start m&enu shortcut", "Add the app to the Windows Start menu."),
+        OptionSpec("desktop_shortcut", "Des&ktop shortcut", "Put a shortcut to the app on the desktop."),
+    ),
+)

@@ -15,15 +15,15 @@ from typing import ClassVar
 
 from kiln.build.staging import link_tree
 from kiln.build.types import BuildContext, StagedApp
-from kiln.cli.render import human_size
 from kiln.installers.msi import pe_resources
 from kiln.installers.msi.names import clean_text, windows_name
+from kiln.installers.msi.options import MsiOptions
 from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_identity
 from kiln.installers.msi.version import msi_product_version
 from kiln.installers.msi.wxs import ProductInfo, build_wxs, needs_placeholder
 from kiln.model.errors import KilnError, ToolFailed
-from kiln.model.project import MsiInstaller as MsiOptions
 from kiln.support import icons
+from kiln.support.sizes import human_size
 from kiln.support.targets import TARGETS, Target
 from kiln.support.tools import run
 

@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiln.installers.msi.options import MsiOptions
 from kiln.model.errors import KilnError, ToolFailed
-from kiln.model.project import MsiInstaller as MsiOptions
 from kiln.support.tools import require, run
 
 PKCS12_SUFFIXES = (".p12", ".pfx")

@@ -10,7 +10,7 @@ from typing import ClassVar
 import zstandard
 
 from kiln.build.types import BuildContext, StagedApp
-from kiln.model.project import PortableInstaller as PortableOptions
+from kiln.installers.portable.options import PortableOptions
 from kiln.support.posix_launcher import posix_launcher
 from kiln.support.targets import TARGETS, Target
 

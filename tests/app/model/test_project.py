@@ -9,8 +9,10 @@ import tomlkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kiln.installers.msi.options import MsiOptions
+from kiln.installers.portable.options import PortableOptions
 from kiln.model.errors import KilnError, ProjectInvalid
-from kiln.model.project import AppSection, EntrySection, MsiInstaller, PortableInstaller, Project
+from kiln.model.project import AppSection, EntrySection, Project
 from kiln.model.project_file import load_project, new_project_file, parse_project
 
 HAND_WRITTEN = """\
@@ -38,7 +40,7 @@ def test_save_then_load_gives_the_same_project(tmp_path: Path) -> None:
     project = Project(
         app=AppSection(name="demo", version="2.0.1", publisher="Ünïcode & Co", description='say "hi"\nbye'),
         entry=EntrySection(script="main.py", kind="gui"),
-        installer=[PortableInstaller(), MsiInstaller(scope="per-machine")],
+        installer=[PortableOptions(), MsiOptions(scope="per-machine")],
     )
     path = tmp_path / "kiln.toml"
     new_project_file(path, project).save()

@@ -31,8 +31,8 @@ from kiln.cli.inspect import inspect_artifact
 from kiln.installers.appimage.desktop_entry import one_line
 from kiln.installers.appimage.format import assemble, elf_end_offset, make_squashfs, runtime_path
 from kiln.installers.appimage.installer import AppImageInstaller, runtime_version
+from kiln.installers.appimage.options import AppImageOptions
 from kiln.model.errors import KilnError
-from kiln.model.project import AppImageInstaller as AppImageOptions
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.icons import HICOLOR_SIZES
 from kiln.support.targets import TARGETS

@@ -1,0 +1,41 @@
+"""How an installer kind describes itself to the rest of Kiln: plain data, no Qt, no heavy imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiln.model.installer_options import InstallerOptions
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One option the wizard shows for a kind; the widget follows from the field's type or `choices`."""
+
+    field: str
+    """The options model's field name."""
+    label: str
+    """Form label with its keyboard mnemonic, e.g. '&Scope:'."""
+    help: str
+    choices: tuple[tuple[str, Any], ...] = ()
+    """(text, value) pairs: a drop-down. Without them: bool → check box, list[str] → text split at ';', str → text."""
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One installer kind: its options model, where its code is, and how the wizard presents it."""
+
+    kind: str
+    options: type[InstallerOptions]
+    installer: str
+    """'module:Class' of the installer (imported only when a build needs it)."""
+    reader: str
+    """'module:function' that describes a built artifact for `kiln inspect`."""
+    extensions: tuple[str, ...]
+    """Artifact file-name endings, lower case, e.g. ('.appimage',)."""
+    system: str
+    """Where the artifact runs, for the wizard's group title, e.g. 'Linux'."""
+    title: str
+    """The wizard's check box text with its mnemonic, e.g. '&AppImage: one file that runs on most Linux systems'."""
+    wizard_options: tuple[OptionSpec, ...] = field(default_factory=tuple)

@@ -1,0 +1,94 @@
+"""One registry of installer kinds: a kind registered from outside Kiln is checked, built, inspected and in the
+schema without any other change (the wizard's side is tests/ui/test_installer_kinds.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import toy_kind
+from kiln_testing import REPO
+
+from kiln.cli.main import main
+from kiln.installers import registry
+from kiln.model.project import Project
+from kiln.model.project_file import load_project
+
+PROJECT = """\
+[app]
+name = "hello"
+version = "1.0.0"
+[entry]
+module = "hello.cli:main"
+[source]
+include = ["hello/**"]
+[[installer]]
+kind = "toy"
+greeting = "{greeting}"
+"""
+
+
+@pytest.fixture
+def toy() -> Iterator[None]:
+    registry.register(toy_kind.SPEC)
+    yield
+    registry.unregister("toy")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "examples" / "hello" / "hello", tmp_path / "hello" / "hello")
+    path = tmp_path / "hello" / "kiln.toml"
+    path.write_text(PROJECT.format(greeting="hi there"))
+    return path
+
+
+def test_builtin_kinds_come_from_the_registry() -> None:
+    assert registry.kind_names() == ["appimage", "msi", "dmg", "portable"]
+    schema = Project.model_json_schema()
+    assert set(schema["properties"]["installer"]["items"]["discriminator"]["mapping"]) == set(registry.kind_names())
+
+
+def test_unknown_kind_is_refused_until_registered(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(project)]) == 1
+    assert "installer[0]: unknown installer kind 'toy'" in capsys.readouterr().err
+
+
+def test_check_validates_the_toy_options(toy: None, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(project)]) == 0
+    project.write_text(PROJECT.format(greeting=" "))
+    assert main(["check", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "installer[0].greeting" in err and "write a greeting" in err
+
+
+def test_schema_lists_the_toy_kind(toy: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "toy" in schema["properties"]["installer"]["items"]["discriminator"]["mapping"]
+    assert "greeting" in schema["$defs"]["ToyOptions"]["properties"]
+
+
+def test_generated_fields_hook_keeps_the_msi_upgrade_code(tmp_path: Path) -> None:
+    path = tmp_path / "kiln.toml"
+    path.write_text(PROJECT.replace('kind = "toy"\ngreeting = "{greeting}"', 'kind = "msi"'))
+    project_file = load_project(path)
+    notes = project_file.project.installer[0].generated_fields()
+    assert list(notes) == ["upgrade_code"]
+
+
+@pytest.mark.slow
+def test_build_and_inspect_the_toy_kind(toy: None, project: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KILN_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["build", str(project), "--kind", "toy"]) == 0
+    artifact = project.parent / "dist" / "hello-1.0.0.toy.txt"
+    lines = artifact.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "hi there"
+    assert "kiln_boot.py" in lines and any(line.startswith("app/hello/") for line in lines)
+    capsys.readouterr()
+    assert main(["inspect", str(artifact)]) == 0
+    assert "toy listing, greeting 'hi there'" in capsys.readouterr().out

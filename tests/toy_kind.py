@@ -1,0 +1,72 @@
+"""A toy installer kind, defined entirely here: proof that a kind is one module plus one `registry.register` call.
+
+Its artifact is a plain-text list of the staged bundle's files, headed by the option `greeting`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import field_validator
+
+from kiln.build.types import BuildContext, StagedApp
+from kiln.installers.spec import KindSpec, OptionSpec
+from kiln.model.installer_options import InstallerOptions
+from kiln.support.targets import TARGETS, PlatformName, Target
+
+
+class ToyOptions(InstallerOptions):
+    kind: Literal["toy"] = "toy"
+    greeting: str = "hello from the toy kind"
+    """First line of the artifact."""
+
+    @field_validator("greeting")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("write a greeting, e.g. hello")
+        return value
+
+    @property
+    def platform(self) -> PlatformName:
+        return "linux-x86_64"
+
+
+class ToyInstaller:
+    kind: ClassVar[str] = "toy"
+    extension: ClassVar[str] = ".toy.txt"
+
+    def __init__(self, options: ToyOptions) -> None:
+        self.options = options
+
+    @property
+    def target(self) -> Target:
+        return TARGETS[self.options.platform]
+
+    def required_tools(self) -> list[str]:
+        return []
+
+    def artifact_name(self, staged: StagedApp) -> str:
+        return (self.options.output_name or f"{staged.app.name}-{staged.app.version}") + self.extension
+
+    def build(self, ctx: BuildContext, staged: StagedApp, out: Path) -> None:
+        files = sorted(p.relative_to(staged.bundle).as_posix() for p in staged.bundle.rglob("*") if p.is_file())
+        out.write_text("\n".join([self.options.greeting, *files]) + "\n", encoding="utf-8")
+
+
+def describe(path: Path) -> str:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return f"{path.name}: toy listing, greeting {lines[0]!r}, {len(lines) - 1} files"
+
+
+SPEC = KindSpec(
+    kind="toy",
+    options=ToyOptions,
+    installer="toy_kind:ToyInstaller",
+    reader="toy_kind:describe",
+    extensions=(".toy.txt",),
+    system="Anywhere",
+    title="&Toy listing: the bundle's files in a text file",
+    wizard_options=(OptionSpec("greeting", "&Greeting:", "The artifact's first line."),),
+)
