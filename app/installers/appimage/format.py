@@ -22,6 +22,7 @@ APPIMAGE_MAGIC = b"AI\x02"
 APPIMAGE_MAGIC_OFFSET = 8
 SQUASHFS_MAGIC = b"hsqs"
 RUNTIME_NAME = "runtime-x86_64"
+RUNTIME_ENV = "KILN_APPIMAGE_RUNTIME"
 
 _ELF_MAGIC = b"\x7fELF"
 _SHT_NOBITS = 8
@@ -127,8 +128,16 @@ def is_type2_appimage(path: str | os.PathLike[str]) -> bool:
 
 
 def runtime_path() -> Path:
-    """The prebuilt runtime shipped in resources/launchers/appimage/ (built by build.py there)."""
-    path = resource_path("launchers", "appimage", RUNTIME_NAME)
+    """The prebuilt runtime shipped in resources/launchers/appimage/ (built by build.py there).
+
+    KILN_APPIMAGE_RUNTIME names another build of it instead: CI builds the runtime from its sources with the
+    machine's current static libraries and tests that one, so a Debian security update never goes untested.
+    """
+    override = os.environ.get(RUNTIME_ENV, "").strip()
+    path = Path(override) if override else resource_path("launchers", "appimage", RUNTIME_NAME)
+    if override and not path.is_file():
+        raise KilnError(f"{RUNTIME_ENV} names {path}, which is not a file",
+                        hint=f"build it with resources/launchers/appimage/build.py, or unset {RUNTIME_ENV}")
     if not path.is_file():
         raise KilnError(
             f"the AppImage runtime is missing from this Kiln installation ({path.name})",

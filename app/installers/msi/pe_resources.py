@@ -7,6 +7,7 @@ Also writes the runtime's `python3XX._pth`, which the launcher requires (see res
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from kiln.resources import resource_path
 from kiln.support.atomic import atomic_write_bytes
 
 LAUNCHER_DIR = resource_path("launchers", "windows")
+LAUNCHERS_ENV = "KILN_WINDOWS_LAUNCHERS"
 RT_ICON, RT_GROUP_ICON, RT_VERSION, RT_MANIFEST = 3, 14, 16, 24
 LANG_EN_US = 1033
 _CODEPAGE_UNICODE = 0x04B0
@@ -95,8 +97,10 @@ def version_quad(version: str) -> tuple[int, int, int, int]:
 
 
 def launcher_template(kind: Literal["console", "gui"]) -> Path:
-    """The shipped generic launcher for an entry kind."""
-    path = LAUNCHER_DIR / f"launcher-{kind}.exe"
+    """The shipped generic launcher for an entry kind; KILN_WINDOWS_LAUNCHERS names a folder holding another
+    build of both (CI tests the launchers it just built from launcher.c)."""
+    folder = os.environ.get(LAUNCHERS_ENV, "").strip()
+    path = (Path(folder) if folder else LAUNCHER_DIR) / f"launcher-{kind}.exe"
     if not path.is_file():
         raise KilnError(
             f"Kiln's Windows launcher is missing: {path}",

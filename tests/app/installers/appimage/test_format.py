@@ -148,3 +148,19 @@ def test_is_type2_appimage_negative_cases(tmp_path: Path, payload: Path) -> None
     plain = tmp_path / "plain"
     plain.write_bytes(Path("/bin/true").resolve().read_bytes() + payload.read_bytes())
     assert not is_type2_appimage(plain)
+
+
+def test_runtime_override_names_another_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI points Kiln at the runtime it just built (KILN_APPIMAGE_RUNTIME); a wrong path is a clear error."""
+    from kiln.installers.appimage.format import runtime_path
+    from kiln.model.errors import KilnError
+
+    rebuilt = tmp_path / "runtime-x86_64"
+    rebuilt.write_bytes(b"\x7fELF")
+    monkeypatch.setenv("KILN_APPIMAGE_RUNTIME", str(rebuilt))
+    assert runtime_path() == rebuilt
+    monkeypatch.setenv("KILN_APPIMAGE_RUNTIME", str(tmp_path / "missing"))
+    with pytest.raises(KilnError, match="KILN_APPIMAGE_RUNTIME names"):
+        runtime_path()
+    monkeypatch.delenv("KILN_APPIMAGE_RUNTIME")
+    assert runtime_path().parent.name == "appimage" and runtime_path().is_file()

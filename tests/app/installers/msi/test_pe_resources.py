@@ -217,3 +217,12 @@ def test_write_runtime_pth_embeddable_layout(tmp_path: Path) -> None:
     pr.write_runtime_pth(tmp_path, "3.11")
     lines = (tmp_path / "python311._pth").read_bytes().decode().split("\r\n")
     assert lines == ["python311.zip", ".", "..\\app", "..\\packages", "import site", ""]
+
+
+def test_launcher_override_names_a_folder_of_other_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI points Kiln at the launchers it just built (KILN_WINDOWS_LAUNCHERS)."""
+    (tmp_path / "launcher-gui.exe").write_bytes(b"MZ")
+    monkeypatch.setenv("KILN_WINDOWS_LAUNCHERS", str(tmp_path))
+    assert pr.launcher_template("gui") == tmp_path / "launcher-gui.exe"
+    monkeypatch.delenv("KILN_WINDOWS_LAUNCHERS")
+    assert pr.launcher_template("gui") == pr.LAUNCHER_DIR / "launcher-gui.exe"
