@@ -64,13 +64,15 @@ def installed_versions(packages: Sequence[str]) -> dict[str, str]:
     versions = {}
     for package in packages:
         found = subprocess.run(
-            ["dpkg-query", "-W", "-f", "${db:Status-Status} ${Version}", package],
+            ["dpkg-query", "-W", "-f", "${db:Status-Status} ${Version}\n", package],
             capture_output=True,
             text=True,
             check=False,
         )
-        status, _, version = found.stdout.strip().partition(" ")
-        versions[package] = version if found.returncode == 0 and status == "installed" and version else UNKNOWN
+        # One line per installed architecture (libc6-dev:amd64, libc6-dev:i386 ...); their versions, once each.
+        lines = found.stdout.splitlines()
+        installed = sorted({line.split(" ", 1)[1] for line in lines if line.startswith("installed ")})
+        versions[package] = ",".join(installed) if found.returncode == 0 and installed else UNKNOWN
     return versions
 
 
