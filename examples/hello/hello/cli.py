@@ -19,8 +19,20 @@ def loaded_libpython() -> str:
     return ""
 
 
+def square(number: int) -> int:
+    """Work for --pool: runs in a child process, which imports this module again."""
+    return number * number
+
+
 def main() -> int:
     args = sys.argv[1:]
+    if args[:1] == ["--pool"]:
+        # multiprocessing with "spawn" (the default on Windows and macOS) starts fresh interpreters.
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(2) as pool:
+            print(f"pool: {pool.map(square, range(5))}")
+        return 0
     if args[:1] == ["--diagnose"]:
         print(json.dumps({
             "prefix": sys.prefix,
