@@ -73,6 +73,26 @@ def fix_hint(target: Target, minor: str) -> str:
     return f"{add}, downloaded on a machine that can reach GitHub), or point PBS_INSTALLER_BASE_URL at a mirror"
 
 
+def build_choice(cache_dir: Path, target: Target, minor: str) -> str:
+    """In words, the runtime a build with python.source "download" (or "auto" off the host) uses for `minor` on
+    `target`, as `kiln runtimes list` shows it."""
+    try:
+        entry: catalog.CatalogEntry | None = catalog.pick(target, minor)
+    except KilnError:
+        entry = None
+    exact = find_cached(cache_dir, target, sha256=entry.sha256) if entry is not None else None
+    if exact is not None:
+        return f"{exact.full_version} (cached)"
+    fallback = best_cached(cache_dir, target, minor)
+    if entry is None:
+        return f"cached {fallback.full_version}" if fallback is not None else "-"
+    if fallback is not None:
+        return f"{entry.version} if downloadable, else cached {fallback.full_version}"
+    if target.os == "windows":
+        return f"{entry.version} if downloadable, else embed from the package index (auto)"
+    return f"{entry.version} (download)"
+
+
 class DownloadedRuntimeProvider:
     """python.source = "download": the newest patch release of the requested 3.X from python-build-standalone.
 

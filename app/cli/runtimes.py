@@ -18,7 +18,7 @@ from kiln.runtimes import catalog
 from kiln.runtimes.archive import install_archive
 from kiln.runtimes.base import ProgressCallback
 from kiln.runtimes.cache import cache_root, clean, list_cached, wheels_root
-from kiln.runtimes.downloaded import fetch
+from kiln.runtimes.downloaded import build_choice, fetch
 from kiln.support.sizes import tree_size
 from kiln.support.targets import PLATFORMS, TARGETS, host_target
 
@@ -39,7 +39,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("version", help="Python version, 3.X")
     p.add_argument("--platform", choices=PLATFORMS, action="append", help="repeatable; default: this machine's")
 
-    p = _leaf(sub, "add", "register a local python-build-standalone install_only archive (offline use)",
+    p = _leaf(sub, "add", "register a local runtime archive (python-build-standalone install_only, or "
+              "python.org's Windows embeddable zip): builds use it when the catalog's cannot be downloaded",
               cmd_runtimes_add)
     p.add_argument("archive", type=Path, help="…-install_only.tar.gz (or .tar.zst / .zip)")
     p.add_argument("--platform", choices=PLATFORMS, required=True)
@@ -106,6 +107,8 @@ def cmd_runtimes_list(args: argparse.Namespace) -> int:
             here = [c for c in cached if c.platform == target.name and c.minor == minor]
             if here:
                 cell += "\n" + ", ".join(f"[green]cached {c.full_version}[/] {_mb(tree_size(c.path))}" for c in here)
+            if entry or here:
+                cell += f"\n[bold]a build uses:[/] {escape(build_choice(_root(args), target, minor))}"
             row.append(cell)
         table.add_row(*row)
     console.print(table)
