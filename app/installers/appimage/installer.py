@@ -101,8 +101,9 @@ class AppImageInstaller:
         write_png(icon, appdir / f"{name}.png", ICON_SIZE)
         write_png(icon, appdir / ".DirIcon", ICON_SIZE)
         app_run = appdir / "AppRun"
-        app_run.write_text(posix_launcher(staged, bundle_from_script="usr", comment="(AppImage entry point)"),
-                           encoding="utf-8")
+        launcher = posix_launcher(staged.app.title, staged.python_relpath, "usr", comment="(AppImage entry point)",
+                                  appimage=True)
+        app_run.write_text(launcher, encoding="utf-8")
         app_run.chmod(0o755)
         write_desktop_file(entry, appdir / self.desktop_file_name(staged))
         _normalize_modes(appdir)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import plistlib
 import re
-import shlex
 import shutil
 import unicodedata
 from pathlib import Path
@@ -29,13 +28,13 @@ from packaging.version import InvalidVersion, Version
 from kiln.build.types import StagedApp
 from kiln.model.errors import KilnError
 from kiln.model.project import AppSection
+from kiln.support.posix_launcher import posix_launcher
 
 BUNDLE_DIR = "app-bundle"
 """The staged bundle's folder inside Contents/Resources/."""
 BUNDLE_FROM_LAUNCHER = f"../Resources/{BUNDLE_DIR}"
 _MACOS_VERSION_RE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
 _APP_NAME_MAX = 200  # HFS+ allows 255 UTF-16 units per name; leave room for ".app" and Finder's copies
-_MAX_LINKS = 40
 
 
 def one_line(text: str) -> str:
@@ -106,38 +105,6 @@ def info_plist(staged: StagedApp, minimum_macos: str, icon_file: str) -> dict[st
     return plist
 
 
-def macos_launcher(staged: StagedApp, bundle_from_script: str = BUNDLE_FROM_LAUNCHER) -> str:
-    """A POSIX sh launcher that finds its real folder without `readlink -f` (absent before macOS 12.3).
-
-    It follows symlinks to itself (e.g. from /usr/local/bin) one `readlink` at a time, resolves the folder with
-    `cd -P`/`pwd -P`, keeps trailing newlines of names intact (the `x` sentinel), then execs the bundled Python
-    isolated. Project strings appear only in a comment (one line) or through shlex.quote.
-    """
-    title = one_line(staged.app.title)
-    bundle = f'"$here"/{shlex.quote(bundle_from_script)}'
-    lines = [
-        "#!/bin/sh",
-        f"# Written by Kiln: starts {title} with its own Python (POSIX sh: macOS /bin/sh, dash, bash).",
-        "# Finder on old macOS passes a process serial number first; the app never wants it.",
-        "case ${1-} in -psn_*) shift ;; esac",
-        "self=$0",
-        'case $self in */*) ;; *) self=./$self ;; esac',
-        "n=0",
-        'while [ -L "$self" ]; do',
-        f'    n=$((n + 1)); [ "$n" -le {_MAX_LINKS} ] || {{ echo "$0: too many symbolic links" >&2; exit 126; }}',
-        '    link=$(readlink -- "$self" && echo x) || exit 126',
-        "    link=${link%?x}",
-        '    case $link in /*) self=$link ;; *) self=${self%/*}/$link ;; esac',
-        "done",
-        'here=$(cd -P -- "${self%/*}/" && pwd -P && echo x) || exit 126',
-        "here=${here%?x}",
-        f"bundle={bundle}",
-        f'KILN_ARGV0="$0" exec "$bundle"/{shlex.quote(staged.python_relpath)} -I "$bundle"/kiln_boot.py "$@"',
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def make_app_bundle(staged: StagedApp, parent: Path, minimum_macos: str, icns: Path) -> tuple[Path, list[str]]:
     """Write `<parent>/<Title>.app` from the staged bundle; returns its path and warnings for the user.
 
@@ -152,7 +119,8 @@ def make_app_bundle(staged: StagedApp, parent: Path, minimum_macos: str, icns: P
     icon_file = f"{staged.app.name}.icns"
     _write(contents / "Info.plist", plistlib.dumps(info_plist(staged, minimum_macos, icon_file), sort_keys=True))
     _write(contents / "PkgInfo", b"APPL????")
-    _write(contents / "MacOS" / staged.app.name, macos_launcher(staged).encode(), executable=True)
+    launcher = posix_launcher(one_line(staged.app.title), staged.python_relpath, BUNDLE_FROM_LAUNCHER, finder=True)
+    _write(contents / "MacOS" / staged.app.name, launcher.encode(), executable=True)
     _write(contents / "Resources" / icon_file, icns.read_bytes())
     resources = contents / "Resources" / BUNDLE_DIR
     warnings = copy_normalized(staged.bundle, resources)

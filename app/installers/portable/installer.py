@@ -40,7 +40,7 @@ class PortableInstaller:
             raise KilnError("the portable kind is built for linux-x86_64 only so far",
                             hint="use the msi or dmg kinds for Windows and macOS")
         launcher = staged.bundle / staged.app.name
-        launcher.write_text(posix_launcher(staged), encoding="utf-8")
+        launcher.write_text(posix_launcher(staged.app.title, staged.python_relpath), encoding="utf-8")
         launcher.chmod(0o755)
         files = sorted(staged.bundle.rglob("*"))
         total = sum(p.lstat().st_size for p in files if p.is_file()) or 1

@@ -19,15 +19,17 @@ from kiln_testing import find_tool as need
 from kiln.build.types import StagedApp
 from kiln.installers.dmg.app_bundle import (
     BUNDLE_DIR,
+    BUNDLE_FROM_LAUNCHER,
     app_folder_name,
     apple_version,
     bundle_identifier,
     info_plist,
-    macos_launcher,
     make_app_bundle,
+    one_line,
 )
 from kiln.model.errors import KilnError
 from kiln.model.project import AppSection, EntrySection, Project
+from kiln.support.posix_launcher import posix_launcher
 from kiln.support.targets import TARGETS
 
 HOSTILE = 'Tom\'s "Best" <App> & co\n/: Ünïcødé 名前\t\x07end'
@@ -227,20 +229,25 @@ def test_launcher_found_on_path_and_by_relative_name(odd_app: tuple[Path, Path],
     assert probe_argv(on_path)[0] == probe_argv(relative)[0]
 
 
+def mac_launcher(staged: StagedApp) -> str:
+    """The launcher as make_app_bundle writes it into Contents/MacOS."""
+    return posix_launcher(one_line(staged.app.title), staged.python_relpath, BUNDLE_FROM_LAUNCHER, finder=True)
+
+
 def test_symlink_loop_is_an_error_not_a_hang(tmp_path: Path) -> None:
     need("dash")
     staged = fake_staged(tmp_path, AppSection(name="hello"))
     (tmp_path / "a").symlink_to("b")
     (tmp_path / "b").symlink_to("a")
     script = tmp_path / "launcher.sh"
-    script.write_text(macos_launcher(staged))
+    script.write_text(mac_launcher(staged))
     result = subprocess.run(["dash", "-c", f". {script}", str(tmp_path / "a")], capture_output=True, text=True,
                             timeout=20)
     assert result.returncode == 126 and "too many symbolic links" in result.stderr
 
 
 def test_launcher_has_no_readlink_f_and_quotes_nothing_from_the_project(tmp_path: Path) -> None:
-    text = macos_launcher(fake_staged(tmp_path, AppSection(name="hello", display_name="x\n$(rm -rf ~)`id`'\"")))
+    text = mac_launcher(fake_staged(tmp_path, AppSection(name="hello", display_name="x\n$(rm -rf ~)`id`'\"")))
     assert "readlink -f" not in text and "-f --" not in text
     assert text.startswith("#!/bin/sh\n# Written by Kiln: starts x $(rm -rf ~)`id`'\"")
     assert text.splitlines()[1].startswith("#")  # the title only ever appears inside this comment line
