@@ -1,4 +1,4 @@
-"""`python -m app` is the same as `kiln`."""
+"""`python -m kiln` is the same as `kiln`."""
 
 from kiln.cli.main import main
 

@@ -117,7 +117,7 @@ def write_project(folder: Path, archive: Path, *, version: str = "1.0", kind: st
 
 
 def build(project: Path, cache: Path, env: dict[str, str] | None = None) -> tuple[int, list[dict[str, Any]]]:
-    """`python -m app build --events jsonl`: the exit code and the events."""
+    """`python -m kiln build --events jsonl`: the exit code and the events."""
     full_env = {**os.environ, "KILN_CACHE_DIR": str(cache), **(env or {})}
     result = subprocess.run([sys.executable, "-m", "kiln", "build", str(project), "--events", "jsonl"], cwd=REPO,
                             env=full_env, capture_output=True, text=True, timeout=300)

@@ -27,7 +27,7 @@ class EngineProcess(QObject):
     """Runs one build at a time; emits each event as it arrives, and exactly one `finished(status, report)`."""
 
     event = Signal(object)
-    """An app.events.Event."""
+    """A kiln.model.events.Event."""
     events = Signal(list)
     """All events of one chunk of output, for views that update once per chunk (cheaper with many log lines)."""
     finished = Signal(str, str)

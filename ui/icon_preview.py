@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-# The sizes Kiln writes (app/icons.py: hicolor PNGs, .ico frames, .icns images).
+# The sizes Kiln writes (kiln.support.icons: hicolor PNGs, .ico frames, .icns images).
 PLATFORM_SIZES: list[tuple[str, tuple[int, ...]]] = [
     ("Linux (AppImage)", (16, 24, 32, 48, 64, 128, 256, 512)),
     ("Windows (MSI)", (16, 24, 32, 48, 64, 128, 256)),

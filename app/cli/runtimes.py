@@ -24,7 +24,7 @@ from kiln.support.targets import PLATFORMS, TARGETS, host_target
 
 Handler = Callable[[argparse.Namespace], int]
 SUPPORTED_MINORS = tuple(f"3.{m}" for m in range(14, 7, -1))
-"""The Python versions a project may ask for (see app.project.PythonSection)."""
+"""The Python versions a project may ask for (see kiln.model.project.PythonSection)."""
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:

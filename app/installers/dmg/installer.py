@@ -1,7 +1,7 @@
 """The dmg kind: a macOS disk image holding `<Title>.app` and an Applications link, built on Linux.
 
-Steps: the .app bundle (app.macos_bundle) and the link go into a volume folder; xorriso turns it into an HFS+ volume
-and Kiln's UDIF writer compresses it (app.installers.hfs_volume, app.installers.udif). Same input, same bytes: every
+Steps: the .app bundle (app_bundle.py) and the link go into a volume folder; xorriso turns it into an HFS+ volume
+and Kiln's UDIF writer compresses it (hfs_volume.py, udif.py). Same input, same bytes: every
 date on the volume is $SOURCE_DATE_EPOCH or a fixed date, owners are 0:0 and modes are normalised.
 """
 

@@ -1,7 +1,7 @@
 """The msi kind: a Windows Installer package built on Linux with wixl (msitools), optionally signed.
 
 Steps: copy the staged bundle (hard links), add the branded launcher `<name>.exe` and the runtime's `._pth`,
-sign the launcher, write the .wxs (app.installers.wxs), compile it with wixl, then fix what wixl cannot do:
+sign the launcher, write the .wxs (wxs.py), compile it with wixl, then fix what wixl cannot do:
 set the database code page to UTF-8 and put the non-ASCII strings into their tables (msibuild), and sign
 the MSI last. `describe` reads an MSI back with msiinfo for `kiln inspect`.
 """

@@ -169,7 +169,7 @@ def read_ico(ico: Path) -> list[tuple[bytes, bytes]]:
         data = ico.read_bytes()
     except OSError as e:
         raise KilnError(f"cannot read icon {ico}: {e.strerror}") from None
-    problem = KilnError(f"{ico} is not a valid .ico file", hint="regenerate it with app.icons.write_ico")
+    problem = KilnError(f"{ico} is not a valid .ico file", hint="regenerate it with kiln.support.icons.write_ico")
     if len(data) < 6:
         raise problem
     reserved, kind, count = struct.unpack_from("<HHH", data, 0)

@@ -2,7 +2,7 @@
 
 wixl (msitools 0.101) writes the database string pool in a single-byte code page and crashes on characters
 outside Windows-1252, and its preprocessor evaluates `$` in every attribute. So every database string that is
-non-ASCII or holds a `$` is written here as an ASCII token (`KILN_TEXT_0001`); `app.installers.msi` replaces the
+non-ASCII or holds a `$` is written here as an ASCII token (`KILN_TEXT_0001`); `msi.installer` replaces the
 tokens after wixl ran, once the database code page is UTF-8 (65001). Summary-information strings
 (Package/@Description, @Comments) take UTF-8 as is.
 

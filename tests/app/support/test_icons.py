@@ -1,4 +1,4 @@
-"""app.icons: one source (PNG/SVG/default) -> .ico, .icns, PNG sizes and a hicolor tree, deterministic."""
+"""kiln.support.icons: one source (PNG/SVG/default) -> .ico, .icns, PNG sizes and a hicolor tree, deterministic."""
 
 from __future__ import annotations
 

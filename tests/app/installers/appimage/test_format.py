@@ -1,4 +1,4 @@
-"""app.appimage_format: ELF end offset, type-2 detection, runtime lookup, reproducible payload, atomic assembly."""
+"""kiln.installers.appimage.format: ELF end offset, type-2 detection, runtime lookup, reproducible payload, atomic assembly."""
 
 from __future__ import annotations
 

@@ -273,7 +273,7 @@ def test_missing_mksquashfs_is_one_line_naming_the_package(tmp_path: Path) -> No
 
 
 def _build_example(root: Path, example: str, cache: Path, app: dict[str, str], kinds: list[str]) -> Path:
-    """Write a kiln.toml for examples/<example> in `root`, build it with `python -m app build`, return dist/."""
+    """Write a kiln.toml for examples/<example> in `root`, build it with `python -m kiln build`, return dist/."""
     source = REPO / "examples" / example
     package = next(p.name for p in source.iterdir() if (p / "__init__.py").exists())
     requirements = tomlkit.parse((source / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]

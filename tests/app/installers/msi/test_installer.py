@@ -46,7 +46,7 @@ class Recorder:
 
 
 def make_bundle(root: Path) -> Path:
-    """A staged Windows bundle as app.staging lays it out (runtime, app, packages, kiln_boot.py)."""
+    """A staged Windows bundle as kiln.build.staging lays it out (runtime, app, packages, kiln_boot.py)."""
     bundle = root / "bundle"
     pe = (kit.REPO / "resources" / "launchers" / "windows" / "launcher-console.exe").read_bytes()
     files = {

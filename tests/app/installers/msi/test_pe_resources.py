@@ -1,4 +1,4 @@
-"""app.pe_resources: icon, VERSIONINFO and manifest put into the launcher, read back with pefile."""
+"""kiln.installers.msi.pe_resources: icon, VERSIONINFO and manifest put into the launcher, read back with pefile."""
 
 from __future__ import annotations
 
