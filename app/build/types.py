@@ -55,7 +55,7 @@ class StagedApp:
     app: AppSection
     entry: EntrySection
     icon_source: Path | None
-    """The project's icon file (PNG or SVG) or None for Kiln's default; installers convert it with kiln.support.icons."""
+    """The project's icon file (PNG or SVG), or None for Kiln's default; installers convert it (support.icons)."""
     size_by_component: dict[str, int] = field(default_factory=dict)
 
     @property
