@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kiln.model.errors import KilnError
-from kiln.resources import resource_path
+from kiln.resources import prebuilt_launcher
 from kiln.support.atomic import atomic_path
 from kiln.support.tools import run
 
@@ -128,22 +128,9 @@ def is_type2_appimage(path: str | os.PathLike[str]) -> bool:
 
 
 def runtime_path() -> Path:
-    """The prebuilt runtime shipped in resources/launchers/appimage/ (built by build.py there).
-
-    KILN_APPIMAGE_RUNTIME names another build of it instead: CI builds the runtime from its sources with the
-    machine's current static libraries and tests that one, so a Debian security update never goes untested.
-    """
-    override = os.environ.get(RUNTIME_ENV, "").strip()
-    path = Path(override) if override else resource_path("launchers", "appimage", RUNTIME_NAME)
-    if override and not path.is_file():
-        raise KilnError(f"{RUNTIME_ENV} names {path}, which is not a file",
-                        hint=f"build it with resources/launchers/appimage/build.py, or unset {RUNTIME_ENV}")
-    if not path.is_file():
-        raise KilnError(
-            f"the AppImage runtime is missing from this Kiln installation ({path.name})",
-            hint="rebuild it with: python3 resources/launchers/appimage/build.py",
-        )
-    return path
+    """The prebuilt runtime shipped in resources/launchers/appimage/ (built by build.py there), or the build
+    KILN_APPIMAGE_RUNTIME names."""
+    return prebuilt_launcher("appimage", RUNTIME_NAME, RUNTIME_ENV)
 
 
 def make_squashfs(appdir: Path, out: Path) -> None:

@@ -7,7 +7,6 @@ Also writes the runtime's `python3XX._pth`, which the launcher requires (see res
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import lief
 from packaging.version import InvalidVersion, Version
 
 from kiln.model.errors import KilnError
-from kiln.resources import resource_path
+from kiln.resources import prebuilt_launcher, resource_path
 from kiln.support.atomic import atomic_write_bytes
 
 LAUNCHER_DIR = resource_path("launchers", "windows")
@@ -97,16 +96,8 @@ def version_quad(version: str) -> tuple[int, int, int, int]:
 
 
 def launcher_template(kind: Literal["console", "gui"]) -> Path:
-    """The shipped generic launcher for an entry kind; KILN_WINDOWS_LAUNCHERS names a folder holding another
-    build of both (CI tests the launchers it just built from launcher.c)."""
-    folder = os.environ.get(LAUNCHERS_ENV, "").strip()
-    path = (Path(folder) if folder else LAUNCHER_DIR) / f"launcher-{kind}.exe"
-    if not path.is_file():
-        raise KilnError(
-            f"Kiln's Windows launcher is missing: {path}",
-            hint="reinstall Kiln, or rebuild it with resources/launchers/windows/build.py",
-        )
-    return path
+    """The shipped generic launcher for an entry kind, or the build in the folder KILN_WINDOWS_LAUNCHERS names."""
+    return prebuilt_launcher("windows", f"launcher-{kind}.exe", LAUNCHERS_ENV)
 
 
 def write_runtime_pth(runtime_dir: Path, python_version: str) -> Path:
