@@ -31,9 +31,12 @@ GLIBC_LIBRARIES = {
     "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1", "libresolv.so.2",
     "ld-linux-x86-64.so.2", "libanl.so.1", "libmvec.so.1", "linux-vdso.so.1", "libnss_files.so.2",
 }
-# Extension modules whose dependencies we do not want to carry (Tk, NIS) or that are CPython's own tests.
-SKIPPED_EXTENSIONS = re.compile(r"^(_tkinter|nis|_test\w*|xxlimited\w*|_ctypes_test|_xxsubinterpreters|xxsubtype)\.")
-RUNTIME_FORMAT = 4  # bump when the layout this module produces changes, so old caches are not reused
+# Extension modules whose dependencies we do not want to carry (NIS) or that are CPython's own tests.
+SKIPPED_EXTENSIONS = re.compile(r"^(nis|_test\w*|xxlimited\w*|_ctypes_test|_xxsubinterpreters|xxsubtype)\.")
+# What _tkinter brings along: Tcl/Tk and the two small X extensions Tk uses. X11, fontconfig and freetype
+# themselves come from the user's desktop (like every AppImage), as they must match its X server and fonts.
+TK_LIBRARIES = re.compile(r"^lib(tcl|tk)\d[\d.]*\.so|^libX(ft|ss)\.so")
+RUNTIME_FORMAT = 5  # bump when the layout this module produces changes, so old caches are not reused
 
 
 def glibc_version() -> str:
@@ -120,8 +123,13 @@ class HostRuntimeProvider:
         prune_stdlib(stdlib)
         progress(0.4, "bundling shared libraries")
         elf_files = [dest / "bin" / f"python{version}", dest / "lib" / f"libpython{version}.so.1.0"]
-        elf_files += sorted(dynload.glob("*.so"))
+        elf_files += sorted(m for m in dynload.glob("*.so") if not m.name.startswith("_tkinter."))
         bundled = bundle_libraries(elf_files, dest / "lib")
+        tkinter_module = next(dynload.glob("_tkinter.*.so"), None)
+        if tkinter_module is not None:
+            bundled += bundle_tcl_tk(tkinter_module, dest / "lib", self.prefix / "bin" / f"python{version}")
+            if tkinter_module.exists():
+                elf_files.append(tkinter_module)
         progress(0.6, "stripping and patching RUNPATH")
         for path in [*elf_files, *bundled]:
             path.chmod(0o755)
@@ -160,6 +168,30 @@ def bundle_libraries(elf_files: list[Path], lib_dir: Path) -> list[Path]:
         if not target.exists():
             shutil.copy2(source.resolve(), target)
             copies.append(target)
+    return copies
+
+
+def bundle_tcl_tk(tkinter_module: Path, lib_dir: Path, host_python: Path) -> list[Path]:
+    """Copy Tcl/Tk's libraries and their script folders (tcl8.6/, tk8.6/) beside libpython.
+
+    Tcl looks for its scripts in ../lib/tclX.Y relative to the interpreter, and the bundle's _kiln_bundle.py
+    points TCL_LIBRARY/TK_LIBRARY there. When this machine's Tcl/Tk is not usable, tkinter is left out.
+    """
+    libraries = {n: p for n, p in needed_libraries(tkinter_module).items() if TK_LIBRARIES.match(n)}
+    probe = run([host_python, "-I", "-c", "import tkinter; print(tkinter.Tcl().eval('info library'))"],
+                what="finding Tcl's script folder", check=False)
+    tcl_scripts = Path(probe.stdout.decode(errors="replace").strip() or "/nonexistent")
+    tk_scripts = tcl_scripts.parent / tcl_scripts.name.replace("tcl", "tk", 1)
+    if probe.returncode != 0 or not (tcl_scripts / "init.tcl").is_file() or not (tk_scripts / "tk.tcl").is_file():
+        tkinter_module.unlink()  # no usable Tcl/Tk here: an app importing tkinter gets a clear ImportError
+        return []
+    copies = []
+    for soname, source in sorted(libraries.items()):
+        if not (lib_dir / soname).exists():
+            shutil.copy2(source.resolve(), lib_dir / soname)
+            copies.append(lib_dir / soname)
+    for scripts in (tcl_scripts, tk_scripts):
+        shutil.copytree(scripts, lib_dir / scripts.name, symlinks=False)
     return copies
 
 

@@ -64,7 +64,15 @@ def test_bundled_libraries_and_pruned_stdlib(runtime) -> None:  # type: ignore[n
     for name in ("libssl.so.3", "libcrypto.so.3", "libffi.so.8", "libsqlite3.so.0", "liblzma.so.5", "libz.so.1"):
         assert (lib / name).exists(), name
     stdlib = lib / f"python{runtime.version}"
-    assert not (stdlib / "test").exists() and not (stdlib / "tkinter").exists()
+    assert not (stdlib / "test").exists() and not (stdlib / "idlelib").exists()
+    # tkinter stays in the cached runtime with Tcl/Tk (staging drops it from bundles that never import it);
+    # X11, fontconfig and freetype are the desktop's own
+    assert (stdlib / "tkinter" / "__init__.pyc").exists()
+    assert (lib / "tcl8.6" / "init.tcl").is_file() and (lib / "tk8.6" / "tk.tcl").is_file()
+    (tkinter_module,) = (stdlib / "lib-dynload").glob("_tkinter.*.so")
+    assert set(needed_libraries(tkinter_module)) >= {"libX11.so.6"}  # resolved from the system, not bundled
+    assert (lib / "libtcl8.6.so").exists() and (lib / "libtk8.6.so").exists()
+    assert not list(lib.glob("libX11*")) and not list(lib.glob("libfontconfig*"))
     assert (stdlib / "os.pyc").exists() and not (stdlib / "os.py").exists()
     assert list((stdlib / "site-packages").iterdir()) == []
     assert needed_libraries(runtime.python) == {}  # everything resolves inside the runtime now

@@ -12,16 +12,16 @@ from kiln.model.errors import KilnError
 from kiln.runtimes import archive, cache
 from kiln.runtimes.archive import ArchiveRuntimeProvider
 from kiln.runtimes.base import Runtime
-from kiln.runtimes.embed import EmbedRuntimeProvider
 from kiln.runtimes.downloaded import DownloadedRuntimeProvider
+from kiln.runtimes.embed import EmbedRuntimeProvider
 from kiln.runtimes.select import AutoRuntimeProvider, provider_for
 from kiln.support.targets import TARGETS, Target
 
 PRUNED = {
-    "windows": ["Lib/test", "Lib/idlelib", "Lib/tkinter", "Lib/ensurepip", "Lib/lib2to3", "Lib/pydoc_data",
+    "windows": ["Lib/test", "Lib/idlelib", "Lib/ensurepip", "Lib/lib2to3", "Lib/pydoc_data",
                 "Lib/__pycache__", "Lib/unittest/test", "DLLs/_tkinter.pyd", "DLLs/tcl86t.dll", "DLLs/tk86t.dll",
                 "tcl", "include", "libs"],
-    "unix": ["lib/python3.12/test", "lib/python3.12/idlelib", "lib/python3.12/tkinter", "lib/python3.12/ensurepip",
+    "unix": ["lib/python3.12/test", "lib/python3.12/idlelib", "lib/python3.12/ensurepip",
              "lib/python3.12/lib2to3", "lib/python3.12/pydoc_data", "lib/python3.12/__pycache__",
              "lib/python3.12/json/__pycache__", "lib/python3.12/lib-dynload/_tkinter.cpython-312.so",
              "lib/python3.12/config-3.12", "lib/libffi.a", "lib/tcl8.6", "lib/libtcl8.6.so", "lib/pkgconfig",
