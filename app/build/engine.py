@@ -1,4 +1,9 @@
-"""The build: plans stages per target, runs them, emits events, honours cancel, publishes artifacts atomically."""
+"""The build: plans stages per target, runs them, emits events, honours cancel, publishes artifacts atomically.
+
+Each installer succeeds or fails on its own: a target whose runtime cannot be had fails its installers only,
+an installer that fails leaves the others to be built and published. The `done` event and the report carry
+one status per installer; the build's status is "ok" only when every installer was built.
+"""
 
 from __future__ import annotations
 
@@ -54,10 +59,28 @@ class _Stage:
 
 
 @dataclass
+class InstallerOutcome:
+    """How one installer of the build ended."""
+
+    kind: str
+    platform: str
+    status: str
+    """"ok" or "failed"."""
+    message: str = ""
+    hint: str = ""
+    artifact: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "platform": self.platform, "status": self.status, "message": self.message,
+                "hint": self.hint, "artifact": self.artifact}
+
+
+@dataclass
 class BuildResult:
     status: str
     artifacts: list[Artifact] = field(default_factory=list)
     report_path: Path | None = None
+    installers: list[InstallerOutcome] = field(default_factory=list)
 
 
 class _StageReporter:
@@ -95,13 +118,15 @@ class Engine:
         ]
         self._stages: list[_Stage] = []
         self._done_weight = 0.0
+        self.outcomes: list[InstallerOutcome] = []
+        self._entered: set[str] = set()
         self.report = BuildReport(project=str(project_file.path), kiln_version=__version__)
 
     # -- cancellation -------------------------------------------------------------------------------------
     def request_cancel(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         """Signal handler: only note the request. Raising here could land inside native code (lief, zlib)
         and abort the process before it cleans up; the build stops at its next checkpoint instead, and a
-        running external tool is killed by app.tools within a fraction of a second. Publishing an artifact
+        running external tool is killed by kiln.support.tools within a fraction of a second. Publishing an artifact
         (rename, checksum) has no checkpoint inside, so it is never cut in half."""
         tools.cancel_requested.set()
 
@@ -133,10 +158,15 @@ class Engine:
     def _stage(self, name: str, message: str) -> Iterator[_StageReporter]:
         self.check_cancelled()
         weight = next(s.weight for s in self._stages if s.name == name)
+        self._entered.add(name)
         self.reporter.emit(Event("stage-start", message, stage=name, fraction=self._overall(0.0, weight)))
         log.info("stage %s: %s", name, message)
         started = time.monotonic()
-        yield _StageReporter(self, name)
+        try:
+            yield _StageReporter(self, name)
+        except BaseException:
+            self._done_weight += weight  # a failed stage still moves the overall progress on
+            raise
         seconds = time.monotonic() - started
         self.report.stages[name] = round(seconds, 3)
         self._done_weight += weight
@@ -171,7 +201,9 @@ class Engine:
             try:
                 artifacts = self._build(work_dir, publish_dir)
                 with self._stage("report", "writing the build report"):
-                    self.report.status = status = "ok"
+                    failed = [o for o in self.outcomes if o.status != "ok"]
+                    self.report.status = status = "failed" if failed else "ok"
+                    self.report.installers = [o.as_dict() for o in self.outcomes]
                     report_path = self._write_report()
             except BuildCancelled:
                 status = "cancelled"
@@ -191,11 +223,15 @@ class Engine:
                 shutil.rmtree(publish_dir, ignore_errors=True)
                 logging.getLogger().removeHandler(log_handler)
                 log_handler.close()
-        done: dict[str, Any] = {"status": status, "log": str(log_handler.baseFilename)}
+        done: dict[str, Any] = {"status": status, "log": str(log_handler.baseFilename),
+                                "installers": [o.as_dict() for o in self.outcomes]}
         if report_path:
             done["report"] = str(report_path)
-        self.reporter.emit(Event("done", f"build {status}", fraction=1.0 if status == "ok" else None, data=done))
-        return BuildResult(status, artifacts, report_path)
+        failed = sum(o.status != "ok" for o in self.outcomes)
+        message = f"build {status}" if not failed or status != "failed" else \
+            f"build failed: {failed} of {len(self.outcomes)} installers failed"
+        self.reporter.emit(Event("done", message, fraction=1.0 if status == "ok" else None, data=done))
+        return BuildResult(status, artifacts, report_path, list(self.outcomes))
 
     def _build(self, work_dir: Path, publish_dir: Path) -> list[Artifact]:
         by_target = self._plan()
@@ -212,11 +248,43 @@ class Engine:
             stage.progress(1.0, "project is valid")
         artifacts: list[Artifact] = []
         for target_name, installers in by_target.items():
-            staged = self._stage_target(TARGETS[target_name], _target_suffix(target_name, by_target),
-                                        work_dir / target_name)
+            suffix = _target_suffix(target_name, by_target)
+            try:
+                staged = self._stage_target(TARGETS[target_name], suffix, work_dir / target_name)
+            except Exception as e:
+                self._failed(installers, e)
+                # The overall progress moves past this target's stages that will never run.
+                skipped = {f"{step}{suffix}" for step in ("runtime", "dependencies", "payload")}
+                skipped |= {i.kind for i in installers}
+                self._done_weight += sum(s.weight for s in self._stages if s.name in skipped - self._entered)
+                continue
             for installer in installers:
-                artifacts.append(self._build_installer(installer, staged, work_dir, publish_dir))
+                try:
+                    artifact = self._build_installer(installer, staged, work_dir, publish_dir)
+                except Exception as e:
+                    self._failed([installer], e)
+                    continue
+                artifacts.append(artifact)
+                self.outcomes.append(InstallerOutcome(installer.kind, target_name, "ok", artifact=str(artifact.path)))
         return artifacts
+
+    def _failed(self, installers: list[Installer], error: Exception) -> None:
+        """Record `installers` as failed because of `error`; cancelling stops the whole build instead."""
+        if isinstance(error, BuildCancelled):
+            raise error
+        if isinstance(error, ProjectInvalid):
+            message, hint = error.message, "; ".join(str(p) for p in error.problems)
+        elif isinstance(error, KilnError):
+            message, hint = error.message, error.hint or ""
+        else:  # a bug in Kiln: say so plainly, keep the traceback in the log
+            log.error("internal error", exc_info=error)
+            message, hint = f"internal error in Kiln: {error!r}", "see the build log"
+        for installer in installers:
+            platform = installer.target.name
+            log.error("%s (%s) failed: %s", installer.kind, platform, message)
+            self.outcomes.append(InstallerOutcome(installer.kind, platform, "failed", message, hint))
+            self.reporter.emit(Event("error", f"{installer.kind} ({platform}) failed: {message}",
+                                     stage=installer.kind, data={"hint": hint} if hint else {}))
 
     def _context(self, stage: _StageReporter, work_dir: Path) -> BuildContext:
         return BuildContext(

@@ -25,6 +25,8 @@ class BuildReport:
     """Bytes per component of the first target's bundle: runtime, stdlib, app, then each dependency."""
     size_by_target: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    installers: list[dict[str, str]] = field(default_factory=list)
+    """One entry per installer: kind, platform, status ("ok" or "failed"), message, hint, artifact path."""
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -62,6 +62,14 @@ class RichRenderer:
                 data = artifact.data
                 table.add_row(data["kind"], escape(data["path"]), human_size(data["size"]), data["sha256"][:16] + "…")
             self.console.print(table)
+        for outcome in event.data.get("installers", []):
+            where = escape(f"{outcome.get('kind')} ({outcome.get('platform')})")
+            if outcome.get("status") == "ok":
+                self.console.print(f"[green]✓ {where}[/]")
+                continue
+            self.console.print(f"[red]✗ {where} failed:[/] {escape(str(outcome.get('message', '')))}")
+            if outcome.get("hint"):
+                self.console.print(f"  hint: {escape(str(outcome['hint']))}")
         status = event.data.get("status")
         colour = {"ok": "green", "cancelled": "yellow"}.get(str(status), "red")
         self.console.print(f"[{colour}]build {status}[/]  log: {escape(str(event.data.get('log', '')))}")
