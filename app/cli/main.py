@@ -60,6 +60,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     problems = check_project(project_file)
     if problems:
         raise ProjectInvalid(str(args.project), problems)
+    from rich.markup import escape as _escape
+
+    from kiln.build.preflight import project_runtime_issues
+
+    for issue in project_runtime_issues(project_file):  # pre-flight: installers that will get no runtime
+        Console(highlight=False, stderr=True).print(f"[yellow]warning:[/] {_escape(str(issue))}\n  hint: "
+                                                    f"{_escape(issue.hint)}")
     Console(highlight=False).print(f"[green]ok[/] {args.project}: no problems found")
     return 0
 
