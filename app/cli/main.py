@@ -188,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_subcommands(commands)
+    from kiln.cli.tryout import add_subcommands as add_try  # `kiln try`: run the app as it ships
+
+    add_try(commands)
     return parser
 
 

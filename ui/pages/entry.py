@@ -1,12 +1,16 @@
-"""Entry point page: what starts the app (detected or typed), GUI or console, and a "Try it" run from the source."""
+"""Entry point page: what starts the app (detected or typed), GUI or console, and "Try it": the app as it ships.
+
+"Try it" runs the bundle a build ships for this machine (staged by the engine in a child process, cached); "Run
+from sources" is the quick developer run with the Python that runs Kiln. Arguments are split like a shell does.
+"""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from PySide6.QtCore import QProcess, QProcessEnvironment
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -27,8 +31,18 @@ from kiln.model.errors import Problem
 from kiln.model.project import EntrySection, Project, is_todo
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.try_runner import TryRunner
 from kiln.ui.widgets import PathField, add_row, choose_folder, describe, display_path, make_form
 from kiln.ui.worker import run_in_background
+
+
+class EntryHost(ProjectHost, Protocol):
+    def save_for_build(self) -> Path | None: ...
+
+
+def split_args(text: str) -> list[str]:
+    """The Arguments field split like a POSIX shell does (quotes group words); ValueError on an open quote."""
+    return shlex.split(text)
 
 
 def is_script(text: str) -> bool:
@@ -38,12 +52,13 @@ def is_script(text: str) -> bool:
 class EntryPage(KilnPage):
     page_id = PageId.ENTRY
 
-    def __init__(self, host: ProjectHost) -> None:
+    def __init__(self, host: EntryHost) -> None:
         super().__init__(
             host,
             "Entry point",
             "Tell Kiln what starts your app; pick one Kiln found or type it, then try it before you build.",
         )
+        self.entry_host = host
         form = make_form()
         self.root = PathField("The folder with your app's code", choose_folder("Choose the source folder"))
         add_row(form, "&Source folder:", self.root, "Where your code is, relative to the project file ('.' is the "
@@ -71,11 +86,16 @@ class EntryPage(KilnPage):
         row.addStretch(1)
         form.addRow(QLabel("Kind:"), kinds)  # no buddy: each choice has its own mnemonic
         self.args = QLineEdit()
-        self.args.setPlaceholderText("Optional command-line arguments for the try run")
-        self.try_button = QPushButton("&Try it")
+        self.args.setPlaceholderText('Optional arguments, split like a shell: -t "Hello from Kiln"')
+        self.try_button = QPushButton("&Try it (as it ships)")
         self.try_button.setAutoDefault(False)
-        describe(self.try_button, "Try it", "Run the entry point from the source folder now, with the Python that "
-                 "runs Kiln (your app's dependencies must be installed there), and show what it prints.")
+        describe(self.try_button, "Try it as it ships", "Save the project, prepare the app exactly as the installers "
+                 "ship it for this computer (its Python, its dependencies; kept for the next try), run it with the "
+                 "arguments and show what it prints.")
+        self.dev_button = QPushButton("Run from sour&ces")
+        self.dev_button.setAutoDefault(False)
+        describe(self.dev_button, "Run from sources", "Quick developer run: the entry point from the source folder "
+                 "with the Python that runs Kiln and ITS packages (not the ones your installers ship).")
         self.stop_button = QPushButton("Sto&p")
         self.stop_button.setAutoDefault(False)
         self.stop_button.setEnabled(False)
@@ -85,6 +105,7 @@ class EntryPage(KilnPage):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.args, 1)
         row.addWidget(self.try_button)
+        row.addWidget(self.dev_button)
         row.addWidget(self.stop_button)
         add_row(form, "&Arguments:", try_row, "Arguments passed to the app when you press Try it (not saved).",
                 buddy=self.args)
@@ -103,8 +124,11 @@ class EntryPage(KilnPage):
         self.candidates.currentItemChanged.connect(self._candidate_chosen)
         self.root.edit.editingFinished.connect(self.refresh_candidates)
         self.try_button.clicked.connect(self.try_it)
+        self.dev_button.clicked.connect(self.run_from_sources)
         self.stop_button.clicked.connect(self.stop)
-        self.process: QProcess | None = None
+        self.runner = TryRunner(self)
+        self.runner.output.connect(self._append)
+        self.runner.ended.connect(self._ended)
         self._candidates_for: Path | None = None
         self.found_entries: list[EntryCandidate] = []
 
@@ -190,72 +214,73 @@ class EntryPage(KilnPage):
             (self.gui if candidate.kind == "gui" else self.console).setChecked(True)
 
     # --- Try it ----------------------------------------------------------------------------------------------------
+    def _args(self) -> list[str] | None:
+        try:
+            return split_args(self.args.text())
+        except ValueError as error:
+            self.output.setPlainText(f"Cannot read the arguments: {error} (close the quote, or put a \\ before it)")
+            return None
+
     def try_it(self) -> None:
+        """The app as it ships: the project is saved (the engine reads the file), then the engine stages and runs."""
         self.stop()
+        args = self._args()
+        if args is None or not self.validatePage():
+            return
+        path = self.entry_host.save_for_build()
+        if path is None:
+            self.output.setPlainText("Not run: the project could not be saved (see the message on the page).")
+            return
+        shown = " ".join([self.target.text().strip(), *map(shlex.quote, args)])
+        self.output.setPlainText(f"Preparing {shown} as the installers ship it (the first time takes a while)…\n")
+        self._busy()
+        self.runner.run_shipped(path, args)
+
+    def run_from_sources(self) -> None:
+        self.stop()
+        args = self._args()
+        if args is None:
+            return
         text = self.target.text().strip()
         entry = EntrySection.model_construct(
             module="" if is_script(text) else text, script=text if is_script(text) else "", kind="console"
         )
         try:
-            command = try_command(entry, self.source_root(), sys.executable, self.args.text().split())
+            command = try_command(entry, self.source_root(), sys.executable, args)
         except TryRunError as error:
-            self.output.setPlainText(f"Cannot try it: {error}")
+            self.output.setPlainText(f"Cannot run it: {error}")
             return
-        shown = " ".join([text, *self.args.text().split()])
-        self.output.setPlainText(f"▶ {shown}   (from {display_path(command.cwd)})\n")
-        process = QProcess(self)
-        environment = QProcessEnvironment()
-        for key, value in command.env.items():
-            environment.insert(key, value)
-        process.setProcessEnvironment(environment)
-        process.setWorkingDirectory(str(command.cwd))
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        process.readyReadStandardOutput.connect(self._read_output)
-        process.finished.connect(self._finished)
-        process.errorOccurred.connect(self._failed_to_start)
-        self.process = process
-        self.try_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        process.start(command.argv[0], command.argv[1:])
+        shown = " ".join([text, *map(shlex.quote, args)])
+        self.output.setPlainText(f"▶ from sources with Kiln's Python: {shown}   (in {display_path(command.cwd)})\n")
+        self._busy()
+        self.runner.run_sources(command.argv, command.cwd, command.env)
 
-    def _read_output(self) -> None:
-        if self.process is not None:
-            text = bytes(self.process.readAllStandardOutput().data()).decode("utf-8", errors="replace")
-            self.output.moveCursor(self.output.textCursor().MoveOperation.End)
-            self.output.insertPlainText(text)
-            self.output.ensureCursorVisible()
-
-    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
-        self._read_output()
-        ended = "stopped" if status == QProcess.ExitStatus.CrashExit else f"exited with code {code}"
-        if not self.output.toPlainText().endswith("\n"):
-            self.output.insertPlainText("\n")
+    def _append(self, text: str) -> None:
         self.output.moveCursor(self.output.textCursor().MoveOperation.End)
-        self.output.insertPlainText(f"— the app {ended} —")
-        if self.process is not None:
-            self.process.deleteLater()
-            self.process = None
+        self.output.insertPlainText(text)
+        self.output.ensureCursorVisible()
+
+    def _ended(self, summary: str) -> None:
+        if not self.output.toPlainText().endswith("\n"):
+            self._append("\n")
+        self._append(summary)
         self._idle()
 
-    def _failed_to_start(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart:
-            self.output.appendPlainText("— could not start Python —")
-            self._idle()
+    def _busy(self) -> None:
+        self.try_button.setEnabled(False)
+        self.dev_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
 
     def _idle(self) -> None:
         self.try_button.setEnabled(True)
+        self.dev_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
     def stop(self) -> None:
-        """Kill the try run (never waits on the GUI thread; the process object goes away once it has ended)."""
-        process, self.process = self.process, None
-        if process is not None and process.state() != QProcess.ProcessState.NotRunning:
-            process.readyReadStandardOutput.disconnect(self._read_output)
-            process.finished.disconnect(self._finished)
-            process.finished.connect(process.deleteLater)
-            process.kill()
-            self.output.appendPlainText("— stopped —")
-        self._idle()
+        """Stop the preparation or the app (never waits on the GUI thread)."""
+        if self.runner.stop() and not self.runner.engine.is_running():
+            self._append("\n— stopped —")
+            self._idle()
 
     def running(self) -> bool:
-        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+        return self.runner.running()

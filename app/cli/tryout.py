@@ -1,0 +1,67 @@
+"""`kiln try PROJECT [ARGS...]`: run the app as it ships (the staged bundle for this machine), with ARGS.
+
+With `--events jsonl` (the wizard) it only prepares the bundle, reports the stages as events, and ends with a
+`done` event whose data holds `argv` and `env` to start it: the wizard runs that itself, so it can stop it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from kiln.model.errors import KilnError, ProjectInvalid
+
+
+def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "try", help="run the app as it ships: the bundle a build makes for this machine (cached), with ARGS")
+    parser.add_argument("project", type=Path)
+    parser.add_argument("app_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                        help="arguments for the app (put -- before them if one starts with -)")
+    parser.add_argument("--events", choices=["jsonl"],
+                        help="print machine-readable events and the command to run, instead of running it")
+    parser.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
+    parser.set_defaults(handler=cmd_try)
+
+
+def cmd_try(args: argparse.Namespace) -> int:
+    from kiln.build.engine import default_cache_dir
+    from kiln.build.tryout import prepare
+    from kiln.model.events import Event, JsonLinesWriter, Reporter
+    from kiln.model.project_file import load_project
+
+    app_args = list(args.app_args)
+    if app_args[:1] == ["--"]:
+        app_args = app_args[1:]
+    cache_dir = args.cache_dir or default_cache_dir()
+    if args.events != "jsonl":
+        from kiln.cli.render import RichRenderer
+
+        project_file = load_project(args.project)
+        renderer: AbstractContextManager[Reporter] = RichRenderer()
+        with renderer as reporter:
+            bundle = prepare(project_file, reporter, cache_dir)
+        env = bundle.env(project_file.project.app.name)
+        return subprocess.run(bundle.argv(app_args), env=env, check=False).returncode
+
+    writer = JsonLinesWriter(sys.stdout)
+    with nullcontext(writer):
+        try:
+            project_file = load_project(args.project)
+            bundle = prepare(project_file, writer, cache_dir)
+        except ProjectInvalid as error:
+            writer.emit(Event("error", error.message, data={"problems": [str(p) for p in error.problems]}))
+        except KilnError as error:
+            writer.emit(Event("error", error.message, data={"hint": error.hint} if error.hint else {}))
+        else:
+            env = bundle.env(project_file.project.app.name, base={})
+            writer.emit(Event("done", "ready to run", fraction=1.0, data={
+                "status": "ok", "argv": bundle.argv(app_args), "env": env, "reused": bundle.reused,
+                "bundle": str(bundle.bundle)}))
+            return 0
+    writer.emit(Event("done", "could not prepare the app", data={"status": "failed"}))
+    return 1
