@@ -67,8 +67,8 @@ class KilnWizard(QWizard):
                             (W.CustomButton3, "Save under another name (Ctrl+Shift+S)")):
             self.button(button).setToolTip(tip)
             self.button(button).setAccessibleName(tip.split(" (")[0])
-        self.setButtonLayout([W.CustomButton1, W.CustomButton2, W.CustomButton3, W.Stretch, W.BackButton,
-                              W.NextButton, W.FinishButton, W.CancelButton])
+        self._layout_buttons(PageId.START)
+        self.currentIdChanged.connect(self._layout_buttons)
         self.customButtonClicked.connect(self._custom_button)
         QShortcut(QKeySequence.StandardKey.Open, self, self.open_dialog)
         QShortcut(QKeySequence.StandardKey.Save, self, self.save)
@@ -220,6 +220,11 @@ class KilnWizard(QWizard):
         self.building = building
         for button in (W.BackButton, W.CustomButton1):
             self.button(button).setEnabled(not building)
+
+    def _layout_buttons(self, page_id: int) -> None:
+        """Cancel on every page but the last, where Close is the one way out (it asks about a running build)."""
+        last = [W.FinishButton] if page_id == PageId.BUILD else [W.NextButton, W.CancelButton]
+        self.setButtonLayout([W.CustomButton1, W.CustomButton2, W.CustomButton3, W.Stretch, W.BackButton, *last])
 
     def _build_shortcut(self) -> None:
         if self.currentId() == PageId.BUILD:

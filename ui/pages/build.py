@@ -1,16 +1,27 @@
-"""Build page: a summary, then the build in a child process with progress, log, Cancel, artifacts and sizes."""
+"""Build page: a summary, then the build in a child process; progress with elapsed time per stage, the log (live
+and as a file, with the previous builds' logs), each installer's outcome, sizes, where the AppImage runs, and Run.
+
+When a project is opened, the results of its last build are read from the report in the output folder.
+"""
 
 from __future__ import annotations
 
 import html
 import json
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -25,14 +36,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiln.build.log_history import keep_previous, previous_logs
 from kiln.model.events import Event
 from kiln.model.project import Project, is_todo
 from kiln.support.sizes import human_size
 from kiln.ui.engine_process import EngineProcess
+from kiln.ui.linux_reach import linux_note
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
 from kiln.ui.size_chart import SizeChart
 from kiln.ui.widgets import describe, display_path, note_label
+from kiln.ui.worker import run_in_background
+
+RUNNABLE = ("appimage", "portable")
+"""Kinds whose artifact runs on this machine (Linux), in the order Run prefers them."""
+ARTIFACT_COLUMNS = ["Installer", "Platform", "Status", "File", "Size", "SHA-256"]
+LOG_VIEW_LIMIT = 2_000_000  # characters of a log file shown in the viewer (the end, where failures are)
 
 
 class BuildHost(ProjectHost, Protocol):
@@ -54,6 +73,32 @@ def _table(headers: list[str]) -> QTableWidget:
     return table
 
 
+def clock(seconds: float) -> str:
+    """Elapsed time as people read it: 42 s, 3:05, 1:02:03."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def file_manager_available() -> bool:
+    """Whether opening a folder can work here: Qt hands folders to xdg-open (or the desktop's portal)."""
+    return shutil.which("xdg-open") is not None or shutil.which("gio") is not None
+
+
+def extract_portable(archive: Path, into: Path) -> Path:
+    """Unpack a portable .tar.zst (safely: nothing outside `into`); the launcher inside it."""
+    import zstandard
+
+    with archive.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, \
+            tarfile.open(fileobj=stream, mode="r|") as tar:
+        tar.extractall(into, filter="data")
+    top = next(p for p in into.iterdir() if p.is_dir())
+    return top / top.name
+
+
 class BuildPage(KilnPage):
     page_id = PageId.BUILD
 
@@ -70,51 +115,92 @@ class BuildPage(KilnPage):
 
         self.build_button = QPushButton("B&uild installers")
         self.cancel_button = QPushButton("Cancel bui&ld")
+        self.run_button = QPushButton("&Run the app")
+        self.show_log_button = QPushButton("Show lo&g")
         self.open_button = QPushButton("Open &folder")
         describe(self.build_button, "Build installers", "Save the project and build every installer (Ctrl+B).")
         describe(self.cancel_button, "Cancel build", "Stop the build; nothing half-written is left behind.")
+        describe(self.run_button, "Run the app", "Start the AppImage (or the portable folder) this build made, "
+                 "as your users will, and show what it prints.")
+        describe(self.show_log_button, "Show log", "Show the build's log file here, and where it is.")
         describe(self.open_button, "Open folder", "Show the output folder in your file manager.")
-        for button in (self.build_button, self.cancel_button, self.open_button):
+        for button in (self.build_button, self.cancel_button, self.run_button, self.show_log_button,
+                       self.open_button):
             button.setAutoDefault(False)
         self.cancel_button.setEnabled(False)
+        self.run_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("%p%")
         self.progress.setValue(0)  # a fresh bar has no value and shows no text: it looked like an empty field
         describe(self.progress, "Overall progress", "How far the whole build is.")
+        self.elapsed = QLabel("")
+        describe(self.elapsed, "Elapsed time", "How long the build has been running.")
         self.status = QLabel("Not built yet.")
+        self.status.setWordWrap(True)
         self.status.setAccessibleName("Build status")
         row = QHBoxLayout()
         row.addWidget(self.build_button)
         row.addWidget(self.cancel_button)
         row.addWidget(self.progress, 1)
+        row.addWidget(self.elapsed)
+        row.addWidget(self.run_button)
+        row.addWidget(self.show_log_button)
         row.addWidget(self.open_button)
         self.body.addLayout(row)
         self.body.addWidget(self.status)
 
         self.stages = _table(["Stage", "Time", "Status"])
-        describe(self.stages, "Stages", "Each step of the build, with how long it took.")
+        describe(self.stages, "Stages", "Each step of the build, with how long it took (the running one counts up).")
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log.setPlaceholderText("What the build does appears here, as it happens.")
-        describe(self.log, "Build log", "What the build engine reports, as it happens.")
+        describe(self.log, "Build events", "What the build engine reports, as it happens.")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.stages)
         splitter.addWidget(self.log)
         splitter.setSizes([330, 600])
-        self.artifacts = _table(["Installer", "File", "Size", "SHA-256"])
-        describe(self.artifacts, "Artifacts", "The installers the build wrote, with size and SHA-256 checksum.")
+        self.artifacts = _table(ARTIFACT_COLUMNS)
+        describe(self.artifacts, "Installers built", "Each installer of the build: whether it was made, its file, "
+                 "size and SHA-256 checksum.")
+        self.linux = note_label()
+        self.linux.setAccessibleName("Where the AppImage runs")
         self.chart = SizeChart()
         results = QWidget()
         layout = QVBoxLayout(results)
         layout.addWidget(self.artifacts, 1)
-        layout.addWidget(note_label("What takes the space in the app bundle:"))
+        layout.addWidget(self.linux)
+        layout.addWidget(note_label("What takes the space in the app (by distribution):"))
         layout.addWidget(self.chart)
+        self.log_path = note_label()
+        self.log_path.setAccessibleName("Log file")
+        self.log_choice = QComboBox()
+        describe(self.log_choice, "Which build's log", "The log of this build, or of one of the builds before.")
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log_view.setPlaceholderText("The build's log file appears here after a build.")
+        describe(self.log_view, "Log file contents", "Everything the build did, with the output of every tool.")
+        log_tab = QWidget()
+        layout = QVBoxLayout(log_tab)
+        top = QHBoxLayout()
+        top.addWidget(self.log_path, 1)
+        top.addWidget(self.log_choice)
+        layout.addLayout(top)
+        layout.addWidget(self.log_view, 1)
+        self.run_output = QPlainTextEdit()
+        self.run_output.setReadOnly(True)
+        self.run_output.setMaximumBlockCount(5000)
+        self.run_output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.run_output.setPlaceholderText("What the built app prints when you press Run appears here.")
+        describe(self.run_output, "Output of the app", "What the built app printed when you pressed Run.")
         self.tabs = QTabWidget()
         self.tabs.addTab(splitter, "&Progress")
-        self.tabs.addTab(results, "&Results")
+        self.tabs.addTab(results, "Re&sults")
+        self.tabs.addTab(log_tab, "Log &file")
+        self.tabs.addTab(self.run_output, "App &output")
         self.body.addWidget(self.tabs, 1)
 
         self.engine = EngineProcess(self)
@@ -122,15 +208,29 @@ class BuildPage(KilnPage):
         self.engine.finished.connect(self.on_finished)
         self.build_button.clicked.connect(self.start_build)
         self.cancel_button.clicked.connect(self.cancel_build)
+        self.run_button.clicked.connect(self.run_app)
+        self.show_log_button.clicked.connect(self.show_log)
         self.open_button.clicked.connect(self.open_folder)
+        self.log_choice.currentIndexChanged.connect(self._log_chosen)
+        self.ticker = QTimer(self)
+        self.ticker.setInterval(1000)
+        self.ticker.timeout.connect(self._tick)
         self.result_status = ""
-        self.report: dict[str, object] = {}
+        self.report: dict[str, Any] = {}
+        self.done_data: dict[str, Any] = {}
+        self.installers: list[dict[str, Any]] = []
+        self._started = 0.0
+        self._stage_started: dict[str, float] = {}
+        self._logs: list[Path] = []
+        self.app_process: QProcess | None = None
 
     def initializePage(self) -> None:
         self.refresh_summary()
 
     def load(self, project: Project) -> None:
         self.refresh_summary()
+        if not self.engine.is_running():
+            self.show_last_build()
 
     def refresh_summary(self) -> None:
         project = self.host.project
@@ -159,6 +259,14 @@ class BuildPage(KilnPage):
         project = self.host.project
         return (self.host.base_dir / (project.build.output_dir if project else "dist")).resolve()
 
+    def log_file(self) -> Path | None:
+        project = self.host.project
+        return self.output_dir() / f"{project.app.name}-build.log" if project is not None else None
+
+    def report_file(self) -> Path | None:
+        project = self.host.project
+        return self.output_dir() / f"{project.app.name}-report.json" if project is not None else None
+
     # --- the build ---------------------------------------------------------------------------------------------
     def start_build(self) -> None:
         if self.engine.is_running():
@@ -172,14 +280,26 @@ class BuildPage(KilnPage):
         self.artifacts.setRowCount(0)
         self.log.clear()
         self.chart.set_sizes({})
+        self.linux.setText("")
         self.progress.setValue(0)
         self.show_problems([])
-        self.result_status, self.report = "", {}
+        self.result_status, self.report, self.done_data, self.installers = "", {}, {}, []
         self.tabs.setCurrentIndex(0)
         self.status.setText("Building…")
         self.build_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self.run_button.setEnabled(False)
         self.build_host.set_building(True)
+        log = self.log_file()
+        if log is not None:
+            try:
+                keep_previous(log)  # the last builds' logs stay readable (NAME-build.1.log, …)
+            except OSError as error:
+                self.log.appendPlainText(f"could not keep the previous log: {error}")
+        self._started = time.monotonic()
+        self._stage_started = {}
+        self.elapsed.setText(clock(0))
+        self.ticker.start()
         self.engine.start(path)
 
     def cancel_build(self) -> None:
@@ -188,6 +308,13 @@ class BuildPage(KilnPage):
             self.cancel_button.setEnabled(False)
             self.engine.cancel()
 
+    def _tick(self) -> None:
+        """Once a second: the build's elapsed time, and the running stages' time counting up."""
+        now = time.monotonic()
+        self.elapsed.setText(clock(now - self._started))
+        for stage, started in self._stage_started.items():
+            self._stage_row(stage, None, clock(now - started))
+
     def on_events(self, events: list[Event]) -> None:
         """One update per chunk of engine output; log lines are appended in one go."""
         lines: list[str] = []
@@ -195,19 +322,28 @@ class BuildPage(KilnPage):
             if event.fraction is not None:
                 self.progress.setValue(round(event.fraction * 1000))
             if event.kind == "stage-start" and event.stage:
-                self._stage_row(event.stage, "running…", "")
+                self._stage_started[event.stage] = time.monotonic()
+                self._stage_row(event.stage, "running…", clock(0))
                 self.status.setText(f"{event.message[:1].upper()}{event.message[1:]}…")
             elif event.kind == "stage-end" and event.stage:
-                self._stage_row(event.stage, "done", f"{float(event.data.get('seconds', 0)):.1f} s")
+                self._stage_started.pop(event.stage, None)
+                self._stage_row(event.stage, "done", clock(float(event.data.get("seconds", 0))))
             elif event.kind == "progress" and event.stage:
                 self._stage_row(event.stage, event.message or "running…", None)
             elif event.kind == "artifact":
-                self._add_artifact(event.data)
+                self._add_artifact({**event.data, "status": "built"})
+            elif event.kind == "done":
+                self.done_data = dict(event.data)
             elif event.kind == "error":
+                if event.stage:  # an installer failed; the others go on
+                    self._stage_started.pop(event.stage, None)
+                    self._stage_row(event.stage, "failed", None)
                 hint = event.data.get("hint")
                 problems = event.data.get("problems") or []
-                self.message.setText("\n".join([f"Build failed: {event.message}", *map(str, problems)]
-                                               + ([f"What to do: {hint}"] if hint else [])))
+                previous = self.message.text() + "\n" if self.message.isVisible() and self.message.text() else ""
+                headline = event.message if event.stage else f"Build failed: {event.message}"
+                self.message.setText(previous + "\n".join([headline, *map(str, problems)]
+                                                          + ([f"What to do: {hint}"] if hint else [])))
                 self.message.show()
             if event.kind in ("log", "warning", "error") or event.kind.startswith("stage"):
                 prefix = {"warning": "warning: ", "error": "error: "}.get(event.kind, "")
@@ -215,7 +351,7 @@ class BuildPage(KilnPage):
         if lines:
             self.log.appendPlainText("\n".join(lines))
 
-    def _stage_row(self, stage: str, status: str, seconds: str | None) -> None:
+    def _stage_row(self, stage: str, status: str | None, seconds: str | None) -> None:
         found = self.stages.findItems(stage, Qt.MatchFlag.MatchExactly)
         rows = [item.row() for item in found if item.column() == 0]
         row = rows[0] if rows else self.stages.rowCount()
@@ -224,34 +360,64 @@ class BuildPage(KilnPage):
             self.stages.setItem(row, 0, QTableWidgetItem(stage))
             self.stages.setItem(row, 1, QTableWidgetItem(""))
             self.stages.setItem(row, 2, QTableWidgetItem(""))
-        self.stages.item(row, 2).setText(status)
+        if status is not None:
+            self.stages.item(row, 2).setText(status)
         if seconds is not None:
             self.stages.item(row, 1).setText(seconds)
 
-    def _add_artifact(self, data: dict[str, object]) -> None:
-        path = Path(str(data.get("path", "")))
+    def _add_artifact(self, data: dict[str, Any]) -> None:
+        path = Path(str(data.get("path") or data.get("artifact") or ""))
         row = self.artifacts.rowCount()
         self.artifacts.insertRow(row)
-        values = [str(data.get("kind", "")), path.name, human_size(float(str(data.get("size", 0)))),
-                  str(data.get("sha256", ""))]
+        size = data.get("size")
+        status = str(data.get("status", ""))
+        if status == "failed" and data.get("message"):
+            status = f"failed: {data['message']}"
+        values = [str(data.get("kind", "")), str(data.get("platform", "")), status,
+                  path.name if str(path) not in ("", ".") else "",
+                  human_size(float(size)) if size is not None else "", str(data.get("sha256", ""))]
         for column, value in enumerate(values):
             item = QTableWidgetItem(value)
-            item.setToolTip(str(path) if column == 1 else value)
+            tip = {3: str(path), 2: f"{status}\n{data.get('hint') or ''}".strip()}.get(column, value)
+            item.setToolTip(tip)
             self.artifacts.setItem(row, column, item)
 
+    def _show_installers(self, outcomes: list[dict[str, Any]], artifacts: list[dict[str, Any]]) -> None:
+        """One row per installer, built or not: the outcome (status, message) joined with its artifact."""
+        by_path = {str(a.get("path")): a for a in artifacts}
+        self.artifacts.setRowCount(0)
+        for outcome in outcomes:
+            artifact = by_path.get(str(outcome.get("artifact")), {})
+            status = "built" if outcome.get("status") == "ok" else "failed"
+            self._add_artifact({**artifact, **{k: v for k, v in outcome.items() if v}, "status": status})
+
     def on_finished(self, status: str, report: str) -> None:
+        self.ticker.stop()
+        if self._started:
+            self.elapsed.setText(clock(time.monotonic() - self._started))
         self.result_status = status
         self.build_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.build_host.set_building(False)
         for row in range(self.stages.rowCount()):
-            if self.stages.item(row, 2).text() not in ("done",):
+            if self.stages.item(row, 2).text() not in ("done", "failed"):
                 self.stages.item(row, 2).setText(status if status != "ok" else "done")
+        self._stage_started = {}
+        outcomes = [o for o in self.done_data.get("installers") or [] if isinstance(o, dict)]
+        self.installers = outcomes
+        if report:
+            self._read_report(report)
+        if outcomes:
+            artifacts = [{"kind": self.artifacts.item(r, 0).text(), "path": self.artifacts.item(r, 3).toolTip(),
+                          "sha256": self.artifacts.item(r, 5).text(), "size": None} for r in
+                         range(self.artifacts.rowCount())]
+            reported = [a for a in self.report.get("artifacts") or [] if isinstance(a, dict)]
+            self._show_installers(outcomes, reported or artifacts)
+        built = sum(o.get("status") == "ok" for o in outcomes) if outcomes else self.artifacts.rowCount()
+        folder = display_path(self.output_dir())
         if status == "ok":
             self.progress.setValue(1000)
-            count = self.artifacts.rowCount()
-            self.status.setText(f"Build finished: {count} installer(s) in {display_path(self.output_dir())}.")
-            self._read_report(report)
+            self.status.setText(f"Build finished: {built} installer(s) in {folder}.")
             self.tabs.setCurrentIndex(1)
         elif status == "cancelled":
             self.progress.setValue(0)
@@ -259,28 +425,184 @@ class BuildPage(KilnPage):
                 self.status.setText("Build cancelled: nothing half-written was left behind.")
             else:  # the engine did not get to clean up: say so rather than promise a clean folder
                 self.status.setText("Build cancelled, but the build engine stopped abruptly: temporary files "
-                                    f"may be left in {display_path(self.output_dir())}.")
+                                    f"may be left in {folder}.")
+        elif built:
+            self.status.setText(f"Build partly failed: {built} of {len(outcomes)} installers built in {folder}; "
+                                "the others say why in the Results tab and below.")
+            self.tabs.setCurrentIndex(1)
         else:
-            self.status.setText("Build failed: see the message below and the log.")
+            self.status.setText("Build failed: see the message below and the log (Show log).")
+        self._refresh_logs(str(self.done_data.get("log") or ""))
+        self.run_button.setEnabled(self.runnable() is not None)
 
-    def _read_report(self, report: str) -> None:
-        if not report:
-            return
+    def _read_report(self, report: str) -> bool:
         try:
             self.report = json.loads(Path(report).read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             self.log.appendPlainText(f"could not read the build report {report}: {error}")
-            return
+            return False
         sizes = self.report.get("size_by_component")
         if isinstance(sizes, dict):
             self.chart.set_sizes({str(k): int(v) for k, v in sizes.items()})
+        runtimes = self.report.get("runtimes") or {}
+        linux = runtimes.get("linux-x86_64") if isinstance(runtimes, dict) else None
+        kinds = {str(a.get("kind")) for a in self.report.get("artifacts") or [] if isinstance(a, dict)}
+        self.linux.setText(linux_note(linux) if isinstance(linux, dict) and kinds & set(RUNNABLE) else "")
         if self.artifacts.rowCount() == 0:  # the report is the reference when events were missed
-            for artifact in self.report.get("artifacts") or []:  # type: ignore[attr-defined]
-                self._add_artifact(artifact)
+            for artifact in self.report.get("artifacts") or []:
+                self._add_artifact({**artifact, "status": "built"})
+        return True
 
+    def show_last_build(self) -> None:
+        """A reopened project shows its last build: the report and log in the output folder, if any."""
+        self.artifacts.setRowCount(0)
+        self.chart.set_sizes({})
+        self.linux.setText("")
+        self.report, self.installers = {}, []
+        self.message.hide()
+        report = self.report_file()
+        if report is None or not report.is_file() or not self._read_report(str(report)):
+            self.status.setText("Not built yet.")
+            self.run_button.setEnabled(False)
+            self._refresh_logs("")
+            return
+        outcomes = [o for o in self.report.get("installers") or [] if isinstance(o, dict)]
+        self.installers = outcomes
+        if outcomes:
+            self._show_installers(outcomes, [a for a in self.report.get("artifacts") or [] if isinstance(a, dict)])
+        when = datetime.fromtimestamp(report.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+        built = sum(o.get("status") == "ok" for o in outcomes) if outcomes else self.artifacts.rowCount()
+        total = len(outcomes) or built
+        state = "finished" if self.report.get("status") == "ok" else "failed"
+        self.status.setText(f"Last build ({when}) {state}: {built} of {total} installer(s) in "
+                            f"{display_path(self.output_dir())}. Build again to refresh them.")
+        self._refresh_logs("")
+        self.run_button.setEnabled(self.runnable() is not None)
+        self.tabs.setCurrentIndex(1)
+
+    # --- the log file ------------------------------------------------------------------------------------------
+    def _refresh_logs(self, current: str) -> None:
+        log = Path(current) if current else self.log_file()
+        self._logs = previous_logs(log) if log is not None else []
+        self.log_choice.blockSignals(True)
+        self.log_choice.clear()
+        for number, path in enumerate(self._logs):
+            when = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+            self.log_choice.addItem(f"{'This build' if number == 0 else 'Earlier build'} ({when})")
+        self.log_choice.blockSignals(False)
+        self.log_choice.setEnabled(bool(self._logs))
+        self.show_log_button.setEnabled(bool(self._logs))
+        if self._logs:
+            self._log_chosen(0)
+        else:
+            self.log_path.setText("No build log yet: it is written into the output folder by each build.")
+            self.log_view.clear()
+
+    def _log_chosen(self, index: int) -> None:
+        if not 0 <= index < len(self._logs):
+            return
+        path = self._logs[index]
+        self.log_path.setText(f"Log file: {display_path(path)}")
+        self.log_path.setToolTip(str(path))
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            text = f"could not read {path}: {error.strerror or error}"
+        self.log_view.setPlainText(text[-LOG_VIEW_LIMIT:])
+        self.log_view.moveCursor(self.log_view.textCursor().MoveOperation.End)
+
+    def show_log(self) -> None:
+        if not self._logs:
+            self._refresh_logs("")
+        self.tabs.setCurrentIndex(2)
+        if self._logs:
+            self._log_chosen(self.log_choice.currentIndex() if self.log_choice.currentIndex() >= 0 else 0)
+
+    # --- Run the built app -------------------------------------------------------------------------------------
+    def runnable(self) -> tuple[str, Path] | None:
+        """The built artifact that runs here: the AppImage, else the portable folder's archive."""
+        rows = {self.artifacts.item(r, 0).text(): Path(self.artifacts.item(r, 3).toolTip())
+                for r in range(self.artifacts.rowCount()) if self.artifacts.item(r, 2).text() == "built"}
+        for kind in RUNNABLE:
+            path = rows.get(kind)
+            if path is not None and path.is_file():
+                return kind, path
+        return None
+
+    def run_app(self) -> None:
+        found = self.runnable()
+        if found is None or (self.app_process is not None
+                             and self.app_process.state() != QProcess.ProcessState.NotRunning):
+            return
+        kind, path = found
+        self.tabs.setCurrentIndex(3)
+        self.run_button.setEnabled(False)
+        if kind == "appimage":
+            self.run_output.setPlainText(f"▶ {display_path(path)}\n")
+            self._start_app(path, {} if Path("/dev/fuse").exists() else {"APPIMAGE_EXTRACT_AND_RUN": "1"})
+            return
+        self.run_output.setPlainText(f"Unpacking {display_path(path)}…\n")
+        into = Path(tempfile.mkdtemp(prefix="kiln-run-"))
+        run_in_background(lambda: extract_portable(path, into), lambda launcher: self._start_app(launcher, {}),
+                          self._run_failed)
+
+    def _run_failed(self, error: Exception) -> None:
+        self.run_output.appendPlainText(f"could not unpack the portable archive: {error}")
+        self.run_button.setEnabled(True)
+
+    def _start_app(self, program: Path, extra: dict[str, str]) -> None:
+        if program.suffix != ".AppImage":
+            self.run_output.appendPlainText(f"▶ {display_path(program)}")
+        os.chmod(program, os.stat(program).st_mode | 0o100)
+        process = QProcess(self)
+        environment = QProcessEnvironment.systemEnvironment()
+        for key, value in extra.items():
+            environment.insert(key, value)
+        process.setProcessEnvironment(environment)
+        process.setWorkingDirectory(str(Path.home()))
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        process.readyReadStandardOutput.connect(self._app_output)
+        process.finished.connect(self._app_finished)
+        process.errorOccurred.connect(self._app_error)
+        self.app_process = process
+        process.start(str(program), [])
+
+    def _app_output(self) -> None:
+        if self.app_process is not None:
+            text = bytes(self.app_process.readAllStandardOutput().data()).decode("utf-8", errors="replace")
+            self.run_output.moveCursor(self.run_output.textCursor().MoveOperation.End)
+            self.run_output.insertPlainText(text)
+
+    def _app_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._app_output()
+        ended = "stopped" if status == QProcess.ExitStatus.CrashExit else f"exited with code {code}"
+        self.run_output.appendPlainText(f"— the app {ended} —")
+        self._drop_app()
+
+    def _app_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and self.app_process is not None:
+            self.run_output.appendPlainText(f"— could not start it: {self.app_process.errorString()} —")
+            self._drop_app()
+
+    def _drop_app(self) -> None:
+        if self.app_process is not None:
+            self.app_process.deleteLater()
+            self.app_process = None
+        self.run_button.setEnabled(self.runnable() is not None)
+
+    def stop_app(self) -> None:
+        process, self.app_process = self.app_process, None
+        if process is not None and process.state() != QProcess.ProcessState.NotRunning:
+            process.finished.disconnect(self._app_finished)
+            process.finished.connect(process.deleteLater)
+            process.kill()
+
+    # --- the output folder -------------------------------------------------------------------------------------
     def open_folder(self) -> None:
         folder = self.output_dir()
-        if folder.is_dir():
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
-        else:
+        if not folder.is_dir():
             self.status.setText(f"{display_path(folder)} does not exist yet: build first.")
+        elif not file_manager_available() or not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.status.setText(f"No file manager could be opened here. The installers are in {folder}")
+        else:
+            self.status.setText(f"Opened {display_path(folder)} in the file manager.")
