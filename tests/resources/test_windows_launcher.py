@@ -197,7 +197,13 @@ def test_branded_launcher_still_runs(wine_env: dict[str, str], bundle: Bundle, t
     out = tmp_path / "seen.bin"
     result = run_wine(wine_env, exe, ["ünï", "--stub-exit=3"], out)
     assert result.returncode == 3
-    assert recorded(out)[1][BOOT + 1:] == ["ünï", "--stub-exit=3"]
+    assert recorded(out)[1][1:BOOT] == OPTIONS and recorded(out)[1][BOOT + 1:] == ["ünï", "--stub-exit=3"]
+    # The project turned UTF-8 mode off (msi utf8_mode = false): the branded launcher says so to Python.
+    plain = tmp_path / "Plain.exe"
+    pr.brand_launcher(launcher("console"), plain, ico, version, utf8_mode=False)
+    exe = bundle(exe=plain, folder="Plain")
+    assert run_wine(wine_env, exe, ["x"], out).returncode == 0
+    assert recorded(out)[1][1:BOOT] == ["-I", "-B", "-X", "utf8=0"]
 
 
 @pytest.mark.slow

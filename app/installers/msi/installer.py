@@ -71,7 +71,8 @@ class MsiInstaller:
             product_name=title, version=app.version, company=clean_text(app.publisher),
             description=clean_text(app.description) or title, internal_name=app.name, original_filename=exe_name,
         )
-        pe_resources.brand_launcher(pe_resources.launcher_template(staged.entry.kind), payload / exe_name, ico, info)
+        pe_resources.brand_launcher(pe_resources.launcher_template(staged.entry.kind), payload / exe_name, ico, info,
+                                    utf8_mode=self.options.utf8_mode)
         pe_resources.write_runtime_pth(payload / "runtime", staged.python_version)
         if identity is not None:
             ctx.reporter.progress(0.1, f"signing {exe_name}")

@@ -22,7 +22,9 @@ from kiln.support.atomic import atomic_write_bytes
 
 LAUNCHER_DIR = resource_path("launchers", "windows")
 LAUNCHERS_ENV = "KILN_WINDOWS_LAUNCHERS"
-RT_ICON, RT_GROUP_ICON, RT_VERSION, RT_MANIFEST = 3, 14, 16, 24
+RT_ICON, RT_RCDATA, RT_GROUP_ICON, RT_VERSION, RT_MANIFEST = 3, 10, 14, 16, 24
+UTF8_OFF = b"utf8=0"
+"""RCDATA 1 of a launcher whose app runs without Python's UTF-8 mode (launcher.c: utf8_mode)."""
 LANG_EN_US = 1033
 _CODEPAGE_UNICODE = 0x04B0
 _VS_FF_SIGNATURE = 0xFEEF04BD
@@ -118,8 +120,10 @@ def write_runtime_pth(runtime_dir: Path, python_version: str) -> Path:
     return path
 
 
-def brand_launcher(template: Path, out: Path, ico: Path, info: VersionInfo) -> None:
-    """Copy `template` to `out` with the icon of `ico`, `info` as VERSIONINFO and Kiln's manifest."""
+def brand_launcher(template: Path, out: Path, ico: Path, info: VersionInfo, *, utf8_mode: bool = True) -> None:
+    """Copy `template` to `out` with the icon of `ico`, `info` as VERSIONINFO and Kiln's manifest.
+
+    Without `utf8_mode` the launcher also carries RCDATA 1 = "utf8=0" and starts Python with `-X utf8=0`."""
     images = read_ico(ico)
     binary = lief.PE.parse(str(template))
     if binary is None:
@@ -131,11 +135,10 @@ def brand_launcher(template: Path, out: Path, ico: Path, info: VersionInfo) -> N
         group += entry + struct.pack("<H", number)  # GRPICONDIRENTRY: ICONDIRENTRY's first 12 bytes + nID
         icons.add_child(_leaf(number, data))
     root.add_child(icons)
-    for type_id, payload in (
-        (RT_GROUP_ICON, group),
-        (RT_VERSION, version_resource(info)),
-        (RT_MANIFEST, MANIFEST.encode("utf-8")),
-    ):
+    resources = [(RT_GROUP_ICON, group), (RT_VERSION, version_resource(info)), (RT_MANIFEST, MANIFEST.encode("utf-8"))]
+    if not utf8_mode:
+        resources.insert(0, (RT_RCDATA, UTF8_OFF))
+    for type_id, payload in resources:
         kind = lief.PE.ResourceDirectory(type_id)
         kind.add_child(_leaf(1, payload))
         root.add_child(kind)

@@ -314,6 +314,25 @@ static void report_error_log(void)
 }
 #endif
 
+/* The -X value for UTF-8 mode: "utf8", or "utf8=0" when the branded launcher carries RCDATA 1 = "utf8=0"
+   (the project turned UTF-8 mode off: msi option utf8_mode = false). Any other content is ignored. */
+static const wchar_t *utf8_mode(void)
+{
+    static const char off[] = "utf8=0";
+    HRSRC found = FindResourceW(NULL, MAKEINTRESOURCEW(1), RT_RCDATA);
+    HGLOBAL loaded = found != NULL ? LoadResource(NULL, found) : NULL;
+    const char *data = loaded != NULL ? (const char *)LockResource(loaded) : NULL;
+    if (data == NULL || SizeofResource(NULL, found) != sizeof off - 1) {
+        return L"utf8";
+    }
+    for (unsigned i = 0; i < sizeof off - 1; i++) {
+        if (data[i] != off[i]) {
+            return L"utf8";
+        }
+    }
+    return L"utf8=0";
+}
+
 static int find_runtime(void)
 {
     WIN32_FIND_DATAW found;
@@ -402,7 +421,7 @@ static int launch(void)
     /* -I: no PYTHON* variables, no user site-packages. -B: the app is precompiled, and an installed app
        must not write __pycache__ into its install folder (uninstall would leave it behind). -X utf8: text
        written to pipes and files is UTF-8 whatever the ANSI code page (cp1252 cannot print most text). */
-    static wchar_t *options[] = {L"-I", L"-B", L"-X", L"utf8"};
+    wchar_t *options[] = {L"-I", L"-B", L"-X", (wchar_t *)utf8_mode()};
     int count = (int)(sizeof options / sizeof options[0]);
     wchar_t **argv = HeapAlloc(GetProcessHeap(), 0, sizeof(wchar_t *) * (size_t)(extra + count + 3));
     if (argv == NULL) {

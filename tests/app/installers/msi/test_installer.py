@@ -224,7 +224,7 @@ def test_cli_build_and_inspect(tmp_path: Path) -> None:
     assert (installed / "packages" / "kilnfixture-1.0.dist-info" / "METADATA").is_file()
     assert (installed / "kiln_boot.py").read_text() == boot_script(EntrySection(module="hello:main"))
     assert (installed / "app" / kit.DATA_FILE).read_text(encoding="utf-8") == "données ☕\n"
-    assert (installed / "runtime" / "python311._pth").read_bytes().startswith(b"python311.zip\r\n")
+    assert (installed / "runtime" / "python311._pth").read_bytes().startswith(b".\r\nDLLs\r\nLib\r\n")  # no zip here
     launcher_template = (kit.REPO / "resources" / "launchers" / "windows" / "launcher-console.exe").read_bytes()
     assert (installed / "runtime" / "python.exe").read_bytes() == launcher_template  # the archive's bytes
     assert kit.pymsi_files(msi) == kit.files_below(installed)

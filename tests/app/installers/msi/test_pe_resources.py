@@ -201,6 +201,15 @@ def test_launcher_templates_exist() -> None:
         assert pr.launcher_template(kind).name == f"launcher-{kind}.exe"  # type: ignore[arg-type]
 
 
+def test_utf8_mode_off_is_a_resource(tmp_path: Path) -> None:
+    ico = tmp_path / "app.ico"
+    icons.write_ico(icons.load_icon(None), ico)
+    assert pr.RT_RCDATA not in resources(branded(tmp_path, ico))  # default: UTF-8 mode, nothing added
+    out = tmp_path / "plain.exe"
+    pr.brand_launcher(pr.launcher_template("console"), out, ico, info(), utf8_mode=False)
+    assert resources(pefile.PE(str(out)))[pr.RT_RCDATA] == {1: b"utf8=0"}
+
+
 def test_write_runtime_pth_standalone_layout(tmp_path: Path) -> None:
     (tmp_path / "DLLs").mkdir()
     (tmp_path / "Lib" / "site-packages").mkdir(parents=True)
