@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from kiln.installers.dmg.hfs_flags import set_root_custom_icon
 from kiln.installers.dmg.udif import SECTOR, UdifPartition, UdifStats, write_udif
 from kiln.model.errors import KilnError
 from kiln.support.atomic import atomic_path
@@ -195,13 +196,19 @@ def _write_disk(src: IO[bytes], offset: int, length: int, dst: IO[bytes]) -> lis
 
 
 def make_dmg(
-    stage: Path, volume_name: str, out: Path, *, epoch: int | None = None, workers: int | None = None
+    stage: Path, volume_name: str, out: Path, *, epoch: int | None = None, workers: int | None = None,
+    custom_icon: bool = False,
 ) -> UdifStats:
-    """Build `out` (.dmg, zlib UDIF) whose HFS+ volume holds a copy of `stage`: xorriso, disk layout, UDIF."""
+    """Build `out` (.dmg, zlib UDIF) whose HFS+ volume holds a copy of `stage`: xorriso, disk layout, UDIF.
+
+    `custom_icon`: the stage holds `.VolumeIcon.icns`; set the root folder's Finder flag so that Finder shows it.
+    """
     with _xorriso_image(stage, volume_name, out.parent, epoch) as (iso, offset, length, tmp):
         disk = tmp / "disk.img"
-        with disk.open("wb") as dst:
+        with disk.open("w+b") as dst:
             partitions = _write_disk(iso, offset, length, dst)
+            if custom_icon:
+                set_root_custom_icon(dst, HFS_START * SECTOR)
         return write_udif(disk, out, partitions=partitions, workers=workers)
 
 

@@ -18,6 +18,7 @@ from xml.parsers.expat import ExpatError
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.dmg import reader as dmg_reader
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
+from kiln.installers.dmg.finder import layout_for, write_finder_files
 from kiln.installers.dmg.hfs_volume import make_dmg, sanitize_volume_name
 from kiln.installers.dmg.options import DmgOptions
 from kiln.model.errors import KilnError
@@ -82,9 +83,11 @@ class DmgInstaller:
             ctx.reporter.warn(warning)
         if self.options.applications_link:
             (volume / "Applications").symlink_to("/Applications")  # drag-to-install target in Finder
+        layout = layout_for(app_folder_name(staged.app.title), self.options.applications_link)
+        write_finder_files(volume, self.volume_name(staged), layout, icns, build_epoch())
         ctx.check_cancelled()
         ctx.reporter.progress(0.35, "making the HFS+ volume and compressing it")
-        stats = make_dmg(volume, self.volume_name(staged), out, epoch=build_epoch())
+        stats = make_dmg(volume, self.volume_name(staged), out, epoch=build_epoch(), custom_icon=True)
         ctx.reporter.log(f"{out.name}: {human_size(stats.uncompressed_bytes)} image, "
                          f"{human_size(stats.file_bytes)} compressed ({stats.chunk_counts})")
         ctx.reporter.progress(1.0, "disk image written")

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ds_store import DSStore
 from kiln_testing import REPO
 from kiln_testing import find_tool as need
+from mac_alias import Alias
 from PIL import Image
 
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name
+from kiln.installers.dmg.finder import APP_POSITION, APPLICATIONS_POSITION, WINDOW_SIZE
 from kiln.installers.dmg.hfs_volume import HFS_START, make_hfs_volume, sanitize_volume_name
 from kiln.installers.dmg.installer import FIXED_EPOCH, DmgInstaller, describe
 from kiln.installers.dmg.reader import read_dmg, read_image, verify_dmg
@@ -147,7 +150,8 @@ def test_volume_shows_the_app_beside_an_applications_link(built: tuple[Path, Pat
     _, dmg = built
     entries = seven_zip(dmg)
     top = sorted(p for p in entries if p.count("/") == 1)
-    assert top == ["Hello Mac/Applications", "Hello Mac/Hello Mac.app"]
+    assert top == ["Hello Mac/.DS_Store", "Hello Mac/.VolumeIcon.icns", "Hello Mac/.background",
+                   "Hello Mac/Applications", "Hello Mac/Hello Mac.app"]  # Finder hides the dot files
     assert entries["Hello Mac/Applications"]["Mode"] == "lrwxrwxrwx"
     assert seven_zip_read(dmg, "Hello Mac/Applications") == b"/Applications"
     app = "Hello Mac/Hello Mac.app/Contents"
@@ -235,7 +239,8 @@ def test_hostile_names_give_a_valid_plist_and_volume(tmp_path: Path, cache: dict
     volume, folder = sanitize_volume_name(HOSTILE + " Vol"), app_folder_name(HOSTILE)
     assert folder == 'Tom\'s "Best" <App> & co -- Ünïcødé 名前.app'
     entries = seven_zip(dmg)
-    assert sorted(p for p in entries if p.count("/") == 1) == [f"{volume}/{folder}"]  # no Applications link
+    top = sorted(p for p in entries if p.count("/") == 1 and not p.startswith(f"{volume}/."))
+    assert top == [f"{volume}/{folder}"]  # no Applications link
     plist = plistlib.loads(seven_zip_read(dmg, unicodedata.normalize("NFD", f"{volume}/{folder}/Contents/Info.plist")))
     one_line = 'Tom\'s "Best" <App> & co /: Ünïcødé 名前'
     assert (plist["CFBundleName"], plist["NSHumanReadableCopyright"]) == (one_line, f"© {one_line}")
@@ -303,7 +308,7 @@ def test_dpp_reads_back_every_file_mode_and_link_of_the_volume(tmp_path: Path) -
         == 0o644
 
 
-def test_hfs_partition_is_exactly_what_xorriso_wrote(tmp_path: Path) -> None:
+def test_hfs_partition_is_what_xorriso_wrote_plus_the_custom_icon_flag(tmp_path: Path) -> None:
     need("xorriso")
     dmg, volume, _, _ = direct_build(tmp_path)
     img = tmp_path / "disk.img"
@@ -311,7 +316,10 @@ def test_hfs_partition_is_exactly_what_xorriso_wrote(tmp_path: Path) -> None:
     hfs = make_hfs_volume(volume, "Hello", tmp_path / "again.hfs", epoch=FIXED_EPOCH).read_bytes()
     with img.open("rb") as f:
         f.seek(HFS_START * 512)
-        assert f.read(len(hfs)) == hfs
+        written = f.read(len(hfs))
+    # One byte differs: the high byte of the root folder's Finder flags gains kHasCustomIcon (0x0400).
+    changed = [i for i in range(len(hfs)) if written[i] != hfs[i]]
+    assert len(changed) == 1 and written[changed[0]] == hfs[changed[0]] | 0x04
 
 
 def test_source_date_epoch_sets_the_dates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -330,3 +338,28 @@ def test_output_name_replaces_the_stem(tmp_path: Path) -> None:
     staged = StagedApp(tmp_path, installer.target, "3.11", project.app, project.entry, None)
     assert installer.artifact_name(staged) == "X-Setup.dmg" and installer.required_tools() == ["xorriso"]
     assert installer.volume_name(staged) == "x"
+
+
+def test_finder_layout_background_and_volume_icon_read_back_from_the_dmg(tmp_path: Path) -> None:
+    need("xorriso")
+    dmg, volume, _, _ = direct_build(tmp_path)
+    entries = seven_zip(dmg)
+    assert entries["Hello/.background/background.png"]["Mode"] == "-rw-r--r--"
+    assert {"Hello/.DS_Store", "Hello/.VolumeIcon.icns", "Hello/Hello.app", "Hello/Applications"} <= set(entries)
+    store = tmp_path / "read.DS_Store"
+    store.write_bytes(seven_zip_read(dmg, "Hello/.DS_Store"))
+    with DSStore.open(str(store), "r") as ds:
+        records = {(entry.filename, entry.code.decode()): entry.value for entry in ds}
+    assert records[("Hello.app", "Iloc")] == APP_POSITION
+    assert records[("Applications", "Iloc")] == APPLICATIONS_POSITION
+    view = records[(".", "icvp")]
+    assert isinstance(view, dict)
+    assert Alias.from_bytes(view["backgroundImageAlias"]).volume.name == "Hello"  # the volume's real name
+    with Image.open(io.BytesIO(seven_zip_read(dmg, "Hello/.background/background.png"))) as picture:
+        assert picture.size == WINDOW_SIZE
+    with Image.open(io.BytesIO(seven_zip_read(dmg, "Hello/.VolumeIcon.icns"))) as icon:
+        assert icon.format == "ICNS"
+    assert seven_zip_read(dmg, "Hello/.VolumeIcon.icns") == (
+        volume / "Hello.app" / "Contents" / "Resources" / "hello.icns").read_bytes()
+    tested = subprocess.run([need("7z", "7zz"), "t", str(dmg)], capture_output=True, text=True)
+    assert tested.returncode == 0 and "Everything is Ok" in tested.stdout
