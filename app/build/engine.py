@@ -98,6 +98,7 @@ class _StageReporter:
 
     def warn(self, message: str) -> None:
         log.warning(message)
+        self._engine.report.warnings.append(message)  # the report keeps what the user was warned about
         self._engine.reporter.emit(Event("warning", message, stage=self._stage))
 
 
