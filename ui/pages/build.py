@@ -199,7 +199,7 @@ class BuildPage(KilnPage):
         self.tabs = QTabWidget()
         self.tabs.addTab(splitter, "&Progress")
         self.tabs.addTab(results, "Re&sults")
-        self.tabs.addTab(log_tab, "Log &file")
+        self.tabs.addTab(log_tab, "Log f&ile")
         self.tabs.addTab(self.run_output, "App &output")
         self.body.addWidget(self.tabs, 1)
 

@@ -92,7 +92,7 @@ class EntryPage(KilnPage):
         describe(self.try_button, "Try it as it ships", "Save the project, prepare the app exactly as the installers "
                  "ship it for this computer (its Python, its dependencies; kept for the next try), run it with the "
                  "arguments and show what it prints.")
-        self.dev_button = QPushButton("Run from sour&ces")
+        self.dev_button = QPushButton("Run from s&ources")
         self.dev_button.setAutoDefault(False)
         describe(self.dev_button, "Run from sources", "Quick developer run: the entry point from the source folder "
                  "with the Python that runs Kiln and ITS packages (not the ones your installers ship).")
