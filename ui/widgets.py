@@ -149,6 +149,11 @@ def note_label(text: str = "") -> QLabel:
     return label
 
 
+def problem_of(widget: QWidget) -> str | None:
+    """The problem a field is marked with (see `mark`), or None."""
+    return getattr(widget, "_kiln_problem", None)
+
+
 def mark(widget: QWidget, problem: str | None) -> None:
     """Tint a field that has a problem and put the reason in its tooltip; `None` clears it.
 

@@ -78,11 +78,13 @@ class StartPage(KilnPage):
         recent_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.body.addLayout(form)
         self.body.addStretch(1)
-        self.fields = {"(file)": self.file.edit, "schema_version": self.file.edit}
+        self.fields = {"(file)": self.file.edit, "schema_version": self.file.edit, "(folder)": self.folder.edit}
 
         self._detecting: Path | None = None
         self._advance_when_done = False
         self.folder.edit.editingFinished.connect(self._folder_chosen)
+        self.folder.edit.textChanged.connect(self._check_typed)  # as typed (and after Browse…): no stale tints
+        self.file.edit.textChanged.connect(self._check_typed)
         self.folder.edit.textEdited.connect(lambda: self.new_radio.setChecked(True))
         self.file.edit.textEdited.connect(lambda: self.open_radio.setChecked(True))
         self.recent.currentItemChanged.connect(self._recent_chosen)
@@ -112,6 +114,7 @@ class StartPage(KilnPage):
         new = self.new_radio.isChecked()
         self.folder.setEnabled(new)
         self.file.setEnabled(not new)
+        self._check_typed()
 
     def _recent_chosen(self, item: QListWidgetItem | None) -> None:
         if item is not None and item.flags() & Qt.ItemFlag.ItemIsEnabled:
@@ -134,10 +137,39 @@ class StartPage(KilnPage):
             lambda error: self._detection_failed(folder, error),
         )
 
+    def _check_typed(self, *_: object) -> None:
+        """Say at once when the typed path does not exist or is the wrong kind; clear the marks when it is fine."""
+        new = self.new_radio.isChecked()
+        text = (self.folder if new else self.file).text().strip()
+        path = Path(text).expanduser() if text else None
+        problem = ""
+        if path is None:
+            problem = ""
+        elif not path.exists():
+            problem = f"there is no {'folder' if new else 'file'} {text}"
+        elif new and not path.is_dir():
+            problem = f"{text} is a file: choose the folder that holds your app's code"
+        elif not new and path.is_dir():
+            problem = f"{text} is a folder: choose the kiln.toml inside it"
+        self.show_problems([Problem("(folder)" if new else "(file)", problem, "check the path, or use Browse…")]
+                           if problem else [])
+
+    @staticmethod
+    def holds_no_app(found: Detection) -> bool:
+        """Nothing Python in the folder: no project metadata, no package or module, no way to start anything."""
+        return not (found.entries or found.is_project or found.packages or found.name or found.requirements)
+
     def _detected(self, folder: Path, found: Detection) -> None:
         if self._detecting != folder:
             return  # the user chose another folder meanwhile
         self._detecting = None
+        if self.holds_no_app(found):
+            self._advance_when_done = False
+            self.status.setText("")
+            self.show_problems([Problem(
+                "(folder)", f"{folder.name} holds no Python app: Kiln found no .py files and no pyproject.toml, "
+                "setup.py or setup.cfg in it", "choose the folder that holds your app's code")])
+            return
         if self.start_host.source_key != ("new", str(folder)):
             if not self.start_host.confirm_discard():
                 self.status.setText("")
