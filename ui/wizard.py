@@ -7,12 +7,14 @@ from typing import Literal
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWizard
+from PySide6.QtWidgets import QFileDialog, QLineEdit, QMessageBox, QWizard
 
 from kiln.model.detect import Detection
 from kiln.model.errors import KilnError, Problem, ProjectInvalid
 from kiln.model.project import Project
 from kiln.model.project_file import ProjectFile, load_project, new_project_file
+from kiln.ui.field_map import page_for
+from kiln.ui.lenient_open import SetAside, open_leniently
 from kiln.ui.model_edit import rebase_paths
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.application import ApplicationPage
@@ -109,17 +111,44 @@ class KilnWizard(QWizard):
     def open_file(self, path: Path) -> list[Problem]:
         """Open a project file; its problems (none when it opened) mapped to pages by the caller."""
         path = path.expanduser().resolve()
+        aside: list[SetAside] = []
         try:
             project_file = load_project(path)
         except ProjectInvalid as error:
-            return error.problems
+            lenient = open_leniently(path)
+            if lenient is None:
+                return error.problems
+            project_file, aside = lenient
         except KilnError as error:
             return [Problem("(file)", error.message, error.hint)]
         self.source_key = ("open", str(path))
         self.set_project(project_file.project, path, project_file, saved=True)
         self.start_page.show_opened(path)
         remember_project(path)
+        if aside:
+            self._saved_data = {}  # the file holds values the project could not take: unsaved until fixed
+            self.update_title()
+            QTimer.singleShot(0, lambda: self._land_on(aside))
         return []
+
+    def _land_on(self, aside: list[SetAside]) -> None:
+        """Show the page of the first refused value with that value typed back in, so the page marks it."""
+        first = aside[0]
+        page = self.pages[page_for(first.problem.location)]
+        self._show_page(page)
+        if self.currentPage() is not page:
+            return
+        widget = page.widget_for(first.problem)
+        if isinstance(widget, QLineEdit) and isinstance(first.value, str | int | float):
+            widget.setText(str(first.value))  # an edit like the user's: the page checks it, marks it and says why
+            widget.setFocus()
+        else:
+            page.show_problems([a.problem for a in aside if page_for(a.problem.location) == page.page_id])
+        others = [f"{page_for(a.problem.location).label} page, {a.problem.location}" for a in aside[1:]]
+        note = f"\nAlso to fix: {'; '.join(others)}." if others else ""
+        page.message.setText(f"This project file has a value Kiln cannot use; fix it here and save.\n"
+                             f"{page.message.text()}{note}")
+        page.message.show()
 
     def update_title(self) -> None:
         if self.path is None:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
+from kiln.build.app_wheel import build_app_wheel, read_app_metadata, require_wheel_serves
 from kiln.model import lockfile
 from kiln.model.errors import KilnError, ToolFailed
 from kiln.model.project import DependenciesSection
@@ -106,8 +108,13 @@ def install(
     wheel_cache: Path,
     lock_file: Path | None = None,
     upgrade: bool = False,
+    app_wheel: Path | None = None,
 ) -> DepsResult:
     """Install the project's dependencies for `target` into `dest`, following and updating the lock file.
+
+    `app_wheel` is the app's own wheel (built from the project folder): it is installed too, its own
+    requirements are resolved with the others, and the lock records it (marked `built`: never pinned, since
+    it changes with the app's code).
 
     Wheels are kept in `wheel_cache` (one folder per target and Python version). A build first tries the cache
     alone, without asking any index; only when that cannot satisfy the requirements does pip download.
@@ -116,12 +123,15 @@ def install(
     """
     requirements = read_requirements(section, base_dir)
     dest.mkdir(parents=True, exist_ok=True)
-    if not requirements:
+    app = read_app_metadata(app_wheel) if app_wheel is not None else None
+    if not requirements and app is None:
         return DepsResult(reused_wheels=True)
     wheelhouse = wheel_cache / f"{target.name}-py{python_version}"
     wheelhouse.mkdir(parents=True, exist_ok=True)
+    # The app's own requirements count as inputs: a lock made before the app gained a dependency is stale.
     inputs = lockfile.inputs_digest(
-        requirements, python_version, [section.index_url, *section.find_links, str(section.no_index)]
+        [*requirements, *(app.requires_dist if app else ())], python_version,
+        [section.index_url, *section.find_links, str(section.no_index)],
     )
     lock = lockfile.read_lock(lock_file) if lock_file else None
     current = lock is not None and lock.is_current(python_version, inputs)
@@ -132,36 +142,58 @@ def install(
         pip = _Pip(section, base_dir, target, python_version, dest, wheelhouse, report)
         # A platform the lock does not list yet (an installer added since) is resolved and added to it.
         if lock is not None and current and not upgrade and lock.platforms.get(target.name):
-            reused = pip.install([], lockfile.locked_install_args(lock, target.name, scratch), cache_first=True)
-            locked = True
+            locked, reused, installed = True, True, []
+            if any(not p.built for p in lock.packages(target.name)):
+                reused = pip.install([], lockfile.locked_install_args(lock, target.name, scratch), cache_first=True)
+                installed = _read_report(report)
+            if app_wheel is not None:
+                installed = sorted([*installed, *pip.install_app(app_wheel, scratch / "app-report.json")],
+                                   key=lambda d: d.name.lower())
         else:
-            reused = pip.install(requirements, [], cache_first=not upgrade)
+            app_requirement = [str(app_wheel)] if app_wheel is not None else []
+            try:
+                reused = pip.install([*requirements, *app_requirement], [], cache_first=not upgrade)
+            finally:
+                if app_wheel is not None:  # pip download copies a local wheel: the cache is for index wheels
+                    (wheelhouse / app_wheel.name).unlink(missing_ok=True)
             locked = False
-        installed = _read_report(report)
-    if lock_file is not None and not locked:
-        # A new wheel lock keeps the runtimes pinned in the old one (kiln.runtimes.embed checks their version).
-        updated = lock if lock is not None and current else lockfile.Lock(
-            python_version, inputs=inputs, runtimes=lock.runtimes if lock is not None else {})
-        updated.platforms[target.name] = lockfile.lock_from_installed(installed, wheelhouse)
-        lockfile.write_lock(lock_file, updated)
+            installed = _read_report(report)
+    if lock_file is not None:
+        entries = lockfile.lock_from_installed(installed, wheelhouse)
+        if app is not None:
+            entries = lockfile.mark_built(entries, app.name)
+        if not locked:
+            # A new wheel lock keeps the runtimes pinned in the old one (kiln.runtimes.embed checks their version).
+            updated = lock if lock is not None and current else lockfile.Lock(
+                python_version, inputs=inputs, runtimes=lock.runtimes if lock is not None else {})
+            updated.platforms[target.name] = entries
+            lockfile.write_lock(lock_file, updated)
+        elif lock is not None and lockfile.update_built(lock, target.name, entries):
+            lockfile.write_lock(lock_file, lock)  # the app's code changed: record the wheel that ships now
     return DepsResult(installed=installed, reused_wheels=reused, locked=locked)
 
 
 def lock_project(
     section: DependenciesSection, base_dir: Path, targets: list[Target], python_version: str, lock_file: Path,
-    wheel_cache: Path, work_dir: Path, upgrade: bool = False,
+    wheel_cache: Path, work_dir: Path, upgrade: bool = False, app_folder: Path | None = None,
 ) -> lockfile.Lock | None:
     """Resolve the dependencies for every target and write the lock file (`kiln lock [--upgrade]`).
 
-    The new lock is assembled beside the work files and replaces the old one only when every platform
-    resolved, so a failed upgrade keeps the lock that worked.
+    `app_folder` is a Python project to build into the app's own wheel first (as a build does), so the lock
+    covers the app's own requirements. The new lock is assembled beside the work files and replaces the old
+    one only when every platform resolved, so a failed upgrade keeps the lock that worked.
     """
     draft = work_dir / "kiln.lock"
     if lock_file.exists() and not upgrade:
         shutil.copyfile(lock_file, draft)
+    app_wheel = None
+    if app_folder is not None:
+        app_wheel = build_app_wheel(app_folder, work_dir / "app-wheel", index_args(section, base_dir))
     for target in targets:
+        if app_wheel is not None:
+            require_wheel_serves(app_wheel, read_app_metadata(app_wheel).name, target.name, python_version)
         install(section, base_dir, target, python_version, work_dir / target.name, wheel_cache,
-                lock_file=draft, upgrade=upgrade)
+                lock_file=draft, upgrade=upgrade, app_wheel=app_wheel)
     lock = lockfile.read_lock(draft)
     if lock is not None:
         lockfile.write_lock(lock_file, lock)
@@ -189,6 +221,13 @@ class _Pip:
         self.download(requirements, extra)
         run(argv, what="pip install")
         return False
+
+    def install_app(self, wheel: Path, report: Path) -> list[InstalledDistribution]:
+        """Install the app's own wheel alone (its dependencies came from the lock)."""
+        argv = pip_install_argv([str(wheel)], self.dest, self.target, self.version, ["--no-deps", "--no-index"],
+                                report)
+        run(argv, what="pip install (the app's own wheel)")
+        return _read_report(report)
 
     def download(self, requirements: list[str], extra: list[str]) -> None:
         """Fetch wheels into the cache; an sdist-only pure package gets its wheel built here (once)."""
@@ -234,3 +273,23 @@ def _read_report(report: Path) -> list[InstalledDistribution]:
             )
         )
     return sorted(installed, key=lambda d: d.name.lower())
+
+
+# Releases Kiln knows to break apps: (canonical name, version, Python versions it breaks on, the fix).
+KNOWN_BAD: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("pyside6", "6.12.0", ("3.11",), "PySide6!=6.12.0"),
+    ("pyside6-essentials", "6.12.0", ("3.11",), "PySide6-Essentials!=6.12.0"),
+)
+
+
+def known_bad(installed: list[InstalledDistribution], python_version: str) -> list[str]:
+    """Warnings for resolved distributions in KNOWN_BAD, each naming the requirement that avoids it."""
+    warnings = []
+    for dist in installed:
+        for name, version, pythons, fix in KNOWN_BAD:
+            if canonicalize_name(dist.name) == name and dist.version == version and python_version in pythons:
+                warnings.append(
+                    f"{dist.name} {version} is known to break apps on Python {python_version}: add \"{fix}\" to "
+                    "[dependencies] requirements (or to the project's dependencies)"
+                )
+    return warnings

@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 from kiln import __version__
+from kiln.build.output_folder import open_output_folder, refuse
 from kiln.build.report import BuildReport
 from kiln.build.staging import stage_app
 from kiln.build.types import Artifact, BuildContext, StagedApp
@@ -31,9 +32,10 @@ from kiln.model.errors import BuildCancelled, KilnError, ProjectInvalid
 from kiln.model.events import Event, Reporter
 from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile
-from kiln.support import tools
+from kiln.support import sweep, tools
 from kiln.support.atomic import atomic_write_text
 from kiln.support.hashing import file_sha256
+from kiln.support.oserrors import user_error
 from kiln.support.targets import TARGETS, Target
 
 log = logging.getLogger("kiln")
@@ -192,11 +194,15 @@ class Engine:
 
     def run(self) -> BuildResult:
         """Build every installer; never raises for user errors (they become `error` + `done` events)."""
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        log_handler = _open_build_log(self.output_dir / f"{self.project.app.name}-build.log")
+        try:  # checked, locked against other builds into it, and swept of killed builds' leftovers
+            output = open_output_folder(self.project_file, self.output_dir, self.reporter)
+        except KilnError as e:
+            refuse(self.reporter, e)
+            return BuildResult("failed")
+        log_handler = _open_build_log(output.log_path)
         status, artifacts, report_path = "failed", [], None
-        work_dir = Path(tempfile.mkdtemp(prefix="kiln-build-"))
-        publish_dir = Path(tempfile.mkdtemp(prefix=".kiln-partial-", dir=self.output_dir))
+        work_dir = Path(tempfile.mkdtemp(prefix=sweep.temp_prefix("kiln-build-")))
+        publish_dir = Path(tempfile.mkdtemp(prefix=sweep.temp_prefix(sweep.PARTIAL), dir=self.output_dir))
         # The handler stays installed through the clean-up: a second SIGTERM only sets the flag again.
         with self._signals():
             try:
@@ -216,7 +222,9 @@ class Engine:
                 self.reporter.emit(Event("error", e.message, data={"hint": e.hint} if e.hint else {}))
             except Exception as e:  # a bug in Kiln: say so plainly, keep the traceback in the log
                 log.exception("internal error")
+                known = user_error(e)  # a full disk, a read-only folder…: the user's situation, not a bug
                 self.reporter.emit(
+                    Event("error", known.message, data={"hint": known.hint or ""}) if known else
                     Event("error", f"internal error in Kiln: {e!r}", data={"hint": "see the build log"})
                 )
             finally:
@@ -224,6 +232,7 @@ class Engine:
                 shutil.rmtree(publish_dir, ignore_errors=True)
                 logging.getLogger().removeHandler(log_handler)
                 log_handler.close()
+                output.release()
         done: dict[str, Any] = {"status": status, "log": str(log_handler.baseFilename),
                                 "installers": [o.as_dict() for o in self.outcomes]}
         if report_path:
@@ -277,6 +286,9 @@ class Engine:
             message, hint = error.message, "; ".join(str(p) for p in error.problems)
         elif isinstance(error, KilnError):
             message, hint = error.message, error.hint or ""
+        elif known := user_error(error):  # a full disk, a read-only folder…: the user's situation, not a bug
+            log.error("%s", known, exc_info=error)
+            message, hint = known.message, known.hint or ""
         else:  # a bug in Kiln: say so plainly, keep the traceback in the log
             log.error("internal error", exc_info=error)
             message, hint = f"internal error in Kiln: {error!r}", "see the build log"

@@ -6,10 +6,11 @@ import os
 import re
 import shutil
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from kiln.model.errors import KilnError, Problem
 from kiln.model.project import EntrySection, SourceSection
+from kiln.support.sizes import tree_size
 
 # Files pip leaves in *.dist-info that nothing reads at run time (importlib.metadata needs METADATA only).
 _DIST_INFO_CLUTTER = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
@@ -72,10 +73,23 @@ def copy_sources(root: Path, source: SourceSection, dest: Path) -> list[str]:
     return files
 
 
-def entry_problems(entry: EntrySection, files: set[str]) -> list[Problem]:
-    """The entry module or script must be among the shipped files (a typo here fails at the user's desk).
+def copy_script(root: Path, script: str, dest: Path) -> None:
+    """Copy one script (relative to root) into dest, for a project whose entry is a script file."""
+    source = root / script
+    if not source.is_file() or not source.resolve().is_relative_to(root.resolve()):
+        raise KilnError(f"entry.script: '{script}' is not a file in {root}", hint="check the path (relative to "
+                        "source.root)")
+    target = dest / script
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
 
-    `files` are the relative POSIX paths that [source] selects (see select_files).
+
+def entry_problems(entry: EntrySection, files: set[str], has_dependencies: bool = False) -> list[Problem]:
+    """An entry module in the app's own files, or a script, must be among the shipped files.
+
+    `files` are the relative POSIX paths that [source] selects (see select_files). A module whose top-level
+    name is not among them may come from a dependency: with `has_dependencies` it is left to
+    installed_entry_problems, which checks the staged bundle.
     """
     if entry.script:
         if entry.script in files:
@@ -84,6 +98,9 @@ def entry_problems(entry: EntrySection, files: set[str]) -> list[Problem]:
                         "check the path (relative to source.root) and source.include")]
     module = entry.module.split(":")[0]
     path = module.replace(".", "/")
+    top = path.split("/")[0]
+    if not any(f == f"{top}.py" or f.startswith(f"{top}/") for f in files) and has_dependencies:
+        return []  # not the app's own code: a dependency may provide it (checked in the bundle after installing)
     if not {f"{path}.py", f"{path}/__init__.py", f"{path}/__main__.py"} & files:
         return [Problem("entry.module", f"module '{module}' is not among the files selected by [source]",
                         f"check the spelling, source.root, and that source.include covers {path}")]
@@ -91,6 +108,92 @@ def entry_problems(entry: EntrySection, files: set[str]) -> list[Problem]:
         return [Problem("entry.module", f"package '{module}' has no __main__.py to run",
                         f"name a function instead, e.g. module = \"{module}.cli:main\"")]
     return []
+
+
+def installed_entry_problems(entry: EntrySection, app_dir: Path, packages: Path) -> list[Problem]:
+    """The entry module must be importable from the bundle: the app's files or any installed distribution.
+
+    Runs on the staged bundle before bytecode is compiled (sources are still there for the function check).
+    A missing module names the distribution that provides its top-level package, or says none does.
+    """
+    if entry.script or not entry.module:
+        return []
+    module, _, function = entry.module.partition(":")
+    parts = module.split(".")
+    roots = [root for root in (app_dir, packages) if root.is_dir()]
+    found = next((f for root in roots if (f := _module_file(root, parts)) is not None), None)
+    if found is None:
+        owner = next((o for root in roots if (o := _provider(root, parts[0])) is not None), None)
+        if owner is not None:
+            return [Problem("entry.module", f"module '{module}' is not in the bundle: {owner} provides '{parts[0]}' "
+                            f"but has no '{module}'", "check the spelling of the module path")]
+        return [Problem("entry.module", f"module '{module}' is not in the bundle: no installed distribution and "
+                        f"none of the app's files provide '{parts[0]}'",
+                        f"add the distribution that provides '{parts[0]}' to [dependencies] (or to the project's "
+                        "dependencies), or fix the spelling")]
+    if not function and found.name.startswith("__init__.") and \
+            _module_file(found.parent.parent, [found.parent.name, "__main__"]) is None:
+        return [Problem("entry.module", f"package '{module}' has no __main__.py to run",
+                        f"name a function instead, e.g. module = \"{module}.cli:main\"")]
+    if function and found.suffix == ".py" and not _defines(found, function.split(".")[0]):
+        return [Problem("entry.module", f"'{function.split('.')[0]}' is not defined in module '{module}' "
+                        f"({found.name})", "check the function name after the ':'")]
+    return []
+
+
+def _module_file(root: Path, parts: list[str]) -> Path | None:
+    """The file Python would import for `parts` under `root` (source, bytecode, extension or package)."""
+    base = root.joinpath(*parts)
+    for candidate in (base.with_name(parts[-1] + ".py"), base.with_name(parts[-1] + ".pyc"),
+                      base / "__init__.py", base / "__init__.pyc"):
+        if candidate.is_file():
+            return candidate
+    if base.parent.is_dir():
+        for extension in sorted(base.parent.glob(f"{parts[-1]}.*")):
+            if extension.suffix in {".so", ".pyd"}:
+                return extension
+    if base.is_dir() and any(base.iterdir()):
+        return base / "__init__.py"  # a namespace package: importable, nothing to read
+    return None
+
+
+def _provider(packages: Path, top_level: str) -> str | None:
+    """'name version' of the installed distribution whose files hold `top_level`, if any."""
+    for dist_info in sorted(packages.glob("*.dist-info")):
+        names: set[str] = set()
+        top = dist_info / "top_level.txt"
+        if top.is_file():
+            names |= set(top.read_text(encoding="utf-8", errors="replace").split())
+        record = dist_info / "RECORD"
+        if record.is_file():
+            names |= {line.split("/")[0].split(",")[0].removesuffix(".py")
+                      for line in record.read_text(encoding="utf-8", errors="replace").splitlines()}
+        if top_level in names:
+            name, _, rest = dist_info.name.removesuffix(".dist-info").partition("-")
+            return f"{name} {rest}".strip()
+    return None
+
+
+def _defines(source: Path, name: str) -> bool:
+    """True unless the module's source certainly binds no top-level `name` (star imports count as maybe)."""
+    import ast
+
+    try:
+        tree = ast.parse(source.read_bytes())
+    except (SyntaxError, ValueError, OSError):
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*" or (alias.asname or alias.name.split(".")[0]) == name:
+                    return True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id == name:
+            return True
+        if isinstance(node, ast.Global) and name in node.names:
+            return True
+    return False
 
 
 def remove_unshipped(packages: Path) -> None:
@@ -110,65 +213,169 @@ def drop_install_records(packages: Path) -> None:
             (dist_info / name).unlink(missing_ok=True)
 
 
+# Written into the bundle's copy of the runtime's site-packages, with a one-line .pth that imports it, so that
+# EVERY start of the bundled interpreter gets the bundle's paths: the launcher's, and also the app's own
+# `subprocess.run([sys.executable, "-m", ...])` and multiprocessing's spawn/forkserver children.
+BUNDLE_SITE_MODULE = "_kiln_bundle"
+BUNDLE_SITE = '''\
+"""Written by Kiln: puts this bundle's app/ and packages/ on sys.path for every start of its interpreter."""
+import os
+import site
+import sys
+
+_bundle = os.path.dirname(sys.prefix)  # sys.prefix is <bundle>/runtime
+_app = os.path.join(_bundle, "app")
+if os.path.isdir(_app) and _app not in sys.path:
+    sys.path.append(_app)
+site.addsitedir(os.path.join(_bundle, "packages"))  # runs the dependencies' own .pth files too
+# A bundled Tcl/Tk reads its scripts from the bundle, not from a system folder of another Tcl release.
+_lib = os.path.join(sys.prefix, "lib")
+for _var, _prefix, _marker in (("TCL_LIBRARY", "tcl", "init.tcl"), ("TK_LIBRARY", "tk", "tk.tcl")):
+    if _var not in os.environ and os.path.isdir(_lib):
+        for _entry in sorted(os.listdir(_lib)):
+            if _entry.startswith(_prefix + "8.") and os.path.isfile(os.path.join(_lib, _entry, _marker)):
+                os.environ[_var] = os.path.join(_lib, _entry)
+'''
+
+WINDOWS_PRELUDE = '''\
+if sys.platform == "win32":
+    # Windows only. sys.executable is the app's launcher (App.exe), which runs this file, not
+    # `-c`/`-m`: multiprocessing's spawn children need the runtime's own interpreter (pythonw.exe for a GUI
+    # app, which has no console to show). They read the same runtime\\python3XX._pth.
+    import multiprocessing
+
+    _error_log = os.environ.pop("KILN_ERROR_LOG", None)  # set by the GUI launcher only
+    multiprocessing.set_executable(os.path.join(sys.prefix, "pythonw.exe" if _error_log else "python.exe"))
+    if _error_log:
+        # A GUI app has no console: the traceback of an uncaught exception goes to the file the launcher
+        # named, and the launcher shows its last line and path in a message box once the app has exited.
+        def _log_uncaught(kind, value, tb, _path=_error_log, _hook=sys.excepthook):
+            try:
+                import traceback
+
+                os.makedirs(os.path.dirname(_path), exist_ok=True)
+                with open(_path, "w", encoding="utf-8") as _log:
+                    traceback.print_exception(kind, value, tb, file=_log)
+            finally:
+                _hook(kind, value, tb)
+
+        sys.excepthook = _log_uncaught
+'''
+"""Windows-only lines of the boot script, run first inside its __main__ block (empty until Windows needs any)."""
+
 BOOT_TEMPLATE = '''\
-"""Written by Kiln: puts the app and its dependencies on sys.path, then runs the entry point."""
+"""Written by Kiln: starts the app the way python itself would. Paths come from the runtime's _kiln_bundle.py.
+
+Only the `if __name__ == "__main__":` block runs the app: multiprocessing's spawn and forkserver children
+import this file again (as __mp_main__) and must not start a second copy of the app.
+"""
 import os
 import sys
 
-_here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(_here, "app"))
-import site  # noqa: E402
 
-site.addsitedir(os.path.join(_here, "packages"))
-sys.argv[0] = os.environ.pop("KILN_ARGV0", None) or sys.argv[0]
-if sys.platform == "win32":
-    # sys.executable is the app's launcher there; child processes need the real interpreter.
-    import multiprocessing  # noqa: E402
+def _run_as_main(code, spec, path):
+    """Run code as a fresh __main__ module, like `python -m name` or `python script.py` do."""
+    import types
 
-    multiprocessing.set_executable(os.path.join(_here, "runtime", "python.exe"))
-{run}
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__spec__ = spec
+    main.__loader__ = spec.loader if spec is not None else None
+    main.__package__ = spec.parent if spec is not None else None
+    main.__builtins__ = __builtins__
+    sys.modules["__main__"] = main
+    exec(code, main.__dict__)
+
+
+def _run_function(module, attributes):
+    """Like a console-script wrapper: import the module, call the function, exit with what it returns."""
+    import importlib
+
+    target = importlib.import_module(module)
+    for name in attributes:
+        target = getattr(target, name)
+    sys.exit(target())
+
+
+def _run_module(name):
+    """Like `python -m name`; a package runs its __main__ module."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is not None and spec.submodule_search_locations is not None:
+        spec = importlib.util.find_spec(name + ".__main__")
+    if spec is None or spec.loader is None:
+        sys.exit(f"{{sys.argv[0]}}: cannot run {{name!r}}: the module (or its __main__) is not in the bundle")
+    _run_as_main(spec.loader.get_code(spec.name), spec, spec.origin)
+
+
+def _run_script(parts):
+    """Like `python script.py`: the script's folder first on sys.path; shipped as .py or as bytecode only."""
+    import pkgutil
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "app", *parts)
+    if os.path.exists(path):
+        with open(path, "rb") as source:
+            code = compile(source.read(), path, "exec")
+    else:
+        with open(path + "c", "rb") as compiled:
+            code = pkgutil.read_code(compiled)
+    sys.path.insert(0, os.path.dirname(path))
+    _run_as_main(code, None, path)
+
+
+if __name__ == "__main__":
+    sys.argv[0] = os.environ.pop("KILN_ARGV0", None) or sys.argv[0]
+{prelude}    {run}
 '''
-
-_RUN_FUNCTION = '''\
-import importlib  # noqa: E402
-
-_target = importlib.import_module({module!r})
-for _name in {attrs!r}:
-    _target = getattr(_target, _name)
-sys.exit(_target())'''
-
-_RUN_MODULE = '''\
-import runpy  # noqa: E402
-
-runpy.run_module({module!r}, run_name="__main__", alter_sys=True)'''
-
-_RUN_SCRIPT = '''\
-import runpy  # noqa: E402
-
-_script = os.path.join(_here, "app", *{parts!r})
-if not os.path.exists(_script):
-    _script += "c"  # shipped as bytecode only
-sys.path.insert(0, os.path.dirname(_script))
-sys.argv[0] = os.environ.get("ARGV0") or sys.argv[0]
-runpy.run_path(_script, run_name="__main__")'''
 
 
 def boot_script(entry: EntrySection) -> str:
     """The source of kiln_boot.py for an entry point; user strings only ever appear as Python literals."""
     if entry.script:
-        run_code = _RUN_SCRIPT.format(parts=tuple(Path(entry.script).parts))
+        run_code = f"_run_script({tuple(PurePosixPath(entry.script).parts)!r})"
     elif ":" in entry.module:
         module, function = entry.module.split(":", 1)
-        run_code = _RUN_FUNCTION.format(module=module, attrs=tuple(function.split(".")))
+        run_code = f"_run_function({module!r}, {tuple(function.split('.'))!r})"
     else:
-        run_code = _RUN_MODULE.format(module=entry.module)
-    return BOOT_TEMPLATE.format(run=run_code)
+        run_code = f"_run_module({entry.module!r})"
+    prelude = "".join(f"    {line}\n" if line.strip() else "\n" for line in WINDOWS_PRELUDE.splitlines())
+    return BOOT_TEMPLATE.format(run=run_code, prelude=prelude)
 
 
-def tree_size(path: Path) -> int:
-    if path.is_file() or path.is_symlink():
-        return path.lstat().st_size
-    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+def runtime_site_packages(runtime: Path, target_os: str, python_version: str) -> Path:
+    """The runtime's own site-packages folder (where the bundle's .pth goes)."""
+    if target_os == "windows":
+        return runtime / "Lib" / "site-packages"
+    return runtime / "lib" / f"python{python_version}" / "site-packages"
+
+
+def write_bundle_site(site_packages: Path) -> None:
+    """Write _kiln_bundle.py and the .pth that imports it into the bundle's copy of the runtime.
+
+    The runtime folder is hard-linked from Kiln's cache: these are new files, nothing linked is modified.
+    """
+    site_packages.mkdir(parents=True, exist_ok=True)
+    (site_packages / f"{BUNDLE_SITE_MODULE}.py").write_text(BUNDLE_SITE, encoding="utf-8")
+    (site_packages / "kiln-bundle.pth").write_text(f"import {BUNDLE_SITE_MODULE}\n", encoding="utf-8")
+
+
+_TK_IMPORT = re.compile(
+    rb"^[ \t]*(?:import|from)[ \t]+(?:_?tkinter|turtle)\b|import_module\(\s*[\"'](?:_?tkinter|turtle)", re.M
+)
+
+
+def imports_tkinter(tree: Path) -> str | None:
+    """The first file under `tree` whose source imports tkinter (or turtle), or None: whether Tcl/Tk ships."""
+    if not tree.is_dir():
+        return None
+    for path in sorted(tree.rglob("*.py")):
+        try:
+            if _TK_IMPORT.search(path.read_bytes()):
+                return path.relative_to(tree).as_posix()
+        except OSError:
+            continue
+    return None
 
 
 def dependency_sizes(packages: Path) -> dict[str, int]:

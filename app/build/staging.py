@@ -12,19 +12,27 @@ from pathlib import Path
 from typing import Any
 
 from kiln.build import dependencies as deps
+from kiln.build.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
 from kiln.build.payload import (
     boot_script,
+    copy_script,
     copy_sources,
     dependency_sizes,
     drop_install_records,
+    imports_tkinter,
+    installed_entry_problems,
     remove_unshipped,
-    tree_size,
+    runtime_site_packages,
+    write_bundle_site,
 )
 from kiln.build.report import BuildReport
 from kiln.build.types import StagedApp
+from kiln.model.errors import ProjectInvalid
 from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
+from kiln.runtimes.prune import drop_tkinter
 from kiln.support.bytecode import compile_tree
+from kiln.support.sizes import tree_size
 from kiln.support.targets import Target
 
 StageEnter = Callable[[str, str], AbstractContextManager[Any]]
@@ -78,28 +86,43 @@ def stage_app(
     # Bytecode must come from the target's own Python version; a foreign-OS runtime cannot run here.
     compiler = runtime.python if target.os == "linux" else None
     can_compile = compiler is not None or version == f"{sys.version_info.major}.{sys.version_info.minor}"
-    with enter("dependencies", f"installing dependencies for {target.name}") as stage:
-        result = deps.install(project.dependencies, base_dir, target, version, bundle / "packages",
-                              cache_dir / "wheels", lock_file=lock_file)
+    root = base_dir / project.source.root
+    packages, app_dir = bundle / "packages", bundle / "app"
+    with enter("dependencies", f"installing the app and its dependencies for {target.name}") as stage:
+        app_wheel = None
+        if builds_wheel(project.source, root):
+            app_wheel = _app_wheel(project, base_dir, root, work_dir.parent / "app-wheel", stage)
+            require_wheel_serves(app_wheel, project.app.name, target.name, version)
+        result = deps.install(project.dependencies, base_dir, target, version, packages,
+                              cache_dir / "wheels", lock_file=lock_file, app_wheel=app_wheel)
         report.dependencies[target.name] = {
             "reused_wheels": result.reused_wheels, "locked": result.locked,
             "installed": [asdict(d) for d in result.installed],
         }
         stage.progress(0.8, f"{len(result.installed)} distributions installed")
-        remove_unshipped(bundle / "packages")
-        if can_compile:
-            _compile(compiler, bundle / "packages", project, stage)
-        dependency_size = dependency_sizes(bundle / "packages")  # before drop_install_records: it reads RECORD
-        drop_install_records(bundle / "packages")
+        for warning in deps.known_bad(result.installed, version):
+            stage.warn(warning)
+        remove_unshipped(packages)
     with enter("payload", "copying and compiling the app") as stage:
-        root = base_dir / project.source.root
-        files = copy_sources(root, project.source, bundle / "app")
-        stage.progress(0.4, f"{len(files)} files copied")
+        app_dir.mkdir()
+        if app_wheel is None:
+            files = copy_sources(root, project.source, app_dir)
+            stage.progress(0.3, f"{len(files)} files copied")
+        elif project.entry.script:  # a project started by a script of its folder: that file ships beside the wheel
+            copy_script(root, project.entry.script, app_dir)
+        problems = installed_entry_problems(project.entry, app_dir, packages)
+        if problems:
+            raise ProjectInvalid(f"[entry] checked against the bundle for {target.name}", problems)
+        _keep_tkinter_only_if_used(bundle, target, stage)
+        write_bundle_site(runtime_site_packages(bundle / "runtime", target.os, version))
+        (bundle / "kiln_boot.py").write_text(boot_script(project.entry), encoding="utf-8")
         if can_compile:
-            _compile(compiler, bundle / "app", project, stage)
+            _compile(compiler, packages, project, stage)
+            _compile(compiler, app_dir, project, stage)
         else:
             stage.warn(f"Python {version} for {target.name} cannot run here: the app ships as sources")
-        (bundle / "kiln_boot.py").write_text(boot_script(project.entry), encoding="utf-8")
+        dependency_size = dependency_sizes(packages)  # before drop_install_records: it reads RECORD
+        drop_install_records(packages)
     icon = base_dir / project.icon.path if project.icon.path else None
     staged = StagedApp(bundle=bundle, target=target, python_version=version, app=project.app, entry=project.entry,
                        icon_source=icon)
@@ -108,6 +131,26 @@ def stage_app(
     if not report.size_by_component:
         report.size_by_component = staged.size_by_component
     return staged
+
+
+def _app_wheel(project: Project, base_dir: Path, root: Path, wheel_dir: Path, stage: Any) -> Path:
+    """The app's own wheel, built once per build (every target of the build installs the same wheel)."""
+    built = sorted(wheel_dir.glob("*.whl"))
+    if built:
+        return built[0]
+    stage.log(f"building the app's wheel from {root} with its own build backend (log: the build log)")
+    wheel = build_app_wheel(root, wheel_dir, deps.index_args(project.dependencies, base_dir))
+    stage.log(f"built {wheel.name}")
+    return wheel
+
+
+def _keep_tkinter_only_if_used(bundle: Path, target: Target, stage: Any) -> None:
+    """Tcl/Tk is several megabytes: it ships only when the app or a dependency imports tkinter."""
+    user = imports_tkinter(bundle / "app") or imports_tkinter(bundle / "packages")
+    if user:
+        stage.log(f"keeping tkinter and Tcl/Tk: {user} imports it")
+    else:
+        drop_tkinter(bundle / "runtime", target.os)
 
 
 def _compile(compiler: Path | None, tree: Path, project: Project, stage: Any) -> None:

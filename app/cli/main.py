@@ -205,13 +205,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # the top-level guard: never a raw traceback (kiln.cli.guard)
+        from kiln.cli.guard import report_escaped
+
+        return report_escaped(e, _print_error)
 
 
 def _print_error(error: KilnError) -> None:
-    from rich.console import Console
     from rich.markup import escape
 
-    console = Console(stderr=True, highlight=False)
+    from kiln.cli.render import make_console
+
+    console = make_console(stderr=True)
     if isinstance(error, ProjectInvalid):
         console.print(f"[red]error:[/] {escape(error.path)}: {len(error.problems)} problem(s)")
         for problem in error.problems:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 
 from rich.console import Console
@@ -13,11 +14,18 @@ from kiln.model.events import Event
 from kiln.support.sizes import human_size
 
 
+def make_console(stderr: bool = False) -> Console:
+    """A Console that wraps lines only on a terminal: piped output keeps each message on one line, unbroken."""
+    stream = sys.stderr if stderr else sys.stdout
+    on_terminal = hasattr(stream, "isatty") and stream.isatty()
+    return Console(highlight=False, stderr=stderr, soft_wrap=not on_terminal)
+
+
 class RichRenderer:
     """A Reporter for terminals."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(highlight=False)
+        self.console = console or make_console()
         self._progress = Progress(
             TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
             console=self.console, transient=True,
@@ -46,8 +54,11 @@ class RichRenderer:
         elif event.kind == "artifact":
             self._artifacts.append(event)
         elif event.kind == "error":
-            self.console.print(f"[red]error:[/] {escape(event.message)}")
-            for problem in event.data.get("problems", []):
+            problems = event.data.get("problems", [])
+            # A ProjectInvalid message already lists its problems below its first line: print them once.
+            message = event.message.splitlines()[0] if problems and event.message else event.message
+            self.console.print(f"[red]error:[/] {escape(message)}")
+            for problem in problems:
                 self.console.print(f"  - {escape(problem)}")
             if event.data.get("hint"):
                 self.console.print(f"  hint: {escape(event.data['hint'])}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiln.model.errors import Problem
+from kiln.model.paths import containment_problems
 from kiln.model.project import Project
 from kiln.model.project_file import ProjectFile
 
@@ -22,7 +23,9 @@ def check_project(project_file: ProjectFile) -> list[Problem]:
         Problem(path, "still a TODO placeholder", _TODO_HINTS.get(path, "fill in the value"))
         for path in project.todo_fields()
     ]
-    problems += _check_files(project, base)
+    problems += containment_problems(base, project.build.output_dir, project.source.root)  # kiln.model.paths
+    if not any(p.location == "source.root" for p in problems):  # never walk `/` or a folder outside the project
+        problems += _check_files(project, base)
     problems += _check_installers(project, base)
     return problems
 

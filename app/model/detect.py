@@ -1,15 +1,23 @@
-"""Read an app's source folder and suggest a project: metadata, entry points, dependencies, icon."""
+"""Read an app's source folder and suggest a project: metadata, entry points, dependencies, icon.
+
+A Python project (pyproject.toml, setup.py, setup.cfg) is read from its static `[project]` table; when that
+lacks the name, version or scripts (dynamic fields, setup.py), the project is built into a wheel by its own
+backend in a subprocess and the wheel's metadata is read. The user's code is never imported into Kiln.
+"""
 
 from __future__ import annotations
 
 import ast
 import re
+import tempfile
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
+from tomlkit.toml_document import TOMLDocument
 
 from kiln.installers.appimage.options import AppImageOptions
 from kiln.installers.portable.options import PortableOptions
@@ -41,6 +49,8 @@ class EntryCandidate:
     source: EntrySource
     label: str
     """What the user sees, e.g. 'hello = hello.cli:main (console script)'."""
+    verified: bool = True
+    """False when the entry's module is certainly missing from the project's own files (never preselected)."""
 
 
 @dataclass
@@ -62,31 +72,52 @@ class Detection:
     packages: list[str] = field(default_factory=list)
     """Top-level packages (shipped whole, data files included) and modules to ship."""
     warnings: list[str] = field(default_factory=list)
+    is_project: bool = False
+    """The folder is a Python project: the build makes its wheel with its own backend (no include globs)."""
+    guessed: list[str] = field(default_factory=list)
+    """Field paths whose values are guesses (name from the folder, version 0.1.0), filled by `project()`."""
 
     def project(self) -> Project:
-        """A Project for this folder; values detection could not find are TODO placeholders."""
-        name = _machine_name(self.name or self.folder.name) or TODO
+        """A Project for this folder; values detection could not find are TODO placeholders or marked guesses."""
+        folder_name = self.folder.resolve().name
+        if self.name:
+            name = _machine_name(self.name) or TODO
+        else:  # a readable ASCII name from the folder ("My Cow Äpp" -> "my-cow-app"); the original is displayed
+            name = _machine_name(folder_name).lower() or TODO
+            if name != TODO:
+                self.guessed.append("app.name")
+        version = self.version
+        if not version:
+            version = "0.1.0"
+            self.guessed.append("app.version")
         app = AppSection(
             name=name,
-            version=self.version or TODO,
+            version=version,
             identifier=f"org.example.{_identifier_part(name)}" if name != TODO else "",
         )
         for key in ("description", "publisher", "homepage", "license"):
             if getattr(self, key):
                 setattr(app, key, getattr(self, key))
-        if name != TODO and name != (self.name or self.folder.name):
-            app.display_name = self.name or self.folder.name
-        if self.entries:
-            best = self.entries[0]
+        shown = self.name or folder_name
+        if name != TODO and name != shown:
+            app.display_name = shown
+        entries = sorted(self.entries, key=lambda e: not e.verified)  # stable: never preselect a broken one
+        if entries and entries[0].verified:
+            best = entries[0]
             entry = EntrySection(module=best.module, kind=best.kind) if best.module else EntrySection(
                 script=best.script, kind=best.kind
             )
         else:
             entry = EntrySection(module=TODO)
-        include = [f"{p}/**" if (self.folder / p).is_dir() else p for p in self.packages] or ["**/*.py"]
-        project = Project(app=app, entry=entry, source=SourceSection(include=include))
+        if self.is_project:  # built into a wheel: its own build backend chooses its files
+            project = Project(app=app, entry=entry)
+        else:
+            include = [f"{p}/**" if (self.folder / p).is_dir() else p for p in self.packages] or ["**/*.py"]
+            project = Project(app=app, entry=entry, source=SourceSection(include=include))
         # Set explicitly so `kiln new` writes both [[installer]] tables into the file for the user to see.
         project.installer = [AppImageOptions(), PortableOptions()]
+        # A project's own requirements come with its wheel anyway; they are listed too, so that the file (and the
+        # wizard's Dependencies page) shows what ships.
         if self.requirements or self.requirements_file:
             project.dependencies = DependenciesSection()
             if self.requirements:
@@ -99,7 +130,9 @@ class Detection:
 
 
 def _machine_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-._")
+    """Letters without their accents, digits, '.', '_' and '-' ("Äpp Ω" -> "App")."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text.strip()).strip("-._")
 
 
 def _identifier_part(name: str) -> str:
@@ -107,30 +140,93 @@ def _identifier_part(name: str) -> str:
     return part if part and part[0].isalpha() else f"app-{part}"
 
 
-def detect(folder: Path) -> Detection:
-    """Inspect `folder` (never runs any of its code)."""
-    found = Detection(folder=folder)
+def detect(folder: Path, build_metadata: bool = True) -> Detection:
+    """Inspect `folder`. Its code is never imported here; with `build_metadata`, a project whose static metadata
+    is incomplete is built by its own backend (a subprocess) to read the rest."""
+    from kiln.build.app_wheel import is_python_project
+
+    found = Detection(folder=folder, is_project=is_python_project(folder))
     pyproject = folder / "pyproject.toml"
-    if pyproject.is_file():
-        _read_pyproject(pyproject, found)
-    if not found.requirements:
+    static = _read_pyproject(pyproject, found) if pyproject.is_file() else None
+    if found.is_project and build_metadata and _needs_backend(static):
+        _read_built_metadata(folder, found)
+    if not found.requirements and not found.is_project:
         _read_requirements_files(folder, found)
     files = _python_files(folder)
     found.packages = _top_level_packages(folder, files)
+    if found.is_project:
+        found.entries = [_verified(folder, e) for e in found.entries]
     found.entries += _main_entries(folder, files, found.entries)
     found.icons = _icons(folder)
     return found
 
 
-def _read_pyproject(path: Path, found: Detection) -> None:
+# Keys of [project] Kiln takes from metadata: when any is missing or dynamic, the backend is asked.
+_METADATA_KEYS = ("name", "version", "scripts", "gui-scripts", "description")
+
+
+def _needs_backend(table: dict[str, object] | None) -> bool:
+    if table is None:
+        return True
+    dynamic = table.get("dynamic")
+    dynamic = dynamic if isinstance(dynamic, list) else []
+    return not table.get("name") or not table.get("version") or any(k in dynamic for k in _METADATA_KEYS)
+
+
+def _read_built_metadata(folder: Path, found: Detection) -> None:
+    """Build the project's wheel in a temporary folder and take what its metadata says."""
+    from kiln.build.app_wheel import build_app_wheel, read_app_metadata
+    from kiln.model.errors import KilnError
+
+    with tempfile.TemporaryDirectory(prefix="kiln-detect-") as temp:
+        try:
+            metadata = read_app_metadata(build_app_wheel(folder, Path(temp)))
+        except KilnError as e:
+            found.warnings.append(f"could not build the project to read its metadata: {e.message}")
+            return
+    found.name = metadata.name or found.name
+    found.version = metadata.version or found.version
+    for key, value in (("description", metadata.summary), ("publisher", metadata.author),
+                       ("homepage", metadata.home_page), ("license", metadata.license),
+                       ("python_requires", metadata.requires_python)):
+        if value and not getattr(found, key):
+            setattr(found, key, value)
+    found.requirements = found.requirements or list(metadata.requires_dist)
+    known = {e.module for e in found.entries}
+    groups: tuple[tuple[dict[str, str], Literal["console", "gui"], EntrySource], ...] = (
+        (metadata.gui_scripts, "gui", "gui-script"), (metadata.console_scripts, "console", "console-script"),
+    )
+    for scripts, kind, source in groups:
+        for script_name, target in scripts.items():
+            if target not in known:
+                label = f"{script_name} = {target} ({source.replace('-', ' ')})"
+                found.entries.append(EntryCandidate(target, "", kind, source, label))
+
+
+def _verified(folder: Path, entry: EntryCandidate) -> EntryCandidate:
+    """Mark a script whose module belongs to the project (found in its folder or src/) but does not exist."""
+    parts = entry.module.split(":")[0].split(".")
+    for base in (folder, folder / "src"):
+        top = base / parts[0]
+        if top.is_dir() or top.with_suffix(".py").is_file():
+            target = base.joinpath(*parts)
+            if target.with_suffix(".py").is_file() or (target / "__init__.py").is_file():
+                return entry
+            return EntryCandidate(entry.module, entry.script, entry.kind, entry.source,
+                                  f"{entry.label} — module not found in the project", verified=False)
+    return entry  # a dependency's module: checked in the bundle after installing
+
+
+def _read_pyproject(path: Path, found: Detection) -> dict[str, object] | None:
+    """Take the static [project] table's metadata; returns the table (None when there is none)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
         found.warnings.append(f"{path.name}: could not read it ({e}); nothing taken from it")
-        return
-    table = data.get("project", {})
+        return None
+    table = data.get("project")
     if not isinstance(table, dict):
-        return
+        return None
     found.name = str(table.get("name", ""))
     found.version = str(table.get("version", ""))
     found.description = str(table.get("description", ""))
@@ -157,6 +253,7 @@ def _read_pyproject(path: Path, found: Detection) -> None:
             found.entries.append(
                 EntryCandidate(str(target), "", kind, source, f"{script_name} = {target} ({source.replace('-', ' ')})")
             )
+    return table
 
 
 def _read_requirements_files(folder: Path, found: Detection) -> None:
@@ -245,3 +342,15 @@ def _icons(folder: Path) -> list[str]:
                 found.append(path.relative_to(folder).as_posix())
     return sorted(set(found), key=lambda p: (p.count("/"), not p.endswith(".png"), p))
 
+
+
+GUESS_COMMENT = "guessed by kiln new: check it, then delete this comment"
+
+
+def mark_guesses(document: TOMLDocument, paths: list[str]) -> None:
+    """Put GUESS_COMMENT beside each guessed value of a new project file (`kiln check` warns while it is there)."""
+    for path in paths:
+        section, _, key = path.partition(".")
+        table = document.get(section)
+        if table is not None and key in table:
+            table[key].comment(GUESS_COMMENT)

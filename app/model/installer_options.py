@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from kiln.model.section import Section
 from kiln.support.targets import PlatformName
@@ -23,7 +23,17 @@ class InstallerOptions(Section):
     kind: str = ""
     """Which installer this table builds (each kind narrows it to its own name and default)."""
     output_name: str = ""
-    """Artifact file name without extension; empty: `<name>-<version>-<platform>`."""
+    """Artifact file name without extension (a plain name: no folders); empty: `<name>-<version>-<platform>`."""
+
+    @field_validator("output_name")
+    @classmethod
+    def _output_name(cls, value: str) -> str:
+        from kiln.model.paths import file_name_problem
+
+        problem = file_name_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _always_write_kind(self) -> InstallerOptions:

@@ -9,7 +9,7 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -49,6 +49,9 @@ class LockedPackage:
     wheel: str
     """The wheel's file name, e.g. rich-13.7.1-py3-none-any.whl."""
     sha256: str
+    built: bool = False
+    """The app's own wheel, built from the project folder by the build: recorded, never pinned (it changes
+    with the app's code)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,22 @@ def lock_from_installed(installed: Iterable[Distribution], wheelhouse: Path | No
     return sorted(packages, key=lambda p: p.name)
 
 
+def mark_built(packages: list[LockedPackage], app_name: str) -> list[LockedPackage]:
+    """The same entries, with the app's own wheel (by its name) marked `built`."""
+    name = canonicalize_name(app_name)
+    return [replace(p, built=True) if canonicalize_name(p.name) == name else p for p in packages]
+
+
+def update_built(lock: Lock, platform: str, packages: list[LockedPackage]) -> bool:
+    """Replace the `built` entries of `platform` by those in `packages`; True when anything changed."""
+    kept = [p for p in lock.platforms.get(platform, []) if not p.built]
+    updated = sorted([*kept, *(p for p in packages if p.built)], key=lambda p: p.name)
+    if updated == sorted(lock.platforms.get(platform, []), key=lambda p: p.name):
+        return False
+    lock.platforms[platform] = updated
+    return True
+
+
 def read_lock(path: Path) -> Lock | None:
     """The lock at `path`, None if there is none; a damaged lock is a KilnError (never silently ignored)."""
     try:
@@ -128,7 +147,9 @@ def read_lock(path: Path) -> Lock | None:
         platforms: dict[str, list[LockedPackage]] = {}
         for platform, items in dict(data.get("platforms", {})).items():
             platforms[str(platform)] = [
-                LockedPackage(str(i["name"]), str(i["version"]), str(i["wheel"]), str(i["sha256"])) for i in items
+                LockedPackage(str(i["name"]), str(i["version"]), str(i["wheel"]), str(i["sha256"]),
+                              built=bool(i.get("built", False)))
+                for i in items
             ]
         runtimes = {
             str(platform): LockedRuntime(str(i["package"]), str(i["version"]), str(i["file"]), str(i["sha256"]))
@@ -151,9 +172,11 @@ def write_lock(path: Path, lock: Lock) -> None:
     for platform in sorted(lock.platforms):
         array = tomlkit.aot()
         for package in sorted(lock.platforms[platform], key=lambda p: p.name):
-            array.append(tomlkit.item(
-                {"name": package.name, "version": package.version, "wheel": package.wheel, "sha256": package.sha256}
-            ))
+            item: dict[str, str | bool] = {"name": package.name, "version": package.version, "wheel": package.wheel,
+                                           "sha256": package.sha256}
+            if package.built:
+                item["built"] = True
+            array.append(tomlkit.item(item))
         platforms[platform] = array
     doc["platforms"] = platforms
     if lock.runtimes:
@@ -167,7 +190,7 @@ def write_lock(path: Path, lock: Lock) -> None:
 
 def lock_requirements_text(lock: Lock, platform: str) -> str:
     """Requirement lines pinning every locked wheel, for `pip install --require-hashes --no-deps -r FILE`."""
-    packages = sorted(lock.packages(platform), key=lambda p: p.name)
+    packages = sorted((p for p in lock.packages(platform) if not p.built), key=lambda p: p.name)
     lines = [f"{p.name}=={p.version} --hash=sha256:{p.sha256}" for p in packages]
     return "".join(line + "\n" for line in lines)
 

@@ -17,10 +17,38 @@ from kiln.model.section import Section
 SCHEMA_VERSION = 1
 TODO = "TODO"
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9-]*)+$")
-_MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_.]*)?$")
-_PYTHON_RE = re.compile(r"^3\.(\d+)$")
+# Matched with fullmatch: `$` would also match before a trailing newline ("hello\n" must not pass).
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_IDENTIFIER_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9-]*)+")
+_MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_.]*)?")
+_PYTHON_RE = re.compile(r"3\.(\d+)")
+NAME_MAX_CHARS = 64
+"""app.name ends up in file names with the version and platform (`<name>-<version>-<platform>.AppImage`)."""
+VERSION_MAX_CHARS = 64
+IDENTIFIER_MAX_CHARS = 155
+"""Reverse-DNS ids are at most 155 characters (Apple's CFBundleIdentifier; also `<id>.desktop` fits NAME_MAX)."""
+DISPLAY_NAME_MAX_CHARS = 80
+"""The display name names the macOS .app folder: 80 characters of up to 3 UTF-8 bytes stay within 255 bytes."""
+PATTERNS_MAX = 1000
+PATTERN_MAX_CHARS = 1000
+"""source.include / exclude: each pattern is compiled and matched against every file, so both are bounded."""
+TEXT_MAX_CHARS = 4000
+"""publisher, description, license, homepage: free text, bounded so no file format field overflows."""
+
+
+def _path_field(value: str) -> str:
+    """A path the project file gives: usable text (no control characters, no over-long names)."""
+    from kiln.model.paths import path_text_problem
+
+    problem = path_text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _bounded(value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise ValueError(f"is {len(value)} characters long; the limit is {limit}")
 
 
 def is_todo(value: object) -> bool:
@@ -45,8 +73,25 @@ class AppSection(Section):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not is_todo(value) and not _NAME_RE.match(value):
+        if not is_todo(value) and not _NAME_RE.fullmatch(value):
             raise ValueError("use letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. my-app)")
+        _bounded(value, NAME_MAX_CHARS)
+        return value
+
+    @field_validator("display_name")
+    @classmethod
+    def _display_name(cls, value: str) -> str:
+        if value and not value.strip():
+            raise ValueError("is only spaces; leave it empty to use app.name, or enter a name")
+        _bounded(value, DISPLAY_NAME_MAX_CHARS)
+        return value
+
+    @field_validator("publisher", "description", "license", "homepage")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+        _bounded(value, TEXT_MAX_CHARS)
         return value
 
     @field_validator("version")
@@ -54,6 +99,9 @@ class AppSection(Section):
     def _version(cls, value: str) -> str:
         if is_todo(value):
             return value
+        # Version() strips surrounding whitespace, so "1.0\n" would pass and name files "x-1.0\n-…".
+        if value != value.strip() or len(value) > VERSION_MAX_CHARS:
+            raise ValueError(f"'{value[:VERSION_MAX_CHARS]}' is not a PEP 440 version; use a form like 1.0 or 2.3.1")
         try:
             Version(value)
         except InvalidVersion:
@@ -63,8 +111,9 @@ class AppSection(Section):
     @field_validator("identifier")
     @classmethod
     def _identifier(cls, value: str) -> str:
-        if value and not is_todo(value) and not _IDENTIFIER_RE.match(value):
+        if value and not is_todo(value) and not _IDENTIFIER_RE.fullmatch(value):
             raise ValueError("use reverse-DNS form with at least two parts, e.g. org.example.myapp")
+        _bounded(value, IDENTIFIER_MAX_CHARS)
         return value
 
     @property
@@ -84,9 +133,15 @@ class EntrySection(Section):
     @field_validator("module")
     @classmethod
     def _module(cls, value: str) -> str:
-        if value and not is_todo(value) and not _MODULE_RE.match(value):
+        if value and not is_todo(value) and not _MODULE_RE.fullmatch(value):
             raise ValueError("use 'package.module:function' or 'package.module'")
+        _bounded(value, 1000)
         return value
+
+    @field_validator("script")
+    @classmethod
+    def _script(cls, value: str) -> str:
+        return _path_field(value)
 
     @model_validator(mode="after")
     def _one_of(self) -> EntrySection:
@@ -106,6 +161,25 @@ class SourceSection(Section):
         default_factory=lambda: ["**/__pycache__/**", "**/tests/**", "**/test_*.py", ".*/**", "dist/**", "build/**"]
     )
     """Glob patterns to leave out, applied after include."""
+
+    @field_validator("root")
+    @classmethod
+    def _root(cls, value: str) -> str:
+        return _path_field(value)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _patterns(cls, values: list[str]) -> list[str]:
+        # Each pattern becomes a regular expression matched against every file: bounded so checks stay fast.
+        if len(values) > PATTERNS_MAX:
+            raise ValueError(f"has {len(values)} patterns; the limit is {PATTERNS_MAX}")
+        for position, pattern in enumerate(values):
+            if len(pattern) > PATTERN_MAX_CHARS:
+                raise ValueError(f"pattern {position + 1} is {len(pattern)} characters; the limit is "
+                                 f"{PATTERN_MAX_CHARS}")
+            if "\x00" in pattern:
+                raise ValueError(f"pattern {position + 1} contains a NUL character")
+        return values
 
 
 class DependenciesSection(Section):
@@ -127,6 +201,11 @@ class DependenciesSection(Section):
                 raise ValueError(f"requirement {position + 1} '{text}' is not valid PEP 508: {e}") from None
         return values
 
+    @field_validator("requirements_file")
+    @classmethod
+    def _requirements_file(cls, value: str) -> str:
+        return _path_field(value)
+
 
 class PythonSection(Section):
     version: str = "3.11"
@@ -135,10 +214,15 @@ class PythonSection(Section):
     """`auto` (host interpreter for Linux, downloaded runtime otherwise), `host`, `download`, or a path to a
     python-build-standalone install_only archive."""
 
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        return _path_field(value)
+
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
-        match = _PYTHON_RE.match(value)
+        match = _PYTHON_RE.fullmatch(value)
         if not match or not 8 <= int(match.group(1)) <= 14:
             raise ValueError("use a CPython version from 3.8 to 3.14 in the form 3.X, e.g. 3.11")
         return value
@@ -148,16 +232,28 @@ class IconSection(Section):
     path: str = ""
     """A square PNG (256 px or more) or SVG, relative to the project file. Empty: Kiln's default icon."""
 
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return _path_field(value)
+
 
 class BuildSection(Section):
     output_dir: str = "dist"
-    """Where artifacts go, relative to the project file."""
+    """Where artifacts go, relative to the project file (inside the project), or an absolute path."""
     optimize: Literal[0, 1, 2] = 0
     """Bytecode optimization level (1 drops asserts, 2 also docstrings)."""
     keep_sources: bool = False
     """Ship .py sources next to bytecode (better tracebacks, bigger artifacts)."""
     compression_level: int = Field(default=10, ge=1, le=22)
     """zstandard level for compressed artifacts (1 fast … 22 smallest)."""
+
+    @field_validator("output_dir")
+    @classmethod
+    def _output_dir(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty; use a folder such as \"dist\"")
+        return _path_field(value)
 
 
 class Project(Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,27 +74,52 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
             message = "installer table without a kind"
         elif item["type"] == "extra_forbidden":
             message = "unknown key"
+        message = message.replace("\r", "\\r").replace("\n", "\\n")  # a value's newline stays visible, on one line
         problems.append(Problem(_location(tuple(item["loc"])), message, _hints().get(item["type"])))
     return problems
 
 
 def parse_project(text: str, path: Path) -> ProjectFile:
     """Parse TOML text into a ProjectFile; every problem is reported at once as ProjectInvalid."""
+    text = text.removeprefix(BOM)  # editors on Windows save UTF-8 with a byte order mark; TOML forbids it
     try:
         document = tomlkit.parse(text)
+        data = document.unwrap()
     except tomlkit.exceptions.ParseError as e:
         raise ProjectInvalid(
             str(path), [Problem(f"line {e.line}", f"not valid TOML: {e.args[0] if e.args else e}", "fix the syntax")]
         ) from None
-    try:
-        data = document.unwrap()
-    except Exception as e:  # tomlkit may reject odd documents late (e.g. duplicate keys across tables)
-        raise ProjectInvalid(str(path), [Problem("(file)", f"not valid TOML: {e}", "fix the syntax")]) from None
+    except Exception as e:  # tomlkit rejects some documents outside ParseError (duplicate keys)
+        raise ProjectInvalid(str(path), [_late_toml_problem(text, e)]) from None
     try:
         project = Project.model_validate(data)
     except ValidationError as e:
         raise ProjectInvalid(str(path), problems_from_validation(e)) from None
     return ProjectFile(path=path, project=project, document=document)
+
+
+BOM = "\ufeff"
+
+
+def _late_toml_problem(text: str, error: Exception) -> Problem:
+    """A Problem with a line number for what tomlkit rejects without one (a key given twice, a table redefined).
+
+    tomllib, the standard library's strict parser, finds the same mistake and says where.
+    """
+    import tomllib
+
+    reason = str(error) or type(error).__name__
+    if isinstance(error, tomlkit.exceptions.KeyAlreadyPresent):
+        reason = f"{reason[:-1] if reason.endswith('.') else reason}: a key may be set only once per table"
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as strict:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(strict))
+        if match:
+            return Problem(f"line {match.group(1)}", f"not valid TOML: {reason}", "remove or rename the repeated key")
+    except Exception:  # only used to find a line number
+        pass
+    return Problem("(file)", f"not valid TOML: {reason}", "fix the syntax")
 
 
 def load_project(path: Path) -> ProjectFile:
@@ -105,7 +131,9 @@ def load_project(path: Path) -> ProjectFile:
     except IsADirectoryError:
         raise KilnError(f"{path} is a folder", hint=f"pass the project file, e.g. {path / 'kiln.toml'}") from None
     except OSError as e:
-        raise KilnError(f"{path}: cannot read ({e.strerror})") from None
+        from kiln.model.paths import os_error_text
+
+        raise KilnError(f"{path}: cannot read ({os_error_text(e)})") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -20,8 +20,13 @@ class AppImageOptions(InstallerOptions):
     @field_validator("categories")
     @classmethod
     def _some_category(cls, value: list[str]) -> list[str]:
+        from kiln.installers.appimage.desktop_entry import normalize_categories
+
         if not value:
             raise ValueError("enter at least one menu category, e.g. Utility")
+        normalize_categories(value)  # raises ValueError naming the accepted categories
+        if any(c != c.strip() for c in value):
+            raise ValueError("a category has spaces around it; write it as e.g. \"Utility\"")
         return value
 
     @property

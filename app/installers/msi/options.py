@@ -41,6 +41,15 @@ class MsiOptions(InstallerOptions):
         except ValueError:
             raise ValueError("must be a GUID like 6F1E0C7A-8F43-4E2B-9C1D-1A2B3C4D5E6F") from None
 
+    @field_validator("signing_certificate", "signing_key")
+    @classmethod
+    def _signing_path(cls, value: str) -> str:
+        from kiln.model.paths import path_text_problem
+
+        if problem := path_text_problem(value):
+            raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _keep_upgrade_code(self) -> MsiOptions:
         # A generated code counts as set so it is written to the file and never regenerated.

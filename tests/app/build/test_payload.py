@@ -14,8 +14,12 @@ from kiln.build.payload import (
     drop_install_records,
     entry_problems,
     glob_match,
+    imports_tkinter,
+    installed_entry_problems,
     remove_unshipped,
+    runtime_site_packages,
     select_files,
+    write_bundle_site,
 )
 from kiln.model.project import EntrySection, SourceSection
 
@@ -61,7 +65,28 @@ def _make_app(root: Path) -> None:
         "import sys, helper\nif __name__ == '__main__':\n    print('script', helper.X, sys.argv[1:])\n"
     )
     (root / "app" / "scripts" / "helper.py").write_text("X = 42\n")
+    (root / "app" / "pool.py").write_text(  # spawn children re-import __main__: the app must not start again
+        "import multiprocessing, subprocess, sys\n"
+        "def square(x):\n    return x * x\n"
+        "if __name__ == '__main__':\n"
+        "    with multiprocessing.get_context('spawn').Pool(2) as pool:\n"
+        "        print('squares', pool.map(square, range(4)))\n"
+        "    child = subprocess.run([sys.executable, '-m', 'pkg', 'child'], capture_output=True, text=True)\n"
+        "    print(child.stdout.strip(), 'argv0', sys.argv[0])\n"
+    )
     (root / "packages").mkdir()
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    """A bundle whose runtime is a venv: a real interpreter with its own prefix and site-packages, like
+    `runtime/` in a build. Paths reach the app only through the .pth that write_bundle_site puts there."""
+    runtime = tmp_path / "runtime"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(runtime)], check=True)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    write_bundle_site(runtime_site_packages(runtime, "linux", version))
+    _make_app(tmp_path)
+    return tmp_path
 
 
 @pytest.mark.parametrize(
@@ -71,17 +96,31 @@ def _make_app(root: Path) -> None:
         pytest.param(EntrySection(module="pkg.cli:Tool.run"), "method", 0, id="method"),
         pytest.param(EntrySection(module="pkg"), "module ['a b', 'ü']", 0, id="module"),
         pytest.param(EntrySection(script="scripts/run.py"), "script 42 ['a b', 'ü']", 0, id="script"),
+        pytest.param(EntrySection(script="pool.py"), "squares [0, 1, 4, 9]\nmodule ['child'] argv0 myapp",
+                     0, id="spawn-pool-and-sys-executable"),
+        pytest.param(EntrySection(module="pool"), "squares [0, 1, 4, 9]\nmodule ['child'] argv0 myapp", 0,
+                     id="spawn-pool-as-module"),
     ],
 )
-def test_boot_script_runs_each_entry_kind(tmp_path: Path, entry: EntrySection, stdout: str, code: int) -> None:
-    _make_app(tmp_path)
-    (tmp_path / "kiln_boot.py").write_text(boot_script(entry))
+def test_boot_script_runs_each_entry_kind(bundle: Path, entry: EntrySection, stdout: str, code: int) -> None:
+    (bundle / "kiln_boot.py").write_text(boot_script(entry))
     result = subprocess.run(
-        [sys.executable, "-I", str(tmp_path / "kiln_boot.py"), "a b", "ü"], capture_output=True, text=True,
-        env={"KILN_ARGV0": "myapp"}, cwd="/",
+        [str(bundle / "runtime" / "bin" / "python"), "-I", str(bundle / "kiln_boot.py"), "a b", "ü"],
+        capture_output=True, text=True, env={"KILN_ARGV0": "myapp"}, cwd="/", timeout=60,
     )
     assert result.stdout.strip() == stdout, result.stderr
     assert result.returncode == code
+
+
+def test_bundle_site_gives_every_start_of_the_interpreter_the_paths(bundle: Path) -> None:
+    python = str(bundle / "runtime" / "bin" / "python")
+    for folder, marker in (("tcl8.6", "init.tcl"), ("tk8.6", "tk.tcl")):  # a runtime that carries Tcl/Tk
+        (bundle / "runtime" / "lib" / folder).mkdir(parents=True)
+        (bundle / "runtime" / "lib" / folder / marker).write_text("")
+    code = "import os, pkg.cli; print(pkg.cli.__file__, os.environ['TCL_LIBRARY'], os.environ['TK_LIBRARY'])"
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, env={}, cwd="/", check=True)
+    lib = bundle / "runtime" / "lib"
+    assert result.stdout.split() == [str(bundle / "app" / "pkg" / "cli.py"), str(lib / "tcl8.6"), str(lib / "tk8.6")]
 
 
 def test_boot_script_keeps_hostile_entry_text_literal() -> None:
@@ -98,13 +137,50 @@ def test_entry_problems(tmp_path: Path) -> None:
     assert entry_problems(EntrySection(module="pkg.cli:main"), files) == []
     assert entry_problems(EntrySection(module="pkg"), files) == []  # has __main__.py
     assert entry_problems(EntrySection(script="scripts/run.py"), files) == []
+    # a dependency's module is checked in the bundle; without dependencies nothing could provide it
+    assert entry_problems(EntrySection(module="cowsay.__main__:cli"), files, has_dependencies=True) == []
+    (problem,) = entry_problems(EntrySection(module="cowsay.__main__:cli"), files)
+    assert "'cowsay.__main__' is not among" in problem.message
     for entry, location, words in (
-        (EntrySection(module="pkgx.cli:main"), "entry.module", "'pkgx.cli' is not among"),
+        (EntrySection(module="pkg.clix:main"), "entry.module", "'pkg.clix' is not among"),
         (EntrySection(script="nope.py"), "entry.script", "'nope.py' is not among"),
         (EntrySection(module="nomain"), "entry.module", "no __main__.py"),
     ):
         (problem,) = entry_problems(entry, files)
         assert problem.location == location and words in problem.message, problem
+
+
+def test_installed_entry_problems_name_the_distribution(tmp_path: Path) -> None:
+    _make_app(tmp_path)
+    packages = tmp_path / "packages"
+    (packages / "cowsay").mkdir()
+    (packages / "cowsay" / "__init__.py").write_text("")
+    (packages / "cowsay" / "__main__.py").write_text("def cli():\n    pass\n")
+    (packages / "cowsay-6.1.dist-info").mkdir()
+    (packages / "cowsay-6.1.dist-info" / "RECORD").write_text("cowsay/__init__.py,,\ncowsay/__main__.py,,\n")
+    (packages / "fast.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    app = tmp_path / "app"
+    for fine in ("cowsay.__main__:cli", "cowsay", "pkg.cli:main", "pkg.cli:Tool.run", "fast:run"):
+        assert installed_entry_problems(EntrySection(module=fine), app, packages) == [], fine
+    for entry, words in (
+        ("cowsay.mian:cli", "cowsay 6.1 provides 'cowsay' but has no 'cowsay.mian'"),
+        ("httpie.__main__:main", "no installed distribution and none of the app's files provide 'httpie'"),
+        ("cowsay.__main__:clii", "'clii' is not defined in module 'cowsay.__main__'"),
+        ("scripts", "package 'scripts' has no __main__.py"),
+    ):
+        (packages / "scripts").mkdir(exist_ok=True)
+        (packages / "scripts" / "__init__.py").write_text("")
+        (problem,) = installed_entry_problems(EntrySection(module=entry), app, packages)
+        assert problem.location == "entry.module" and words in problem.message, problem
+
+
+def test_tkinter_imports_are_found_in_sources(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "plain.py").write_text("import os\n# import tkinter in a comment is not an import\n")
+    assert imports_tkinter(tmp_path) is None
+    (tmp_path / "a" / "gui.py").write_text("def f():\n    from tkinter import ttk\n")
+    assert imports_tkinter(tmp_path) == "a/gui.py"
+    assert imports_tkinter(tmp_path / "missing") is None
 
 
 def test_package_clean_up_and_sizes(tmp_path: Path) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+import tomlkit
 from kiln_testing import REPO
 
-from kiln.model.detect import detect
+from kiln.model.checks import check_project, check_warnings
+from kiln.model.detect import detect, mark_guesses
+from kiln.model.project_file import load_project, new_project_file
 
 EXAMPLES = REPO / "examples"
 
@@ -18,9 +22,10 @@ def test_hello_example() -> None:
     assert (project.app.name, project.app.version) == ("hello", "1.0.0")
     assert project.app.description.startswith("A tiny console app")
     assert project.entry.module == "hello.cli:main" and project.entry.kind == "console"
-    assert project.dependencies.requirements == ["rich>=13"]
-    assert project.source.include == ["hello/**"]
-    assert project.todo_fields() == []
+    # a Python project: the build makes its wheel, whose backend chooses the files (no include globs)
+    assert found.is_project and project.dependencies.requirements == ["rich>=13"]
+    assert "source" not in project.to_data()
+    assert project.todo_fields() == [] and found.guessed == []
 
 
 def test_gui_scripts_are_gui() -> None:
@@ -41,13 +46,82 @@ def test_plain_folder_with_script_requirements_and_icon(tmp_path: Path) -> None:
     assert project.entry.script == "tool.py"
     assert project.dependencies.requirements_file == "requirements.txt"
     assert project.icon.path == "assets/app-icon.png"
-    assert project.app.version == "TODO"
-    assert project.todo_fields() == ["app.version"]
+    assert not found.is_project and project.source.include == ["helpers.py", "tool.py"]
+    # no metadata: a name from the folder and version 0.1.0, both marked as guesses (not TODOs)
+    assert project.app.version == "0.1.0" and project.app.name == tmp_path.name.lower()
+    assert project.todo_fields() == [] and found.guessed == ["app.name", "app.version"]
 
 
 def test_empty_folder_leaves_todos(tmp_path: Path) -> None:
-    project = detect(tmp_path).project()
-    assert set(project.todo_fields()) == {"app.version", "entry.module"}
+    found = detect(tmp_path)
+    assert found.project().todo_fields() == ["entry.module"]
+
+
+@pytest.mark.parametrize(("folder", "name"), [("My Cow Äpp", "my-cow-app"), ("Ünïcødé  tool!", "unicde-tool"),
+                                              ("日本", "TODO")])
+def test_names_from_folders_stay_readable(tmp_path: Path, folder: str, name: str) -> None:
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / "main.py").write_text("if __name__ == '__main__':\n    pass\n")
+    project = detect(tmp_path / folder).project()
+    assert project.app.name == name
+    if name != "TODO":
+        assert project.app.display_name == folder
+
+
+def test_guesses_are_marked_in_the_file_and_warned_by_check(tmp_path: Path) -> None:
+    (tmp_path / "Tool").mkdir()
+    (tmp_path / "Tool" / "main.py").write_text("if __name__ == '__main__':\n    pass\n")
+    found = detect(tmp_path / "Tool")
+    project_file = new_project_file(tmp_path / "Tool" / "kiln.toml", found.project())
+    project_file.save()
+    mark_guesses(project_file.document, found.guessed)
+    (tmp_path / "Tool" / "kiln.toml").write_text(tomlkit.dumps(project_file.document))
+    text = (tmp_path / "Tool" / "kiln.toml").read_text()
+    assert 'name = "tool" # guessed by kiln new' in text and 'version = "0.1.0" # guessed by kiln new' in text
+    loaded = load_project(tmp_path / "Tool" / "kiln.toml")
+    assert check_project(loaded) == []
+    assert [w.location for w in check_warnings(loaded)] == ["app.name", "app.version"]
+    # the user checks the version and deletes the comment: that warning goes away
+    (tmp_path / "Tool" / "kiln.toml").write_text(text.replace('"0.1.0" # guessed by kiln new: check it, then delete '
+                                                              'this comment', '"1.0"'))
+    assert [w.location for w in check_warnings(load_project(tmp_path / "Tool" / "kiln.toml"))] == ["app.name"]
+
+
+def test_a_script_whose_module_is_missing_is_never_preselected(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "two"\nversion = "1"\n[project.scripts]\nbroken = "two.nope:main"\n'
+        'good = "two.cli:main"\nwrapped = "somedep.cli:main"\n'
+    )
+    (tmp_path / "src" / "two").mkdir(parents=True)
+    (tmp_path / "src" / "two" / "__init__.py").write_text("")
+    (tmp_path / "src" / "two" / "cli.py").write_text("def main():\n    pass\n")
+    found = detect(tmp_path)
+    assert [(e.module, e.verified) for e in found.entries] == [
+        ("two.nope:main", False), ("two.cli:main", True), ("somedep.cli:main", True)]
+    assert "module not found" in found.entries[0].label
+    assert found.project().entry.module == "two.cli:main"
+
+
+@pytest.mark.slow
+def test_setup_py_only_metadata_comes_from_the_build_backend(tmp_path: Path) -> None:
+    (tmp_path / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='oldie', version='0.9.1', author='Old Ltd',\n"
+        "      description='only setup.py', packages=['oldie'],\n"
+        "      entry_points={'console_scripts': ['oldie = oldie.cli:main'],\n"
+        "                    'gui_scripts': ['oldie-gui = oldie.gui:run']})\n"
+    )
+    (tmp_path / "oldie").mkdir()
+    (tmp_path / "oldie" / "__init__.py").write_text("")
+    (tmp_path / "oldie" / "cli.py").write_text("def main():\n    pass\n")
+    (tmp_path / "oldie" / "gui.py").write_text("def run():\n    pass\n")
+    found = detect(tmp_path)
+    project = found.project()
+    assert (project.app.name, project.app.version, project.app.publisher, project.app.description) == (
+        "oldie", "0.9.1", "Old Ltd", "only setup.py")
+    assert [(e.module, e.kind, e.label) for e in found.entries] == [
+        ("oldie.gui:run", "gui", "oldie-gui = oldie.gui:run (gui script)"),
+        ("oldie.cli:main", "console", "oldie = oldie.cli:main (console script)")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["oldie", "setup.py"]  # built in a copy
 
 
 def test_package_main_is_a_candidate(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 import tomlkit
 from kiln_testing import REPO
 from kiln_testing import find_tool as _tool
@@ -155,8 +156,11 @@ def test_terminal_follows_the_entry_kind_unless_set(tmp_path: Path) -> None:
 
 
 def test_bad_categories_fail_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="Utilty"):  # `kiln check` refuses them (project validation)
+        AppImageOptions(categories=["Utilty"])
+    # Options that skipped validation (built in code) are still refused before the slow steps.
     with pytest.raises(KilnError, match="Utilty"):
-        _tiny_build(tmp_path, _tiny_staged(tmp_path), AppImageOptions(categories=["Utilty"]))
+        _tiny_build(tmp_path, _tiny_staged(tmp_path), AppImageOptions.model_construct(categories=["Utilty"]))
     assert not (tmp_path / "work").exists()
 
 
@@ -205,7 +209,7 @@ def test_describe_reads_without_running(tiny: Path) -> None:
     text = inspect_artifact(tiny)
     assert not marker.exists(), "kiln inspect must not execute the AppImage"
     offset = elf_end_offset(tiny)
-    assert f"runtime:  Kiln AppImage runtime 1.0.0 (the one this Kiln ships), {offset} bytes" in text
+    assert f"runtime:  Kiln AppImage runtime 1.1.0 (the one this Kiln ships), {offset} bytes" in text
     assert f"squashfs 4.0 at offset {offset}" in text and ", zstd," in text
     seven = _run([_tool("7z", "7zz"), "l", "-slt", tiny]).stdout  # an independent squashfs reader
     assert f"Offset = {offset}" in seven and "Method = ZSTD" in seven
@@ -244,10 +248,10 @@ def test_describe_rejects_non_appimages_and_truncated_files(tiny: Path, tmp_path
 
 def test_runtime_version_is_read_from_bytes() -> None:
     shipped = runtime_path().read_bytes()
-    assert runtime_version(shipped) == "Kiln AppImage runtime 1.0.0 (the one this Kiln ships)"
+    assert runtime_version(shipped) == "Kiln AppImage runtime 1.1.0 (the one this Kiln ships)"
     patched = bytearray(shipped)
     patched[-1] ^= 0xFF  # no longer the shipped file: the version comes from the string table
-    assert runtime_version(bytes(patched)) == "Kiln AppImage runtime 1.0.0"
+    assert runtime_version(bytes(patched)) == "Kiln AppImage runtime 1.1.0"
     assert runtime_version(b"\x7fELF" + bytes(100)).startswith("not Kiln's runtime")
 
 

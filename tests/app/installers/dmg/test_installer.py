@@ -203,7 +203,7 @@ def test_kiln_inspect_lists_partitions_chunks_and_files(built: tuple[Path, Path]
     assert "CFBundleIdentifier 'org.example.hello'" in text
     assert "lrwxrwxrwx         13  Hello Mac/Applications -> /Applications" in text
     assert "-rwxr-xr-x" in text and "Hello Mac/Hello Mac.app/Contents/MacOS/hello-mac" in text
-    assert f"Contents/Resources/{BUNDLE_DIR}/runtime/… 5 files" in text
+    assert f"Contents/Resources/{BUNDLE_DIR}/runtime/… 7 files"  # 5 + the bundle site (.pth + module) in text
 
 
 def test_two_builds_are_byte_identical(built: tuple[Path, Path], cache: dict[str, str]) -> None:

@@ -1,0 +1,178 @@
+"""Real apps package as they are: each shape of app_shapes.py is written out, `kiln new` + `kiln build` run on it
+untouched (AppImage and portable), and the built app runs in a clean environment with its output asserted.
+
+One Kiln cache (host runtime, wheels) serves the whole corpus; each shape is built once per session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kiln_testing import require_tools
+
+from tests.app.build.app_shapes import SHAPES, Shape
+
+pytestmark = pytest.mark.slow
+
+
+def _kiln(*args: str | Path, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KILN_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, "-m", "kiln", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=900, check=False)
+
+
+@pytest.fixture(scope="session")
+def corpus_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("corpus-cache")
+
+
+class _Built:
+    """Builds each shape at most once per session (kiln new + kiln build, nothing edited in between)."""
+
+    def __init__(self, root: Path, cache: Path) -> None:
+        self.root, self.cache = root, cache
+        self.done: dict[str, Path] = {}
+
+    def __call__(self, key: str) -> Path:
+        if key not in self.done:
+            require_tools("mksquashfs")
+            shape = SHAPES[key]
+            folder = shape.write(self.root / key)
+            new = _kiln("new", folder, cwd=folder.parent, cache=self.cache)
+            assert new.returncode == 0, new.stdout + new.stderr
+            build = _kiln("build", folder / "kiln.toml", cwd=folder, cache=self.cache)
+            assert build.returncode == 0, f"{key}:\n{build.stdout}\n{build.stderr}"
+            self.done[key] = folder
+        return self.done[key]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, corpus_cache: Path) -> _Built:
+    return _Built(tmp_path_factory.mktemp("corpus"), corpus_cache)
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """An Xvfb display for the GUI shapes."""
+    require_tools("Xvfb")
+    for number in range(91, 120):
+        if not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    server = subprocess.Popen(["Xvfb", f":{number}", "-nolisten", "tcp", "-screen", "0", "800x600x24"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            if Path(f"/tmp/.X11-unix/X{number}").exists():
+                break
+            server.poll()
+            assert server.returncode is None, "Xvfb did not start"
+            subprocess.run(["sleep", "0.1"], check=True)
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _clean_env(tmp: Path, shape: Shape, display: str | None) -> dict[str, str]:
+    """No Python anywhere, no PYTHON* variables, a private HOME: what a user's desktop session gives the app."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp), "TMPDIR": str(tmp), "LANG": "C.UTF-8",
+           "XDG_CACHE_HOME": str(tmp / "cache")}
+    if shape.display and display:
+        env["DISPLAY"] = display
+    return env
+
+
+def _check_output(shape: Shape, result: subprocess.CompletedProcess[str]) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == shape.code, output
+    for expected in shape.expect:
+        assert expected in result.stdout, output
+    if shape.uses_tk:  # the bundle's own Tcl scripts, not the build machine's
+        assert "library /" in result.stdout and "/usr/share/tcltk" not in result.stdout, output
+
+
+def _display_for(shape: Shape, request: pytest.FixtureRequest) -> str | None:
+    return request.getfixturevalue("display") if shape.display else None
+
+
+@pytest.mark.parametrize("key", list(SHAPES))
+def test_appimage_runs_in_a_clean_environment(key: str, built: _Built, tmp_path: Path,
+                                              request: pytest.FixtureRequest) -> None:
+    shape = SHAPES[key]
+    folder = built(key)
+    image = folder / "dist" / f"{shape.name}-{shape.version}-x86_64.AppImage"
+    env = {**_clean_env(tmp_path, shape, _display_for(shape, request)), "APPIMAGE_EXTRACT_AND_RUN": "1"}
+    result = subprocess.run([str(image), *shape.args], capture_output=True, text=True, env=env, cwd=tmp_path,
+                            timeout=120, check=False)
+    _check_output(shape, result)
+    if key == "spawn-pool":  # the spawned workers imported the module, but never started the app again
+        assert result.stdout.count("squares") == 1, result.stdout
+    if key == "subprocess-python":
+        assert f"argv0 {image}" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("key", list(SHAPES))
+def test_portable_runs_in_a_clean_environment(key: str, built: _Built, tmp_path: Path,
+                                              request: pytest.FixtureRequest) -> None:
+    shape = SHAPES[key]
+    folder = built(key)
+    archive = folder / "dist" / f"{shape.name}-{shape.version}-linux-x86_64.tar.zst"
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    subprocess.run(["tar", "--zstd", "-xf", str(archive), "-C", str(unpacked)], check=True)
+    (launcher,) = [p for p in unpacked.glob("*/*") if p.is_file() and os.access(p, os.X_OK)]
+    result = subprocess.run([str(launcher), *shape.args], capture_output=True, text=True,
+                            env=_clean_env(tmp_path, shape, _display_for(shape, request)), cwd=tmp_path, timeout=120,
+                            check=False)
+    _check_output(shape, result)
+    bundle = launcher.parent
+    tcl = sorted(p.name for p in (bundle / "runtime" / "lib").glob("*t[ck]*8.6*"))
+    if shape.uses_tk:
+        assert {"tcl8.6", "tk8.6", "libtcl8.6.so", "libtk8.6.so"} <= set(tcl), tcl
+    else:  # a console app is no bigger than before: Tcl/Tk and tkinter are left out
+        assert tcl == [], tcl
+        assert not list(bundle.glob("runtime/lib/python3.*/tkinter"))
+        assert not list(bundle.glob("runtime/lib/python3.*/lib-dynload/_tkinter*"))
+
+
+@pytest.mark.parametrize("key", [k for k, s in SHAPES.items() if "requirements.txt" not in s.files])
+def test_the_lock_lists_the_apps_own_wheel(key: str, built: _Built) -> None:
+    shape = SHAPES[key]
+    folder = built(key)
+    lock = tomllib.loads((folder / "kiln.lock").read_text(encoding="utf-8"))
+    own = [p for p in lock["platforms"]["linux-x86_64"] if p.get("built")]
+    assert [(p["name"], p["version"]) for p in own] == [(shape.name, shape.version)]
+    assert own[0]["wheel"].startswith(f"{shape.name}-{shape.version}-") and len(own[0]["sha256"]) == 64
+
+
+def test_a_folder_without_metadata_gets_marked_guesses(built: _Built, corpus_cache: Path) -> None:
+    folder = built("script-requirements")
+    text = (folder / "kiln.toml").read_text(encoding="utf-8")
+    project = tomllib.loads(text)
+    assert project["app"]["name"] == "my-cow-app" and project["app"]["display_name"] == "My Cow Äpp"
+    assert project["app"]["version"] == "0.1.0" and project["dependencies"]["requirements_file"] == "requirements.txt"
+    assert text.count("guessed by kiln new") == 2
+    check = _kiln("check", folder / "kiln.toml", cwd=folder, cache=corpus_cache)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "app.name" in check.stderr and "app.version" in check.stderr and "guess" in check.stderr
+
+
+def test_kiln_new_offers_the_projects_scripts_labelled(built: _Built) -> None:
+    project = tomllib.loads((built("tkinter-window") / "kiln.toml").read_text(encoding="utf-8"))
+    assert project["entry"] == {"module": "tkapp.window:main", "kind": "gui"}
+    assert "source" not in project  # the wheel's own backend chooses its files
+    wrapper = tomllib.loads((built("wrapper") / "kiln.toml").read_text(encoding="utf-8"))
+    assert wrapper["entry"] == {"module": "cowsay.__main__:cli", "kind": "console"}
+
+
+def test_the_users_folder_gets_no_build_litter(built: _Built) -> None:
+    folder = built("setup-py-only")
+    assert sorted(p.name for p in folder.iterdir()) == ["dist", "kiln.lock", "kiln.toml", "oldstyle", "setup.py"]
+    assert not shutil.which("oldstyle")  # nothing was installed on this machine either
