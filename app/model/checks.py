@@ -36,15 +36,19 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
     if not root.is_dir():
         problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
     elif not project.todo_fields():
+        from kiln.build.app_wheel import builds_wheel
         from kiln.build.payload import entry_problems, select_files
 
-        files = set(select_files(root, project.source))
-        if not files:
-            problems.append(
-                Problem("source.include", "selects no files", "name your package, e.g. include = [\"mypkg/**\"]")
-            )
-        else:
-            problems += entry_problems(project.entry, files)
+        # A Python project is built into a wheel: its files are chosen by its own build backend, and the entry
+        # point is checked against the installed bundle during the build (it may live in a dependency).
+        if not builds_wheel(project.source, root):
+            files = set(select_files(root, project.source))
+            if not files:
+                problems.append(Problem("source.include", "selects no files",
+                                        "name your package, e.g. include = [\"mypkg/**\"]"))
+            else:
+                has_dependencies = bool(project.dependencies.requirements or project.dependencies.requirements_file)
+                problems += entry_problems(project.entry, files, has_dependencies)
     optional_files = {
         "icon.path": project.icon.path,
         "dependencies.requirements_file": project.dependencies.requirements_file,
@@ -85,3 +89,20 @@ def _check_installers(project: Project, base: Path) -> list[Problem]:
             )
         seen.setdefault(key, index)
     return problems
+
+
+def check_warnings(project_file: ProjectFile) -> list[Problem]:
+    """What does not stop a build but deserves a look: values `kiln new` guessed (marked by a comment)."""
+    from kiln.model.detect import GUESS_COMMENT
+
+    warnings = []
+    for section_name in ("app",):
+        section = project_file.document.get(section_name)
+        if section is None:
+            continue
+        for key, item in section.items():
+            comment = getattr(getattr(item, "trivia", None), "comment", "") or ""
+            if GUESS_COMMENT in comment:
+                warnings.append(Problem(f"{section_name}.{key}", f"'{item}' is a guess by kiln new",
+                                        "check the value, then delete the comment beside it"))
+    return warnings
