@@ -119,7 +119,7 @@ def verify_layout(python_root: Path, target: Target, what: str) -> tuple[str, st
         minor = unix_pythons[-1][len("python"):]
         stdlib, interpreter = python_root / "lib" / f"python{minor}", python_root / "bin" / f"python{minor}"
         header = python_root / "include" / f"python{minor}" / "patchlevel.h"
-    if not (stdlib / "os.py").is_file():
+    if not (stdlib / "os.py").is_file() and not (stdlib / "os.pyc").is_file():  # a sourceless stdlib is fine
         raise KilnError(f"{what} has no standard library ({stdlib.relative_to(python_root.parent)}/os.py is missing)",
                         hint=LAYOUT_HINT)
     found = _binary_platform(interpreter)

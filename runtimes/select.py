@@ -11,14 +11,17 @@ from kiln.runtimes.base import ProgressCallback, Runtime, RuntimeProvider
 from kiln.runtimes.downloaded import DownloadedRuntimeProvider
 from kiln.runtimes.embed import PLATFORM as EMBED_PLATFORM
 from kiln.runtimes.embed import EmbedRuntimeProvider
+from kiln.runtimes.glibc import floor_in_words, host_version
 from kiln.support.targets import Target
 
 KEYWORDS = ("auto", "host", "download", "embed")
 
 
 class AutoRuntimeProvider:
-    """python.source = "auto": the host's own runtime for the host's platform, a downloaded one for the others.
+    """python.source = "auto": a downloaded (python-build-standalone) runtime, or a cached one of the same 3.X.
 
+    For the host's platform, when that cannot be had, the host's own Python (with a warning naming its glibc
+    floor).
     For windows-x86_64, when python-build-standalone's runtime can be neither downloaded nor found in the
     cache, python.org's embeddable CPython from the package index (`embed`) is used.
     """
@@ -34,7 +37,7 @@ class AutoRuntimeProvider:
 
     def provide(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback) -> Runtime:
         if self.host is not None and target.name in self.host_platforms:
-            return self.host.provide(target, version, cache_dir, progress)
+            return self._linux(target, version, cache_dir, progress, self.host)
         if self.embed is None or target.name != EMBED_PLATFORM:
             return self.download.provide(target, version, cache_dir, progress)
         try:
@@ -44,6 +47,20 @@ class AutoRuntimeProvider:
             note = (f"python-build-standalone's Python {version} is not available ({e.message}); "
                     "using python.org's embeddable CPython from the package index")
             return dataclasses.replace(runtime, notes=(*runtime.notes, note))
+
+    def _linux(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback,
+               host: RuntimeProvider) -> Runtime:
+        """python-build-standalone's Linux runtime (glibc 2.17) when cached or downloadable, else the host's
+        Python, whose glibc floor (this machine's glibc) the warning spells out."""
+        try:
+            return self.download.provide(target, version, cache_dir, progress)
+        except KilnError as e:
+            reason = e.message
+        runtime = host.provide(target, version, cache_dir, progress)
+        floor = floor_in_words(host_version())
+        warning = (f"the Linux bundle uses this machine's Python, which needs {floor} (python-build-standalone's "
+                   f"runtime, which needs only glibc 2.17, is not available: {reason})")
+        return dataclasses.replace(runtime, warnings=(*runtime.warnings, warning))
 
 
 def provider_for(

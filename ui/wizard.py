@@ -9,11 +9,12 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QLineEdit, QMessageBox, QWizard
 
+from kiln.model.checks import check_project
 from kiln.model.detect import Detection
 from kiln.model.errors import KilnError, Problem, ProjectInvalid
 from kiln.model.project import Project
 from kiln.model.project_file import ProjectFile, load_project, new_project_file
-from kiln.ui.field_map import page_for
+from kiln.ui.field_map import describe, page_for
 from kiln.ui.lenient_open import SetAside, open_leniently
 from kiln.ui.model_edit import rebase_paths
 from kiln.ui.page_ids import PageId
@@ -46,6 +47,8 @@ class KilnWizard(QWizard):
         self._folder = Path.cwd()
         self._saved_data: dict[str, object] | None = None
         self.building = False
+        self.save_problems: list[Problem] = []
+        """What `kiln check` said about the file the last save wrote (shown to the user; empty when clean)."""
         self.pages: dict[PageId, KilnPage] = {}
         self.start_page = StartPage(self)
         self.entry_page = EntryPage(self)
@@ -234,7 +237,19 @@ class KilnWizard(QWizard):
                 page.show_project(project)
         remember_project(path)
         self.update_title()
+        self._say_check_problems()
         return True
+
+    def _say_check_problems(self) -> None:
+        """Every save ends the same way: the saved file is checked as `kiln check` does, and what it says is shown."""
+        assert self.file is not None
+        self.save_problems = check_project(self.file)
+        page = self.currentPage()
+        if not self.save_problems or not isinstance(page, KilnPage):
+            return
+        lines = [describe(problem) for problem in self.save_problems]
+        page.message.setText("Saved, but `kiln check` reports what must be fixed before a build:\n" + "\n".join(lines))
+        page.message.show()
 
     def save_for_build(self) -> Path | None:
         """The saved file the engine will read: saves first when there are unsaved changes."""
@@ -284,7 +299,10 @@ class KilnWizard(QWizard):
         if not self.is_dirty():
             return True
         answer = self.ask_unsaved()
-        return self.save() if answer == "save" else answer == "discard"
+        if answer == "save":
+            # Saved with problems: stay, so the user reads what `kiln check` says (closing again will not ask).
+            return self.save() and not self.save_problems
+        return answer == "discard"
 
     def done(self, result: int) -> None:
         if self.building:

@@ -237,9 +237,9 @@ class Engine:
                                 "installers": [o.as_dict() for o in self.outcomes]}
         if report_path:
             done["report"] = str(report_path)
-        failed = sum(o.status != "ok" for o in self.outcomes)
-        message = f"build {status}" if not failed or status != "failed" else \
-            f"build failed: {failed} of {len(self.outcomes)} installers failed"
+        count = sum(o.status != "ok" for o in self.outcomes)
+        message = f"build {status}" if not count or status != "failed" else \
+            f"build failed: {count} of {len(self.outcomes)} installers failed"
         self.reporter.emit(Event("done", message, fraction=1.0 if status == "ok" else None, data=done))
         return BuildResult(status, artifacts, report_path, list(self.outcomes))
 

@@ -56,3 +56,29 @@ def test_a_file_with_an_unfixable_shape_still_stops_on_start(driver: Any, hello:
     driver.next()
     assert driver.wizard.currentId() == PageId.START
     assert "Installers page, installer[0]" in start.message.text()
+
+
+def test_every_save_says_what_kiln_check_would_reject(driver: Any, hello: Path) -> None:
+    """Ctrl+S and the Close prompt's Save take one path: the file is written, checked like `kiln check`, and
+    what it rejects is shown; closing stays open to show it."""
+    start = driver.page(PageId.START)
+    driver.type(start.folder.edit, "~/hello")
+    driver.next(PageId.APPLICATION)
+    driver.go_to(PageId.ICON)
+    icon = driver.page(PageId.ICON)
+    driver.type(icon.path.edit, "missing.png")  # Next would refuse it; Save keeps the user's work
+    driver.qtbot.keyClick(driver.wizard, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    path = hello / "kiln.toml"
+    assert path.is_file() and not driver.wizard.isWindowModified()
+    assert "Saved, but `kiln check` reports" in icon.message.text() and "icon.path" in icon.message.text()
+    checked = subprocess.run([sys.executable, "-m", "kiln", "check", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 1 and "icon.path" in checked.stdout + checked.stderr
+
+    driver.type(icon.path.edit, "also-missing.png")
+    driver.wizard.ask_unsaved = lambda: "save"
+    driver.wizard.close()
+    assert driver.wizard.isVisible()  # stayed, to show what kiln check says
+    assert "also-missing.png" in path.read_text(encoding="utf-8")
+    assert "Saved, but `kiln check` reports" in icon.message.text()
+    driver.wizard.close()  # nothing unsaved any more: closes
+    assert not driver.wizard.isVisible()
