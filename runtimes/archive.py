@@ -30,6 +30,7 @@ from kiln.runtimes.cache import (
 from kiln.runtimes.catalog import build_of
 from kiln.runtimes.extract import extract_archive
 from kiln.support.hashing import file_sha256
+from kiln.support.locks import entry_lock
 from kiln.support.targets import Target
 
 _TRIPLE_RE = re.compile(
@@ -230,12 +231,13 @@ def install_archive(
         final = runtime_dir(cache_dir, target, full, build)
         cached = CachedRuntime(final, target.name, full, build, digest, name, source, pruned)
         write_marker(content, cached)
-        current = read_marker(final)
-        if current is not None and current.sha256 == digest:
-            # Another Kiln process finished the same runtime first: use theirs.
-            return current, True
-        remove_tree(final)
-        os.rename(content, final)
+        with entry_lock(final):  # builds sharing the cache take turns on this entry (kiln.support.locks)
+            current = read_marker(final)
+            if current is not None and current.sha256 == digest:
+                # Another Kiln process finished the same runtime first: use theirs.
+                return current, True
+            remove_tree(final)
+            os.rename(content, final)
         progress(1.0, f"Python {full} for {target.name} is ready")
         return cached, False
     finally:

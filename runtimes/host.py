@@ -23,6 +23,7 @@ from kiln.runtimes.base import ProgressCallback, Runtime
 from kiln.runtimes.prune import prune_stdlib
 from kiln.support.atomic import atomic_path
 from kiln.support.bytecode import compile_tree
+from kiln.support.locks import build_once
 from kiln.support.targets import Target
 from kiln.support.tools import run
 
@@ -77,17 +78,16 @@ class HostRuntimeProvider:
         if marker.exists():
             return self._runtime(final / "python", target, version, reused=True)
         progress(0.0, f"relocating host Python {sys.version.split()[0]}")
-        temp = final.with_name(final.name + ".partial")
-        shutil.rmtree(temp, ignore_errors=True)
-        try:
+
+        def relocate(temp: Path) -> None:
             self._relocate(temp / "python", version, progress)
             (temp / ".kiln-complete").write_text(json.dumps({"prefix": str(self.prefix)}), encoding="utf-8")
-            shutil.rmtree(final, ignore_errors=True)
-            os.replace(temp, final)
-        finally:
-            shutil.rmtree(temp, ignore_errors=True)
+
+        # Builds sharing the cache take turns on this entry (kiln.support.locks): each relocates into its own
+        # temp folder, renamed into place; a build that waited reuses what the first one made.
+        reused = build_once(final, lambda folder: (folder / ".kiln-complete").exists(), relocate)
         progress(1.0, "host Python relocated")
-        return self._runtime(final / "python", target, version, reused=False)
+        return self._runtime(final / "python", target, version, reused=reused)
 
     def _cache_key(self, version: str) -> str:
         libpython = self.prefix / "lib" / f"libpython{version}.so.1.0"

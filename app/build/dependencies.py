@@ -16,6 +16,8 @@ from kiln.build.app_wheel import build_app_wheel, read_app_metadata, require_whe
 from kiln.model import lockfile
 from kiln.model.errors import KilnError, ToolFailed
 from kiln.model.project import DependenciesSection
+from kiln.support.locks import entry_lock
+from kiln.support.sweep import temp_prefix
 from kiln.support.targets import Target
 from kiln.support.tools import run
 
@@ -136,7 +138,7 @@ def install(
     lock = lockfile.read_lock(lock_file) if lock_file else None
     current = lock is not None and lock.is_current(python_version, inputs)
     # pip's report and the locked requirements go to a private folder: never into the bundle that ships.
-    with tempfile.TemporaryDirectory(prefix="kiln-pip-") as scratch_name:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("kiln-pip-")) as scratch_name:
         scratch = Path(scratch_name)
         report = scratch / "pip-report.json"
         pip = _Pip(section, base_dir, target, python_version, dest, wheelhouse, report)
@@ -210,6 +212,11 @@ class _Pip:
 
     def install(self, requirements: list[str], extra: list[str], cache_first: bool) -> bool:
         """Install; True when the wheel cache alone was enough."""
+        # Builds sharing the wheel cache take turns on it (kiln.support.locks): pip never reads a half-written wheel.
+        with entry_lock(self.wheelhouse):
+            return self._install(requirements, extra, cache_first)
+
+    def _install(self, requirements: list[str], extra: list[str], cache_first: bool) -> bool:
         offline = ["--no-index", "--find-links", str(self.wheelhouse), *extra]
         argv = pip_install_argv(requirements, self.dest, self.target, self.version, offline, self.report)
         if cache_first:
