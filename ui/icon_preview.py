@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from kiln.support.icons import icon_problem, png_bytes
 
 # The sizes Kiln writes (kiln.support.icons: hicolor PNGs, .ico frames, .icns images).
 PLATFORM_SIZES: list[tuple[str, tuple[int, ...]]] = [
@@ -58,7 +61,8 @@ class IconError(Exception):
 
 
 def load_icon_image(path: Path, origin: str | None = None) -> IconImage:
-    """Read a PNG or SVG for the preview; warnings for non-square and small sources, IconError if unreadable."""
+    """Read an SVG or any image Pillow reads for the preview; warnings for non-square and small sources,
+    IconError if unreadable."""
     origin = origin or path.name
     if not path.is_file():
         raise IconError(f"the file {path} does not exist")
@@ -68,10 +72,18 @@ def load_icon_image(path: Path, origin: str | None = None) -> IconImage:
             raise IconError(f"{path.name} is not a valid SVG file")
         icon = IconImage(origin, svg=svg, natural=svg.defaultSize())
     else:
-        image = QImage(str(path))
+        # The core's rules (what `kiln check` and the build accept: any image Pillow reads), and its decoding, so
+        # the preview shows what the build will convert, whatever Qt's own image plugins can read.
+        problem = icon_problem(path)
+        if problem is not None:
+            raise IconError(problem.replace(f"icon {path}", path.name))
+        with Image.open(path) as source:
+            source.load()
+            natural = source.size
+            image = QImage.fromData(png_bytes(source.convert("RGBA")))
         if image.isNull():
-            raise IconError(f"{path.name} is not a PNG image Kiln can read")
-        icon = IconImage(origin, image=image, natural=image.size())
+            raise IconError(f"{path.name} could not be drawn")
+        icon = IconImage(origin, image=image, natural=QSize(*natural))
     width, height = icon.natural.width(), icon.natural.height()
     if width != height:
         icon.warnings.append(f"The image is {width}×{height}, not square: it will be centred on a transparent "

@@ -56,8 +56,11 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
     for field_path, value in optional_files.items():
         if value and not (base / value).is_file():
             problems.append(Problem(field_path, f"file '{value}' does not exist", "fix the path or clear the value"))
-    if project.icon.path and Path(project.icon.path).suffix.lower() not in {".png", ".svg"}:
-        problems.append(Problem("icon.path", "must be a .png or .svg file", "convert the icon to PNG"))
+    if project.icon.path and (base / project.icon.path).is_file():  # read as the build reads it: any image Pillow reads
+        from kiln.support.icons import icon_problem
+
+        if (problem := icon_problem(base / project.icon.path)) is not None:
+            problems.append(Problem("icon.path", problem, "choose another image, or clear it for Kiln's default"))
     source = project.python.source
     if source not in {"auto", "host", "download", "embed"} and not (base / source).is_file():
         problems.append(

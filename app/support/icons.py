@@ -1,4 +1,5 @@
-"""App icons: one source image (PNG or SVG) turned into what each platform wants (.ico, .icns, hicolor PNGs).
+"""App icons: one source image (SVG, or any raster image Pillow reads) turned into what each platform wants
+(.ico, .icns, hicolor PNGs).
 
 Every writer is deterministic (same source, same bytes) and atomic (temp file + rename), so rebuilding an
 installer from unchanged inputs gives an identical artifact and an interrupted build never leaves half a file.
@@ -26,7 +27,7 @@ WORK_SIZE = 1024
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 ICNS_SIZES = (32, 64, 128, 256, 512, 1024)
 HICOLOR_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
-_SVG_HINT = "use a PNG (256 px or more) or a valid SVG file"
+_SVG_HINT = "use an image such as a PNG, JPEG or WebP (256 px or more) or a valid SVG file"
 
 
 @dataclass(eq=False)
@@ -44,7 +45,7 @@ class IconSource:
 
 
 def load_icon(path: Path | None) -> IconSource:
-    """Read the project's icon (PNG or SVG/SVGZ); None gives Kiln's default icon."""
+    """Read the project's icon (SVG/SVGZ, or a PNG, JPEG, BMP, ICO, WebP… image); None gives Kiln's default icon."""
     if path is None:
         return normalize(_open_png(DEFAULT_ICON, DEFAULT_ICON.read_bytes()), "Kiln's default icon")
     try:
@@ -156,20 +157,26 @@ def _looks_like_svg(path: Path, data: bytes) -> bool:
 
 
 def _open_png(path: Path, data: bytes) -> Image.Image:
+    """Any raster image Pillow reads (PNG, JPEG, BMP, GIF, ICO: its largest frame, WebP, TIFF…), decoded now.
+
+    Every writer converts it (normalize: RGBA, square), so the format of the source does not matter.
+    """
     try:
         image = Image.open(io.BytesIO(data))
-        kind = image.format
-        if kind == "PNG":
-            image.load()  # decode now: a truncated file fails here, not halfway through a build
-            return image
+        image.load()  # decode now: a truncated file fails here, not halfway through a build
+        return image
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise KilnError(
-            f"icon {path} is not a readable image ({e})", hint=f"the file may be damaged; {_SVG_HINT}"
-        ) from None
-    raise KilnError(
-        f"icon {path} is a {kind} image; Kiln takes PNG or SVG icons",
-        hint=f"convert it to PNG (e.g. with an image editor) and point icon.path at it; {_SVG_HINT}",
-    )
+        raise KilnError(f"icon {path} is not a readable image ({e})", hint=f"the file may be damaged; {_SVG_HINT}") \
+            from None
+
+
+def icon_problem(path: Path) -> str | None:
+    """Why `path` cannot be the app's icon (the words `kiln check` and the wizard show), or None if it can."""
+    try:
+        load_icon(path)
+    except KilnError as e:
+        return f"{e.message} ({e.hint})" if e.hint else e.message
+    return None
 
 
 def _render_svg(path: Path, data: bytes) -> Image.Image:

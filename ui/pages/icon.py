@@ -33,7 +33,8 @@ class IconPage(KilnPage):
         )
         form = make_form()
         self.path = PathField("Empty: Kiln's default icon",
-                              choose_file("Choose an icon", "Icons (*.png *.svg *.svgz);;All files (*)"))
+                              choose_file("Choose an icon", "Images (*.png *.svg *.svgz *.jpg *.jpeg *.bmp *.ico "
+                                                          "*.webp *.gif *.tif *.tiff);;All files (*)"))
         self.default_button = QPushButton("&Use Kiln's default icon")
         self.default_button.setAutoDefault(False)
         describe(self.default_button, "Use Kiln's default icon", "Clear the icon file: Kiln's own icon is used.")
@@ -80,7 +81,8 @@ class IconPage(KilnPage):
         if self._debounce.isActive():
             self.refresh_preview()
         if self.icon_error:
-            return [Problem("icon.path", self.icon_error, "choose a PNG or SVG file, or use Kiln's default icon")]
+            return [Problem("icon.path", self.icon_error,
+                            "choose another image (PNG, JPEG, WebP, SVG…), or use Kiln's default icon")]
         return []
 
     def _use_default(self) -> None:

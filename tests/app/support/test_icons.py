@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import struct
 from pathlib import Path
 
@@ -185,13 +186,23 @@ def test_garbage_file(tmp_path: Path) -> None:
         icons.load_icon(path)
 
 
-def test_unsupported_format(tmp_path: Path) -> None:
-    path = tmp_path / "photo.jpg"
-    Image.new("RGB", (300, 300), "red").save(path, format="JPEG")
-    with pytest.raises(KilnError) as e:
-        icons.load_icon(path)
-    assert "photo.jpg is a JPEG image" in str(e.value) and "PNG or SVG" in str(e.value)
-    assert e.value.hint and "convert" in e.value.hint
+@pytest.mark.parametrize("fmt", ["JPEG", "BMP", "ICO", "WEBP", "GIF", "TIFF"])
+def test_any_image_pillow_reads_is_converted(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"photo.{fmt.lower()}"
+    Image.new("RGB", (256, 256), "red").save(path, format=fmt)
+    source = icons.load_icon(path)
+    assert source.image.mode == "RGBA" and source.size == 256
+    assert source.image.getpixel((128, 128))[:3] == pytest.approx((255, 0, 0), abs=8)
+    ico = icons.ico_bytes(source)
+    assert Image.open(io.BytesIO(ico)).format == "ICO"
+    assert icons.icon_problem(path) is None
+
+
+def test_icon_problem_says_why_in_plain_words(tmp_path: Path) -> None:
+    path = tmp_path / "notes.png"
+    path.write_text("not an image", encoding="utf-8")
+    problem = icons.icon_problem(path)
+    assert problem is not None and "is not a readable image" in problem and "PNG, JPEG or WebP" in problem
 
 
 def test_invalid_svg(tmp_path: Path) -> None:
