@@ -17,10 +17,13 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
+    import tomlkit
     from rich.console import Console
+    from rich.markup import escape
 
-    from kiln.model.detect import detect
+    from kiln.model.detect import detect, mark_guesses
     from kiln.model.project_file import new_project_file
+    from kiln.support.atomic import atomic_write_text
 
     folder: Path = args.folder
     if not folder.is_dir():
@@ -34,12 +37,22 @@ def _cmd_new(args: argparse.Namespace) -> int:
         "Kiln project file: how to package this app. Edit by hand or with `kiln wizard`.\n"
         "Reference: docs/project-file.md. Values marked TODO could not be detected: `kiln check` lists them."
     )
-    new_project_file(path, project, header=header).save()
+    project_file = new_project_file(path, project, header=header)
+    project_file.save()
+    if detection.guessed:  # the comments go on the saved values, so the file is saved again with them
+        mark_guesses(project_file.document, detection.guessed)
+        atomic_write_text(path, tomlkit.dumps(project_file.document))
     console = Console(highlight=False)
     console.print(f"[green]wrote[/] {path}")
     entry = project.entry.module or project.entry.script
     console.print(f"  app: {project.app.name} {project.app.version}   entry: {entry} ({project.entry.kind})")
     console.print(f"  dependencies: {', '.join(project.dependencies.requirements) or 'none'}")
+    if len(detection.entries) > 1:
+        console.print("  entry points found (set [entry] to use another):")
+        for candidate in detection.entries:
+            console.print(f"    {escape(candidate.label)}", markup=True)
+    for guess in detection.guessed:
+        console.print(f"  [yellow]guessed:[/] {guess} (marked in the file; check it)")
     for warning in detection.warnings:
         console.print(f"  [yellow]warning:[/] {warning}")
     todos = project.todo_fields()
@@ -52,11 +65,14 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
-    from kiln.model.checks import check_project
+    from kiln.model.checks import check_project, check_warnings
     from kiln.model.project_file import load_project
 
     project_file = load_project(args.project)
+    for warning in check_warnings(project_file):
+        Console(highlight=False, stderr=True).print(f"[yellow]warning:[/] {escape(str(warning))}")
     problems = check_project(project_file)
     if problems:
         raise ProjectInvalid(str(args.project), problems)
@@ -94,6 +110,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from kiln.build.app_wheel import builds_wheel
     from kiln.build.dependencies import lock_project
     from kiln.build.engine import default_cache_dir
     from kiln.model.lockfile import lock_path
@@ -106,8 +123,10 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     cache_dir = args.cache_dir or default_cache_dir()
     path = lock_path(project_file.path)
     with tempfile.TemporaryDirectory(prefix="kiln-lock-") as work:
+        root = project_file.base_dir / project.source.root
         lock = lock_project(project.dependencies, project_file.base_dir, targets, project.python.version, path,
-                            cache_dir / "wheels", Path(work), upgrade=args.upgrade)
+                            cache_dir / "wheels", Path(work), upgrade=args.upgrade,
+                            app_folder=root if builds_wheel(project.source, root) else None)
     console = Console(highlight=False)
     if lock is None:
         console.print("no dependencies: nothing to lock")

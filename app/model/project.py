@@ -155,6 +155,11 @@ class EntrySection(Section):
 class SourceSection(Section):
     root: str = "."
     """The folder holding the app's code, relative to the project file."""
+    kind: Literal["auto", "project", "files"] = "auto"
+    """`project`: the folder is a Python project (pyproject.toml, setup.py or setup.cfg), built into a wheel by
+    its own build backend and installed with its dependencies (include/exclude are not used). `files`: the
+    include/exclude globs are copied as they are. `auto`: `project` when the folder is a Python project and
+    the file sets no `include`, else `files`."""
     include: list[str] = Field(default_factory=lambda: ["**/*.py"])
     """Glob patterns (relative to root) of code and data files to ship."""
     exclude: list[str] = Field(
