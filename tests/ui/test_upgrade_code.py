@@ -1,0 +1,44 @@
+"""The MSI upgrade code is generated once: unticking and ticking the MSI again keeps it, and so do save and reopen."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from kiln.ui.page_ids import PageId
+
+
+def msi_code(d: Any) -> str:
+    codes = [i.upgrade_code for i in d.wizard.project.installer if i.kind == "msi"]
+    assert len(codes) == 1
+    return str(codes[0])
+
+
+def test_upgrade_code_survives_untick_retick_and_reopen(make_driver: Any, hello: Path) -> None:
+    d = make_driver()
+    start = d.page(PageId.START)
+    d.type(start.folder.edit, "~/hello")
+    d.next(PageId.APPLICATION)
+    d.go_to(PageId.INSTALLERS)
+    page = d.page(PageId.INSTALLERS)
+    d.tick(page.enabled["msi"])
+    code = msi_code(d)
+    d.tick(page.enabled["msi"], False)
+    assert not any(i.kind == "msi" for i in d.wizard.project.installer)
+    d.tick(page.enabled["msi"])
+    assert msi_code(d) == code  # the identifier Windows uses to replace old versions never changes
+    d.qtbot.keyClick(d.wizard, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    saved = tomllib.loads((hello / "kiln.toml").read_text(encoding="utf-8"))
+    assert [i["upgrade_code"] for i in saved["installer"] if i["kind"] == "msi"] == [code]
+
+    again = make_driver()
+    again.open_project(hello / "kiln.toml")
+    again.go_to(PageId.INSTALLERS)
+    page = again.page(PageId.INSTALLERS)
+    assert msi_code(again) == code
+    again.tick(page.enabled["msi"], False)
+    again.tick(page.enabled["msi"])
+    assert msi_code(again) == code  # also for a kind that came from the file
