@@ -7,6 +7,7 @@ one status per installer; the build's status is "ok" only when every installer w
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
@@ -322,6 +323,8 @@ class Engine:
             self.check_cancelled()
             final = self.output_dir / name
             os.replace(temp_out, final)
+            for companion in sorted(publish_dir.glob(glob.escape(name) + ".*")):  # e.g. an AppImage's .zsync
+                os.replace(companion, self.output_dir / companion.name)
             artifact = Artifact(installer.kind, final, final.stat().st_size, file_sha256(final))
             self.report.artifacts.append(artifact)
             self.reporter.emit(Event("artifact", f"{installer.kind}: {final.name}", stage=installer.kind, data={

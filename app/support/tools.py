@@ -29,6 +29,7 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "msibuild": "msitools",
     "msiextract": "msitools",
     "xorriso": "xorriso",
+    "zsyncmake": "zsync",
     "dmg2img": "dmg2img",
     "7z": "p7zip-full",
     "7zz": "7zip",

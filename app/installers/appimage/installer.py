@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from kiln.build.staging import link_tree
 from kiln.build.types import BuildContext, StagedApp
+from kiln.installers.appimage import update
 from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
 from kiln.installers.appimage.format import (
     APPIMAGE_MAGIC,
@@ -58,7 +59,8 @@ class AppImageInstaller:
         return TARGETS["linux-x86_64"]
 
     def required_tools(self) -> list[str]:
-        return ["mksquashfs"]
+        updates = self.options.update_url or self.options.update_information
+        return ["mksquashfs", "zsyncmake"] if updates else ["mksquashfs"]
 
     def artifact_name(self, staged: StagedApp) -> str:
         stem = self.options.output_name or f"{staged.app.name}-{staged.app.version}-{self.target.arch}"
@@ -113,8 +115,17 @@ class AppImageInstaller:
         make_squashfs(appdir, squashfs)
         ctx.check_cancelled()
         ctx.reporter.progress(0.9, f"joining the runtime and the {human_size(squashfs.stat().st_size)} payload")
-        assemble(runtime_path(), squashfs, out)
+        updates = update.update_information(self.options.update_url, self.options.update_information, out.name)
+        runtime = runtime_path()
+        if updates:
+            runtime = ctx.work_dir / "runtime-with-update-information"
+            runtime.write_bytes(update.embed(runtime_path().read_bytes(), updates))
+        assemble(runtime, squashfs, out)
         squashfs.unlink()
+        if updates:
+            ctx.reporter.progress(0.95, f"writing {out.name}.zsync for delta updates")
+            update.write_zsync(out, out.with_name(out.name + ".zsync"))
+            ctx.reporter.log(f"update information: {updates}; publish {out.name}.zsync beside {out.name}")
         ctx.reporter.progress(1.0, f"{out.name} ready")
 
 
@@ -194,6 +205,7 @@ def describe(path: Path) -> str:
     lines = [
         f"{path.name}: AppImage (type 2), {human_size(size)}",
         f"  runtime:  {runtime_version(runtime)}, {offset} bytes",
+        f"  updates:  {_printable(update.read(runtime)) or 'none (no update information)'}",
         f"  payload:  squashfs {major}.{minor} at offset {offset}, {human_size(size - offset)} "
         f"({bytes_used} bytes used), {compression}, {human_size(block_size)} blocks, {inodes} inodes",
     ]
@@ -242,7 +254,7 @@ def _listing(path: Path, offset: int) -> list[tuple[str, int, str]]:
 def runtime_version(runtime: bytes) -> str:
     """Which runtime an AppImage starts with, read from its bytes (the runtime is never executed)."""
     shipped = _shipped_runtime()
-    if shipped is not None and shipped.read_bytes() == runtime:
+    if shipped is not None and shipped.read_bytes() == update.blank(runtime):  # the same, bar update information
         version = _shipped_runtime_version(shipped)
         return f"Kiln AppImage runtime {version} (the one this Kiln ships)"
     marker = runtime.find(b"\x00Kiln AppImage runtime %s")

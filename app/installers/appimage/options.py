@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from kiln.model.installer_options import InstallerOptions
 from kiln.support.targets import PlatformName
@@ -16,6 +16,32 @@ class AppImageOptions(InstallerOptions):
     """freedesktop.org main categories for the menu entry, e.g. Utility, Development, Office."""
     terminal: bool | None = None
     """Open a terminal when started from a menu. Empty: yes for console apps, no for GUI apps."""
+    update_url: str = ""
+    """Folder (http/https URL) where new versions are published: the AppImage says it updates from
+    `zsync|<update_url><file name>.zsync`, and the build writes that .zsync beside it. Empty: no updates."""
+    update_information: str = ""
+    """Update information written verbatim instead of the one update_url makes, e.g.
+    "gh-releases-zsync|user|repo|latest|App-*x86_64.AppImage.zsync"."""
+
+    @field_validator("update_url")
+    @classmethod
+    def _update_url(cls, value: str) -> str:
+        from kiln.installers.appimage.update import check_update_url
+
+        return check_update_url(value)
+
+    @field_validator("update_information")
+    @classmethod
+    def _update_information(cls, value: str) -> str:
+        from kiln.installers.appimage.update import check_update_information
+
+        return check_update_information(value)
+
+    @model_validator(mode="after")
+    def _one_update_source(self) -> AppImageOptions:
+        if self.update_url and self.update_information:
+            raise ValueError("set update_url or update_information, not both (update_information wins otherwise)")
+        return self
 
     @field_validator("categories")
     @classmethod

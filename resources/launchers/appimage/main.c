@@ -25,6 +25,12 @@
 #include <unistd.h>
 
 static const char *g_name = "AppImage"; /* image file name, prefix of every message */
+
+/* Update information as the AppImage specification places it: a fixed-size .upd_info section that Kiln
+ * fills in each AppImage it builds ("zsync|URL" or "gh-releases-zsync|..."); updaters such as
+ * AppImageUpdate read it from the file's section table. volatile: read at run time, never folded to "". */
+__attribute__((section(".upd_info"), used, aligned(1)))
+static volatile const char g_update_info[1024] = "";
 static bool g_debug;                    /* APPIMAGE_DEBUG set: explain fallbacks */
 
 void report(const char *fmt, ...)
@@ -57,6 +63,7 @@ static void usage(void)
 	       "  --appimage-extract [PATTERN]  extract the contents to ./squashfs-root (PATTERN: glob on paths)\n"
 	       "  --appimage-extract-and-run    run from a cached extraction instead of a FUSE mount\n"
 	       "  --appimage-offset             print where the squashfs payload starts\n"
+	       "  --appimage-updateinformation  print the update information (empty when there is none)\n"
 	       "  --appimage-version            print the runtime version\n"
 	       "  --appimage-help               show this help\n\n"
 	       "Environment: APPIMAGE_EXTRACT_AND_RUN=1 forces extract-and-run, APPIMAGE_DEBUG=1 explains\n"
@@ -440,6 +447,14 @@ int main(int argc, char **argv)
 	const char *opt = argc > 1 && strncmp(argv[1], "--appimage-", 11) == 0 ? argv[1] : NULL;
 	if (opt && strcmp(opt, "--appimage-offset") == 0) {
 		printf("%llu\n", (unsigned long long)p.offset);
+		return 0;
+	}
+	if (opt && strcmp(opt, "--appimage-updateinformation") == 0) {
+		char text[sizeof g_update_info];
+		for (size_t i = 0; i < sizeof text; i++)
+			text[i] = g_update_info[i];
+		text[sizeof text - 1] = '\0';
+		printf("%s\n", text);
 		return 0;
 	}
 	if (opt && strcmp(opt, "--appimage-version") == 0) {
