@@ -327,3 +327,28 @@ def test_real_cpython_with_regular_files(wine_env: dict[str, str], embed_runtime
                        timeout=150)
     lines = sorted(line.rstrip() for line in both.read_text(encoding="utf-8").splitlines())
     assert lines == ["stderr: ünï", "stdin:", "stdout: héllo ✓ 世界"]
+
+
+@pytest.mark.slow
+@pytest.mark.wine
+def test_real_gui_app_failing_at_start_writes_the_log(wine_env: dict[str, str], embed_runtime: Path,
+                                                     tmp_path: Path) -> None:
+    """Kiln's own kiln_boot.py for a GUI entry: the uncaught exception's traceback lands in the log file the
+    GUI launcher named, and the launcher reports it (stderr here; a message box on a desktop)."""
+    from kiln.build.payload import boot_script
+    from kiln.model.project import EntrySection
+
+    exe = real_app(embed_runtime, tmp_path, "gui", boot_script(EntrySection(module="crash:main", kind="gui")))
+    (exe.parent / "app").mkdir()
+    (exe.parent / "app" / "crash.py").write_text(
+        "def main():\n    raise RuntimeError('no config found: é')\n", encoding="utf-8")
+    result = run_wine(wine_env, exe, [])
+    message = result.stderr.decode("utf-8", errors="replace")
+    assert result.returncode == 1, message
+    (log,) = Path(wine_env["WINEPREFIX"]).glob("drive_c/users/*/AppData/Local/Real/logs/Real-error.log")
+    text = log.read_text(encoding="utf-8")
+    assert text.startswith("Traceback (most recent call last):") and "crash.py" in text
+    assert text.rstrip().endswith("RuntimeError: no config found: é")
+    assert "stopped because of an error" in message and "RuntimeError: no config found: é" in message
+    assert "\\Real\\logs\\Real-error.log" in message
+
