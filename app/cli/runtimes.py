@@ -70,7 +70,9 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def _console() -> Console:
-    return Console(highlight=False)
+    from kiln.cli.render import make_console
+
+    return make_console()  # wraps only on a terminal
 
 
 def _mb(size: int) -> str:
@@ -169,9 +171,21 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_leftovers(console: Console, root: Path) -> None:
+    """Remove and list the temp folders of killed builds (system temp folder, beside cache entries)."""
+    from kiln.support import sweep
+
+    leftovers = sweep.temp_leftovers() + sweep.cache_leftovers(root)
+    for leftover in leftovers:
+        console.print(f"removed a killed build's leftover: {escape(str(leftover.path))} ({_mb(leftover.size)})")
+    if leftovers:
+        console.print(f"leftovers of killed builds: {_mb(sweep.remove(leftovers))} freed")
+
+
 def cmd_cache_clean(args: argparse.Namespace) -> int:
     what = args.what
     freed = clean(_root(args), runtimes=what in ("runtimes", "all"), wheels=what in ("wheels", "all"))
     label = {"runtimes": "runtimes", "wheels": "wheels", "all": "runtimes and wheels"}[what]
     _console().print(f"removed cached {label}: {_mb(freed)} freed")
+    report_leftovers(_console(), _root(args))  # kiln.support.sweep: what killed builds left behind
     return 0

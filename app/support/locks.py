@@ -8,8 +8,10 @@ finished it while we waited: reuse it), else build into a unique temp folder and
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -75,6 +77,25 @@ def unique_temp_dir(beside: Path, tag: str = "partial") -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{beside.name}.{tag}-{os.getpid()}-", dir=beside.parent))
 
 
+def dead_temps(entry: Path, tag: str = "partial") -> list[Path]:
+    """Temp folders beside `entry` (made by `unique_temp_dir`) whose process is gone (killed mid-build)."""
+    from kiln.support.sweep import is_running
+
+    pattern = re.compile(re.escape(f".{entry.name}.{tag}-") + r"(\d+)-")
+    found = []
+    with contextlib.suppress(OSError):
+        for sibling in entry.parent.iterdir():
+            match = pattern.match(sibling.name)
+            if match and not is_running(int(match.group(1))):
+                found.append(sibling)
+    return found
+
+
+def remove_dead_temps(entry: Path) -> None:
+    for path in dead_temps(entry):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def build_once(final: Path, is_complete: Callable[[Path], bool], build: Callable[[Path], None]) -> bool:
     """Make `final` (a folder) exactly once among concurrent processes; returns True when it was reused.
 
@@ -85,6 +106,7 @@ def build_once(final: Path, is_complete: Callable[[Path], bool], build: Callable
     with entry_lock(final):
         if is_complete(final):
             return True
+        remove_dead_temps(final)
         temp = unique_temp_dir(final)
         try:
             build(temp)

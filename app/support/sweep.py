@@ -94,6 +94,23 @@ def output_leftovers(output_dir: Path) -> list[Leftover]:
     return find_leftovers(output_dir, (PARTIAL,))
 
 
+_CACHE_TEMP_RE = re.compile(r"\..+\.partial-(\d+)-")
+"""Temp folders beside cache entries (kiln.support.locks.unique_temp_dir): `.<entry>.partial-<pid>-<random>`."""
+
+
+def cache_leftovers(cache_dir: Path) -> list[Leftover]:
+    """Stale temp folders beside the entries of Kiln's cache (a relocation or extraction that was killed)."""
+    found: list[Leftover] = []
+    for folder in (cache_dir / "runtimes", cache_dir / "wheels", cache_dir / "installed"):
+        with contextlib.suppress(OSError):
+            for parent in [folder, *(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())]:
+                for entry in parent.iterdir():
+                    match = _CACHE_TEMP_RE.match(entry.name)
+                    if match and entry.is_dir() and not is_running(int(match.group(1))):
+                        found.append(Leftover(entry, _size(entry)))
+    return found
+
+
 def remove(leftovers: list[Leftover]) -> int:
     """Delete the leftovers; returns the bytes freed."""
     freed = 0
