@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol
 
+import tomlkit
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -26,9 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from kiln.build.tryrun import TryRunError, try_command
+from kiln.model.checks import check_project
 from kiln.model.detect import Detection, EntryCandidate, detect
 from kiln.model.errors import Problem
 from kiln.model.project import EntrySection, Project, is_todo
+from kiln.model.project_file import ProjectFile
+from kiln.ui.field_map import page_for
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
 from kiln.ui.try_runner import TryRunner
@@ -157,15 +161,18 @@ class EntryPage(KilnPage):
         text = self.target.text().strip()
         if not text:
             return [Problem("entry", "choose a detected entry point or type one, e.g. myapp.main:run or main.py")]
-        if is_script(text):
-            if not (root / text).is_file():
-                return [Problem("entry.script", f"there is no file {text} in the source folder", "check the path")]
-        else:
-            top = text.split(":")[0].split(".")[0]
-            if not ((root / top).is_dir() or (root / f"{top}.py").is_file()):
-                return [Problem("entry.module", f"there is no package or module '{top}' in the source folder",
-                                "check the spelling, or choose the folder that contains it")]
-        return []
+        if is_script(text) and not (root / text).is_file():
+            return [Problem("entry.script", f"there is no file {text} in the source folder", "check the path")]
+        return self.core_problems()
+
+    def core_problems(self) -> list[Problem]:
+        """What `kiln check` says about this page's fields: the core's own rules (a Python project's entry point is
+        found in its wheel, e.g. under src/; loose files are looked up in the source folder)."""
+        project = self.host.project
+        if project is None:
+            return []
+        where = ProjectFile(path=self.host.base_dir / "kiln.toml", project=project, document=tomlkit.document())
+        return [p for p in check_project(where) if page_for(p.location) == PageId.ENTRY]
 
     # --- detected candidates (detection reads files: always in the background) ----------------------------------
     def initializePage(self) -> None:
@@ -189,12 +196,24 @@ class EntryPage(KilnPage):
         self.candidates.blockSignals(True)
         self.candidates.clear()
         # Candidates are kept in a Python list by row, not as item data (PySide mishandles empty item data).
+        previous = {c.module or c.script for c in self.found_entries}
         self.found_entries = list(found.entries)
         for candidate in found.entries:
-            self.candidates.addItem(QListWidgetItem(f"{candidate.label} — {candidate.kind}"))
+            # Detection's own label (from the metadata: console/GUI script, -m package, script); an entry whose
+            # module is missing says so in its label and is never preselected.
+            self.candidates.addItem(QListWidgetItem(candidate.label))
         if not found.entries:
             self.candidates.addItem(QListWidgetItem("(nothing found: type the entry point below)"))
         self.candidates.blockSignals(False)
+        text = self.target.text().strip()
+        names = {c.module or c.script for c in found.entries}
+        if (not text or text in previous) and text not in names:
+            # The entry came from the previous folder's list (or is empty): take this folder's best one instead
+            # of keeping a name that no longer exists here.
+            best = next((c for c in found.entries if c.verified), None)
+            self.target.setText(best.module or best.script if best else "")
+            if best is not None:
+                (self.gui if best.kind == "gui" else self.console).setChecked(True)
         self._select_matching()
 
     def _select_matching(self) -> None:
