@@ -24,6 +24,9 @@ class BuildReport:
     size_by_component: dict[str, int] = field(default_factory=dict)
     """Bytes per component of the first target's bundle: runtime, stdlib, app, then each dependency."""
     size_by_target: dict[str, dict[str, int]] = field(default_factory=dict)
+    qt: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per target, when Qt was pruned (kiln.build.qt_prune): kept modules and plugins, dropped paths, and
+    bytes per distribution before and after."""
     warnings: list[str] = field(default_factory=list)
     installers: list[dict[str, str]] = field(default_factory=list)
     """One entry per installer: kind, platform, status ("ok" or "failed"), message, hint, artifact path."""

@@ -25,6 +25,7 @@ from kiln.build.payload import (
     runtime_site_packages,
     write_bundle_site,
 )
+from kiln.build.qt_prune import prune_bundle_qt
 from kiln.build.report import BuildReport
 from kiln.build.types import StagedApp
 from kiln.model.errors import ProjectInvalid
@@ -114,6 +115,9 @@ def stage_app(
         if problems:
             raise ProjectInvalid(f"[entry] checked against the bundle for {target.name}", problems)
         _keep_tkinter_only_if_used(bundle, target, stage)
+        qt = prune_bundle_qt(packages, project.dependencies, target.os, stage)
+        if qt is not None:
+            report.qt[target.name] = qt.as_dict()
         write_bundle_site(runtime_site_packages(bundle / "runtime", target.os, version))
         (bundle / "kiln_boot.py").write_text(boot_script(project.entry), encoding="utf-8")
         if can_compile:

@@ -195,6 +195,11 @@ class DependenciesSection(Section):
     index_url: str = ""
     find_links: list[str] = Field(default_factory=list)
     no_index: bool = False
+    qt_modules: list[str] = Field(default_factory=list)
+    """Qt modules to ship although no code imports them by name (e.g. "QtSvg", or a QML module such as
+    "QtQuick.Controls"); `"*"` ships all of Qt. Kiln keeps the modules the bundle's code imports by itself."""
+    qt_translations: list[str] = Field(default_factory=list)
+    """Languages of Qt's own translations to ship (e.g. "de", "pt_BR"; `"*"`: all). None by default."""
 
     @field_validator("requirements")
     @classmethod
