@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from functools import lru_cache
@@ -37,7 +36,7 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out += re.escape(pattern[i])
             i += 1
-    return re.compile(out + r"\Z")
+    return re.compile(out + r"\Z", re.DOTALL)  # `*` and `**` also match names holding a newline
 
 
 def glob_match(relative: str, pattern: str) -> bool:
@@ -45,17 +44,12 @@ def glob_match(relative: str, pattern: str) -> bool:
 
 
 def select_files(root: Path, source: SourceSection) -> list[str]:
-    """Relative POSIX paths of the files under root that the include/exclude globs select."""
-    selected = []
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            relative = Path(folder, name).relative_to(root).as_posix()
-            if any(glob_match(relative, p) for p in source.include) and not any(
-                glob_match(relative, p) for p in source.exclude
-            ):
-                selected.append(relative)
-    return selected
+    """Relative POSIX paths of the files under root that the include/exclude globs select.
+
+    The walk and the symlink policy live in kiln.build.source_tree (`kiln check` reports its problems)."""
+    from kiln.build.source_tree import select_sources
+
+    return select_sources(root, source).files
 
 
 def copy_sources(root: Path, source: SourceSection, dest: Path) -> list[str]:

@@ -37,12 +37,15 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
         problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
     elif not project.todo_fields():
         from kiln.build.app_wheel import builds_wheel
-        from kiln.build.payload import entry_problems, select_files
+        from kiln.build.payload import entry_problems
+        from kiln.build.source_tree import select_sources
 
         # A Python project is built into a wheel: its files are chosen by its own build backend, and the entry
         # point is checked against the installed bundle during the build (it may live in a dependency).
         if not builds_wheel(project.source, root):
-            files = set(select_files(root, project.source))
+            selection = select_sources(root, project.source)  # files, and links/special files refused
+            problems += selection.problems
+            files = set(selection.files)
             if not files:
                 problems.append(Problem("source.include", "selects no files",
                                         "name your package, e.g. include = [\"mypkg/**\"]"))

@@ -29,8 +29,8 @@ IDENTIFIER_MAX_CHARS = 155
 """Reverse-DNS ids are at most 155 characters (Apple's CFBundleIdentifier; also `<id>.desktop` fits NAME_MAX)."""
 DISPLAY_NAME_MAX_CHARS = 80
 """The display name names the macOS .app folder: 80 characters of up to 3 UTF-8 bytes stay within 255 bytes."""
-PATTERNS_MAX = 1000
-PATTERN_MAX_CHARS = 1000
+PATTERNS_MAX = 256
+PATTERN_MAX_CHARS = 256
 """source.include / exclude: each pattern is compiled and matched against every file, so both are bounded."""
 TEXT_MAX_CHARS = 4000
 """publisher, description, license, homepage: free text, bounded so no file format field overflows."""
@@ -166,6 +166,8 @@ class SourceSection(Section):
         default_factory=lambda: ["**/__pycache__/**", "**/tests/**", "**/test_*.py", ".*/**", "dist/**", "build/**"]
     )
     """Glob patterns to leave out, applied after include."""
+    allow_links_outside: bool = False
+    """Follow symbolic links that point outside the source folder (by default they are refused, naming them)."""
 
     @field_validator("root")
     @classmethod

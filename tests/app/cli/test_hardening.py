@@ -218,3 +218,9 @@ def test_escapes_are_refused_and_change_nothing_outside_the_project(
     assert _snapshot(app_folder.parent, app_folder) == outside_before
     assert victim.read_text() == "precious"
     assert {folder: sorted(os.listdir(folder)) for folder in system_before} == system_before
+
+
+def test_check_names_a_link_leaving_the_source_folder(app_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.symlink("/etc/passwd", app_folder / "hello" / "passwd.txt")
+    code, output = check(app_folder, GOOD, capsys)
+    assert code == 1 and "hello/passwd.txt" in output and "outside the source folder" in output, output
