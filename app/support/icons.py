@@ -7,9 +7,10 @@ installer from unchanged inputs gives an identical artifact and an interrupted b
 
 from __future__ import annotations
 
-import gzip
 import io
+import re
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,14 @@ ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 ICNS_SIZES = (32, 64, 128, 256, 512, 1024)
 HICOLOR_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 _SVG_HINT = "use an image such as a PNG, JPEG or WebP (256 px or more) or a valid SVG file"
+MAX_FILE_BYTES = 32 * 1024 * 1024
+"""An icon file bigger than this is refused before it is read."""
+MAX_SVG_BYTES = 8 * 1024 * 1024
+"""SVG text after gunzip: a small .svgz can expand to gigabytes (a gzip bomb), so it is unpacked up to this."""
+MAX_PIXELS = 8192 * 8192
+"""Raster icons are refused above this many pixels, from the header, before a pixel is decoded (an 8192 px
+RGBA image takes 256 MiB; a 20000 x 20000 one would take 1.6 GB)."""
+_HREF_RE = re.compile(r"""\bhref\s*=\s*(["'])(.*?)\1""", re.DOTALL | re.IGNORECASE)
 
 
 @dataclass(eq=False)
@@ -49,6 +58,11 @@ def load_icon(path: Path | None) -> IconSource:
     if path is None:
         return normalize(_open_png(DEFAULT_ICON, DEFAULT_ICON.read_bytes()), "Kiln's default icon")
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise KilnError(f"icon {path} is {path.stat().st_size // (1024 * 1024)} MiB; the limit is "
+                            f"{MAX_FILE_BYTES // (1024 * 1024)} MiB", hint="use a PNG of 256 to 1024 px, or an SVG")
+        if not path.is_file():
+            raise KilnError(f"icon {path} is not a regular file", hint="point icon.path at a PNG or SVG file")
         data = path.read_bytes()
     except FileNotFoundError:
         raise KilnError(f"icon file not found: {path}", hint="fix icon.path in kiln.toml, or leave it empty") from None
@@ -163,8 +177,15 @@ def _open_png(path: Path, data: bytes) -> Image.Image:
     """
     try:
         image = Image.open(io.BytesIO(data))
+        width, height = image.size  # from the header: nothing is decoded yet
+        if width * height > MAX_PIXELS:
+            raise KilnError(f"icon {path} is {width}x{height} pixels; the limit is {MAX_PIXELS} pixels "
+                            f"(e.g. 8192x8192)", hint="scale it down to 1024x1024 (Kiln draws icons at most that big)")
         image.load()  # decode now: a truncated file fails here, not halfway through a build
         return image
+    except Image.DecompressionBombError as e:  # Pillow's own limit, checked from the header as well
+        raise KilnError(f"icon {path} is too many pixels to be an icon; the limit is {MAX_PIXELS} pixels ({e})",
+                        hint="scale it down to 1024x1024 (Kiln draws icons at most that big)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise KilnError(f"icon {path} is not a readable image ({e})", hint=f"the file may be damaged; {_SVG_HINT}") \
             from None
@@ -189,7 +210,9 @@ def _render_svg(path: Path, data: bytes) -> Image.Image:
             hint="install it with: pip install resvg-py (or give a PNG icon)",
         ) from None
     try:
-        text = (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("utf-8")
+        text = (_gunzip_bounded(path, data) if data[:2] == b"\x1f\x8b" else _bounded_svg(path, data)).decode("utf-8")
+        _refuse_external_references(path, text)
+        # resources_dir: relative references (checked above to stay in the icon's folder) resolve there.
         png = resvg_py.svg_to_bytes(
             svg_string=text, width=WORK_SIZE, height=WORK_SIZE, resources_dir=str(path.parent.resolve())
         )
@@ -198,6 +221,43 @@ def _render_svg(path: Path, data: bytes) -> Image.Image:
     except (ValueError, OSError, EOFError, UnicodeDecodeError) as e:
         raise KilnError(f"icon {path} is not a valid SVG ({e})", hint=_SVG_HINT) from None
     return image
+
+
+def _bounded_svg(path: Path, data: bytes) -> bytes:
+    if len(data) > MAX_SVG_BYTES:
+        raise KilnError(f"icon {path} is an SVG of {len(data) // (1024 * 1024)} MiB; the limit is "
+                        f"{MAX_SVG_BYTES // (1024 * 1024)} MiB", hint="simplify the drawing, or use a PNG")
+    return data
+
+
+def _gunzip_bounded(path: Path, data: bytes) -> bytes:
+    """Unpack a .svgz, stopping at MAX_SVG_BYTES: a gzip bomb is refused after a few MiB, not gigabytes."""
+    unpacker = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        text = unpacker.decompress(data, MAX_SVG_BYTES + 1)
+    except zlib.error as e:
+        raise KilnError(f"icon {path} is not a valid gzip-compressed SVG ({e})", hint=_SVG_HINT) from None
+    if len(text) > MAX_SVG_BYTES:
+        raise KilnError(f"icon {path} unpacks to more than {MAX_SVG_BYTES // (1024 * 1024)} MiB of SVG "
+                        "(a compression bomb?)", hint="use a plain SVG or a PNG")
+    return text
+
+
+def _refuse_external_references(path: Path, text: str) -> None:
+    """An SVG icon may embed images (data: URIs) and refer to files in its own folder, nothing else: an
+    `<image href="/home/…">` would copy any readable file on the build machine into the published icon."""
+    folder = path.parent.resolve()
+    for _, href in _HREF_RE.findall(text):
+        target = href.strip()
+        if not target or target.startswith(("#", "data:", "http://", "https://")):
+            continue  # fragments and embedded data; web links are never fetched by resvg
+        outside = "&" in target or ":" in target.split("/")[0] or target.startswith(("/", "\\"))
+        if not outside:
+            resolved = (folder / target).resolve()
+            outside = resolved != folder and folder not in resolved.parents
+        if outside:
+            raise KilnError(f"icon {path} refers to '{target[:200]}', outside the icon's folder",
+                            hint="embed the image in the SVG (a data: URI) or put it beside the icon")
 
 
 def _write_atomic(out: Path, data: bytes) -> None:
