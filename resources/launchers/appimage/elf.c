@@ -9,6 +9,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -80,4 +81,98 @@ int elf_end_offset(int fd, uint64_t file_size, uint64_t *end, const char **why)
 	}
 	*why = NULL;
 	return 0;
+}
+
+/* ---- glibc versions: what the payload needs, what the host's libc provides ------------------------------
+ * The runtime is static, but the Python it starts is not: a libpython built on a newer system stops with the
+ * loader's "version `GLIBC_2.34' not found". Both sides are read from ELF symbol versioning: the payload's
+ * SHT_GNU_verneed entries ("GLIBC_2.N" it requires) and the host libc's SHT_GNU_verdef entries. */
+
+static unsigned glibc_minor(const char *name)
+{
+	unsigned minor = 0;
+	if (strncmp(name, "GLIBC_2.", 8) != 0)
+		return 0;
+	for (name += 8; *name >= '0' && *name <= '9'; name++)
+		minor = minor * 10 + (unsigned)(*name - '0');
+	return *name == '\0' || *name == '.' ? minor : 0;
+}
+
+/* The highest GLIBC_2.N minor in the file's verneed (defs = false) or verdef (defs = true) section; 0 when
+ * there is none or the file is not a 64-bit ELF file. */
+unsigned elf_glibc_minor(const char *path, bool defs)
+{
+	unsigned best = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Elf64_Ehdr eh;
+	Elf64_Shdr *sh = NULL;
+	char *table = NULL, *strings = NULL;
+	if (read_exact(fd, &eh, sizeof eh, 0) != 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 ||
+	    eh.e_shnum > 4096)
+		goto done;
+	sh = calloc(eh.e_shnum, sizeof *sh);
+	if (sh == NULL || read_exact(fd, sh, eh.e_shnum * sizeof *sh, eh.e_shoff) != 0)
+		goto done;
+	Elf64_Word wanted = defs ? SHT_GNU_verdef : SHT_GNU_verneed;
+	for (unsigned i = 0; i < eh.e_shnum && best == 0; i++) {
+		if (sh[i].sh_type != wanted || sh[i].sh_link >= eh.e_shnum || sh[i].sh_size > (1u << 24))
+			continue;
+		Elf64_Shdr *str = &sh[sh[i].sh_link];
+		if (str->sh_size == 0 || str->sh_size > (1u << 26))
+			continue;
+		free(table);
+		free(strings);
+		table = malloc(sh[i].sh_size);
+		strings = malloc(str->sh_size + 1);
+		if (table == NULL || strings == NULL || read_exact(fd, table, sh[i].sh_size, sh[i].sh_offset) != 0 ||
+		    read_exact(fd, strings, str->sh_size, str->sh_offset) != 0)
+			continue;
+		strings[str->sh_size] = '\0';
+		uint64_t at = 0;
+		for (unsigned n = 0; n < 4096 && at + 16 <= sh[i].sh_size; n++) {
+			uint64_t aux, next;
+			if (defs) {
+				Elf64_Verdef d;
+				memcpy(&d, table + at, sizeof d);
+				aux = at + d.vd_aux;
+				if (aux + sizeof(Elf64_Verdaux) <= sh[i].sh_size) {
+					Elf64_Verdaux a;
+					memcpy(&a, table + aux, sizeof a);
+					if (a.vda_name < str->sh_size) {
+						unsigned m = glibc_minor(strings + a.vda_name);
+						best = m > best ? m : best;
+					}
+				}
+				next = d.vd_next;
+			} else {
+				Elf64_Verneed v;
+				memcpy(&v, table + at, sizeof v);
+				aux = at + v.vn_aux;
+				for (unsigned k = 0; k < v.vn_cnt && aux + sizeof(Elf64_Vernaux) <= sh[i].sh_size; k++) {
+					Elf64_Vernaux a;
+					memcpy(&a, table + aux, sizeof a);
+					if (a.vna_name < str->sh_size) {
+						unsigned m = glibc_minor(strings + a.vna_name);
+						best = m > best ? m : best;
+					}
+					if (a.vna_next == 0)
+						break;
+					aux += a.vna_next;
+				}
+				next = v.vn_next;
+			}
+			if (next == 0)
+				break;
+			at += next;
+		}
+	}
+done:
+	free(table);
+	free(strings);
+	free(sh);
+	close(fd);
+	return best;
 }

@@ -91,10 +91,137 @@ static void safe_name(char *out, size_t cap, const char *name, bool strip_ext)
 		out[0] = '_'; /* never hidden, never confused with our ".partial" folders */
 }
 
+/* ---- glibc: say where the app runs instead of the loader's "version `GLIBC_2.N' not found" ---------- */
+
+/* Where x86_64 distributions keep libc.so.6 (Debian/Ubuntu multiarch; Fedora, RHEL, SUSE; Arch). */
+static const char *const host_libcs[] = {
+	"/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6",
+	"/usr/lib64/libc.so.6", "/usr/lib/libc.so.6", "/lib/libc.so.6",
+};
+
+/* Releases named in the message, oldest glibc first. */
+static const struct {
+	unsigned minor;
+	const char *name;
+} releases[] = {
+	{28, "RHEL 8"}, {31, "Debian 11"}, {31, "Ubuntu 20.04"}, {34, "RHEL 9"}, {35, "Ubuntu 22.04"},
+	{36, "Debian 12"}, {39, "Ubuntu 24.04"}, {40, "Fedora 40"},
+};
+
+/* The highest GLIBC_2.N needed by the ELF files directly in dir (names containing `must`, if given). */
+static unsigned needs_in(const char *dir, const char *must)
+{
+	unsigned best = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		struct stat st;
+		if (e->d_name[0] == '.' || (must != NULL && strstr(e->d_name, must) == NULL) ||
+		    snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+		    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		unsigned m = elf_glibc_minor(path, false);
+		best = m > best ? m : best;
+	}
+	closedir(d);
+	return best;
+}
+
+/* The glibc the bundled Python needs: its interpreter, libraries and extension modules (usr/runtime). */
+static unsigned payload_glibc(const char *appdir)
+{
+	char path[PATH_MAX];
+	unsigned best = 0, m;
+	const char *parts[][2] = {{"usr/runtime/bin", NULL}, {"usr/runtime/lib", ".so"}};
+	for (unsigned i = 0; i < 2; i++) {
+		if (snprintf(path, sizeof path, "%s/%s", appdir, parts[i][0]) < (int)sizeof path &&
+		    (m = needs_in(path, parts[i][1])) > best)
+			best = m;
+	}
+	if (snprintf(path, sizeof path, "%s/usr/runtime/lib", appdir) >= (int)sizeof path)
+		return best;
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char dynload[PATH_MAX];
+		if (strncmp(e->d_name, "python3", 7) == 0 &&
+		    snprintf(dynload, sizeof dynload, "%s/%s/lib-dynload", path, e->d_name) < (int)sizeof dynload &&
+		    (m = needs_in(dynload, ".so")) > best)
+			best = m;
+	}
+	if (d != NULL)
+		closedir(d);
+	return best;
+}
+
+/* The release in libc's banner ("... release version 2.31."): glibc releases that add no symbols (2.31)
+ * define no version node of their own, so the banner is what users know their glibc as. 0 if not found. */
+static unsigned libc_release(const char *path)
+{
+	static const char key[] = "release version 2.";
+	char buf[65536 + sizeof key];
+	size_t keep = 0;
+	unsigned minor = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + keep, sizeof buf - keep - 1);
+		if (n <= 0)
+			break;
+		size_t len = keep + (size_t)n;
+		buf[len] = '\0';
+		char *hit = memmem(buf, len, key, sizeof key - 1);
+		if (hit != NULL && hit + sizeof key - 1 < buf + len) {
+			for (char *c = hit + sizeof key - 1; c < buf + len && *c >= '0' && *c <= '9'; c++)
+				minor = minor * 10 + (unsigned)(*c - '0');
+			break;
+		}
+		keep = len < sizeof key ? len : sizeof key; /* a key cut by the block boundary is found next time */
+		memmove(buf, buf + len - keep, keep);
+	}
+	close(fd);
+	return minor;
+}
+
+/* 0 when this system's glibc is new enough for the payload (or cannot be told); else one line and -1. */
+static int check_glibc(const char *appdir)
+{
+	unsigned have = 0;
+	const char *libc = NULL;
+	for (unsigned i = 0; i < sizeof host_libcs / sizeof host_libcs[0] && have == 0; i++)
+		if ((have = elf_glibc_minor(host_libcs[i], true)) != 0)
+			libc = host_libcs[i];
+	if (have == 0)
+		return 0; /* no glibc found where distributions keep it: let the loader decide */
+	unsigned need = payload_glibc(appdir);
+	debug("glibc: the app needs 2.%u, this system has 2.%u", need, have);
+	if (need <= have)
+		return 0;
+	char examples[128] = "";
+	unsigned named = 0;
+	for (unsigned i = 0; i < sizeof releases / sizeof releases[0] && named < 2; i++) {
+		if (releases[i].minor >= need) {
+			size_t used = strlen(examples);
+			snprintf(examples + used, sizeof examples - used, "%s%s", named ? ", " : ", e.g. ", releases[i].name);
+			named++;
+		}
+	}
+	unsigned release = libc_release(libc);
+	report("this app needs a Linux with glibc 2.%u or newer%s; this system has 2.%u", need, examples,
+	       release > have ? release : have);
+	return -1;
+}
+
 /* Set the AppImage variables and exec dir/AppRun with args (args[0] is replaced). Returns 127. */
 static int exec_app(const char *dir, const char *image, const char *argv0, char **args)
 {
 	char apprun[PATH_MAX], cwd[PATH_MAX];
+	if (check_glibc(dir) != 0)
+		return 127;
 	if (snprintf(apprun, sizeof apprun, "%s/AppRun", dir) >= (int)sizeof apprun) {
 		report("path too long: %s/AppRun", dir);
 		return 127;

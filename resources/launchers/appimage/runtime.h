@@ -20,6 +20,10 @@ void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Returns 0, or -1 with *why set to a short reason. */
 int elf_end_offset(int fd, uint64_t file_size, uint64_t *end, const char **why);
 
+/* elf.c: the highest N of the "GLIBC_2.N" versions a 64-bit ELF file requires (defs = false: its verneed
+ * section) or defines (defs = true: a libc's verdef section); 0 when it has none or is not readable. */
+unsigned elf_glibc_minor(const char *path, bool defs);
+
 /* payload.c */
 struct payload {
 	int fd;             /* the AppImage, opened O_RDONLY */
