@@ -48,7 +48,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
     console.print(f"  app: {project.app.name} {project.app.version}   entry: {entry} ({project.entry.kind})")
     console.print(f"  dependencies: {', '.join(project.dependencies.requirements) or 'none'}")
     if len(detection.entries) > 1:
-        console.print("  entry points found (set [entry] to use another):")
+        console.print("  entry points found (set \\[entry] to use another):")
         for candidate in detection.entries:
             console.print(f"    {escape(candidate.label)}", markup=True)
     for guess in detection.guessed:

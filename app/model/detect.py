@@ -150,6 +150,8 @@ def detect(folder: Path, build_metadata: bool = True) -> Detection:
     static = _read_pyproject(pyproject, found) if pyproject.is_file() else None
     if found.is_project and build_metadata and _needs_backend(static):
         _read_built_metadata(folder, found)
+    if found.is_project and build_metadata and not found.entries and found.requirements:
+        _read_dependency_scripts(found)  # a wrapper that ships PyPI apps: offer their scripts
     if not found.requirements and not found.is_project:
         _read_requirements_files(folder, found)
     files = _python_files(folder)
@@ -201,6 +203,40 @@ def _read_built_metadata(folder: Path, found: Detection) -> None:
             if target not in known:
                 label = f"{script_name} = {target} ({source.replace('-', ' ')})"
                 found.entries.append(EntryCandidate(target, "", kind, source, label))
+
+
+_MAX_WRAPPED = 8  # a wrapper names a few apps; more requirements than this are a library's, not a wrapper's
+
+
+def _read_dependency_scripts(found: Detection) -> None:
+    """The console and GUI scripts of the project's direct dependencies, read from their wheels (pip download)."""
+    import sys
+
+    from kiln.build.app_wheel import read_app_metadata
+    from kiln.model.errors import KilnError
+    from kiln.support.tools import run
+
+    requirements = found.requirements[:_MAX_WRAPPED]
+    with tempfile.TemporaryDirectory(prefix="kiln-detect-") as temp:
+        try:
+            run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                 "--disable-pip-version-check", "--no-input", "--dest", temp, "--", *requirements],
+                what="reading the dependencies' scripts")
+        except KilnError as e:
+            found.warnings.append(f"could not read the scripts of the dependencies: {e.message}")
+            return
+        for wheel in sorted(Path(temp).glob("*.whl")):
+            try:
+                metadata = read_app_metadata(wheel)
+            except KilnError:
+                continue
+            groups: tuple[tuple[dict[str, str], Literal["console", "gui"], EntrySource], ...] = (
+                (metadata.gui_scripts, "gui", "gui-script"), (metadata.console_scripts, "console", "console-script"),
+            )
+            for scripts, kind, source in groups:
+                for script_name, target in scripts.items():
+                    label = f"{script_name} = {target} ({source.replace('-', ' ')} of {metadata.name})"
+                    found.entries.append(EntryCandidate(target, "", kind, source, label))
 
 
 def _verified(folder: Path, entry: EntryCandidate) -> EntryCandidate:

@@ -136,3 +136,16 @@ def test_broken_pyproject_is_a_warning(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[project\n")
     found = detect(tmp_path)
     assert found.warnings and "pyproject.toml" in found.warnings[0]
+
+
+@pytest.mark.slow
+def test_a_wrapper_is_offered_the_scripts_of_the_apps_it_ships(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "moo"\nversion = "1.0"\ndependencies = ["cowsay==6.1", "pyfiglet==1.0.4"]\n'
+    )
+    found = detect(tmp_path)
+    assert [(e.module, e.kind, e.label) for e in found.entries] == [
+        ("cowsay.__main__:cli", "console", "cowsay = cowsay.__main__:cli (console script of cowsay)"),
+        ("pyfiglet:main", "console", "pyfiglet = pyfiglet:main (console script of pyfiglet)"),
+    ]
+    assert found.project().entry.module == "cowsay.__main__:cli"
