@@ -53,7 +53,8 @@ class KilnWizard(QWizard):
         self.start_page = StartPage(self)
         self.entry_page = EntryPage(self)
         self.build_page = BuildPage(self)
-        for page in (self.start_page, ApplicationPage(self), self.entry_page, DependenciesPage(self), IconPage(self),
+        self.dependencies_page = DependenciesPage(self)
+        for page in (self.start_page, ApplicationPage(self), self.entry_page, self.dependencies_page, IconPage(self),
                      InstallersPage(self), self.build_page):
             self.setPage(page.page_id, page)
             self.pages[page.page_id] = page
@@ -110,6 +111,7 @@ class KilnWizard(QWizard):
         self._folder = folder
         self.set_project(detection.project(), folder / "kiln.toml", None, saved=False)
         self.entry_page.use_detection(folder, detection)
+        self.dependencies_page.set_requires_python(folder.resolve(), detection.python_requires)
 
     def open_file(self, path: Path) -> list[Problem]:
         """Open a project file; its problems (none when it opened) mapped to pages by the caller."""

@@ -182,8 +182,8 @@ class Driver:
                     continue
                 if isinstance(widget, QLineEdit):
                     values[name] = widget.text()
-                elif isinstance(widget, QComboBox):
-                    values[name] = widget.currentText()
+                elif isinstance(widget, QComboBox):  # a Choice: its saved value (the text may say more)
+                    values[name] = widget.value() if hasattr(widget, "value") else widget.currentText()
                 elif isinstance(widget, QCheckBox | QRadioButton):
                     values[name] = widget.isChecked()
                 elif isinstance(widget, QTableWidget) and name == "Requirements":

@@ -14,7 +14,8 @@ from tests.ui.apps import SETUP_PY, SRC_LAYOUT, write_app
 def entry_page(d: Any, folder: Path) -> Any:
     start = d.page(PageId.START)
     d.type(start.folder.edit, f"~/{folder.name}")
-    d.next(PageId.APPLICATION)
+    d.next()  # a setup.py project's metadata comes from its build backend: that can take a while
+    d.qtbot.waitUntil(lambda: d.wizard.currentId() == PageId.APPLICATION, timeout=120_000)
     d.next(PageId.ENTRY)
     page = d.page(PageId.ENTRY)
     d.qtbot.waitUntil(lambda: page.candidates.count() > 0)

@@ -11,7 +11,6 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -25,13 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiln.model.detect import detect
 from kiln.model.errors import Problem
 from kiln.model.project import Project
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.python_versions import SUPPORTED, Offer, offers
 from kiln.ui.widgets import ERROR_BASE, ERROR_TEXT, Choice, PathField, add_row, choose_file, describe, make_form
+from kiln.ui.worker import run_in_background
 
-PYTHON_VERSIONS = [f"3.{minor}" for minor in range(8, 15)]
+PYTHON_VERSIONS = SUPPORTED
 SOURCES = [
     ("auto", "Automatic (recommended)"),
     ("host", "The Python running Kiln (Linux only)"),
@@ -123,9 +125,9 @@ class DependenciesPage(KilnPage):
         )
         add_row(form, "Requirements &file:", self.requirements_file, "A requirements.txt Kiln reads when it builds, "
                 "relative to the project file (in addition to the rows above).", buddy=self.requirements_file.edit)
-        self.python = QComboBox()
-        self.python.addItems(PYTHON_VERSIONS)
-        add_row(form, "&Python version:", self.python, "The Python version bundled with the app (3.X).")
+        self.python = Choice([(v, v) for v in PYTHON_VERSIONS])
+        add_row(form, "&Python version:", self.python, "The Python version bundled with the app: those your app's "
+                "requires-python allows, each saying whether its runtime is here or the build downloads it.")
         self.source = Choice([(text, value) for value, text in SOURCES])
         add_row(form, "Runtime &source:", self.source, "Where the bundled Python comes from. Automatic uses this "
                 "machine's Python for Linux and downloads one for Windows and macOS.")
@@ -148,6 +150,41 @@ class DependenciesPage(KilnPage):
         self.import_button.clicked.connect(self._import_clicked)
         self.source.currentIndexChanged.connect(self._sync_archive)
         self._sync_archive()
+        self._requires: tuple[Path | None, str] = (None, "")
+        self.offers: list[Offer] = []
+
+    # --- Python versions -------------------------------------------------------------------------------------------
+    def set_requires_python(self, root: Path, requires_python: str) -> None:
+        """The app's requires-python (from detection), for the folder it was read from."""
+        self._requires = (root, requires_python)
+        if self.host.project is not None:
+            with self.loading():
+                self.refresh_versions(self.host.project)
+
+    def initializePage(self) -> None:
+        project = self.host.project
+        if project is None:
+            return
+        root = (self.host.base_dir / project.source.root).resolve()
+        if self._requires[0] != root and root.is_dir():  # an opened project: read requires-python in the background
+            self._requires = (root, "")
+            run_in_background(lambda: detect(root, build_metadata=False).python_requires,
+                              lambda spec: self.set_requires_python(root, spec), lambda _e: None)
+        with self.loading():
+            self.refresh_versions(project)
+
+    def refresh_versions(self, project: Project) -> None:
+        """Offer the versions requires-python allows, each marked by whether the build needs a download."""
+        spec = self._requires[1]
+        current = project.python.version  # edits are committed as they happen: the project holds the choice
+        platforms = {i.platform for i in project.installer}
+        self.offers = offers(spec, platforms, current)
+        self.python.blockSignals(True)
+        self.python.clear()
+        self.python.values = [o.version for o in self.offers]
+        self.python.addItems([o.label(spec) for o in self.offers])
+        self.python.set_value(current)
+        self.python.blockSignals(False)
 
     # --- model ---------------------------------------------------------------------------------------------------
     def load(self, project: Project) -> None:
@@ -155,7 +192,7 @@ class DependenciesPage(KilnPage):
         for requirement in project.dependencies.requirements:
             self._append(requirement)
         self.requirements_file.setText(project.dependencies.requirements_file)
-        self.python.setCurrentText(project.python.version)
+        self.refresh_versions(project)
         source = project.python.source
         known = source in {value for value, _ in SOURCES[:3]}
         self.source.set_value(source if known else "archive")
@@ -172,7 +209,7 @@ class DependenciesPage(KilnPage):
             source = self.archive.text() or "archive"  # "archive" alone: Next asks for the file
         return {
             "dependencies": {"requirements": self.requirements(), "requirements_file": self.requirements_file.text()},
-            "python": {"version": self.python.currentText(), "source": source},
+            "python": {"version": self.python.value() or PYTHON_VERSIONS[-1], "source": source},
         }
 
     def checks(self) -> list[Problem]:

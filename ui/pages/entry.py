@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from kiln.build.tryrun import TryRunError, try_command
 from kiln.model.checks import check_project
 from kiln.model.detect import Detection, EntryCandidate, detect
+from kiln.model.entry_lookup import missing_in_project
 from kiln.model.errors import Problem
 from kiln.model.project import EntrySection, Project, is_todo
 from kiln.model.project_file import ProjectFile
@@ -163,6 +164,10 @@ class EntryPage(KilnPage):
             return [Problem("entry", "choose a detected entry point or type one, e.g. myapp.main:run or main.py")]
         if is_script(text) and not (root / text).is_file():
             return [Problem("entry.script", f"there is no file {text} in the source folder", "check the path")]
+        if not is_script(text) and missing_in_project(root, text):
+            module = text.split(":")[0]
+            return [Problem("entry.module", f"there is no module {module} in your app's code",
+                            "check the spelling, or pick one Kiln found")]
         return self.core_problems()
 
     def core_problems(self) -> list[Problem]:
