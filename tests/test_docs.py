@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from kiln.installers import registry
-from kiln.model import project
+from kiln.model import associations, project
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "project-file.md").read_text(encoding="utf-8")
 
@@ -16,6 +16,7 @@ def test_every_project_field_is_documented() -> None:
     models: list[type[BaseModel]] = [
         project.Project, project.AppSection, project.EntrySection, project.SourceSection,
         project.DependenciesSection, project.PythonSection, project.IconSection, project.BuildSection,
+        associations.Association,
         *(entry.options for entry in registry.kinds()),
     ]
     def documented(name: str) -> bool:

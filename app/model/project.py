@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from kiln.installers import registry
+from kiln.model.associations import Association, duplicate_extensions
 from kiln.model.installer_options import InstallerOptions
 from kiln.model.section import Section
 
@@ -69,6 +70,8 @@ class AppSection(Section):
     description: str = ""
     license: str = ""
     homepage: str = ""
+    license_file: str = ""
+    """The licence text (plain text or RTF) the MSI shows for acceptance, e.g. LICENSE. Empty: no licence page."""
 
     @field_validator("name")
     @classmethod
@@ -85,6 +88,11 @@ class AppSection(Section):
             raise ValueError("is only spaces; leave it empty to use app.name, or enter a name")
         _bounded(value, DISPLAY_NAME_MAX_CHARS)
         return value
+
+    @field_validator("license_file")
+    @classmethod
+    def _license_file(cls, value: str) -> str:
+        return _path_field(value)
 
     @field_validator("publisher", "description", "license", "homepage")
     @classmethod
@@ -283,6 +291,15 @@ class Project(Section):
     """One table per installer to build: `[[installer]]` with `kind` = one of the registered installer kinds
     (appimage, msi, dmg, portable). At run time this is a union of the kinds' options models, tagged by `kind`."""
     build: BuildSection = Field(default_factory=BuildSection)
+    association: list[Association] = Field(default_factory=list)
+    """`[[association]]` tables: file types the app opens (kiln.model.associations)."""
+
+    @model_validator(mode="after")
+    def _one_association_per_extension(self) -> Project:
+        repeated = duplicate_extensions(self.association)
+        if repeated:
+            raise ValueError(f"association: the extension {', '.join(repeated)} is declared more than once")
+        return self
 
     @model_validator(mode="after")
     def _always_write_schema_version(self) -> Project:

@@ -104,6 +104,8 @@ class DesktopEntry:
     terminal: bool = False
     comment: str = ""
     field_codes: tuple[str, ...] = ()
+    mime_types: tuple[str, ...] = ()
+    """The file types the app opens (MimeType=); Exec then needs a file field code such as %F."""
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     """Extension keys (`X-…`) with text values, e.g. ("X-AppImage-Version", "1.0")."""
 
@@ -124,6 +126,8 @@ class DesktopEntry:
             f"Terminal={'true' if self.terminal else 'false'}",
             f"Categories={escape_list(normalize_categories(self.categories))}",
         ]
+        if self.mime_types:
+            lines.append(f"MimeType={escape_list(self.mime_types)}")
         for key, value in self.extra:
             if not key.startswith("X-") or not _KEY_RE.match(key):
                 raise ValueError(f"extension key {key!r} must look like X-Name")

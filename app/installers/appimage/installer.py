@@ -32,6 +32,7 @@ from kiln.installers.appimage.format import (
     make_squashfs,
     runtime_path,
 )
+from kiln.installers.appimage.mime import write_file_types
 from kiln.installers.appimage.options import AppImageOptions
 from kiln.model.errors import KilnError
 from kiln.support.icons import hicolor_set, load_icon, write_png
@@ -66,8 +67,11 @@ class AppImageInstaller:
         stem = self.options.output_name or f"{staged.app.name}-{staged.app.version}-{self.target.arch}"
         return stem + self.extension
 
-    def desktop_entry(self, staged: StagedApp) -> DesktopEntry:
-        """The menu entry: AppImage tools replace Exec with the image's path when they integrate it."""
+    def desktop_entry(self, staged: StagedApp, mime_types: tuple[str, ...] = ()) -> DesktopEntry:
+        """The menu entry: AppImage tools replace Exec with the image's path when they integrate it.
+
+        With file types (`mime_types`), Exec ends in %F: the desktop passes the files opened with the app.
+        """
         name = staged.app.name
         terminal = self.options.terminal if self.options.terminal is not None else staged.entry.kind == "console"
         return DesktopEntry(
@@ -77,6 +81,8 @@ class AppImageInstaller:
             categories=tuple(self.options.categories),
             terminal=terminal,
             comment=staged.app.description,
+            field_codes=("%F",) if mime_types else (),
+            mime_types=mime_types,
             extra=(("X-AppImage-Version", staged.app.version),),
         )
 
@@ -85,8 +91,9 @@ class AppImageInstaller:
 
     def build(self, ctx: BuildContext, staged: StagedApp, out: Path) -> None:
         name = staged.app.name
+        associations = ctx.project.association
         try:
-            entry = self.desktop_entry(staged)
+            entry = self.desktop_entry(staged, tuple(a.mime for a in associations))
             entry.render()  # fail on bad categories before the slow steps
         except ValueError as e:
             raise KilnError(f"appimage installer: {e}", hint="fix categories in the [[installer]] table") from None
@@ -100,6 +107,7 @@ class AppImageInstaller:
         for warning in icon.warnings:
             ctx.reporter.warn(warning)
         hicolor_set(icon, appdir / "usr", name)
+        write_file_types(associations, appdir / "usr", staged.app.identifier or name, ctx.base_dir, staged.icon_source)
         write_png(icon, appdir / f"{name}.png", ICON_SIZE)
         write_png(icon, appdir / ".DirIcon", ICON_SIZE)
         app_run = appdir / "AppRun"

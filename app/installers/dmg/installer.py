@@ -18,6 +18,7 @@ from xml.parsers.expat import ExpatError
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.dmg import reader as dmg_reader
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
+from kiln.installers.dmg.documents import add_document_types
 from kiln.installers.dmg.finder import layout_for, write_finder_files
 from kiln.installers.dmg.hfs_volume import make_dmg, sanitize_volume_name
 from kiln.installers.dmg.options import DmgOptions
@@ -78,7 +79,8 @@ class DmgInstaller:
             shutil.rmtree(volume)
         volume.mkdir(mode=0o755)
         volume.chmod(0o755)
-        _, warnings = make_app_bundle(staged, volume, self.options.minimum_macos, icns)
+        app_dir, warnings = make_app_bundle(staged, volume, self.options.minimum_macos, icns)
+        add_document_types(app_dir, ctx.project.association, ctx.base_dir, staged.icon_source)
         for warning in warnings:
             ctx.reporter.warn(warning)
         if self.options.applications_link:

@@ -264,7 +264,8 @@ class Reporter:
         self.messages.append("warning: " + message)
 
 
-def direct_build(tmp_path: Path, platform: str = "macos-arm64") -> tuple[Path, Path, StagedApp, DmgInstaller]:
+def direct_build(tmp_path: Path, platform: str = "macos-arm64", associations: list[dict[str, str]] | None = None
+                 ) -> tuple[Path, Path, StagedApp, DmgInstaller]:
     """Build with DmgInstaller itself from a small staged bundle; returns (dmg, volume folder, staged, installer)."""
     bundle = tmp_path / "bundle"
     for rel, text, mode in [("runtime/bin/python3.11", "#!/bin/sh\n", 0o775), ("runtime/lib/python3.11/os.py", "",
@@ -277,7 +278,8 @@ def direct_build(tmp_path: Path, platform: str = "macos-arm64") -> tuple[Path, P
     app = AppSection(name="hello", display_name="Hello", version="1.0", identifier="org.example.hello")
     staged = StagedApp(bundle, TARGETS[platform], "3.11", app, EntrySection(module="hello:main"), None)
     project = Project.model_validate({"app": app.model_dump(), "entry": {"module": "hello:main"},
-                                      "installer": [{"kind": "dmg", "platform": platform}]})
+                                      "installer": [{"kind": "dmg", "platform": platform}],
+                                      "association": associations or []})
     installer = DmgInstaller(project.installer[0])  # type: ignore[arg-type]
     ctx = BuildContext(project, tmp_path, tmp_path / "work", tmp_path / "cache", Reporter())
     dmg = tmp_path / "out" / installer.artifact_name(staged)
@@ -363,3 +365,26 @@ def test_finder_layout_background_and_volume_icon_read_back_from_the_dmg(tmp_pat
         volume / "Hello.app" / "Contents" / "Resources" / "hello.icns").read_bytes()
     tested = subprocess.run([need("7z", "7zz"), "t", str(dmg)], capture_output=True, text=True)
     assert tested.returncode == 0 and "Everything is Ok" in tested.stdout
+
+
+def test_associations_become_document_types_in_info_plist(tmp_path: Path) -> None:
+    need("xorriso")
+    Image.new("RGBA", (64, 64), (10, 200, 10, 255)).save(tmp_path / "doc.png")
+    dmg, _, _, _ = direct_build(tmp_path, associations=[
+        {"extension": "tally", "description": "Tally <document>", "icon": "doc.png"},
+        {"extension": "knote", "description": "Kiln note", "mime_type": "text/x-kiln-note"}])
+    plist = plistlib.loads(seven_zip_read(dmg, "Hello/Hello.app/Contents/Info.plist"))
+    assert plist["CFBundleDocumentTypes"] == [
+        {"CFBundleTypeName": "Tally <document>", "CFBundleTypeRole": "Editor", "LSHandlerRank": "Owner",
+         "LSItemContentTypes": ["org.example.hello.tally"], "CFBundleTypeExtensions": ["tally"],
+         "CFBundleTypeMIMETypes": ["application/x-tally"], "CFBundleTypeIconFile": "document-tally.icns"},
+        {"CFBundleTypeName": "Kiln note", "CFBundleTypeRole": "Editor", "LSHandlerRank": "Owner",
+         "LSItemContentTypes": ["org.example.hello.knote"], "CFBundleTypeExtensions": ["knote"],
+         "CFBundleTypeMIMETypes": ["text/x-kiln-note"], "CFBundleTypeIconFile": "document-knote.icns"}]
+    (tally, _) = plist["UTExportedTypeDeclarations"]
+    assert tally["UTTypeIdentifier"] == "org.example.hello.tally" and tally["UTTypeConformsTo"] == ["public.data"]
+    assert tally["UTTypeTagSpecification"] == {"public.filename-extension": ["tally"],
+                                               "public.mime-type": ["application/x-tally"]}
+    with Image.open(io.BytesIO(seven_zip_read(dmg, "Hello/Hello.app/Contents/Resources/document-tally.icns"))) as icon:
+        assert icon.format == "ICNS" and icon.convert("RGBA").getpixel((32, 32))[:3] == (10, 200, 10)
+    assert seven_zip(dmg)["Hello/Hello.app/Contents/Resources/document-knote.icns"]["Mode"] == "-rw-r--r--"
