@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kiln.cli.tryout import add_subcommands as add_try  # `kiln try`: run the app as it ships
 
     add_try(commands)
+    from kiln.cli.resolve import add_subcommands as add_resolve  # `kiln resolve`: wheels for every platform?
+
+    add_resolve(commands)
     return parser
 
 

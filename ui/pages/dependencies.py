@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,15 +24,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiln.build.dependencies import index_args, read_requirements
 from kiln.model.detect import detect
-from kiln.model.errors import Problem
+from kiln.model.errors import KilnError, Problem
 from kiln.model.project import Project
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
 from kiln.ui.python_versions import SUPPORTED, Offer, offers
-from kiln.ui.widgets import ERROR_BASE, ERROR_TEXT, Choice, PathField, add_row, choose_file, describe, make_form
+from kiln.ui.resolve_runner import ResolveRunner, resolve_argv
+from kiln.ui.widgets import (
+    ERROR_BASE,
+    ERROR_TEXT,
+    Choice,
+    PathField,
+    add_row,
+    choose_file,
+    describe,
+    make_form,
+    note_label,
+)
 from kiln.ui.worker import run_in_background
 
+RESOLVE_DELAY_MS = 1500
 PYTHON_VERSIONS = SUPPORTED
 SOURCES = [
     ("auto", "Automatic (recommended)"),
@@ -138,6 +151,17 @@ class DependenciesPage(KilnPage):
         add_row(form, "Archi&ve:", self.archive, "The archive to take Python from when the runtime source is an "
                 "archive file, relative to the project file.", buddy=self.archive.edit)
         self.body.addLayout(form, 1)
+        self.resolve_status = note_label("")
+        self.resolve_status.setAccessibleName("Wheels for every platform")
+        self.resolve_status.setTextFormat(Qt.TextFormat.PlainText)
+        self.body.addWidget(self.resolve_status)
+        self.resolver = ResolveRunner(self)
+        self.resolver.finished.connect(self._resolved)
+        self._resolve_timer = QTimer(self)
+        self._resolve_timer.setSingleShot(True)
+        self._resolve_timer.setInterval(RESOLVE_DELAY_MS)
+        self._resolve_timer.timeout.connect(self.check_resolution)
+        self.resolution: dict[str, dict[str, Any]] = {}
         self.fields = {
             "dependencies.requirements": self.table, "dependencies": self.table,
             "dependencies.requirements_file": self.requirements_file.edit, "python.version": self.python,
@@ -152,6 +176,49 @@ class DependenciesPage(KilnPage):
         self._sync_archive()
         self._requires: tuple[Path | None, str] = (None, "")
         self.offers: list[Offer] = []
+
+    # --- does every requirement have wheels for every platform? (pip's resolver, in a child process) -------------
+    def on_edit(self, *args: object) -> None:
+        super().on_edit(*args)
+        if not self._loading:
+            self._resolve_timer.start()  # once typing pauses
+
+    def check_resolution(self) -> None:
+        project = self.host.project
+        if project is None:
+            return
+        try:
+            requirements = read_requirements(project.dependencies, self.host.base_dir)
+        except KilnError as error:
+            self.resolve_status.setText(f"Cannot check the requirements: {error.message}")
+            return
+        if not requirements:
+            self.resolver.stop()
+            self.resolution = {}
+            self.resolve_status.setText("No dependencies: nothing to download for any platform.")
+            return
+        platforms = sorted({i.platform for i in project.installer})
+        self.resolution = {}
+        self.resolve_status.setText(f"Checking that every requirement has wheels for {', '.join(platforms)} "
+                                    f"(Python {project.python.version})…")
+        self.resolver.start(resolve_argv(requirements, platforms, project.python.version,
+                                         index_args(project.dependencies, self.host.base_dir)))
+
+    def _resolved(self, results: list[dict[str, Any]]) -> None:
+        self.resolution = {str(r.get("platform")): r for r in results}
+        lines = []
+        for result in results:
+            if result.get("ok"):
+                packages = result.get("packages") or []
+                shown = ", ".join(packages[:6]) + (f" and {len(packages) - 6} more" if len(packages) > 6 else "")
+                lines.append(f"✓ {result.get('platform')}: {shown or 'nothing to install'}")
+            else:
+                lines.append(f"✗ {result.get('platform')}: {result.get('reason')} — the build for it will fail; "
+                             "change the requirement or the Python version, or untick that installer")
+        self.resolve_status.setText("\n".join(lines))
+
+    def cleanupPage(self) -> None:
+        """Going Back keeps what was typed; a running check goes on and reports when the page is shown again."""
 
     # --- Python versions -------------------------------------------------------------------------------------------
     def set_requires_python(self, root: Path, requires_python: str) -> None:
@@ -172,6 +239,7 @@ class DependenciesPage(KilnPage):
                               lambda spec: self.set_requires_python(root, spec), lambda _e: None)
         with self.loading():
             self.refresh_versions(project)
+        self._resolve_timer.start()
 
     def refresh_versions(self, project: Project) -> None:
         """Offer the versions requires-python allows, each marked by whether the build needs a download."""

@@ -1,0 +1,41 @@
+"""`kiln resolve --python 3.X --platform P [--platform …] [index options] -- REQUIREMENTS…`: do the requirements
+resolve to wheels for each platform? One JSON object a line per platform with --events jsonl (the wizard)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from kiln.support.targets import PLATFORMS
+
+
+def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser("resolve", help="check with pip's resolver that requirements have wheels for "
+                                   "each platform (nothing is installed)")
+    parser.add_argument("--python", required=True, help="Python version, 3.X")
+    parser.add_argument("--platform", action="append", choices=PLATFORMS, required=True, help="repeatable")
+    parser.add_argument("--index-url")
+    parser.add_argument("--find-links", action="append", default=[])
+    parser.add_argument("--no-index", action="store_true")
+    parser.add_argument("--events", choices=["jsonl"], help="one JSON object per platform")
+    parser.add_argument("requirements", nargs="*")
+    parser.set_defaults(handler=cmd_resolve)
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from kiln.build.resolve_check import resolve_all
+
+    index = (["--index-url", args.index_url] if args.index_url else []) + \
+        [arg for link in args.find_links for arg in ("--find-links", str(Path(link)))] + \
+        (["--no-index"] if args.no_index else [])
+    results = resolve_all(list(args.requirements), list(args.platform), args.python, index)
+    for result in results:
+        if args.events == "jsonl":
+            print(json.dumps(result.as_dict()), flush=True)
+        elif result.ok:
+            print(f"ok    {result.platform}: {', '.join(result.packages) or 'nothing to install'}")
+        else:
+            print(f"FAIL  {result.platform}: {result.reason}")
+    return 0 if all(r.ok for r in results) else 1
