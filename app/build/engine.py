@@ -22,6 +22,7 @@ from types import FrameType
 from typing import Any
 
 from kiln import __version__
+from kiln.build import fingerprint
 from kiln.build.output_folder import open_output_folder, refuse
 from kiln.build.report import BuildReport
 from kiln.build.staging import stage_app
@@ -195,6 +196,14 @@ class Engine:
 
     def run(self) -> BuildResult:
         """Build every installer; never raises for user errors (they become `error` + `done` events)."""
+        # Nothing changed since the last successful build: publish nothing and say so (kiln.build.fingerprint).
+        inputs_before = fingerprint.inputs(self.project_file, self.output_dir, self._installer_keys())
+        unchanged = fingerprint.check(self.output_dir, inputs_before)
+        if unchanged is not None:
+            fingerprint.announce(self.reporter, unchanged, {i.kind: i.target.name for i in self.installers},
+                                 self.output_dir / f"{self.project.app.name}-build.log")
+            return BuildResult("ok", unchanged.artifacts, unchanged.report)
+        fingerprint.forget(self.output_dir)
         try:  # checked, locked against other builds into it, and swept of killed builds' leftovers
             output = open_output_folder(self.project_file, self.output_dir, self.reporter)
         except KilnError as e:
@@ -213,6 +222,9 @@ class Engine:
                     self.report.status = status = "failed" if failed else "ok"
                     self.report.installers = [o.as_dict() for o in self.outcomes]
                     report_path = self._write_report()
+                    if status == "ok":
+                        fingerprint.record(self.output_dir, inputs_before, fingerprint.inputs(
+                            self.project_file, self.output_dir, self._installer_keys()), artifacts, report_path)
             except BuildCancelled:
                 status = "cancelled"
                 log.info("build cancelled")
@@ -331,6 +343,9 @@ class Engine:
                 "kind": artifact.kind, "path": str(final), "size": artifact.size, "sha256": artifact.sha256,
             }))
             return artifact
+
+    def _installer_keys(self) -> list[str]:
+        return [f"{i.kind}:{i.target.name}" for i in self.installers]
 
     def _write_report(self) -> Path:
         path = self.output_dir / f"{self.project.app.name}-report.json"

@@ -13,6 +13,7 @@ from typing import Any
 
 from kiln.build import dependencies as deps
 from kiln.build.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
+from kiln.build.installed_cache import install_reusing
 from kiln.build.payload import (
     boot_script,
     copy_script,
@@ -94,8 +95,14 @@ def stage_app(
         if builds_wheel(project.source, root):
             app_wheel = _app_wheel(project, base_dir, root, work_dir.parent / "app-wheel", stage)
             require_wheel_serves(app_wheel, project.app.name, target.name, version)
-        result = deps.install(project.dependencies, base_dir, target, version, packages,
-                              cache_dir / "wheels", lock_file=lock_file, app_wheel=app_wheel)
+        if app_wheel is None:  # the same lock as last time: link the tree pip made then (no pip run)
+            result, reused = install_reusing(project.dependencies, base_dir, target, version, packages, cache_dir,
+                                             lock_file)
+            if reused:
+                stage.log("dependencies unchanged (same kiln.lock): reusing the installed tree from the cache")
+        else:
+            result = deps.install(project.dependencies, base_dir, target, version, packages,
+                                  cache_dir / "wheels", lock_file=lock_file, app_wheel=app_wheel)
         report.dependencies[target.name] = {
             "reused_wheels": result.reused_wheels, "locked": result.locked,
             "installed": [asdict(d) for d in result.installed],

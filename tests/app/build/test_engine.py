@@ -127,6 +127,8 @@ def test_events_and_report(hello_build: tuple[Path, list[Event]]) -> None:
 
 def test_second_build_reuses_runtime_and_wheels(hello_build: tuple[Path, list[Event]], cache_dir: Path) -> None:
     project, _ = hello_build
+    cli = project.parent / "hello" / "cli.py"  # unchanged inputs would make a no-op build (kiln.build.fingerprint)
+    cli.write_text(cli.read_text() + "# changed\n")
     code, events = build_events(project, cache_dir)
     assert code == 0
     report = json.loads(Path(events[-1].data["report"]).read_text())

@@ -1,0 +1,142 @@
+"""Rebuilds that do only what changed: a no-op build publishes nothing, an app-only change reuses the installed
+dependencies (no pip run) and ships the new code.
+
+The fast tests work on the fingerprint itself; the slow ones build examples/hello (portable + AppImage) for
+real through the CLI, rebuild, and run what was published. Nothing here measures time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import tomlkit
+from kiln_testing import REPO, require_tools
+
+from kiln.build import fingerprint
+from kiln.build.types import Artifact
+from kiln.model.events import Event, JsonLinesReader
+from kiln.model.project_file import load_project
+
+
+def _project(tmp_path: Path) -> Path:
+    folder = tmp_path / "hello"
+    shutil.copytree(REPO / "examples" / "hello", folder, ignore=shutil.ignore_patterns("dist", "__pycache__"))
+    document = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
+    document["installer"] = [{"kind": "portable"}, {"kind": "appimage"}]
+    (folder / "kiln.toml").write_text(tomlkit.dumps(document), encoding="utf-8")
+    return folder / "kiln.toml"
+
+
+def _inputs(project: Path) -> dict[str, str]:
+    project_file = load_project(project)
+    return fingerprint.inputs(project_file, project.parent / "dist", ["portable:linux-x86_64"])
+
+
+def test_inputs_follow_sources_not_outputs(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    first = _inputs(project)
+    assert _inputs(project) == first
+    (project.parent / "dist").mkdir()
+    (project.parent / "dist" / "hello.tar.zst").write_bytes(b"an artifact")
+    (project.parent / "hello" / "__pycache__").mkdir()
+    (project.parent / "hello" / "__pycache__" / "cli.cpython-311.pyc").write_bytes(b"cache")
+    assert _inputs(project) == first, "outputs and caches are not inputs"
+    cli = project.parent / "hello" / "cli.py"
+    cli.write_text(cli.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+    changed = _inputs(project)
+    assert changed["sources"] != first["sources"] and changed["project"] == first["project"]
+    (project.parent / "kiln.lock").write_text("# a lock\n", encoding="utf-8")
+    assert _inputs(project)["lock"] != changed["lock"]
+
+
+def test_check_refuses_a_touched_or_missing_artifact(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    out.mkdir()
+    artifact = out / "app.tar.zst"
+    artifact.write_bytes(b"bytes")
+    report = out / "app-report.json"
+    report.write_text("{}", encoding="utf-8")
+    inputs = {"sources": "a"}
+    assert fingerprint.record(out, inputs, inputs, [Artifact("portable", artifact, 5, "00")], report)
+    unchanged = fingerprint.check(out, inputs)
+    assert unchanged is not None and [a.path for a in unchanged.artifacts] == [artifact]
+    assert fingerprint.check(out, {"sources": "b"}) is None
+    os.utime(artifact, ns=(artifact.stat().st_atime_ns, artifact.stat().st_mtime_ns + 10**9))
+    assert fingerprint.check(out, inputs) is None
+    # Sources that moved while the build ran: nothing is recorded, so the next build builds.
+    assert not fingerprint.record(out, inputs, {"sources": "c"}, [Artifact("portable", artifact, 5, "00")], report)
+    assert not (out / fingerprint.STATE_NAME).exists()
+
+
+def _build(project: Path, cache: Path) -> list[Event]:
+    require_tools("mksquashfs")
+    result = subprocess.run([sys.executable, "-m", "kiln", "build", str(project), "--events", "jsonl"],
+                            capture_output=True, timeout=1800, check=False, cwd=project.parent.parent,
+                            env={**os.environ, "PYTHONPATH": str(REPO), "KILN_CACHE_DIR": str(cache)})
+    reader = JsonLinesReader()
+    events = reader.feed(result.stdout) + reader.flush()
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
+    return events
+
+
+def _artifacts(project: Path) -> dict[str, tuple[bytes, int]]:
+    dist = project.parent / "dist"
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(dist.iterdir())
+            if p.name.endswith((".AppImage", ".tar.zst"))}
+
+
+@pytest.mark.slow
+def test_no_op_rebuild_leaves_the_artifacts_alone(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    cache = tmp_path / "cache"
+    _build(project, cache)
+    before = _artifacts(project)
+    report = (project.parent / "dist" / "hello-report.json").read_bytes()
+    assert len(before) == 2
+    time.sleep(0.05)
+    events = _build(project, cache)
+    assert _artifacts(project) == before, "bytes and modification times must not change"
+    assert (project.parent / "dist" / "hello-report.json").read_bytes() == report
+    assert not [e for e in events if e.kind == "stage-start"], "no stage runs when nothing changed"
+    done = events[-1]
+    assert done.kind == "done" and done.data["status"] == "ok" and done.data["up_to_date"] is True
+    assert "nothing changed" in done.message
+    assert {Path(e.data["path"]).name for e in events if e.kind == "artifact"} == set(before)
+    # Any input changing builds again: here only the project file's version.
+    text = project.read_text(encoding="utf-8").replace('version = "1.0.0"', 'version = "1.0.1"')
+    project.write_text(text, encoding="utf-8")
+    events = _build(project, cache)
+    assert any(e.kind == "stage-start" for e in events)
+    assert (project.parent / "dist" / "hello-1.0.1-linux-x86_64.tar.zst").is_file()
+
+
+@pytest.mark.slow
+def test_app_only_change_reuses_dependencies_and_ships_the_new_code(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    cache = tmp_path / "cache"
+    _build(project, cache)
+    cli = project.parent / "hello" / "cli.py"
+    text = cli.read_text(encoding="utf-8")
+    marker = "touched: the rebuilt code runs"
+    cli.write_text(text.replace("def main() -> int:\n", f"def main() -> int:\n    print({marker!r})\n", 1),
+                   encoding="utf-8")
+    events = _build(project, cache)
+    logs = [e.message for e in events if e.kind == "log"]
+    assert any("reusing the installed tree" in m for m in logs), logs
+    build_log = (project.parent / "dist" / "hello-build.log").read_text(encoding="utf-8")
+    assert "'-m', 'pip'" not in build_log, "no pip run when the lock is unchanged"
+    image = project.parent / "dist" / "hello-1.0.0-x86_64.AppImage"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "APPIMAGE_EXTRACT_AND_RUN": "1",
+           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "LANG": "C.UTF-8"}
+    run = subprocess.run([str(image)], capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == marker
+    report = json.loads((project.parent / "dist" / "hello-report.json").read_text(encoding="utf-8"))
+    assert "rich" in {d["name"] for d in report["dependencies"]["linux-x86_64"]["installed"]}
