@@ -16,6 +16,7 @@ from pathlib import Path
 from kiln.model.errors import KilnError
 from kiln.resources import prebuilt_launcher
 from kiln.support.atomic import atomic_path
+from kiln.support.progress import mksquashfs_fraction, run_with_progress
 from kiln.support.tools import run
 
 APPIMAGE_MAGIC = b"AI\x02"
@@ -133,12 +134,18 @@ def runtime_path() -> Path:
     return prebuilt_launcher("appimage", RUNTIME_NAME, RUNTIME_ENV)
 
 
-def make_squashfs(appdir: Path, out: Path) -> None:
-    """Pack `appdir` into a reproducible zstd squashfs at `out` (replaced if present)."""
+def make_squashfs(appdir: Path, out: Path, progress: Callable[[float], None] | None = None) -> None:
+    """Pack `appdir` into a reproducible zstd squashfs at `out` (replaced if present); `progress` gets the
+    fraction of blocks written, read from mksquashfs's own progress bar."""
     if not (appdir / "AppRun").exists():
         raise KilnError(f"{appdir} has no AppRun, so it cannot become an AppImage")
     out.parent.mkdir(parents=True, exist_ok=True)
-    run(["mksquashfs", appdir, out, *_MKSQUASHFS_FLAGS], what="creating the AppImage payload")
+    if progress is None:
+        run(["mksquashfs", appdir, out, *_MKSQUASHFS_FLAGS], what="creating the AppImage payload")
+        return
+    flags = [f for f in _MKSQUASHFS_FLAGS if f != "-no-progress"]  # the bar is display only: same bytes
+    run_with_progress(["mksquashfs", appdir, out, *flags], mksquashfs_fraction, progress,
+                      what="creating the AppImage payload")
 
 
 def assemble(runtime: Path, squashfs: Path, out: Path) -> None:

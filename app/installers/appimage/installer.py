@@ -120,7 +120,8 @@ class AppImageInstaller:
         ctx.check_cancelled()
         ctx.reporter.progress(0.15, "compressing the payload (squashfs, zstd)")
         squashfs = ctx.work_dir / "payload.squashfs"
-        make_squashfs(appdir, squashfs)
+        make_squashfs(appdir, squashfs, lambda f: ctx.reporter.progress(
+            0.15 + 0.75 * f, f"compressing the payload (squashfs, zstd): {f:.0%} of the blocks"))
         ctx.check_cancelled()
         ctx.reporter.progress(0.9, f"joining the runtime and the {human_size(squashfs.stat().st_size)} payload")
         updates = update.update_information(self.options.update_url, self.options.update_information, out.name)

@@ -1,0 +1,93 @@
+"""Progress from external tools that print their own while they run (mksquashfs's progress bar).
+
+`tools.run` collects a tool's output when it ends, so a long compression showed one frozen fraction for
+minutes. `run_with_progress` reads the tool's stdout as it comes, hands each line (split at `\\r` as well as
+`\\n`: progress bars redraw with `\\r`) to a parser, and reports the fractions it finds. Everything else is as
+with `tools.run`: the argv list, the lookup on PATH, cancellation within a fraction of a second, the output in
+the build log, and ToolFailed with the last lines when the tool fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import selectors
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from kiln.model.errors import BuildCancelled, ToolFailed
+from kiln.support import tools
+
+log = logging.getLogger("kiln.tools")
+
+_MKSQUASHFS = re.compile(rb"\]\s+(\d+)/(\d+)\s+(\d+)%")
+_MIN_STEP = 0.01
+"""Report again only after this much progress (a progress bar redraws hundreds of times a second)."""
+
+
+def mksquashfs_fraction(line: bytes) -> float | None:
+    """mksquashfs's bar: `[=====-   ] 300/1071  28%` -> 0.28 (blocks done / blocks in all)."""
+    match = _MKSQUASHFS.search(line)
+    if not match:
+        return None
+    done, total = int(match.group(1)), int(match.group(2))
+    return min(1.0, done / total) if total else None
+
+
+def run_with_progress(argv: Sequence[str | os.PathLike[str]], parse: Callable[[bytes], float | None],
+                      report: Callable[[float], None], what: str) -> None:
+    args = [str(a) for a in argv]
+    args[0] = tools.require(args[0]) if os.sep not in args[0] else args[0]
+    log.debug("run %s (progress read from stdout)", args)
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as e:
+        raise ToolFailed(f"could not start {args[0]}: {e.strerror}") from e
+    assert process.stdout is not None and process.stderr is not None
+    out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
+    output: dict[int, bytearray] = {out_fd: bytearray(), err_fd: bytearray()}
+    pending = b""
+    last = -1.0
+    with process, selectors.DefaultSelector() as selector:
+        for stream in (process.stdout, process.stderr):
+            selector.register(stream, selectors.EVENT_READ)
+        open_streams = 2
+        while open_streams:
+            if tools.cancel_requested.is_set():
+                process.kill()
+                process.wait()
+                raise BuildCancelled("build cancelled")
+            for key, _ in selector.select(timeout=0.2):
+                data = os.read(key.fd, 65536)
+                if not data:
+                    selector.unregister(key.fileobj)
+                    open_streams -= 1
+                    continue
+                if key.fd != out_fd:
+                    output[key.fd] += data
+                    continue
+                pending += data
+                *lines, pending = re.split(rb"[\r\n]", pending)
+                for line in lines:
+                    fraction = parse(line)
+                    if fraction is None:
+                        if line.strip():
+                            output[key.fd] += line + b"\n"
+                    elif fraction >= last + _MIN_STEP or (fraction == 1.0 and last < 1.0):
+                        last = fraction
+                        report(fraction)
+        process.wait()
+    stdout, stderr = bytes(output[out_fd]) + pending, bytes(output[err_fd])
+    log.debug("exit %d after %.2fs", process.returncode, time.monotonic() - started)
+    for name, data in (("stdout", stdout), ("stderr", stderr)):
+        if data.strip():
+            log.debug("%s:\n%s", name, data.decode(errors="replace").rstrip())
+    if process.returncode != 0:
+        tail = (stderr or stdout).decode(errors="replace").strip().splitlines()[-12:]
+        detail = "\n    ".join(tail) if tail else "(no output)"
+        raise ToolFailed(f"{what or Path(args[0]).name} failed (exit {process.returncode}):\n    {detail}",
+                         hint="the full output is in the build log")

@@ -1,0 +1,46 @@
+"""Progress read from a tool's own output: mksquashfs's bar, for real, and the image it writes unchanged."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from kiln_testing import require_tools
+
+from kiln.installers.appimage.format import make_squashfs
+from kiln.model.errors import ToolFailed
+from kiln.support.progress import mksquashfs_fraction, run_with_progress
+
+
+def test_fraction_of_the_bar() -> None:
+    assert mksquashfs_fraction(b"[=========/          ] 300/1200  25%") == 0.25
+    assert mksquashfs_fraction(b"[===================] 1200/1200 100%") == 1.0
+    assert mksquashfs_fraction(b"Parallel mksquashfs: Using 2 processors") is None
+
+
+def _appdir(tmp_path: Path) -> Path:
+    appdir = tmp_path / "AppDir"
+    appdir.mkdir()
+    (appdir / "AppRun").write_text("#!/bin/sh\n", encoding="utf-8")
+    # mksquashfs redraws its bar on a timer: a small job shows only its end, a long one many steps.
+    for index in range(8):
+        (appdir / f"data{index}.bin").write_bytes(os.urandom(256 * 1024))
+    return appdir
+
+
+def test_mksquashfs_reports_its_progress_and_writes_the_same_image(tmp_path: Path) -> None:
+    require_tools("mksquashfs")
+    appdir = _appdir(tmp_path)
+    seen: list[float] = []
+    make_squashfs(appdir, tmp_path / "with-progress.squashfs", seen.append)
+    make_squashfs(appdir, tmp_path / "quiet.squashfs")
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen), seen
+    assert (tmp_path / "with-progress.squashfs").read_bytes() == (tmp_path / "quiet.squashfs").read_bytes()
+
+
+def test_a_failing_tool_says_what_failed(tmp_path: Path) -> None:
+    require_tools("mksquashfs")
+    with pytest.raises(ToolFailed, match="packing the test"):
+        run_with_progress(["mksquashfs", tmp_path / "missing", tmp_path / "out.squashfs", "-noappend"],
+                          mksquashfs_fraction, lambda _f: None, what="packing the test")
