@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 from functools import lru_cache
@@ -9,7 +11,6 @@ from pathlib import Path, PurePosixPath
 
 from kiln.model.errors import KilnError, Problem
 from kiln.model.project import EntrySection, SourceSection
-from kiln.support.sizes import tree_size
 
 # Files pip leaves in *.dist-info that nothing reads at run time (importlib.metadata needs METADATA only).
 _DIST_INFO_CLUTTER = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
@@ -373,22 +374,52 @@ def imports_tkinter(tree: Path) -> str | None:
 
 
 def dependency_sizes(packages: Path) -> dict[str, int]:
-    """Bytes per installed distribution (by its top-level names), for the report's size picture."""
+    """Bytes per installed distribution, for the report's size picture.
+
+    Files are counted for the distribution whose RECORD lists them, so distributions sharing one folder (PySide6,
+    PySide6_Essentials and PySide6_Addons all install into PySide6/) each get their own share; files no RECORD
+    lists (compiled bytecode, files written after install) go to the owner of their source file or top folder.
+    """
     owner: dict[str, str] = {}
+    owner_of_file: dict[str, str] = {}
     for dist_info in sorted(packages.glob("*.dist-info")):
         name = dist_info.name.split("-")[0]
         top_level = dist_info / "top_level.txt"
         names = top_level.read_text(encoding="utf-8").split() if top_level.exists() else []
         record = dist_info / "RECORD"
         if record.exists():
-            names += [line.split("/")[0].split(",")[0] for line in record.read_text(encoding="utf-8").splitlines()]
+            for line in record.read_text(encoding="utf-8").splitlines():
+                path = line.rsplit(",", 2)[0].strip('"')
+                if path and not path.startswith(".."):
+                    owner_of_file[path] = name
+                    names.append(path.split("/")[0])
         for top in {n.removesuffix(".py") for n in names if n and not n.endswith(".dist-info")}:
             owner.setdefault(top, name)
         owner[dist_info.name] = name
     sizes: dict[str, int] = {}
-    for entry in packages.iterdir():
-        key = owner.get(entry.name.removesuffix(".py").removesuffix(".pyc"), owner.get(entry.name, entry.name))
-        if entry.name.endswith(".libs"):  # auditwheel's bundled libraries, e.g. numpy.libs
-            key = owner.get(entry.name.removesuffix(".libs"), key)
-        sizes[key] = sizes.get(key, 0) + tree_size(entry)
+    for folder, _dirs, files in os.walk(packages):
+        for file_name in files:
+            path = Path(folder, file_name)
+            relative = path.relative_to(packages).as_posix()
+            key = owner_of_file.get(relative) or owner_of_file.get(_source_of(relative)) or _top_owner(relative, owner)
+            with contextlib.suppress(OSError):
+                sizes[key] = sizes.get(key, 0) + path.lstat().st_size
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
+
+
+def _source_of(relative: str) -> str:
+    """The .py a compiled file came from: pkg/mod.pyc and pkg/__pycache__/mod.cpython-311.pyc -> pkg/mod.py."""
+    if not relative.endswith(".pyc"):
+        return ""
+    parts = relative.split("/")
+    if len(parts) >= 2 and parts[-2] == "__pycache__":
+        return "/".join([*parts[:-2], parts[-1].split(".")[0] + ".py"])
+    return relative[:-1]
+
+
+def _top_owner(relative: str, owner: dict[str, str]) -> str:
+    top = relative.split("/")[0]
+    key = owner.get(top.removesuffix(".py").removesuffix(".pyc"), owner.get(top, top))
+    if top.endswith(".libs"):  # auditwheel's bundled libraries, e.g. numpy.libs
+        key = owner.get(top.removesuffix(".libs"), key)
+    return key
