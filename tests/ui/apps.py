@@ -7,7 +7,8 @@ from pathlib import Path
 SRC_LAYOUT = {
     "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
     '[project]\nname = "srcgui"\nversion = "1.4.0"\ndescription = "A src-layout app with console and GUI scripts"\n'
-    'authors = [{ name = "Src Person" }]\nrequires-python = ">=3.10"\n\n'
+    'authors = [{ name = "Src Person" }]\nrequires-python = ">=3.10"\n'
+    'dependencies = ["PySide6-Essentials>=6.6,!=6.12.0"]\n\n'
     '[project.scripts]\nsrcgui-cli = "srcgui.cli:main"\n\n[project.gui-scripts]\nsrcgui = "srcgui.app:main"\n\n'
     '[tool.setuptools.packages.find]\nwhere = ["src"]\n\n[tool.setuptools.package-data]\nsrcgui = ["*.txt"]\n',
     "src/srcgui/__init__.py": "",

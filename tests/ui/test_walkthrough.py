@@ -145,4 +145,3 @@ def test_walk_then_build_portable_and_appimage(hello: Path, make_driver: Any) ->
     for name in files:
         assert (hello / "dist" / name).is_file()
     assert any(name == "app" for name, _ in build.chart.rows())
-    d.screenshot("build-results")
