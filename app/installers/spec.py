@@ -37,5 +37,5 @@ class KindSpec:
     system: str
     """Where the artifact runs, for the wizard's group title, e.g. 'Linux'."""
     title: str
-    """The wizard's check box text with its mnemonic, e.g. '&AppImage: one file that runs on most Linux systems'."""
+    """The wizard's check box text with its mnemonic, e.g. '&AppImage: one file for Linux, downloaded and run'."""
     wizard_options: tuple[OptionSpec, ...] = field(default_factory=tuple)

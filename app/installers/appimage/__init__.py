@@ -15,7 +15,7 @@ SPEC = KindSpec(
     reader="kiln.installers.appimage.installer:describe",
     extensions=(".appimage",),
     system="Linux",
-    title="&AppImage: one file that runs on most Linux systems",
+    title="&AppImage: one file for Linux, downloaded and run as it is",
     wizard_options=(
         OptionSpec("categories", "Ca&tegories:", "Menu categories (freedesktop.org), separated by ';', "
                    f"e.g. {', '.join(MAIN_CATEGORIES)}.", placeholder="e.g. Utility; Development"),
