@@ -7,6 +7,7 @@ shared-mime-info XML in the AppDir) and the DMG's Info.plist declares it (CFBund
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from pydantic import field_validator
@@ -43,7 +44,7 @@ class Association(Section):
     def _description(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("is empty; say what such a file is, e.g. \"Tally document\"")
-        if any(not c.isprintable() for c in value):
+        if any(unicodedata.category(c) == "Cc" for c in value):
             raise ValueError("contains a control character (newline, tab…); use one line of text")
         if len(value) > DESCRIPTION_MAX_CHARS:
             raise ValueError(f"is {len(value)} characters long; the limit is {DESCRIPTION_MAX_CHARS}")

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from kiln.build.staging import link_tree
 from kiln.build.types import BuildContext, StagedApp
-from kiln.installers.msi import pe_resources
+from kiln.installers.msi import pe_resources, registration
 from kiln.installers.msi.names import clean_text, windows_name
 from kiln.installers.msi.options import MsiOptions
 from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_identity
@@ -99,6 +99,9 @@ class MsiInstaller:
         ctx.reporter.progress(0.8, "setting the UTF-8 code page and the product's texts")
         fix_strings(built, wxs.texts, work / "tables", title, product.manufacturer,
                     summary=needs_placeholder(product.manufacturer) or "$" in title)
+        on_path = self.options.add_to_path if self.options.add_to_path is not None else staged.entry.kind == "console"
+        registration.register(built, app_name=app.name, exe_name=exe_name, associations=ctx.project.association,
+                              add_to_path=on_path, scope=self.options.scope, work=work / "registration")
         if identity is not None:
             ctx.reporter.progress(0.9, "signing the MSI")
             sign_file(identity, built, out, title, app.homepage)

@@ -29,6 +29,9 @@ class MsiOptions(InstallerOptions):
     """PEM private key for the certificate (not needed for .p12/.pfx)."""
     signing_password_env: str = "KILN_SIGNING_PASSWORD"
     """Environment variable holding the key password; the password itself is never stored in this file."""
+    add_to_path: bool | None = None
+    """Add the install folder to PATH (the user's, or the system's for per-machine installs), so the app's
+    command runs in any terminal; removed at uninstall. Empty: yes for console apps, no for GUI apps."""
     utf8_mode: bool = True
     """Run the app in Python's UTF-8 mode: text printed to pipes and files is UTF-8. Turn off only for an app
     that must use the Windows ANSI code page."""
