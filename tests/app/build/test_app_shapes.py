@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tomlkit
 from kiln_testing import require_tools
 
 from tests.app.build.app_shapes import SHAPES, Shape
@@ -176,3 +177,55 @@ def test_the_users_folder_gets_no_build_litter(built: _Built) -> None:
     folder = built("setup-py-only")
     assert sorted(p.name for p in folder.iterdir()) == ["dist", "kiln.lock", "kiln.toml", "oldstyle", "setup.py"]
     assert not shutil.which("oldstyle")  # nothing was installed on this machine either
+
+
+@pytest.fixture(scope="session")
+def stand_in_runtimes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Windows and macOS runtimes in python-build-standalone's layout (no such CPython can be fetched here)."""
+    import msi_kit
+
+    from tests.app.installers.dmg.test_installer import ARCHIVES, fake_macos_runtime
+
+    folder = tmp_path_factory.mktemp("stand-in-runtimes")
+    mac = folder / ARCHIVES["macos-arm64"]
+    fake_macos_runtime(mac)
+    return {"msi": msi_kit.fake_runtime_archive(folder), "dmg": mac}
+
+
+# Every way a pure wheel comes about (setuptools with src layout and package data, setup.py only, hatchling,
+# flit, the app's own entry points, a wrapper of a PyPI app): each builds an MSI and a DMG. The other pure shapes
+# differ only in what runs at run time, which a stand-in runtime cannot show; two foreign builds per shape cost
+# about half a minute, so they are left out to keep the corpus quick.
+PURE_WHEELS = ["src-layout", "setup-py-only", "hatchling", "flit", "plugins", "wrapper"]
+
+
+@pytest.mark.parametrize("key", PURE_WHEELS)
+def test_pure_wheel_shapes_build_msi_and_dmg_holding_the_apps_dist_info(
+    key: str, built: _Built, tmp_path: Path, corpus_cache: Path, stand_in_runtimes: dict[str, Path]
+) -> None:
+    from tests.app.installers.dmg.test_installer import seven_zip
+
+    require_tools("wixl", "msiextract", "xorriso")
+    shape = SHAPES[key]
+    folder = tmp_path / "app"
+    shutil.copytree(built(key), folder, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
+    dist_info = f"{shape.name.replace('-', '_')}-{shape.version}.dist-info"
+    for kind, runtime in stand_in_runtimes.items():
+        project = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
+        project["python"] = {"source": str(runtime)}  # the one change: a stand-in runtime for the foreign OS
+        installers = tomlkit.aot()
+        installers.append(tomlkit.table().add("kind", kind))
+        project["installer"] = installers
+        (folder / "kiln.toml").write_text(tomlkit.dumps(project), encoding="utf-8")
+        build = _kiln("build", folder / "kiln.toml", cwd=folder, cache=corpus_cache)
+        assert build.returncode == 0, f"{key} {kind}:\n{build.stdout}\n{build.stderr}"
+    (msi,) = (folder / "dist").glob("*.msi")
+    subprocess.run(["msiextract", "-C", str(tmp_path / "msi"), str(msi)], check=True, capture_output=True)
+    (metadata,) = (tmp_path / "msi").rglob(f"packages/{dist_info}/METADATA")
+    assert f"Version: {shape.version}" in metadata.read_text(encoding="utf-8")
+    assert (metadata.parent / "entry_points.txt").is_file()
+    (dmg,) = (folder / "dist").glob("*.dmg")
+    assert any(path.endswith(f"/packages/{dist_info}/METADATA") for path in seven_zip(dmg)), key
+    lock = tomllib.loads((folder / "kiln.lock").read_text(encoding="utf-8"))
+    for platform in ("windows-x86_64", "macos-arm64"):  # the same pure wheel serves every platform
+        assert [p["name"] for p in lock["platforms"][platform] if p.get("built")] == [shape.name]
