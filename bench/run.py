@@ -48,6 +48,9 @@ class Example:
     args: tuple[str, ...] = ()  # arguments for the startup runs
     env: tuple[tuple[str, str], ...] = ()  # environment for the startup runs
     expect: str = ""  # text the app prints when it worked
+    requirements: tuple[str, ...] = ()  # replaces the example's requirements (the full-PySide6 variant)
+    kiln_only: bool = False  # no PyInstaller / cx_Freeze builds (a huge download is measured for Kiln alone)
+    qt: bool = False  # also a Kiln AppImage with Qt unpruned ([dependencies] qt_modules = ["*"])
 
 
 EXAMPLES = {
@@ -55,7 +58,14 @@ EXAMPLES = {
     # Offscreen, --quit-after 0 quits as soon as the event loop runs (without it the app waits 200 ms).
     "qt-hello": Example(
         "qt-hello", "qt_hello.window", "main", "qt_hello", args=("--quit-after", "0"),
-        env=(("QT_QPA_PLATFORM", "offscreen"),), expect="window shown",
+        env=(("QT_QPA_PLATFORM", "offscreen"),), expect="window shown", qt=True,
+    ),
+    # The same window depending on the whole `PySide6` (Essentials + Addons: ~0.5 GB unpacked): what a
+    # typical app's requirements pull in. Kiln only (pruned and unpruned), so the peers need not download it.
+    "qt-full": Example(
+        "qt-hello", "qt_hello.window", "main", "qt_hello", args=("--quit-after", "0"),
+        env=(("QT_QPA_PLATFORM", "offscreen"),), expect="window shown", requirements=("PySide6",),
+        kiln_only=True, qt=True,
     ),
 }
 
@@ -102,6 +112,7 @@ class ExampleResult:
     kiln_stages: dict[str, dict[str, float]] = field(default_factory=dict)
     kiln_components: dict[str, int] = field(default_factory=dict)
     importtime: list[str] = field(default_factory=list)
+    kiln_qt: dict[str, tuple[int, int]] = field(default_factory=dict)  # distribution -> (unpruned, pruned) bytes
     notes: list[str] = field(default_factory=list)
 
     def row(self, label: str) -> Row | None:
@@ -182,6 +193,14 @@ def timed(argv: Sequence[str], *, cwd: Path | None, env: dict[str, str], log: Pa
     if proc.returncode != 0:
         return Timed(error=f"failed: exit {proc.returncode}: {tail_reason(log)}")
     return Timed(seconds=seconds, max_rss_kb=rss)
+
+
+def uptime() -> str:
+    """`uptime`'s line: the machine's load next to the numbers (it is shared)."""
+    try:
+        return run(["uptime"]).stdout.strip()
+    except (BenchError, OSError):
+        return f"load average {loadavg()}"
 
 
 def loadavg() -> str:
@@ -290,6 +309,8 @@ def ensure_peer_venv(requirements: list[str]) -> dict[str, str]:
 
 
 def example_requirements(example: Example) -> list[str]:
+    if example.requirements:
+        return list(example.requirements)
     data = tomllib.loads((REPO / "examples" / example.folder / "pyproject.toml").read_text(encoding="utf-8"))
     return list(data["project"].get("dependencies", []))
 
@@ -323,6 +344,8 @@ def bench_kiln(example: Example, work: Path, result: ExampleResult) -> tuple[Pat
     project = src / "kiln.toml"
     if not project.exists():  # the examples ship their kiln.toml; otherwise let Kiln detect one
         run([sys.executable, "-m", "kiln", "new", str(src)], cwd=REPO, env=env, what="kiln new")
+    if example.requirements:
+        set_dependencies(project, requirements=list(example.requirements))
     kinds = ["portable", "appimage"]
     portable_row = Row("Kiln portable", artifact=f"{name}-{version}-linux-x86_64.tar.zst",
                        build_note="one build makes both")
@@ -361,6 +384,8 @@ def bench_kiln(example: Example, work: Path, result: ExampleResult) -> tuple[Pat
             continue
         result.kiln_stages[phase] = {k: float(v) for k, v in report.get("stages", {}).items()}
         result.kiln_components = {k: int(v) for k, v in report.get("size_by_component", {}).items()}
+        for qt in report.get("qt", {}).values():
+            result.kiln_qt = {d: (int(v["unpruned"]), int(v["pruned"])) for d, v in qt["by_distribution"].items()}
         for deps in report.get("dependencies", {}).values():
             pinned = [f"{d['name']}=={d['version']}" for d in deps.get("installed", [])]
     result.rows += [portable_row, appimage_row]
@@ -373,6 +398,46 @@ def bench_kiln(example: Example, work: Path, result: ExampleResult) -> tuple[Pat
         appimage_row.size_note = "n/a: not built"
     return (portable if portable.exists() else None,
             appimage if "appimage" in kinds and appimage.exists() else None, pinned)
+
+
+def set_dependencies(project: Path, **values: list[str]) -> None:
+    """Sets keys of the [dependencies] table of a copy's kiln.toml (tomlkit keeps the rest as it is)."""
+    import tomlkit
+
+    document = tomlkit.parse(project.read_text(encoding="utf-8"))
+    table = document.setdefault("dependencies", tomlkit.table())
+    for key, value in values.items():
+        table[key] = value
+    project.write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def bench_kiln_unpruned(example: Example, work: Path, result: ExampleResult) -> Path | None:
+    """The same app as an AppImage with every Qt module (`qt_modules = ["*"]`), built with the caches the
+    pruned build filled: the size and start that pruning saves."""
+    name, version = example_name_version(example)
+    src = fresh_copy(example, work / "kiln-unpruned-src")
+    if example.requirements:
+        set_dependencies(src / "kiln.toml", requirements=list(example.requirements))
+    set_dependencies(src / "kiln.toml", qt_modules=["*"])
+    env = kiln_env(work / "kiln-cache", work / "kiln-pip-cache")
+    say(f"{example.folder}: Kiln build with Qt unpruned (appimage)")
+    t = timed([sys.executable, "-m", "kiln", "build", str(src / "kiln.toml"), "--kind", "appimage"], cwd=REPO,
+              env=env, log=work / "logs" / "kiln-unpruned.log")
+    row = Row("Kiln AppImage, Qt unpruned (FUSE)", artifact=f"qt_modules = [\"*\"], {name}-{version}-x86_64.AppImage",
+              build_note="warm caches")
+    row.builds["cold"] = t
+    image = src / "dist" / f"{name}-{version}-x86_64.AppImage"
+    if t.error or not image.exists():
+        row.size_note = t.error or "failed: no AppImage"
+        result.rows.append(row)
+        return None
+    row.size = image.stat().st_size
+    result.rows.append(row)
+    pruned = result.row("Kiln AppImage (FUSE)")
+    if pruned and pruned.size:
+        result.notes.append(f"Qt pruning: AppImage {pruned.size / 1e6:.1f} MB pruned vs {row.size / 1e6:.1f} MB "
+                            f"unpruned = {pruned.size / row.size:.2f}×")
+    return image
 
 
 def entry_script(copy: Path, example: Example) -> Path:
@@ -598,6 +663,8 @@ def bench_startup(example: Example, work: Path, result: ExampleResult, exes: dic
     deps = work / "base-deps"
     bare: Startup
     try:
+        if example.kiln_only:
+            raise BenchError("not measured for this Kiln-only example (its dependencies are a huge download)")
         if not venv_python(base).exists():
             run([sys.executable, "-m", "venv", "--without-pip", str(base)], what="python -m venv (bare runtime)")
         shutil.rmtree(deps, ignore_errors=True)
@@ -632,7 +699,7 @@ def bench_startup(example: Example, work: Path, result: ExampleResult, exes: dic
                                     cwd=work, out=runs_dir / "kiln-portable.json", runs=runs, warmup=warmup,
                                     example=example)
             result.importtime = importtime_summary(bundle, example, base_env, work)
-            if zip_exp:
+            if zip_exp and not example.kiln_only:
                 for with_packages in (False, True):
                     what = "stdlib + deps + app" if with_packages else "stdlib"
                     copy, moved = zip_experiment(bundle, work / f"zip-{int(with_packages)}", with_packages)
@@ -662,6 +729,12 @@ def bench_startup(example: Example, work: Path, result: ExampleResult, exes: dic
         result.rows.insert(result.rows.index(fuse_row) + 1, ext_row)
     elif fuse_row:
         fuse_row.startup = Startup(error=fuse_row.size_note or "n/a")
+    unpruned = exes.get("appimage-unpruned")
+    unpruned_row = result.row("Kiln AppImage, Qt unpruned (FUSE)")
+    if unpruned and unpruned_row:
+        unpruned_row.startup = hyperfine(unpruned_row.label, [str(unpruned), *app_args], env=base_env, cwd=work,
+                                         out=runs_dir / "appimage-unpruned.json", runs=runs, warmup=warmup,
+                                         example=example)
 
     for label, key in (("PyInstaller --onefile", "onefile"), ("PyInstaller --onedir", "onedir"),
                        ("cx_Freeze build_exe", "cx")):
@@ -730,6 +803,53 @@ def startup_table(result: ExampleResult) -> list[str]:
     return lines
 
 
+def _seconds(row: Row | None, phase: str) -> float | None:
+    t = row.builds.get(phase) if row else None
+    return t.seconds if t and not t.error else None
+
+
+def _median(row: Row | None) -> float | None:
+    return row.startup.median if row and row.startup and not row.startup.error else None
+
+
+def targets_table(results: list[ExampleResult]) -> list[str]:
+    """Issue 17's targets as ratios measured in this run: met, or by how much they are missed."""
+    by = {r.example: r for r in results}
+    lines = ["| target | measured | goal | met |", "|---|---:|---:|---|"]
+
+    def add(label: str, value: float | None, ref: float | None, goal: float) -> None:
+        if value is None or not ref:
+            lines.append(f"| {label} | not measured | ≤ {goal:.2f}× | – |")
+            return
+        ratio = value / ref
+        verdict = "yes" if ratio <= goal else f"no: {ratio / goal:.2f}× the goal"
+        lines.append(f"| {label} | {ratio:.2f}× | ≤ {goal:.2f}× | {verdict} |")
+
+    for name, goal in (("hello", 1.25), ("qt-hello", 1.2)):
+        res = by.get(name)
+        if res:
+            add(f"{name}: mounted AppImage start ÷ bare interpreter", _median(res.row("Kiln AppImage (FUSE)")),
+                _median(res.row("host python (bare runtime)")), goal)
+    if "qt-hello" in by:
+        res = by["qt-hello"]
+        image, onefile = res.row("Kiln AppImage (FUSE)"), res.row("PyInstaller --onefile")
+        add("qt-hello: AppImage size ÷ PyInstaller --onefile", image.size if image else None,
+            onefile.size if onefile else None, 0.8)
+    if "qt-full" in by:
+        res = by["qt-full"]
+        image, whole = res.row("Kiln AppImage (FUSE)"), res.row("Kiln AppImage, Qt unpruned (FUSE)")
+        add("full PySide6: AppImage size ÷ unpruned", image.size if image else None, whole.size if whole else None,
+            0.5)
+    if "hello" in by:
+        res = by["hello"]
+        kiln, onefile = res.row("Kiln portable"), res.row("PyInstaller --onefile")
+        add("hello: no-op rebuild ÷ cold PyInstaller --onefile", _seconds(kiln, "warm"), _seconds(onefile, "cold"),
+            0.1)
+        add("hello: app-touched rebuild ÷ cold PyInstaller --onefile", _seconds(kiln, "touched"),
+            _seconds(onefile, "cold"), 0.25)
+    return lines
+
+
 def report_markdown(results: list[ExampleResult], info: dict[str, str], versions: dict[str, str],
                     runs: int, warmup: int, quick: bool) -> str:
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
@@ -739,7 +859,8 @@ def report_markdown(results: list[ExampleResult], info: dict[str, str], versions
            "## Machine", ""]
     out += [f"- {k}: {v}" for k, v in info.items()]
     out += [f"- PyInstaller {versions.get('pyinstaller', '?')}, cx_Freeze {versions.get('cx_Freeze', '?')}",
-            f"- startup: hyperfine, {runs} runs after {warmup} warm-up runs, no shell", ""]
+            f"- startup: hyperfine, {runs} runs after {warmup} warm-up runs, no shell", "",
+            "## Targets (issue 17), as ratios of this run", "", *targets_table(results), ""]
     for res in results:
         out += [f"## {res.example}", "", *startup_table(res), ""]
         for note in res.notes:
@@ -760,6 +881,12 @@ def report_markdown(results: list[ExampleResult], info: dict[str, str], versions
                     "| component | MB |", "|---|---:|"]
             out += [f"| {k} | {v / 1e6:.2f} |" for k, v in sorted(res.kiln_components.items(), key=lambda kv: -kv[1])]
             out.append("")
+        if res.kiln_qt:
+            out += ["### Qt by distribution (MB, uncompressed, from the report's `qt` section)", "",
+                    "| distribution | unpruned | pruned | pruned ÷ unpruned |", "|---|---:|---:|---:|"]
+            out += [f"| {d} | {a / 1e6:.1f} | {b / 1e6:.1f} | {b / a if a else 0:.2f}× |"
+                    for d, (a, b) in sorted(res.kiln_qt.items(), key=lambda kv: -kv[1][0])]
+            out.append("")
         if res.importtime:
             out += ["### Where the portable's start goes (`-X importtime`)", "", *res.importtime, ""]
     return scrub("\n".join(out).rstrip() + "\n")
@@ -774,14 +901,18 @@ def bench_example(example: Example, work: Path, runs: int, warmup: int, zip_exp:
     portable, appimage, pinned = bench_kiln(example, work, result)
     requirements = pinned or example_requirements(example)
     try:
-        run([str(venv_python(PEER_VENV)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             *requirements], what="pip install (example dependencies, bench/.venv)")
+        if not example.kiln_only:
+            run([str(venv_python(PEER_VENV)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                 *requirements], what="pip install (example dependencies, bench/.venv)")
     except BenchError as exc:
         result.notes.append(f"the peers may miss dependencies: {exc}")
     exes: dict[str, Path | None] = {"portable": portable, "appimage": appimage}
-    exes["onefile"] = bench_pyinstaller(example, work, result, True, requirements)
-    exes["onedir"] = bench_pyinstaller(example, work, result, False, requirements)
-    exes["cx"] = bench_cx_freeze(example, work, result, requirements)
+    if example.qt:
+        exes["appimage-unpruned"] = bench_kiln_unpruned(example, work, result)
+    if not example.kiln_only:
+        exes["onefile"] = bench_pyinstaller(example, work, result, True, requirements)
+        exes["onedir"] = bench_pyinstaller(example, work, result, False, requirements)
+        exes["cx"] = bench_cx_freeze(example, work, result, requirements)
     bench_startup(example, work, result, exes, runs, warmup, pinned, zip_exp)
     return result
 
@@ -790,6 +921,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 startup runs, 1 warm-up")
     parser.add_argument("--with-qt", action="store_true", help="also benchmark examples/qt-hello (big and slow)")
+    parser.add_argument("--with-full-qt", action="store_true",
+                        help="also the qt-hello window depending on the whole PySide6 (Kiln only; ~200 MB download)")
     parser.add_argument("--only", choices=sorted(EXAMPLES), action="append", help="benchmark only this example")
     parser.add_argument("--runs", type=int, help="startup runs per variant (default 20; 3 with --quick)")
     parser.add_argument("--no-zip-experiment", action="store_true",
@@ -802,6 +935,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = args.runs or (3 if args.quick else 20)
     warmup = 1 if args.quick else 3
     names = args.only or (["hello", "qt-hello"] if args.with_qt else ["hello"])
+    if args.with_full_qt and "qt-full" not in names:
+        names.append("qt-full")
     if not shutil.which("hyperfine"):
         print("bench: hyperfine is missing (Debian: apt-get install hyperfine)", file=sys.stderr)
         return 2
@@ -819,9 +954,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     scrub.add(Path.home(), "~")
     say(f"scratch folder: {work}")
     try:
-        requirements = [r for n in names for r in example_requirements(EXAMPLES[n])]
+        requirements = [r for n in names if not EXAMPLES[n].kiln_only for r in example_requirements(EXAMPLES[n])]
         versions = ensure_peer_venv(requirements)
         info = machine()
+        info["uptime at start"] = uptime()
         results = [bench_example(EXAMPLES[n], work / n, runs, warmup, not args.no_zip_experiment) for n in names]
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
@@ -829,6 +965,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if not args.keep and not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
+    info["uptime at end"] = uptime()
     text = report_markdown(results, info, versions, runs, warmup, args.quick)
     print(text)
     out = args.out or BENCH / "results" / f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d')}.md"
