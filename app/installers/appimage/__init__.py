@@ -22,5 +22,8 @@ SPEC = KindSpec(
         OptionSpec("terminal", "Open a te&rminal:", "Whether starting the app from a menu opens a terminal window. "
                    "Automatic: yes for console apps, no for GUI apps.",
                    choices=(("Automatic: console apps only", None), ("Yes", True), ("No", False))),
+        OptionSpec("update_url", "&Update URL:", "The web folder where you publish new versions: the AppImage can "
+                   "then update itself (AppImageUpdate) from the .zsync file the build writes beside it. Empty: no "
+                   "updates.", placeholder="e.g. https://example.org/downloads/"),
     ),
 )

@@ -19,5 +19,8 @@ SPEC = KindSpec(
                             ("All users of the computer (needs admin)", "per-machine"))),
         OptionSpec("start_menu_shortcut", "Start m&enu shortcut", "Add the app to the Windows Start menu."),
         OptionSpec("desktop_shortcut", "Des&ktop shortcut", "Put a shortcut to the app on the desktop."),
+        OptionSpec("add_to_path", "Command on PAT&H:", "Add the install folder to PATH so the app's command runs in "
+                   "any new terminal; removed again at uninstall. Automatic: yes for console apps, no for GUI apps.",
+                   choices=(("Automatic: console apps only", None), ("Yes", True), ("No", False))),
     ),
 )

@@ -1,0 +1,27 @@
+"""The Installers page offers the MSI's PATH option and the AppImage's update URL, and writes them to the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kiln.model.detect import detect
+from kiln.ui.page_ids import PageId
+from kiln.ui.pages.installers import InstallersPage
+
+
+def test_path_and_update_url_reach_the_installer_tables(driver: Any, hello: Path) -> None:
+    driver.wizard.start_new(hello, detect(hello))
+    driver.wizard.setStartId(PageId.INSTALLERS)
+    driver.wizard.restart()
+    page: InstallersPage = driver.page(PageId.INSTALLERS)
+    driver.tick(page.enabled["msi"])
+    driver.tick(page.enabled["appimage"])
+    driver.choose(page.option("msi", "add_to_path"), False)
+    driver.type(page.option("appimage", "update_url"), "ftp://nope/")
+    assert any("http" in p.message for p in page.checks())  # the AppImage model's own check
+    driver.type(page.option("appimage", "update_url"), "https://example.org/downloads/")
+    assert not page.checks()
+    tables = {table["kind"]: table for table in page.patch()["installer"]}
+    assert tables["msi"]["add_to_path"] is False
+    assert tables["appimage"]["update_url"] == "https://example.org/downloads/"
