@@ -158,7 +158,11 @@ def _app_wheel(project: Project, base_dir: Path, root: Path, wheel_dir: Path, st
 def _keep_tkinter_only_if_used(bundle: Path, target: Target, stage: Any) -> None:
     """Tcl/Tk is several megabytes: it ships only when the app or a dependency imports tkinter."""
     user = imports_tkinter(bundle / "app") or imports_tkinter(bundle / "packages")
-    if user:
+    if user and target.os == "windows" and not (bundle / "runtime" / "DLLs" / "_tkinter.pyd").is_file():
+        # python.org's embeddable runtime (source "embed") has no tkinter at all.
+        stage.warn(f"{user} imports tkinter, but this Windows runtime has none (python.org's embeddable "
+                   "CPython): set [python] source = \"download\" (python-build-standalone) for this app")
+    elif user:
         stage.log(f"keeping tkinter and Tcl/Tk: {user} imports it")
     else:
         drop_tkinter(bundle / "runtime", target.os)
