@@ -44,8 +44,12 @@ class ResolveRunner(QObject):
         if process is not self.process:
             return
         self.process = None
-        out = bytes(process.readAllStandardOutput().data()).decode("utf-8", "replace")
-        process.deleteLater()
+        try:
+            out = bytes(process.readAllStandardOutput().data()).decode("utf-8", "replace")
+            error = bytes(process.readAllStandardError().data()).decode("utf-8", "replace").strip()
+            process.deleteLater()
+        except RuntimeError:  # the page (and its process) went away with the window: nobody to tell
+            return
         results = []
         for line in out.splitlines():
             try:
@@ -53,7 +57,6 @@ class ResolveRunner(QObject):
             except ValueError:
                 continue
         if not results:
-            error = bytes(process.readAllStandardError().data()).decode("utf-8", "replace").strip()
             results = [{"platform": "all", "ok": False, "packages": [], "reason": error[-300:] or "the check failed"}]
         self.finished.emit(results)
 
