@@ -21,12 +21,16 @@ _PAGE_OF_SECTION: dict[str, PageId] = {
     "icon": PageId.ICON,
     "installer": PageId.INSTALLERS,
     "build": PageId.INSTALLERS,  # the output folder sits under the installer choices
+    "association": PageId.INSTALLERS,  # file types and the licence file sit below the installers
 }
+_ON_INSTALLERS_PAGE = ("app.license_file",)
 _INSTALLER = re.compile(r"^installer\[(\d+)\](?:\.(.*))?$")
 
 
 def page_for(location: str) -> PageId:
     """The page that owns a location; file-level problems (`line 3`, `schema_version`) belong to Start."""
+    if location in _ON_INSTALLERS_PAGE:
+        return PageId.INSTALLERS
     section = re.split(r"[.\[]", location, maxsplit=1)[0]
     return _PAGE_OF_SECTION.get(section, PageId.START)
 

@@ -23,6 +23,12 @@ def apply_patch(project: Project, patch: dict[str, Any]) -> Project:
             if "installer" in data or values != installer_tables(project):
                 data["installer"] = values
             continue
+        if section == "association":  # a list of tables, replaced as a whole; none: the key goes
+            if values:
+                data["association"] = values
+            else:
+                data.pop("association", None)
+            continue
         target = dict(data.get(section, {}))
         for key, value in values.items():
             if key in target or effective[section].get(key) != value:

@@ -25,3 +25,28 @@ def test_path_and_update_url_reach_the_installer_tables(driver: Any, hello: Path
     tables = {table["kind"]: table for table in page.patch()["installer"]}
     assert tables["msi"]["add_to_path"] is False
     assert tables["appimage"]["update_url"] == "https://example.org/downloads/"
+
+
+def test_licence_file_and_file_types_reach_the_project(driver: Any, hello: Path) -> None:
+    driver.wizard.start_new(hello, detect(hello))
+    driver.wizard.setStartId(PageId.INSTALLERS)
+    driver.wizard.restart()
+    page: InstallersPage = driver.page(PageId.INSTALLERS)
+    box = page.file_types
+    driver.type(box.license.edit, "LICENSE")
+    box.add_button.click()
+    box.table.item(0, 0).setText(".tally")
+    assert any("without the dot" in p.message for p in page.checks())
+    box.table.item(0, 0).setText("tally")
+    box.table.item(0, 1).setText("Tally document")
+    assert not page.checks()
+    patch = page.patch()
+    assert patch["app"] == {"license_file": "LICENSE"}
+    assert patch["association"] == [{"extension": "tally", "description": "Tally document"}]
+    project = driver.wizard.project
+    assert project.app.license_file == "LICENSE"
+    assert [(a.extension, a.description, a.mime) for a in project.association] == [
+        ("tally", "Tally document", "application/x-tally")]
+    box.table.selectRow(0)
+    box.remove_button.click()
+    assert driver.wizard.project.association == []

@@ -21,6 +21,7 @@ from kiln.model.project import Project
 from kiln.ui.model_edit import installer_tables, merge_options
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.pages.file_types import FileTypesBox
 from kiln.ui.widgets import Choice, PathField, add_row, choose_folder, describe, make_form
 
 
@@ -89,6 +90,8 @@ class InstallersPage(KilnPage):
         for index, entry in enumerate(self.kinds):
             grid.addWidget(self._group(entry), index // 2, index % 2)
         self.body.addLayout(grid)
+        self.file_types = FileTypesBox()  # licence file and file associations: project-wide, below the kinds
+        self.body.addWidget(self.file_types)
         form = make_form()
         self.output = PathField("dist", choose_folder("Choose the output folder"))
         add_row(form, "&Output folder:", self.output, "Where the installers are written, relative to the project "
@@ -101,8 +104,11 @@ class InstallersPage(KilnPage):
         self.fields |= {f"installer.{kind}": box for kind, box in self.enabled.items()}
         self.fields |= {f"installer.{kind}.{name}": option.widget
                         for kind, options in self.option_widgets.items() for name, option in options.items()}
+        self.fields |= {"app.license_file": self.file_types.license.edit, "association": self.file_types.table}
         self.watch(*self.enabled.values(), *(o.widget for opts in self.option_widgets.values() for o in opts.values()),
-                   self.output.edit)
+                   self.output.edit, self.file_types.license.edit)
+        self.file_types.table.itemChanged.connect(self.on_edit)
+        self.file_types.table.model().rowsRemoved.connect(self.on_edit)
         self._loaded: list[dict[str, Any]] = []
         self._tables: list[dict[str, Any]] = []
 
@@ -149,6 +155,7 @@ class InstallersPage(KilnPage):
             for name, widget in self.option_widgets[entry.kind].items():
                 widget.set_value(getattr(shown, name))
         self.output.setText(project.build.output_dir)
+        self.file_types.load(project)
 
     def options(self, kind: str) -> dict[str, Any]:
         return {name: widget.value() for name, widget in self.option_widgets[kind].items()}
@@ -173,7 +180,7 @@ class InstallersPage(KilnPage):
                 table = {"kind": kind} | {name: getattr(fresh, name) for name in fresh.generated_fields()}
                 tables.append(merge_options(table, self._defaults[kind], self.options(kind)))
         self._tables = tables
-        return {"installer": tables, "build": {"output_dir": self.output.text() or "dist"}}
+        return {"installer": tables, "build": {"output_dir": self.output.text() or "dist"}} | self.file_types.patch()
 
     def installer_kinds(self) -> list[str]:
         return [t["kind"] for t in self._tables]
@@ -181,6 +188,8 @@ class InstallersPage(KilnPage):
     def checks(self) -> list[Problem]:
         if not any(check.isChecked() for check in self.enabled.values()):
             return [Problem("installer", "choose at least one installer to build")]
+        if problems := self.file_types.checks():
+            return problems
         # Each ticked kind's options are checked by the kind's own model, so the page needs no rules of its own.
         for entry in self.kinds:
             if not self.enabled[entry.kind].isChecked():
