@@ -74,7 +74,7 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
             message = "installer table without a kind"
         elif item["type"] == "extra_forbidden":
             message = "unknown key"
-        message = message.replace("\r", "\\r").replace("\n", "\\n")  # a value's newline stays visible, on one line
+        message = visible(message)  # a value's newline or control character stays visible, on one line
         problems.append(Problem(_location(tuple(item["loc"])), message, _hints().get(item["type"])))
     return problems
 
@@ -87,7 +87,8 @@ def parse_project(text: str, path: Path) -> ProjectFile:
         data = document.unwrap()
     except tomlkit.exceptions.ParseError as e:
         raise ProjectInvalid(
-            str(path), [Problem(f"line {e.line}", f"not valid TOML: {e.args[0] if e.args else e}", "fix the syntax")]
+            str(path), [Problem(f"line {e.line}", visible(f"not valid TOML: {e.args[0] if e.args else e}"),
+                                "fix the syntax")]
         ) from None
     except Exception as e:  # tomlkit rejects some documents outside ParseError (duplicate keys)
         raise ProjectInvalid(str(path), [_late_toml_problem(text, e)]) from None
@@ -99,6 +100,12 @@ def parse_project(text: str, path: Path) -> ProjectFile:
 
 
 BOM = "\ufeff"
+_INVISIBLE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def visible(text: str) -> str:
+    """`text` on one line with control characters and line separators written as escapes (\\n, \\x1e…)."""
+    return _INVISIBLE_RE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _late_toml_problem(text: str, error: Exception) -> Problem:
@@ -108,7 +115,7 @@ def _late_toml_problem(text: str, error: Exception) -> Problem:
     """
     import tomllib
 
-    reason = str(error) or type(error).__name__
+    reason = visible(str(error) or type(error).__name__)
     if isinstance(error, tomlkit.exceptions.KeyAlreadyPresent):
         reason = f"{reason[:-1] if reason.endswith('.') else reason}: a key may be set only once per table"
     try:
