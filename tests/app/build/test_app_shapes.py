@@ -40,16 +40,21 @@ class _Built:
     def __init__(self, root: Path, cache: Path) -> None:
         self.root, self.cache = root, cache
         self.done: dict[str, Path] = {}
+        self.failed: dict[str, str] = {}
 
     def __call__(self, key: str) -> Path:
+        require_tools("mksquashfs")
+        if key in self.failed:  # one failed build fails every test of the shape with its own message
+            pytest.fail(self.failed[key])
         if key not in self.done:
-            require_tools("mksquashfs")
             shape = SHAPES[key]
             folder = shape.write(self.root / key)
             new = _kiln("new", folder, cwd=folder.parent, cache=self.cache)
-            assert new.returncode == 0, new.stdout + new.stderr
-            build = _kiln("build", folder / "kiln.toml", cwd=folder, cache=self.cache)
-            assert build.returncode == 0, f"{key}:\n{build.stdout}\n{build.stderr}"
+            build = _kiln("build", folder / "kiln.toml", cwd=folder, cache=self.cache) if new.returncode == 0 else new
+            if build.returncode != 0:
+                self.failed[key] = f"{key}: kiln {'build' if new.returncode == 0 else 'new'} failed:\n" \
+                                   f"{build.stdout}\n{build.stderr}"
+                pytest.fail(self.failed[key])
             self.done[key] = folder
         return self.done[key]
 
