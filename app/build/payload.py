@@ -399,11 +399,11 @@ def dependency_sizes(packages: Path) -> dict[str, int]:
     sizes: dict[str, int] = {}
     for folder, _dirs, files in os.walk(packages):
         for file_name in files:
-            path = Path(folder, file_name)
-            relative = path.relative_to(packages).as_posix()
+            file = Path(folder, file_name)
+            relative = file.relative_to(packages).as_posix()
             key = owner_of_file.get(relative) or owner_of_file.get(_source_of(relative)) or _top_owner(relative, owner)
             with contextlib.suppress(OSError):
-                sizes[key] = sizes.get(key, 0) + path.lstat().st_size
+                sizes[key] = sizes.get(key, 0) + file.lstat().st_size
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
 
 
