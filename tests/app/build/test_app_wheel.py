@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from kiln.build.app_wheel import builds_wheel, is_python_project, read_app_metadata, require_wheel_serves, wheel_serves
+from kiln.build.app_wheel import (
+    build_app_wheel,
+    builds_wheel,
+    is_python_project,
+    read_app_metadata,
+    require_wheel_serves,
+    wheel_serves,
+)
 from kiln.build.dependencies import InstalledDistribution, known_bad
 from kiln.model import lockfile
 from kiln.model.errors import KilnError
@@ -121,3 +128,32 @@ def test_known_bad_versions_are_named_with_their_fix() -> None:
     assert "6.12.0" in warning and '"PySide6-Essentials!=6.12.0"' in warning
     assert known_bad(bad, "3.12") == []
     assert known_bad([InstalledDistribution("PySide6", "6.11.3", "x.whl", "0" * 64)], "3.11") == []
+
+
+@pytest.mark.slow
+def test_an_app_with_its_own_c_extension_builds_here_and_only_serves_this_platform(tmp_path: Path) -> None:
+    """A real setuptools build of a project with a C extension (gcc), in a copy: the user's folder stays clean."""
+    project = tmp_path / "fastapp"
+    (project / "fastapp").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "fastapp"\nversion = "1.0"\n[project.scripts]\nfastapp = "fastapp:main"\n'
+    )
+    (project / "setup.py").write_text(
+        "from setuptools import Extension, setup\n"
+        "setup(packages=['fastapp'], ext_modules=[Extension('fastapp._speed', ['fastapp/speed.c'])])\n"
+    )
+    (project / "fastapp" / "__init__.py").write_text("def main():\n    pass\n")
+    (project / "fastapp" / "speed.c").write_text(
+        "#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"_speed\", 0, -1, 0};\n"
+        "PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&m); }\n"
+    )
+    before = sorted(p.relative_to(project).as_posix() for p in project.rglob("*"))
+    wheel = build_app_wheel(project, tmp_path / "wheels")
+    assert wheel.name.startswith(f"fastapp-1.0-{CP}-{CP}-linux_x86_64") and wheel.suffix == ".whl"
+    assert sorted(p.relative_to(project).as_posix() for p in project.rglob("*")) == before
+    assert read_app_metadata(wheel).console_scripts == {"fastapp": "fastapp:main"}
+    require_wheel_serves(wheel, "fastapp", "linux-x86_64", PY)
+    for target in ("windows-x86_64", "macos-arm64"):
+        with pytest.raises(KilnError, match=f"the app 'fastapp' builds into a platform-specific wheel.*{target}"):
+            require_wheel_serves(wheel, "fastapp", target, PY)
