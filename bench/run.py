@@ -51,6 +51,7 @@ class Example:
     requirements: tuple[str, ...] = ()  # replaces the example's requirements (the full-PySide6 variant)
     kiln_only: bool = False  # no PyInstaller / cx_Freeze builds (a huge download is measured for Kiln alone)
     qt: bool = False  # also a Kiln AppImage with Qt unpruned ([dependencies] qt_modules = ["*"])
+    label: str = ""  # the name in the results when it is not the folder's
 
 
 EXAMPLES = {
@@ -65,7 +66,7 @@ EXAMPLES = {
     "qt-full": Example(
         "qt-hello", "qt_hello.window", "main", "qt_hello", args=("--quit-after", "0"),
         env=(("QT_QPA_PLATFORM", "offscreen"),), expect="window shown", requirements=("PySide6",),
-        kiln_only=True, qt=True,
+        kiln_only=True, qt=True, label="qt-full",
     ),
 }
 
@@ -364,7 +365,15 @@ def bench_kiln(example: Example, work: Path, result: ExampleResult) -> tuple[Pat
     for phase in ("cold", "warm", "touched"):
         if phase == "touched":
             touch_source(src, example)
+        written = report_path.stat().st_mtime_ns if report_path.exists() else None
         t = build(phase)
+        if not t.error and written is not None and report_path.stat().st_mtime_ns == written:
+            # A no-op rebuild (inputs unchanged): no stage ran, the artifacts and the report were left alone.
+            portable_row.builds[phase] = t
+            result.kiln_stages[phase] = {}
+            result.notes.append(f"Kiln's {phase} build found its inputs unchanged: it ran no stage and published "
+                                f"nothing ({t.seconds:.1f} s, most of it starting Python and hashing the inputs)")
+            continue
         if t.error and phase == "cold" and "appimage" in kinds:
             # The AppImage kind may not be finished: measure the portable alone, from empty caches again.
             appimage_row.size_note = f"n/a: {t.error}"
@@ -873,6 +882,9 @@ def report_markdown(results: list[ExampleResult], info: dict[str, str], versions
             out += ["### Kiln's build stages (seconds, from `<name>-report.json`)", "",
                     "| build | " + " | ".join(stages) + " | sum |", "|---|" + "---:|" * (len(stages) + 1)]
             for phase, st in res.kiln_stages.items():
+                if not st:
+                    out.append(f"| {phase} | " + " | ".join("–" for _ in stages) + " | no-op |")
+                    continue
                 out.append(f"| {phase} | " + " | ".join(f"{st.get(s, 0):.2f}" for s in stages)
                            + f" | {sum(st.values()):.2f} |")
             out.append("")
@@ -896,7 +908,7 @@ def report_markdown(results: list[ExampleResult], info: dict[str, str], versions
 
 
 def bench_example(example: Example, work: Path, runs: int, warmup: int, zip_exp: bool) -> ExampleResult:
-    result = ExampleResult(example.folder)
+    result = ExampleResult(example.label or example.folder)
     work.mkdir(parents=True, exist_ok=True)
     portable, appimage, pinned = bench_kiln(example, work, result)
     requirements = pinned or example_requirements(example)
