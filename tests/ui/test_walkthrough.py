@@ -139,9 +139,10 @@ def test_walk_then_build_portable_and_appimage(hello: Path, make_driver: Any) ->
     d.qtbot.waitUntil(lambda: build.result_status != "", timeout=600_000)
     assert build.result_status == "ok", build.log.toPlainText()[-3000:]
     assert build.progress.value() == build.progress.maximum()
-    files = {build.artifacts.item(r, 1).text(): build.artifacts.item(r, 0).text()
+    files = {build.artifacts.item(r, 3).text(): build.artifacts.item(r, 0).text()
              for r in range(build.artifacts.rowCount())}
+    assert {build.artifacts.item(r, 2).text() for r in range(build.artifacts.rowCount())} == {"built"}
     assert sorted(files.values()) == ["appimage", "portable"]
     for name in files:
         assert (hello / "dist" / name).is_file()
-    assert any(name == "app" for name, _ in build.chart.rows())
+    assert any(name == "hello" for name, _ in build.chart.rows())  # the app's own wheel, by distribution
