@@ -183,6 +183,7 @@ def test_the_real_command_line_agrees(fuzz_folder: Path, capsys: pytest.CaptureF
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # about 100 s of CPU; more on a loaded machine
 @settings(max_examples=10_000, **_SETTINGS)  # type: ignore[arg-type]
 @given(data=project_texts())
 def test_hostile_project_files_10000(fuzz_folder: Path, data: bytes) -> None:
