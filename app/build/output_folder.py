@@ -46,7 +46,7 @@ def open_output_folder(project_file: ProjectFile, output_dir: Path, reporter: Re
         output_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(output_dir / LOCK_NAME)
         if not lock.acquire(blocking=False):
-            reporter.emit(Event("log", f"another build is writing into {output_dir}; waiting for it to finish",
+            reporter.emit(Event("warning", f"another build is writing into {output_dir}; waiting for it to finish",
                                 stage="validate"))
             lock.acquire()
     except OSError as e:
