@@ -314,6 +314,8 @@ class KilnWizard(QWizard):
         if not self.confirm_discard():
             return
         self.entry_page.stop()
+        self.build_page.stop_app()  # the built app started with Run, and the dependency check, end with the window
+        self.dependencies_page.resolver.stop()
         super().done(result)
 
     def stop_build(self, timeout_ms: int = 8000) -> None:
