@@ -415,7 +415,9 @@ def prune_qt(packages: Path, keep_modules: list[str], translations: list[str], o
     result.by_distribution = {d: {"unpruned": n, "pruned": pruned.get(d, 0)} for d, n in unpruned.items()
                               if n != pruned.get(d, 0) or d.lower().startswith(("pyside", "pyqt", "shiboken"))}
     log(f"{binding}: kept {', '.join(result.modules)}; dropped {len(result.dropped)} files and folders "
-        f"({result.dropped_bytes / 1e6:.1f} MB)")
+        f"({result.dropped_bytes / 1e6:.1f} MB; the list is in the build report's qt section)")
+    for name, sizes in result.by_distribution.items():
+        log(f"  {name}: {sizes['unpruned'] / 1e6:.1f} MB unpruned, {sizes['pruned'] / 1e6:.1f} MB shipped")
     return result
 
 
