@@ -196,19 +196,20 @@ class Engine:
 
     def run(self) -> BuildResult:
         """Build every installer; never raises for user errors (they become `error` + `done` events)."""
-        # Nothing changed since the last successful build: publish nothing and say so (kiln.build.fingerprint).
-        inputs_before = fingerprint.inputs(self.project_file, self.output_dir, self._installer_keys())
-        unchanged = fingerprint.check(self.output_dir, inputs_before)
-        if unchanged is not None:
-            fingerprint.announce(self.reporter, unchanged, {i.kind: i.target.name for i in self.installers},
-                                 self.output_dir / f"{self.project.app.name}-build.log")
-            return BuildResult("ok", unchanged.artifacts, unchanged.report)
-        fingerprint.forget(self.output_dir)
         try:  # checked, locked against other builds into it, and swept of killed builds' leftovers
             output = open_output_folder(self.project_file, self.output_dir, self.reporter)
         except KilnError as e:
             refuse(self.reporter, e)
             return BuildResult("failed")
+        # Nothing changed since the last successful build: publish nothing and say so (kiln.build.fingerprint).
+        inputs_before = fingerprint.inputs(self.project_file, self.output_dir, self._installer_keys())
+        unchanged = fingerprint.check(self.output_dir, inputs_before)
+        if unchanged is not None:
+            output.release()
+            fingerprint.announce(self.reporter, unchanged, {i.kind: i.target.name for i in self.installers},
+                                 self.output_dir / f"{self.project.app.name}-build.log")
+            return BuildResult("ok", unchanged.artifacts, unchanged.report)
+        fingerprint.forget(self.output_dir)
         log_handler = _open_build_log(output.log_path)
         status, artifacts, report_path = "failed", [], None
         work_dir = Path(tempfile.mkdtemp(prefix=sweep.temp_prefix("kiln-build-")))
@@ -235,7 +236,7 @@ class Engine:
                 self.reporter.emit(Event("error", e.message, data={"hint": e.hint} if e.hint else {}))
             except Exception as e:  # a bug in Kiln: say so plainly, keep the traceback in the log
                 log.exception("internal error")
-                known = user_error(e)  # a full disk, a read-only folder…: the user's situation, not a bug
+                known = user_error(e, self._writes_into())  # a full disk, a read-only folder…: not a bug
                 self.reporter.emit(
                     Event("error", known.message, data={"hint": known.hint or ""}) if known else
                     Event("error", f"internal error in Kiln: {e!r}", data={"hint": "see the build log"})
@@ -291,6 +292,10 @@ class Engine:
                 self.outcomes.append(InstallerOutcome(installer.kind, target_name, "ok", artifact=str(artifact.path)))
         return artifacts
 
+    def _writes_into(self) -> tuple[Path, ...]:
+        """The folders a build writes into, for an error that names none (a disk filling up mid-file)."""
+        return (self.output_dir, Path(tempfile.gettempdir()), self.cache_dir)
+
     def _failed(self, installers: list[Installer], error: Exception) -> None:
         """Record `installers` as failed because of `error`; cancelling stops the whole build instead."""
         if isinstance(error, BuildCancelled):
@@ -299,7 +304,7 @@ class Engine:
             message, hint = error.message, "; ".join(str(p) for p in error.problems)
         elif isinstance(error, KilnError):
             message, hint = error.message, error.hint or ""
-        elif known := user_error(error):  # a full disk, a read-only folder…: the user's situation, not a bug
+        elif known := user_error(error, self._writes_into()):  # a full disk, a read-only folder…: not a bug
             log.error("%s", known, exc_info=error)
             message, hint = known.message, known.hint or ""
         else:  # a bug in Kiln: say so plainly, keep the traceback in the log

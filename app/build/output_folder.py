@@ -39,6 +39,9 @@ class OutputFolder:
 
 def open_output_folder(project_file: ProjectFile, output_dir: Path, reporter: Reporter) -> OutputFolder:
     """Check, create and lock the output folder and sweep leftovers; raises KilnError for every user problem."""
+    # A build log on a disk that fills up must not print logging's own tracebacks ("--- Logging error ---"):
+    # the build reports the full disk itself.
+    logging.raiseExceptions = False
     problems = output_dir_problems(project_file.base_dir, project_file.project.build.output_dir)
     if problems:
         raise ProjectInvalid(str(project_file.path), problems)

@@ -61,13 +61,18 @@ def _find_os_error(error: BaseException) -> OSError | None:
     return None
 
 
-def user_error(error: BaseException) -> KilnError | None:
-    """A KilnError for an OSError the user can act on (full disk, read-only, forbidden…), else None."""
+def user_error(error: BaseException, places: tuple[Path, ...] = ()) -> KilnError | None:
+    """A KilnError for an OSError the user can act on (full disk, read-only, forbidden…), else None.
+
+    An error without a file name (a write that fills the disk mid-file) is put on the fullest of `places`,
+    the folders the caller was writing into (the output folder, the work folder, the cache)."""
     found = _find_os_error(error)
     if found is None or found.errno is None:
         return None
     what, hint = _USER_ERRNOS[found.errno]
     path = found.filename if found.filename is not None else None
+    if path is None and places and found.errno in (errno.ENOSPC, errno.EDQUOT):
+        path = str(min(places, key=lambda place: free_space(place) or 0))
     where = f"{os.fsdecode(path)}: " if path is not None else ""
     message = f"{where}{what}"
     if found.errno in (errno.ENOSPC, errno.EDQUOT) and path is not None:

@@ -103,3 +103,29 @@ def test_kill_9_mid_build_then_a_new_build_leaves_nothing_of_the_dead_one(tmp_pa
     assert not [p for p in temp.iterdir() if str(victim.pid) in p.name], list(temp.iterdir())
     assert not [p for p in (cache / "runtimes" / "host").iterdir() if str(victim.pid) in p.name]
     assert (dist / "tiny-1.0-linux-x86_64.tar.zst").is_file()
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_named_with_its_free_space_not_called_a_bug(tmp_path: Path) -> None:
+    """The output folder on a 2 MiB file system: the build fails saying so, with the path and the free space."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(small)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        project = tmp_path / "tiny"
+        (project / "app").mkdir(parents=True)
+        (project / "app" / "tiny.py").write_text("def main():\n    print('tiny runs')\n")
+        (project / "kiln.toml").write_text(PROJECT.replace("compression_level = 1",
+                                                           f'compression_level = 1\noutput_dir = "{small}"'))
+        result = subprocess.run([sys.executable, "-m", "kiln", "build", str(project / "kiln.toml"), "--cache-dir",
+                                 str(tmp_path / "cache")], capture_output=True, text=True, timeout=600,
+                                env={**os.environ, "COLUMNS": "300"})
+        output = result.stdout + result.stderr
+        assert result.returncode == 1, output
+        assert "no space left" in output and "free there" in output and str(small) in output, output
+        assert "internal error" not in output and "Traceback" not in output, output
+        assert not list(small.glob(f"{sweep.PARTIAL}*"))  # the partial artifact was removed
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
