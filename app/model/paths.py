@@ -109,15 +109,15 @@ def _writable_folder_problems(target: Path, value: str, where: str) -> list[Prob
     if not existing.is_dir():
         return [Problem(where, f"'{existing}' is not a folder" + (" (it is a file)" if existing.is_file() else ""),
                         "point output_dir at a folder, or remove the file")]
+    try:  # a read-only mount first: os.access says "permission denied" for it too
+        read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        return [Problem(where, f"'{existing}' is on a read-only file system", "choose a writable folder")]
     if not os.access(existing, os.W_OK | os.X_OK):
         return [Problem(where, f"cannot write into '{existing}' (permission denied)",
                         "choose a folder you can write to")]
-    try:
-        statvfs = os.statvfs(existing)
-    except OSError:
-        return []
-    if statvfs.f_flag & os.ST_RDONLY:
-        return [Problem(where, f"'{existing}' is on a read-only file system", "choose a writable folder")]
     return []
 
 

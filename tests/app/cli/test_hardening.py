@@ -224,3 +224,21 @@ def test_check_names_a_link_leaving_the_source_folder(app_folder: Path, capsys: 
     os.symlink("/etc/passwd", app_folder / "hello" / "passwd.txt")
     code, output = check(app_folder, GOOD, capsys)
     assert code == 1 and "hello/passwd.txt" in output and "outside the source folder" in output, output
+
+
+def test_read_only_output_dir_is_a_problem(app_folder: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    mount_point = tmp_path / "ro"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount_point)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a read-only file system here: {mounted.stderr.decode().strip()}")
+    try:
+        code, output = check(app_folder, GOOD + f'[build]\noutput_dir = "{mount_point}/dist"\n', capsys)
+        assert code == 1 and "read-only" in output and "build.output_dir" in output, output
+        assert main(["build", str(app_folder / "kiln.toml"), "--cache-dir", str(tmp_path / "cache")]) == 1
+        output = "".join(capsys.readouterr())
+        assert "read-only" in output and "Traceback" not in output and "internal error" not in output, output
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)
