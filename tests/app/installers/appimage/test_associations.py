@@ -105,7 +105,7 @@ def test_no_associations_no_mime_files(tmp_path: Path) -> None:
 
 def test_missing_association_icon_is_a_kiln_error(tmp_path: Path) -> None:
     need("mksquashfs")
-    with pytest.raises(KilnError, match="missing.png"):
+    with pytest.raises(KilnError, match=r"missing\.png"):
         build(tmp_path, [{"extension": "x1", "description": "X", "icon": "missing.png"}])
 
 

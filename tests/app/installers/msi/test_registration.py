@@ -146,5 +146,6 @@ def test_wine_install_registers_and_uninstall_removes(prefix: W.Prefix, msis: di
     subprocess.run(["wineserver", "-w"], env=prefix.env, timeout=120)
     assert "hello.tally" not in reg_query(prefix, f"{classes}\\.tally")
     assert "hello.exe" not in reg_query(prefix, f"{classes}\\hello.tally\\shell\\open\\command")
-    remaining = [line for line in reg_query(prefix, environment).splitlines() if line.strip().upper().startswith("PATH")]
+    remaining = [line for line in reg_query(prefix, environment).splitlines()
+                 if line.strip().upper().startswith("PATH")]
     assert not any(install in line for line in remaining), remaining
