@@ -71,8 +71,8 @@ class AppSection(Section):
     license: str = ""
     homepage: str = ""
     license_file: str = ""
-    """The licence text (plain text or RTF) for the MSI's licence page, e.g. LICENSE. Kept for that page, which
-    the MSI does not have yet (it installs without dialogs)."""
+    """The licence text (plain text or RTF) the MSI's wizard shows for acceptance, e.g. LICENSE. Empty: no
+    licence page."""
 
     @field_validator("name")
     @classmethod

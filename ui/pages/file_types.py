@@ -1,6 +1,6 @@
 """The Installers page's settings for every installer: the licence file and the file types the app opens.
 
-`[app] license_file` (for the MSI's licence page, not built yet) and the `[[association]]` tables (each installer
+`[app] license_file` (the MSI's wizard asks the user to accept it) and the `[[association]]` tables (each installer
 registers the types its own way) are project-wide, so they sit below the kinds' own options.
 """
 
@@ -37,8 +37,8 @@ class FileTypesBox(QGroupBox):
         form = make_form()
         self.license = PathField("", choose_file("Choose the licence file", "Licence (*.txt *.rtf *.md LICENSE*);;"
                                                                             "All files (*)"))
-        add_row(form, "L&icence file:", self.license, "The licence (plain text or RTF, relative to the project "
-                "file) for the MSI's licence page. Kept in the project; the MSI has no licence page yet.",
+        add_row(form, "L&icence file:", self.license, "A licence the user must accept before installing (the MSI "
+                "shows it). Plain text or RTF, relative to the project file. Empty: no licence page.",
                 buddy=self.license.edit)
         layout.addLayout(form)
         self.table = QTableWidget(0, len(COLUMNS))

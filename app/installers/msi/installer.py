@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from kiln.build.staging import link_tree
 from kiln.build.types import BuildContext, StagedApp
-from kiln.installers.msi import pe_resources, registration
+from kiln.installers.msi import dialogs, pe_resources, registration
 from kiln.installers.msi.names import clean_text, windows_name
 from kiln.installers.msi.options import MsiOptions
 from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_identity
@@ -102,6 +102,9 @@ class MsiInstaller:
         on_path = self.options.add_to_path if self.options.add_to_path is not None else staged.entry.kind == "console"
         registration.register(built, app_name=app.name, exe_name=exe_name, associations=ctx.project.association,
                               add_to_path=on_path, scope=self.options.scope, work=work / "registration")
+        dialogs.add_dialogs(built, licence_file=ctx.base_dir / app.license_file if app.license_file else None,
+                            per_machine=self.options.scope == "per-machine", gui=staged.entry.kind == "gui",
+                            exe_name=exe_name, work=work / "dialogs")
         if identity is not None:
             ctx.reporter.progress(0.9, "signing the MSI")
             sign_file(identity, built, out, title, app.homepage)

@@ -113,8 +113,16 @@ def _export(msi: Path, table: str, cwd: Path) -> list[list[str]]:
     return [line.split("\t") for line in text.split("\r\n") if line]
 
 
-def add_rows(msi: Path, new: dict[str, list[list[str]]], actions: dict[str, int], work: Path) -> None:
-    """Append `new` rows to their tables (creating missing tables) and `actions` to InstallExecuteSequence."""
+def export_rows(msi: Path, table: str, cwd: Path) -> list[dict[str, str]]:
+    """A table's rows as {column: value} (none when the table does not exist)."""
+    lines = _export(msi, table, cwd)
+    return [dict(zip(lines[0], row, strict=False)) for row in lines[3:]]
+
+
+def add_rows(msi: Path, new: dict[str, list[list[str]]], actions: dict[str, int], work: Path,
+             schemas: dict[str, tuple[str, str, str]] | None = None) -> None:
+    """Append `new` rows to their tables (creating missing tables, from `schemas` too) and `actions` to
+    InstallExecuteSequence."""
     work.mkdir(parents=True, exist_ok=True)
     if actions:
         existing = {row[0] for row in _export(msi, "InstallExecuteSequence", work)[3:]}
@@ -124,8 +132,9 @@ def add_rows(msi: Path, new: dict[str, list[list[str]]], actions: dict[str, int]
     imports = []
     for table, rows in new.items():
         current = _export(msi, table, work)
-        header = current[:3] if current else [line.split("\t") for line in _SCHEMAS[table]]
-        lines = header + current[3:] + [[_escape(value) for value in row] for row in rows]
+        header = current[:3] if current else [line.split("\t") for line in {**_SCHEMAS, **(schemas or {})}[table]]
+        width = len(header[0])  # e.g. wixl's CustomAction has a fifth column, ExtendedType: rows are padded
+        lines = header + current[3:] + [[_escape(value) for value in row] + [""] * (width - len(row)) for row in rows]
         (work / f"{table}.idt").write_bytes("".join("\t".join(line) + "\r\n" for line in lines).encode(
             "utf-8", "surrogateescape"))
         imports.append(f"{table}.idt")

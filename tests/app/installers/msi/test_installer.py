@@ -187,7 +187,9 @@ def test_per_machine_msi(tmp_path: Path) -> None:
     assert keyed and all(c["KeyPath"] in files and files[c["KeyPath"]]["Component_"] == c["Component"]
                          for c in keyed)  # one file per component, the file is the key path
     assert all(int(c["Attributes"]) & 256 for c in components)
-    assert kit.table(msi, "Registry", tmp_path) == []
+    # Only the chosen install folder, remembered in HKLM for maintenance and upgrades (msi/dialogs.py).
+    assert [(r["Root"], r["Name"], r["Value"]) for r in kit.table(msi, "Registry", tmp_path)] == [
+        ("2", "InstallDir", "[INSTALLDIR]")]
     removed = {r["DirProperty"] for r in kit.table(msi, "RemoveFile", tmp_path)}
     assert removed == set(directories) - {"TARGETDIR", "ProgramFiles64Folder", "ProgramMenuFolder"}
     (shortcut,) = kit.table(msi, "Shortcut", tmp_path)
