@@ -69,6 +69,8 @@ class Detection:
     python_requires: str = ""
     entries: list[EntryCandidate] = field(default_factory=list)
     icons: list[str] = field(default_factory=list)
+    license_file: str = ""
+    """The project's licence text (LICENSE, COPYING…), for the MSI's licence page."""
     packages: list[str] = field(default_factory=list)
     """Top-level packages (shipped whole, data files included) and modules to ship."""
     warnings: list[str] = field(default_factory=list)
@@ -126,6 +128,8 @@ class Detection:
                 project.dependencies.requirements_file = self.requirements_file
         if self.icons:
             project.icon = IconSection(path=self.icons[0])
+        if self.license_file:
+            project.app.license_file = self.license_file
         return project
 
 
@@ -160,6 +164,7 @@ def detect(folder: Path, build_metadata: bool = True) -> Detection:
         found.entries = [_verified(folder, e) for e in found.entries]
     found.entries += _main_entries(folder, files, found.entries)
     found.icons = _icons(folder)
+    found.license_file = _license_file(folder)
     return found
 
 
@@ -366,6 +371,17 @@ def _main_entries(folder: Path, files: list[Path], known: list[EntryCandidate]) 
             kind = "gui" if _imports_gui(path) else "console"
             entries.append(EntryCandidate("", rel.as_posix(), kind, "script", f"{rel.as_posix()} (script)"))
     return entries
+
+
+# Names projects give their licence text, most usual first (GitHub's and PyPA's conventions).
+_LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING", "LICENSE.txt", "LICENCE.txt", "COPYING.txt", "LICENSE.md",
+                  "LICENSE.rst", "LICENSE.rtf")
+
+
+def _license_file(folder: Path) -> str:
+    """The first licence file at the top of the folder (matched without regard to case), or ''."""
+    names = {path.name.lower(): path.name for path in folder.iterdir() if path.is_file()}
+    return next((names[name.lower()] for name in _LICENSE_NAMES if name.lower() in names), "")
 
 
 def _icons(folder: Path) -> list[str]:

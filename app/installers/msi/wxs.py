@@ -29,6 +29,7 @@ from typing import Literal
 
 from kiln.installers.msi.names import ShortNames, check_windows_name
 from kiln.model.errors import KilnError
+from kiln.support.sizes import tree_size
 
 WIX_NAMESPACE = "http://schemas.microsoft.com/wix/2006/wi"
 ICON_ID = "AppIcon.ico"
@@ -200,8 +201,10 @@ def build_wxs(info: ProductInfo, payload: Path, cwd: Path) -> Wxs:
                       Property="WIX_SAME_VERSION_UPGRADE_DETECTED")
     ET.SubElement(product, "MediaTemplate", EmbedCab="yes")
     ET.SubElement(product, "Icon", Id=ICON_ID, SourceFile=_source(info.icon, cwd))
+    # Apps & Features: icon, about and help links, and the size (KiB); Windows shows these in the list.
     properties = {"ARPPRODUCTICON": ICON_ID, "ARPNOMODIFY": "1", "ARPURLINFOABOUT": info.homepage,
-                  "ARPCOMMENTS": info.description}
+                  "ARPHELPLINK": info.homepage, "ARPCOMMENTS": info.description,
+                  "ARPSIZE": str(max(1, (tree_size(payload) + 1023) // 1024))}
     for name, value in properties.items():
         if value:
             ET.SubElement(product, "Property", Id=name, Value=texts.db(value))

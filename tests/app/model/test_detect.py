@@ -149,3 +149,16 @@ def test_a_wrapper_is_offered_the_scripts_of_the_apps_it_ships(tmp_path: Path) -
         ("pyfiglet:main", "console", "pyfiglet = pyfiglet:main (console script of pyfiglet)"),
     ]
     assert found.project().entry.module == "cowsay.__main__:cli"
+
+
+@pytest.mark.parametrize(("names", "found"), [
+    pytest.param(["LICENSE"], "LICENSE", id="LICENSE"),
+    pytest.param(["copying", "README.md"], "copying", id="any-case"),
+    pytest.param(["LICENSE.md", "LICENSE"], "LICENSE", id="plain-first"),
+    pytest.param(["README.md"], "", id="none"),
+])
+def test_licence_file_is_found_for_the_msi_licence_page(tmp_path: Path, names: list[str], found: str) -> None:
+    for name in names:
+        (tmp_path / name).write_text("Permission is hereby granted...\n")
+    (tmp_path / "tool.py").write_text("if __name__ == '__main__':\n    print('hi')\n")
+    assert detect(tmp_path).project().app.license_file == found

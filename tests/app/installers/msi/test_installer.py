@@ -119,6 +119,9 @@ def test_per_user_msi_reads_back_with_three_readers(tmp_path: Path) -> None:
     assert properties["ProductName"] == TITLE and properties["Manufacturer"] == PUBLISHER
     assert properties["ProductVersion"] == "1.2.0" and properties["UpgradeCode"] == "{" + kit.UPGRADE_CODE + "}"
     assert properties["ARPURLINFOABOUT"] == kit.HOMEPAGE and properties["ARPCOMMENTS"] == DESCRIPTION
+    assert properties["ARPHELPLINK"] == kit.HOMEPAGE
+    installed_bytes = sum(p.stat().st_size for p in installed.rglob("*") if p.is_file())
+    assert int(properties["ARPSIZE"]) == (installed_bytes + 1023) // 1024  # what gets installed, in KiB
     assert properties["ARPPRODUCTICON"] == "AppIcon.ico" and "ALLUSERS" not in properties
     shortcuts = {r["Directory_"]: r for r in kit.table(msi, "Shortcut", tmp_path)}
     assert set(shortcuts) == {"ProgramMenuFolder", "DesktopFolder"}
