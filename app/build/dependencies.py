@@ -22,19 +22,9 @@ from kiln.support.targets import Target
 from kiln.support.tools import run
 
 
-@dataclass(frozen=True)
-class InstalledDistribution:
-    """One distribution pip put into the bundle, as the lock file and the report record it."""
-
-    name: str
-    version: str
-    wheel: str
-    sha256: str
-
-
 @dataclass
 class DepsResult:
-    installed: list[InstalledDistribution] = field(default_factory=list)
+    installed: list[lockfile.LockedPackage] = field(default_factory=list)
     reused_wheels: bool = False
     """True when every wheel came from Kiln's wheel cache (no index was asked)."""
     locked: bool = False
@@ -229,7 +219,7 @@ class _Pip:
         run(argv, what="pip install")
         return False
 
-    def install_app(self, wheel: Path, report: Path) -> list[InstalledDistribution]:
+    def install_app(self, wheel: Path, report: Path) -> list[lockfile.LockedPackage]:
         """Install the app's own wheel alone (its dependencies came from the lock)."""
         argv = pip_install_argv([str(wheel)], self.dest, self.target, self.version, ["--no-deps", "--no-index"],
                                 report)
@@ -262,7 +252,7 @@ class _Pip:
                 lockfile.build_pure_wheel(missing, self.wheelhouse, platform=self.target.name, pip_args=index)
 
 
-def _read_report(report: Path) -> list[InstalledDistribution]:
+def _read_report(report: Path) -> list[lockfile.LockedPackage]:
     """What pip installed, from its --report JSON: names, versions, wheel files and their sha256."""
     data = json.loads(report.read_text(encoding="utf-8"))
     installed = []
@@ -272,7 +262,7 @@ def _read_report(report: Path) -> list[InstalledDistribution]:
         url = str(info.get("url", ""))
         hashes = info.get("archive_info", {}).get("hashes", {})
         installed.append(
-            InstalledDistribution(
+            lockfile.LockedPackage(
                 name=str(metadata.get("name", "")),
                 version=str(metadata.get("version", "")),
                 wheel=url.rsplit("/", 1)[-1],
@@ -289,7 +279,7 @@ KNOWN_BAD: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 )
 
 
-def known_bad(installed: list[InstalledDistribution], python_version: str) -> list[str]:
+def known_bad(installed: list[lockfile.LockedPackage], python_version: str) -> list[str]:
     """Warnings for resolved distributions in KNOWN_BAD, each naming the requirement that avoids it."""
     warnings = []
     for dist in installed:

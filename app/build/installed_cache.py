@@ -20,6 +20,7 @@ from typing import Any
 
 from kiln import __version__
 from kiln.build import dependencies as deps
+from kiln.model import lockfile
 from kiln.model.project import DependenciesSection
 from kiln.support.targets import Target
 
@@ -50,7 +51,7 @@ def _link_tree(source: Path, dest: Path) -> None:
 
 
 def _result(data: dict[str, Any]) -> deps.DepsResult:
-    return deps.DepsResult(installed=[deps.InstalledDistribution(**d) for d in data["installed"]],
+    return deps.DepsResult(installed=[lockfile.LockedPackage(**d) for d in data["installed"]],
                            reused_wheels=True, locked=bool(data["locked"]))
 
 

@@ -11,7 +11,6 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
 
 import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
@@ -27,19 +26,6 @@ LOCK_VERSION = 1
 _HEADER = "kiln.lock: the exact wheels each platform's build installs. Written by Kiln; do not edit by hand."
 _PURE_INTERPRETERS = frozenset({"py3", "py2"})
 _NO_MATCH_RE = re.compile(r"No matching distribution found for (\S+)")
-
-
-class Distribution(Protocol):
-    """What the lock needs of an installed distribution (app.deps.InstalledDistribution has these fields)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def wheel(self) -> str: ...
-    @property
-    def sha256(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +87,7 @@ def inputs_digest(requirements: Sequence[str], python: str, extra: Sequence[str]
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def lock_from_installed(installed: Iterable[Distribution], wheelhouse: Path | None = None) -> list[LockedPackage]:
+def lock_from_installed(installed: Iterable[LockedPackage], wheelhouse: Path | None = None) -> list[LockedPackage]:
     """Lock entries for what pip installed; a missing sha256 is computed from the wheel in `wheelhouse`."""
     packages = []
     for dist in installed:

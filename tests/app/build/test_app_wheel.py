@@ -17,9 +17,10 @@ from kiln.build.app_wheel import (
     require_wheel_serves,
     wheel_serves,
 )
-from kiln.build.dependencies import InstalledDistribution, known_bad
+from kiln.build.dependencies import known_bad
 from kiln.model import lockfile
 from kiln.model.errors import KilnError
+from kiln.model.lockfile import LockedPackage
 from kiln.model.project import SourceSection
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -105,8 +106,8 @@ def test_a_pure_wheel_serves_every_target_a_platform_wheel_only_this_machine() -
 
 
 def test_the_lock_records_the_apps_wheel_without_pinning_it(tmp_path: Path) -> None:
-    installed = [InstalledDistribution("rich", "13.0", "rich-13.0-py3-none-any.whl", "a" * 64),
-                 InstalledDistribution("My_App", "1.0", "my_app-1.0-py3-none-any.whl", "b" * 64)]
+    installed = [LockedPackage("rich", "13.0", "rich-13.0-py3-none-any.whl", "a" * 64),
+                 LockedPackage("My_App", "1.0", "my_app-1.0-py3-none-any.whl", "b" * 64)]
     entries = lockfile.mark_built(lockfile.lock_from_installed(installed), "my-app")
     assert [(p.name, p.built) for p in entries] == [("my-app", True), ("rich", False)]
     lock = lockfile.Lock("3.11", {"linux-x86_64": entries}, inputs="sha256:x")
@@ -116,18 +117,18 @@ def test_the_lock_records_the_apps_wheel_without_pinning_it(tmp_path: Path) -> N
     assert again is not None and again.platforms == lock.platforms
     assert lockfile.lock_requirements_text(again, "linux-x86_64") == f"rich==13.0 --hash=sha256:{'a' * 64}\n"
     rebuilt = lockfile.mark_built(lockfile.lock_from_installed(
-        [InstalledDistribution("my-app", "1.0", "my_app-1.0-py3-none-any.whl", "c" * 64)]), "my-app")
+        [LockedPackage("my-app", "1.0", "my_app-1.0-py3-none-any.whl", "c" * 64)]), "my-app")
     assert lockfile.update_built(again, "linux-x86_64", rebuilt)
     assert not lockfile.update_built(again, "linux-x86_64", rebuilt)  # nothing new the second time
     assert [(p.name, p.sha256[0]) for p in again.platforms["linux-x86_64"]] == [("my-app", "c"), ("rich", "a")]
 
 
 def test_known_bad_versions_are_named_with_their_fix() -> None:
-    bad = [InstalledDistribution("PySide6-Essentials", "6.12.0", "x.whl", "0" * 64)]
+    bad = [LockedPackage("PySide6-Essentials", "6.12.0", "x.whl", "0" * 64)]
     (warning,) = known_bad(bad, "3.11")
     assert "6.12.0" in warning and '"PySide6-Essentials!=6.12.0"' in warning
     assert known_bad(bad, "3.12") == []
-    assert known_bad([InstalledDistribution("PySide6", "6.11.3", "x.whl", "0" * 64)], "3.11") == []
+    assert known_bad([LockedPackage("PySide6", "6.11.3", "x.whl", "0" * 64)], "3.11") == []
 
 
 @pytest.mark.slow

@@ -166,12 +166,12 @@ def test_is_pure_wheel() -> None:
 
 def test_lock_from_installed_fills_a_missing_hash_from_the_wheelhouse(wheelhouse: Path) -> None:
     wheel = "demo_pure-1.0-py3-none-any.whl"
-    installed = [deps.InstalledDistribution("Demo_Pure", "1.0", wheel, "")]
+    installed = [LockedPackage("Demo_Pure", "1.0", wheel, "")]
     [package] = lock_from_installed(installed, wheelhouse)
     digest = hashlib.sha256((wheelhouse / wheel).read_bytes()).hexdigest()
     assert package == LockedPackage("demo-pure", "1.0", wheel, digest)
     with pytest.raises(KilnError, match="cannot lock demo"):
-        lock_from_installed([deps.InstalledDistribution("demo", "1.0", "demo-1.0.tar.gz", "")])
+        lock_from_installed([LockedPackage("demo", "1.0", "demo-1.0.tar.gz", "")])
 
 
 # --- cross-target installs ----------------------------------------------------------------------------------------

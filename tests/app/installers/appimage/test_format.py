@@ -1,4 +1,4 @@
-"""kiln.installers.appimage.format: ELF end offset, type-2 detection, runtime lookup, reproducible payload, atomic assembly."""
+"""appimage.format: ELF end offset, type-2 detection, runtime lookup, reproducible payload, atomic assembly."""
 
 from __future__ import annotations
 

@@ -21,11 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 import tomlkit
 from kiln_testing import REPO
 from kiln_testing import find_tool as _tool
 from PIL import Image
+from pydantic import ValidationError
 
 from kiln.build.types import BuildContext, StagedApp
 from kiln.cli.inspect import inspect_artifact
