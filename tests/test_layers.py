@@ -25,8 +25,14 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
+def python_files(folder: str) -> list[Path]:
+    """The repository's own modules under `folder` (not a virtual environment or a cache someone left there)."""
+    return sorted(p for p in (REPO / folder).rglob("*.py")
+                  if not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(REPO).parts))
+
+
 def core_modules() -> list[Path]:
-    return sorted(p for folder in ("app", "runtimes") for p in (REPO / folder).rglob("*.py"))
+    return python_files("app") + python_files("runtimes")
 
 
 @pytest.mark.parametrize("folder", sorted(RULES))
@@ -34,7 +40,7 @@ def test_lower_layers_import_only_what_they_may(folder: str) -> None:
     allowed = RULES[folder]
     broken = [
         f"{path.relative_to(REPO)} imports {module}"
-        for path in sorted((REPO / folder).rglob("*.py"))
+        for path in python_files(folder)
         for module in imported_modules(path)
         if (module == "kiln" or module.startswith("kiln.")) and not module.startswith(allowed)
     ]
@@ -60,7 +66,7 @@ def test_nothing_imports_the_old_top_level_names() -> None:
     broken = [
         f"{path.relative_to(REPO)} imports {module}"
         for folder in ("app", "ui", "runtimes", "tests", "bench")
-        for path in sorted((REPO / folder).rglob("*.py"))
+        for path in python_files(folder)
         for module in imported_modules(path)
         if module.split(".")[0] in old
     ]
