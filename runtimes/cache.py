@@ -186,14 +186,10 @@ def _version_key(version: str) -> tuple[int, ...]:
 # entries come from runtimes.prune (shared with the host runtime); nested test packages are listed one by one
 # because a blanket "*/test" could hit a real module.
 _STDLIB_DROP = ("unittest/test", "ctypes/test", "distutils/tests", "sqlite3/test")
-_UNIX_DROP = (
-    "include", "lib/pkgconfig", "share/man", "lib/tcl8*", "lib/tk8*", "lib/tcl9*", "lib/tk9*", "lib/itcl*",
-    "lib/thread2*", "lib/Tix*", "lib/libtcl*", "lib/libtk*", "lib/python{v}/lib-dynload/_tkinter*",
-    "bin/idle3*", "bin/2to3*", "bin/python3*-config",
-)
-_WINDOWS_DROP = (
-    "include", "libs", "tcl", "DLLs/_tkinter.pyd", "DLLs/tcl*.dll", "DLLs/tk*.dll", "Scripts/idle*",
-)
+# Tcl/Tk stays in the cached runtime: staging removes it from each bundle whose code does not import tkinter
+# (runtimes.prune.drop_tkinter), so tkinter apps work with downloaded runtimes too.
+_UNIX_DROP = ("include", "lib/pkgconfig", "share/man", "lib/Tix*", "bin/idle3*", "bin/2to3*", "bin/python3*-config")
+_WINDOWS_DROP = ("include", "libs", "Scripts/idle*")
 
 
 def prune_runtime(python_root: Path, target: Target, minor: str) -> int:

@@ -158,10 +158,14 @@ def _app_wheel(project: Project, base_dir: Path, root: Path, wheel_dir: Path, st
 def _keep_tkinter_only_if_used(bundle: Path, target: Target, stage: Any) -> None:
     """Tcl/Tk is several megabytes: it ships only when the app or a dependency imports tkinter."""
     user = imports_tkinter(bundle / "app") or imports_tkinter(bundle / "packages")
-    if user and target.os == "windows" and not (bundle / "runtime" / "DLLs" / "_tkinter.pyd").is_file():
-        # python.org's embeddable runtime (source "embed") has no tkinter at all.
-        stage.warn(f"{user} imports tkinter, but this Windows runtime has none (python.org's embeddable "
-                   "CPython): set [python] source = \"download\" (python-build-standalone) for this app")
+    module = "DLLs/_tkinter.pyd" if target.os == "windows" else "lib/python3.*/lib-dynload/_tkinter*"
+    if user and not any((bundle / "runtime").glob(module)):
+        if target.os == "windows":  # python.org's embeddable runtime (source "embed") has no tkinter at all
+            stage.warn(f"{user} imports tkinter, but this Windows runtime has none (python.org's embeddable "
+                       "CPython): set [python] source = \"download\" (python-build-standalone) for this app")
+        else:  # a runtime cached by an older Kiln, which removed Tcl/Tk from every runtime it cached
+            stage.warn(f"{user} imports tkinter, but this {target.name} runtime has no tkinter: remove it with "
+                       f"`kiln cache clean` so the next build fetches it again with Tcl/Tk")
     elif user:
         stage.log(f"keeping tkinter and Tcl/Tk: {user} imports it")
     else:

@@ -19,19 +19,21 @@ from kiln.support.targets import TARGETS, Target
 
 PRUNED = {
     "windows": ["Lib/test", "Lib/idlelib", "Lib/ensurepip", "Lib/lib2to3", "Lib/pydoc_data",
-                "Lib/__pycache__", "Lib/unittest/test", "DLLs/_tkinter.pyd", "DLLs/tcl86t.dll", "DLLs/tk86t.dll",
-                "tcl", "include", "libs"],
+                "Lib/__pycache__", "Lib/unittest/test", "include", "libs"],
     "unix": ["lib/python3.12/test", "lib/python3.12/idlelib", "lib/python3.12/ensurepip",
              "lib/python3.12/lib2to3", "lib/python3.12/pydoc_data", "lib/python3.12/__pycache__",
-             "lib/python3.12/json/__pycache__", "lib/python3.12/lib-dynload/_tkinter.cpython-312.so",
-             "lib/python3.12/config-3.12", "lib/libffi.a", "lib/tcl8.6", "lib/libtcl8.6.so", "lib/pkgconfig",
+             "lib/python3.12/json/__pycache__",
+             "lib/python3.12/config-3.12", "lib/libffi.a", "lib/pkgconfig",
              "share/man", "include", "bin/idle3", "bin/idle3.12", "bin/python3.12-config"],
 }
 KEPT = {
+    # Tcl/Tk is kept in the cache: each bundle drops it unless its code imports tkinter.
     "windows": ["python.exe", "pythonw.exe", "python312.dll", "python3.dll", "Lib/os.py", "Lib/json/__init__.py",
-                "Lib/unittest/__init__.py", "Lib/site-packages/README.txt", "DLLs/_socket.pyd"],
+                "Lib/unittest/__init__.py", "Lib/site-packages/README.txt", "DLLs/_socket.pyd", "DLLs/_tkinter.pyd",
+                "DLLs/tcl86t.dll", "tcl/tcl8.6/init.tcl"],
     "unix": ["bin/python3.12", "bin/python3", "lib/python3.12/os.py", "lib/python3.12/json/__init__.py",
-             "lib/python3.12/lib-dynload/_socket.cpython-312.so", "lib/python3.12/site-packages/README.txt"],
+             "lib/python3.12/lib-dynload/_socket.cpython-312.so", "lib/python3.12/site-packages/README.txt",
+             "lib/python3.12/lib-dynload/_tkinter.cpython-312.so", "lib/tcl8.6/init.tcl", "lib/libtcl8.6.so"],
 }
 
 

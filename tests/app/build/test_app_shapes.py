@@ -197,11 +197,9 @@ def stand_in_runtimes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
     return {"msi": msi_kit.fake_runtime_archive(folder), "dmg": mac}
 
 
-# Every way a pure wheel comes about (setuptools with src layout and package data, setup.py only, hatchling,
-# flit, the app's own entry points, a wrapper of a PyPI app): each builds an MSI and a DMG. The other pure shapes
-# differ only in what runs at run time, which a stand-in runtime cannot show; two foreign builds per shape cost
-# about half a minute, so they are left out to keep the corpus quick.
-PURE_WHEELS = ["src-layout", "setup-py-only", "hatchling", "flit", "plugins", "wrapper"]
+# Every shape that is a Python project builds a pure wheel, which serves every platform: each also builds an
+# MSI and a DMG (around stand-in runtimes), and both hold the app's dist-info.
+PURE_WHEELS = [key for key in SHAPES if key != "script-requirements"]  # a script folder makes no wheel
 
 
 @pytest.mark.parametrize("key", PURE_WHEELS)
