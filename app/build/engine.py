@@ -119,7 +119,8 @@ class Engine:
         self.cache_dir = cache_dir or default_cache_dir()
         self.output_dir = project_file.base_dir / self.project.build.output_dir
         self.installers: list[Installer] = [
-            make_installer(options) for options in self.project.installer if not kinds or options.kind in kinds
+            make_installer(options) for options in self.project.active_installers()
+            if not kinds or options.kind in kinds
         ]
         self._stages: list[_Stage] = []
         self._done_weight = 0.0

@@ -56,7 +56,7 @@ def runtime_issues(project: Project, base_dir: Path, cache_dir: Path, probe: Pro
     """One issue per installer whose target cannot get `[python] version` from `[python] source`."""
     issues: list[RuntimeIssue] = []
     reasons: dict[str, str | None] = {}
-    for installer in project.installer:
+    for installer in project.active_installers():
         platform = installer.platform
         if platform not in reasons:
             reasons[platform] = _unavailable(project, base_dir, cache_dir, TARGETS[platform], probe)

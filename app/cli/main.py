@@ -119,7 +119,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
     project_file = load_project(args.project)
     project = project_file.project
-    targets = [TARGETS[name] for name in dict.fromkeys(i.platform for i in project.installer)]
+    targets = [TARGETS[name] for name in dict.fromkeys(i.platform for i in project.active_installers())]
     cache_dir = args.cache_dir or default_cache_dir()
     path = lock_path(project_file.path)
     with tempfile.TemporaryDirectory(prefix="kiln-lock-") as work:

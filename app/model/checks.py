@@ -70,7 +70,7 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
             Problem("python.source", f"'{source}' is not auto, host, download, embed, or an existing archive",
                     "use auto, or the path of a python-build-standalone archive")
         )
-    others = sorted({i.platform for i in project.installer} - {"windows-x86_64"})
+    others = sorted({i.platform for i in project.active_installers()} - {"windows-x86_64"})
     if source == "embed" and others:  # python.org's embeddable CPython exists for Windows only
         problems.append(Problem("python.source", f"\"embed\" is a Windows runtime, but installers target "
                                 f"{', '.join(others)}", "use source = \"auto\" (it picks embed for Windows)"))
@@ -79,14 +79,19 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
 
 def _check_installers(project: Project, base: Path) -> list[Problem]:
     problems = []
-    if not project.installer:
-        problems.append(Problem("installer", "no installer to build", "add [[installer]] with kind = \"appimage\""))
+    if not project.active_installers():
+        problems.append(Problem("installer", "no installer to build",
+                                "add [[installer]] with kind = \"appimage\", or enable one (enabled = true)"))
     for index, installer in enumerate(project.installer):
+        if not installer.enabled:
+            continue
         for problem in installer.problems(project, base, f"installer[{index}]"):
             if problem not in problems:  # two tables of one kind may find the same project-wide problem
                 problems.append(problem)
     seen: dict[tuple[str, str], int] = {}
     for index, installer in enumerate(project.installer):
+        if not installer.enabled:
+            continue
         key = (installer.kind, installer.platform)
         if key in seen:
             problems.append(

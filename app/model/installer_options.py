@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 class InstallerOptions(Section):
     kind: str = ""
     """Which installer this table builds (each kind narrows it to its own name and default)."""
+    enabled: bool = True
+    """`false`: the table is kept (with values generated once, such as the MSI upgrade code) but not built."""
     output_name: str = ""
     """Artifact file name without extension (a plain name: no folders); empty: `<name>-<version>-<platform>`."""
 

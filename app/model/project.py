@@ -316,6 +316,10 @@ class Project(Section):
             raise ValueError("schema_version starts at 1")
         return value
 
+    def active_installers(self) -> list[InstallerOptions]:
+        """The installers to build: every table not switched off with `enabled = false`."""
+        return [installer for installer in self.installer if installer.enabled]
+
     def to_data(self) -> dict[str, Any]:
         """Plain data for TOML: what the user (or detection) set, no None values (TOML has no null).
 

@@ -27,7 +27,7 @@ def test_upgrade_code_survives_untick_retick_and_reopen(make_driver: Any, hello:
     d.tick(page.enabled["msi"])
     code = msi_code(d)
     d.tick(page.enabled["msi"], False)
-    assert not any(i.kind == "msi" for i in d.wizard.project.installer)
+    assert not any(i.kind == "msi" for i in d.wizard.project.active_installers())  # kept, switched off
     d.tick(page.enabled["msi"])
     assert msi_code(d) == code  # the identifier Windows uses to replace old versions never changes
     d.qtbot.keyClick(d.wizard, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
@@ -42,3 +42,35 @@ def test_upgrade_code_survives_untick_retick_and_reopen(make_driver: Any, hello:
     again.tick(page.enabled["msi"], False)
     again.tick(page.enabled["msi"])
     assert msi_code(again) == code  # also for a kind that came from the file
+
+
+def test_upgrade_code_survives_untick_save_and_reopen(make_driver: Any, hello: Path) -> None:
+    """Unticked and saved, the MSI table stays in the file switched off (enabled = false): nothing builds it,
+    and ticking it after reopening gives the same upgrade code back."""
+    d = make_driver()
+    start = d.page(PageId.START)
+    d.type(start.folder.edit, "~/hello")
+    d.next(PageId.APPLICATION)
+    d.go_to(PageId.INSTALLERS)
+    page = d.page(PageId.INSTALLERS)
+    d.tick(page.enabled["msi"])
+    code = msi_code(d)
+    d.qtbot.keyClick(d.wizard, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    d.tick(page.enabled["msi"], False)
+    d.qtbot.keyClick(d.wizard, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    saved = tomllib.loads((hello / "kiln.toml").read_text(encoding="utf-8"))
+    (msi,) = [i for i in saved["installer"] if i["kind"] == "msi"]
+    assert msi["upgrade_code"] == code and msi["enabled"] is False
+    assert "msi" not in [i.kind for i in d.wizard.project.active_installers()]
+
+    again = make_driver()
+    again.open_project(hello / "kiln.toml")
+    again.go_to(PageId.INSTALLERS)
+    page = again.page(PageId.INSTALLERS)
+    assert not page.enabled["msi"].isChecked()
+    again.tick(page.enabled["msi"])
+    assert msi_code(again) == code
+    again.qtbot.keyClick(again.wizard, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    saved = tomllib.loads((hello / "kiln.toml").read_text(encoding="utf-8"))
+    (msi,) = [i for i in saved["installer"] if i["kind"] == "msi"]
+    assert msi["upgrade_code"] == code and "enabled" not in msi

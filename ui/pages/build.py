@@ -248,7 +248,7 @@ class BuildPage(KilnPage):
             ("Dependencies", deps),
             ("Python", f"{project.python.version} ({project.python.source})"),
             ("Icon", project.icon.path or "Kiln's default icon"),
-            ("Installers", ", ".join(i.kind for i in project.installer)),
+            ("Installers", ", ".join(i.kind for i in project.active_installers())),
             ("Written to", display_path(self.output_dir())),
         ]
         cells = "".join(f"<tr><td style='padding-right:12px'><b>{html.escape(k)}</b></td>"

@@ -197,7 +197,7 @@ class DependenciesPage(KilnPage):
             self.resolution = {}
             self.resolve_status.setText("No dependencies: nothing to download for any platform.")
             return
-        platforms = sorted({i.platform for i in project.installer})
+        platforms = sorted({i.platform for i in project.active_installers()})
         self.resolution = {}
         self.resolve_status.setText(f"Checking that every requirement has wheels for {', '.join(platforms)} "
                                     f"(Python {project.python.version})…")
@@ -245,7 +245,7 @@ class DependenciesPage(KilnPage):
         """Offer the versions requires-python allows, each marked by whether the build needs a download."""
         spec = self._requires[1]
         current = project.python.version  # edits are committed as they happen: the project holds the choice
-        platforms = {i.platform for i in project.installer}
+        platforms = {i.platform for i in project.active_installers()}
         self.offers = offers(spec, platforms, current)
         self.python.blockSignals(True)
         self.python.clear()

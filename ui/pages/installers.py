@@ -82,6 +82,7 @@ class InstallersPage(KilnPage):
         # One fresh table per kind for this session: values a kind generates once (the MSI upgrade code) stay the
         # same when its box is unticked and ticked again.
         self._fresh = {entry.kind: entry.options() for entry in self.kinds}
+        self._ticked: set[str] = set()
         self._defaults = {kind: options.model_dump(mode="json") for kind, options in self._fresh.items()}
 
         grid = QGridLayout()
@@ -147,10 +148,10 @@ class InstallersPage(KilnPage):
     def load(self, project: Project) -> None:
         self._loaded = installer_tables(project)
         first: dict[str, InstallerOptions] = {}
-        for installer in project.installer:
+        for installer in sorted(project.installer, key=lambda i: not i.enabled):  # an enabled table first
             first.setdefault(installer.kind, installer)
         for entry in self.kinds:
-            self.enabled[entry.kind].setChecked(entry.kind in first)
+            self.enabled[entry.kind].setChecked(entry.kind in first and first[entry.kind].enabled)
             shown = first.get(entry.kind) or self._fresh[entry.kind]
             for name, widget in self.option_widgets[entry.kind].items():
                 widget.set_value(getattr(shown, name))
@@ -166,23 +167,35 @@ class InstallersPage(KilnPage):
         seen: set[str] = set()
         for table in self._loaded:
             kind = table["kind"]
-            if kind not in self.enabled or not self.enabled[kind].isChecked():
+            if kind not in self.enabled:
+                continue
+            if not self.enabled[kind].isChecked():
+                # A table holding values generated once (the MSI upgrade code) is kept, switched off, so ticking
+                # the kind again, even after saving and reopening, gives the same identity back.
+                if self._fresh[kind].generated_fields():
+                    tables.append(table | {"enabled": False})
                 continue
             if kind in seen:
                 tables.append(table)  # more of one kind (hand-written): kept as they are, the first is edited
                 continue
             seen.add(kind)
+            table = {key: value for key, value in table.items() if key != "enabled"}  # ticked: built again
             tables.append(merge_options(table, self._defaults[kind], self.options(kind)))
         for entry in self.kinds:
             kind = entry.kind
+            fresh = self._fresh[kind]
+            generated = {name: getattr(fresh, name) for name in fresh.generated_fields()}
             if self.enabled[kind].isChecked() and kind not in seen:
-                fresh = self._fresh[kind]
-                table = {"kind": kind} | {name: getattr(fresh, name) for name in fresh.generated_fields()}
-                tables.append(merge_options(table, self._defaults[kind], self.options(kind)))
+                self._ticked.add(kind)
+                tables.append(merge_options({"kind": kind} | generated, self._defaults[kind], self.options(kind)))
+            elif kind in self._ticked and generated and kind not in {table["kind"] for table in self._loaded}:
+                # Ticked earlier in this session (maybe saved): its generated values are kept like a loaded table's.
+                tables.append({"kind": kind} | generated | {"enabled": False})
         self._tables = tables
         return {"installer": tables, "build": {"output_dir": self.output.text() or "dist"}} | self.file_types.patch()
 
     def installer_kinds(self) -> list[str]:
+        """The kind of each table the page writes, in order (a problem's `installer[i]` is the i-th)."""
         return [t["kind"] for t in self._tables]
 
     def checks(self) -> list[Problem]:

@@ -92,3 +92,20 @@ def test_build_and_inspect_the_toy_kind(toy: None, project: Path, tmp_path: Path
     capsys.readouterr()
     assert main(["inspect", str(artifact)]) == 0
     assert "toy listing, greeting 'hi there'" in capsys.readouterr().out
+
+
+def test_a_switched_off_table_is_kept_but_neither_checked_nor_built(tmp_path: Path) -> None:
+    from kiln.build.engine import Engine
+    from kiln.model.checks import check_project
+
+    path = tmp_path / "kiln.toml"
+    (tmp_path / "hello").mkdir()
+    (tmp_path / "hello" / "__init__.py").write_text("def main():\n    return 0\n")
+    path.write_text(PROJECT.replace('kind = "toy"\ngreeting = "{greeting}"',
+                                    'kind = "portable"\n\n[[installer]]\nkind = "msi"\nenabled = false\n'
+                                    'signing_certificate = "missing.pem"').replace("hello.cli:main", "hello:main"))
+    project_file = load_project(path)
+    assert [i.kind for i in project_file.project.active_installers()] == ["portable"]
+    assert check_project(project_file) == []  # the missing certificate of the switched-off MSI is not a problem
+    engine = Engine(project_file, reporter=None, cache_dir=tmp_path / "cache")  # type: ignore[arg-type]
+    assert [installer.kind for installer in engine.installers] == ["portable"]
