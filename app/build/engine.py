@@ -203,7 +203,8 @@ class Engine:
             refuse(self.reporter, e)
             return BuildResult("failed")
         # Nothing changed since the last successful build: publish nothing and say so (kiln.build.fingerprint).
-        inputs_before = fingerprint.inputs(self.project_file, self.output_dir, self._installer_keys())
+        inputs_before = fingerprint.inputs(self.project_file, self.output_dir, self._installer_keys(),
+                                           self.cache_dir)
         unchanged = fingerprint.check(self.output_dir, inputs_before)
         if unchanged is not None:
             output.release()
@@ -226,7 +227,8 @@ class Engine:
                     report_path = self._write_report()
                     if status == "ok":
                         fingerprint.record(self.output_dir, inputs_before, fingerprint.inputs(
-                            self.project_file, self.output_dir, self._installer_keys()), artifacts, report_path)
+                            self.project_file, self.output_dir, self._installer_keys(), self.cache_dir), artifacts,
+                            report_path)
             except BuildCancelled:
                 status = "cancelled"
                 log.info("build cancelled")

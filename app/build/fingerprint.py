@@ -3,15 +3,17 @@
 The inputs are everything that decides an artifact's bytes: the project file and kiln.lock (by content), the
 files of the project folder and of the source root (by path, size and modification time, as make and
 PyInstaller judge sources), files the project names outside its folder (icon, requirements file, a runtime
-archive), the interpreter a host runtime is made from, Kiln's own version and code, the installers asked for,
-and the environment variables that swap Kiln's prebuilt launchers or fix timestamps. After a successful build
-their digest is stored beside the artifacts (`<output_dir>/.kiln-fingerprint.json`) with each artifact's size,
-sha256 and modification time. The next build computes the digest first; when it matches and every artifact
-is still there, untouched, the build ends at once and says so, leaving the artifacts as they are.
+archive), the runtimes in Kiln's cache, the interpreter a host runtime is made from, Kiln's own version and
+code, the installers asked for, and the environment variables that swap Kiln's prebuilt launchers or fix
+timestamps. After a successful build their digest is stored beside the artifacts
+(`<output_dir>/.kiln-fingerprint.json`) with each artifact's size, sha256 and modification time. The next
+build computes the digest first; when it matches and every artifact is still there, untouched, the build ends
+at once and says so, leaving the artifacts as they are.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +27,7 @@ from kiln.build.types import Artifact
 from kiln.model.events import Event, Reporter
 from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile
+from kiln.runtimes.cache import MARKER, runtimes_root
 
 STATE_NAME = ".kiln-fingerprint.json"
 FORMAT = 1
@@ -69,7 +72,7 @@ def _kiln_code() -> str:
     return digest.hexdigest()
 
 
-def inputs(project_file: ProjectFile, output_dir: Path, kinds: list[str]) -> dict[str, str]:
+def inputs(project_file: ProjectFile, output_dir: Path, kinds: list[str], cache_dir: Path) -> dict[str, str]:
     """Digest per input group; equal dictionaries mean an equal build."""
     project, base = project_file.project, project_file.base_dir
     # The project file and kiln.lock count by content (a build may rewrite them with the same content).
@@ -97,8 +100,14 @@ def inputs(project_file: ProjectFile, output_dir: Path, kinds: list[str]) -> dic
         if value and Path(value).exists():
             info = Path(value).stat()
             environment[name] = f"{value}\0{info.st_size}\0{info.st_mtime_ns}"
+    # A runtime added to (or removed from) Kiln's cache can change which runtime a build picks.
+    runtimes = hashlib.sha256()
+    for marker in sorted(runtimes_root(cache_dir).glob(f"*/*/{MARKER}")):
+        with contextlib.suppress(OSError):
+            runtimes.update(f"{marker.relative_to(cache_dir)}\0{marker.stat().st_mtime_ns}\n".encode())
     return {
         "format": str(FORMAT),
+        "runtimes": runtimes.hexdigest(),
         "kiln": _kiln_code(),
         "project": _file_digest(project_file.path),
         "lock": _file_digest(lock_path(project_file.path)),

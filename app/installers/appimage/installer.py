@@ -262,18 +262,24 @@ def _listing(path: Path, offset: int) -> list[tuple[str, int, str]]:
 
 def runtime_version(runtime: bytes) -> str:
     """Which runtime an AppImage starts with, read from its bytes (the runtime is never executed)."""
+    version = _version_in(runtime)
     shipped = _shipped_runtime()
     if shipped is not None and shipped.read_bytes() == update.blank(runtime):  # the same, bar update information
-        version = _shipped_runtime_version(shipped)
-        return f"Kiln AppImage runtime {version} (the one this Kiln ships)"
-    marker = runtime.find(b"\x00Kiln AppImage runtime %s")
-    if marker >= 0:
-        start = runtime.rfind(b"\x00", 0, marker) + 1
-        candidate = runtime[start:marker]  # the version literal the compiler placed just before the format string
-        if re.fullmatch(rb"\d+(\.\d+){1,3}", candidate):
-            return f"Kiln AppImage runtime {candidate.decode()}"
-        return "Kiln AppImage runtime (version not found)"
+        return f"Kiln AppImage runtime {version or '?'} (the one this Kiln ships)"
+    if version is not None:
+        return f"Kiln AppImage runtime {version}" if version else "Kiln AppImage runtime (version not found)"
     return "not Kiln's runtime (version unknown; Kiln does not run the file to ask)"
+
+
+def _version_in(runtime: bytes) -> str | None:
+    """The version literal the compiler placed just before the runtime's version format string; '' when the
+    format string is there but not the version, None when this is not Kiln's runtime. (The installed Kiln has
+    the runtime binary only, not its header, so the bytes are the one place to read it.)"""
+    marker = runtime.find(b"\x00Kiln AppImage runtime %s")
+    if marker < 0:
+        return None
+    candidate = runtime[runtime.rfind(b"\x00", 0, marker) + 1 : marker]
+    return candidate.decode() if re.fullmatch(rb"\d+(\.\d+){1,3}", candidate) else ""
 
 
 def _shipped_runtime() -> Path | None:
@@ -281,15 +287,6 @@ def _shipped_runtime() -> Path | None:
         return runtime_path()
     except KilnError:
         return None
-
-
-def _shipped_runtime_version(runtime: Path) -> str:
-    header = runtime.parent / "runtime.h"
-    try:
-        match = re.search(r'#define\s+KILN_RUNTIME_VERSION\s+"([^"]+)"', header.read_text(encoding="utf-8"))
-    except OSError:
-        match = None
-    return match.group(1) if match else "?"
 
 
 def _printable(text: str) -> str:

@@ -34,9 +34,21 @@ def _project(tmp_path: Path) -> Path:
     return folder / "kiln.toml"
 
 
-def _inputs(project: Path) -> dict[str, str]:
+def _inputs(project: Path, cache: Path | None = None) -> dict[str, str]:
     project_file = load_project(project)
-    return fingerprint.inputs(project_file, project.parent / "dist", ["portable:linux-x86_64"])
+    cache = cache or project.parent.parent / "cache"
+    return fingerprint.inputs(project_file, project.parent / "dist", ["portable:linux-x86_64"], cache)
+
+
+def test_a_runtime_added_to_the_cache_is_a_new_input(tmp_path: Path) -> None:
+    """`kiln runtimes add` can change which runtime a build picks: the next build must not be a no-op."""
+    project = _project(tmp_path)
+    cache = tmp_path / "cache"
+    first = _inputs(project, cache)
+    marker = cache / "runtimes" / "linux-x86_64" / "cpython-3.11.4" / "kiln-runtime.json"
+    marker.parent.mkdir(parents=True)
+    marker.write_text("{}")
+    assert _inputs(project, cache)["runtimes"] != first["runtimes"]
 
 
 def test_inputs_follow_sources_not_outputs(tmp_path: Path) -> None:

@@ -132,7 +132,8 @@ def test_per_user_install_run_and_uninstall(prefix: Prefix, msis: dict[str, Path
     windows_dir = f"C:\\users\\{prefix.user_dir.name}\\AppData\\Local\\Programs\\{kit.FOLDER_NAME}"
     assert dll == f"{windows_dir}\\runtime\\python311.dll"
     assert int(count) == len(argv)
-    assert argv == [f"{windows_dir}\\hello.exe", "-I", f"{windows_dir}\\kiln_boot.py", *arguments]
+    # -B: no bytecode written into the install folder (uninstall leaves nothing); -X utf8: UTF-8 text on any console
+    assert argv == [f"{windows_dir}\\hello.exe", "-I", "-B", "-X", "utf8", f"{windows_dir}\\kiln_boot.py", *arguments]
 
     assert prefix.msiexec("/x", msi) == 0
     assert not installed.exists() and not programs.exists()  # Programs\ was ours and is empty again
