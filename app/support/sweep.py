@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiln.support.sizes import tree_size
+
 PARTIAL = ".kiln-partial-"
 """Inside an output folder: the hidden folder an installer writes into before its artifact is renamed."""
 TEMP_PREFIXES = ("kiln-build-", "kiln-pip-", "kiln-lock-", "kiln-detect-")
@@ -53,15 +55,6 @@ class Leftover:
     size: int
 
 
-def _size(path: Path) -> int:
-    total = 0
-    for folder, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(folder, name)).st_size
-    return total
-
-
 def find_leftovers(folder: Path, prefixes: tuple[str, ...]) -> list[Leftover]:
     """Folders in `folder` named with one of `prefixes` whose owning process is gone."""
     found: list[Leftover] = []
@@ -80,7 +73,7 @@ def find_leftovers(folder: Path, prefixes: tuple[str, ...]) -> list[Leftover]:
             pid = owner_pid(entry.name, prefix)
             stale = not is_running(pid) if pid is not None else now - entry.stat().st_mtime > _LEGACY_AGE
             if stale:
-                found.append(Leftover(Path(entry.path), _size(Path(entry.path))))
+                found.append(Leftover(Path(entry.path), tree_size(Path(entry.path))))
     return found
 
 
@@ -107,7 +100,7 @@ def cache_leftovers(cache_dir: Path) -> list[Leftover]:
                 for entry in parent.iterdir():
                     match = _CACHE_TEMP_RE.match(entry.name)
                     if match and entry.is_dir() and not is_running(int(match.group(1))):
-                        found.append(Leftover(entry, _size(entry)))
+                        found.append(Leftover(entry, tree_size(entry)))
     return found
 
 

@@ -3,11 +3,10 @@ icons in the AppDir, read back with unsquashfs, desktop-file-validate and update
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
-from types import ModuleType
 
+import appimage_kit as T
 import pytest
 from kiln_testing import find_tool as need
 from PIL import Image
@@ -20,17 +19,6 @@ from kiln.model.associations import Association
 from kiln.model.errors import KilnError
 from kiln.model.project import Project
 
-
-def _installer_tests() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("appimage_test_installer_assoc", Path(__file__).with_name(
-        "test_installer.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-T = _installer_tests()
 ASSOCIATIONS = [
     {"extension": "tally", "description": 'Tally <document> & "more"', "icon": "doc.png"},
     {"extension": "knote", "description": "Kiln note", "mime_type": "text/x-kiln-note"},
@@ -38,12 +26,12 @@ ASSOCIATIONS = [
 
 
 def build(root: Path, associations: list[dict[str, str]]) -> Path:
-    staged = T._tiny_staged(root)
+    staged = T.tiny_staged(root)
     Image.new("RGBA", (64, 64), (200, 30, 30, 255)).save(root / "doc.png")
     project = Project.model_validate({"app": staged.app.model_dump(), "entry": staged.entry.model_dump(),
                                       "association": associations})
     ctx = BuildContext(project=project, base_dir=root, work_dir=root / "work", cache_dir=root / "cache",
-                       reporter=T._Recorder())
+                       reporter=T.Recorder())
     installer = AppImageInstaller(AppImageOptions())
     out = root / "out" / installer.artifact_name(staged)
     installer.build(ctx, staged, out)
@@ -58,7 +46,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_desktop_entry_lists_the_types_and_takes_files(image: Path, tmp_path: Path) -> None:
     desktop = tmp_path / "org.example.tiny.desktop"
-    desktop.write_bytes(T._cat(image, "org.example.tiny.desktop"))
+    desktop.write_bytes(T.cat(image, "org.example.tiny.desktop"))
     result = subprocess.run([need("desktop-file-validate"), str(desktop)], capture_output=True, text=True)
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout
     lines = desktop.read_text(encoding="utf-8").splitlines()
@@ -67,11 +55,11 @@ def test_desktop_entry_lists_the_types_and_takes_files(image: Path, tmp_path: Pa
 
 
 def test_mime_package_is_read_by_update_mime_database(image: Path, tmp_path: Path) -> None:
-    listing = T._listing(image)
+    listing = T.listing(image)
     assert "usr/share/mime/packages/org.example.tiny.xml" in listing
     mime = tmp_path / "mime"
     (mime / "packages").mkdir(parents=True)
-    package = T._cat(image, "usr/share/mime/packages/org.example.tiny.xml")
+    package = T.cat(image, "usr/share/mime/packages/org.example.tiny.xml")
     (mime / "packages" / "org.example.tiny.xml").write_bytes(package)
     env = {"PATH": "/usr/bin:/bin", "XDG_DATA_DIRS": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
     result = subprocess.run([need("update-mime-database"), str(mime)], capture_output=True, text=True, timeout=60,
@@ -87,11 +75,11 @@ def test_mime_package_is_read_by_update_mime_database(image: Path, tmp_path: Pat
 
 
 def test_document_icons_in_hicolor_mimetypes(image: Path, tmp_path: Path) -> None:
-    listing = T._listing(image)
+    listing = T.listing(image)
     for name in ("application-x-tally", "text-x-kiln-note"):
         assert f"usr/share/icons/hicolor/256x256/mimetypes/{name}.png" in listing
     own = tmp_path / "own.png"
-    own.write_bytes(T._cat(image, "usr/share/icons/hicolor/48x48/mimetypes/application-x-tally.png"))
+    own.write_bytes(T.cat(image, "usr/share/icons/hicolor/48x48/mimetypes/application-x-tally.png"))
     with Image.open(own) as icon:
         assert icon.size == (48, 48) and icon.convert("RGBA").getpixel((24, 24))[:3] == (200, 30, 30)
 
@@ -99,8 +87,8 @@ def test_document_icons_in_hicolor_mimetypes(image: Path, tmp_path: Path) -> Non
 def test_no_associations_no_mime_files(tmp_path: Path) -> None:
     need("mksquashfs")
     plain = build(tmp_path, [])
-    assert not [p for p in T._listing(plain) if "mime" in p]
-    assert "MimeType" not in T._cat(plain, "org.example.tiny.desktop").decode()
+    assert not [p for p in T.listing(plain) if "mime" in p]
+    assert "MimeType" not in T.cat(plain, "org.example.tiny.desktop").decode()
 
 
 def test_missing_association_icon_is_a_kiln_error(tmp_path: Path) -> None:

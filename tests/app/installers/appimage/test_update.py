@@ -4,44 +4,31 @@ used by zsync's own client against a loopback HTTP server to turn an old AppImag
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import re
 import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
+import appimage_kit as T
 import lief
 import pytest
 from kiln_testing import find_tool as need
 from pydantic import ValidationError
 
 from kiln.installers.appimage import update
+from kiln.installers.appimage.format import runtime_path
 from kiln.installers.appimage.installer import describe
 from kiln.installers.appimage.options import AppImageOptions
 from kiln.model.errors import KilnError
 
 
-def _installer_tests() -> ModuleType:
-    """test_installer.py's tiny-bundle helpers (tests are imported by path: --import-mode=importlib)."""
-    spec = importlib.util.spec_from_file_location("appimage_test_installer", Path(__file__).with_name(
-        "test_installer.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-T = _installer_tests()
-
-
 def tiny_appimage(root: Path, options: AppImageOptions, data: str = "payload data\n") -> Path:
     root.mkdir(parents=True)
-    staged = T._tiny_staged(root)
+    staged = T.tiny_staged(root)
     (staged.bundle / "app" / "data.txt").write_text(data * 2000, encoding="utf-8")  # something for zsync to reuse
-    return Path(T._tiny_build(root, staged, options))
+    return Path(T.tiny_build(root, staged, options))
 
 
 def section_with_lief(path: Path) -> bytes:
@@ -82,13 +69,13 @@ def test_bad_update_settings_are_refused_with_the_field(fields: dict[str, str]) 
 
 
 def test_text_longer_than_the_section_is_a_kiln_error() -> None:
-    runtime = T.runtime_path().read_bytes()
+    runtime = runtime_path().read_bytes()
     with pytest.raises(KilnError, match="room for 1023"):
         update.embed(runtime, "zsync|" + "x" * 1200)
 
 
 def test_bare_runtime_has_an_empty_1024_byte_section() -> None:
-    runtime = T.runtime_path()
+    runtime = runtime_path()
     assert section_with_lief(runtime) == bytes(1024)
     assert update.section_range(runtime.read_bytes()) is not None and update.read(runtime.read_bytes()) == ""
 

@@ -3,15 +3,13 @@ association and the PATH entry after install and neither after uninstall."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import msi_kit as kit
 import pytest
 import tomlkit
+from wine_kit import Prefix
 
 from kiln.installers.msi.registration import Launcher, association_rows, prog_id
 from kiln.model.associations import Association
@@ -20,19 +18,6 @@ ASSOCIATIONS = [{"extension": "tally", "description": "Tally document"},
                 {"extension": "knote", "description": "Kiln note", "mime_type": "text/x-kiln-note"}]
 
 
-def _wine_tests() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("msi_test_wine_for_registration", Path(__file__).with_name(
-        "test_wine.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-W = _wine_tests()
-wine_template = W.wine_template
-prefix = W.prefix
 
 
 def build(base: Path, name: str, scope: str, **options: object) -> Path:
@@ -119,7 +104,7 @@ def test_association_rows_for_hostile_descriptions() -> None:
 # -- under Wine ---------------------------------------------------------------------------------------------------
 
 
-def reg_query(prefix: W.Prefix, key: str) -> str:  # type: ignore[name-defined]
+def reg_query(prefix: Prefix, key: str) -> str:  # type: ignore[name-defined]
     result = subprocess.run(["wine", "reg", "query", key], env=prefix.env, capture_output=True, timeout=120)
     return result.stdout.decode("utf-8", errors="replace") if result.returncode == 0 else ""
 
@@ -127,7 +112,7 @@ def reg_query(prefix: W.Prefix, key: str) -> str:  # type: ignore[name-defined]
 @pytest.mark.wine
 @pytest.mark.slow
 @pytest.mark.parametrize("scope", ["per-user", "per-machine"])
-def test_wine_install_registers_and_uninstall_removes(prefix: W.Prefix, msis: dict[str, Path],  # type: ignore
+def test_wine_install_registers_and_uninstall_removes(prefix: Prefix, msis: dict[str, Path],  # type: ignore
                                                       scope: str) -> None:
     msi = msis[scope]
     environment = ("HKLM\\System\\CurrentControlSet\\Control\\Session Manager\\Environment" if scope == "per-machine"

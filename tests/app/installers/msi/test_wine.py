@@ -7,78 +7,14 @@ installed products, so these tests check files, shortcuts, the app's own HKCU va
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import msi_kit as kit
 import pytest
+from wine_kit import Prefix
 
 pytestmark = [pytest.mark.wine, pytest.mark.slow]
 INSTALL_FAILED = 1603 & 0xFF  # Wine hands exit codes to Linux cut to 8 bits
-
-
-@dataclass
-class Prefix:
-    """One Wine prefix (a copy of the session's template) and how to run things in it."""
-
-    root: Path
-    env: dict[str, str]
-
-    @property
-    def drive_c(self) -> Path:
-        return self.root / "drive_c"
-
-    @property
-    def user_dir(self) -> Path:
-        (user,) = [p for p in (self.drive_c / "users").iterdir() if p.name != "Public"]
-        return user
-
-    def run(self, *args: str | Path, env: dict[str, str] | None = None, timeout: float = 180) -> int:
-        result = subprocess.run(["wine", *map(str, args)], env={**self.env, **(env or {})}, capture_output=True,
-                                timeout=timeout)
-        return result.returncode
-
-    def msiexec(self, action: str, msi: Path) -> int:
-        return self.run("msiexec", action, msi, "/qn", "/l*v", self.root.parent / f"{msi.stem}{action[1:]}.log")
-
-    def installed_product_codes(self) -> set[str]:
-        out = subprocess.run(["wine", "uninstaller", "--list"], env=self.env, capture_output=True, timeout=120)
-        return {line.split("|")[0] for line in out.stdout.decode(errors="replace").splitlines() if "|" in line}
-
-    def user_registry(self) -> str:
-        return (self.root / "user.reg").read_text(encoding="utf-8", errors="replace")
-
-
-@pytest.fixture(scope="module")
-def wine_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
-    """A prefix initialised once (wineboot takes seconds); tests copy it."""
-    kit.need("wine", "wineserver", "wixl", "msibuild", "msiinfo", "msiextract")
-    base = tmp_path_factory.mktemp("wine")
-    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.update(HOME=str(base / "home"), WINEPREFIX=str(base / "template"), WINEDEBUG="-all", LANG="C.UTF-8",
-               LC_ALL="C.UTF-8", WINEDLLOVERRIDES="winemenubuilder.exe=d;mscoree=d;mshtml=d",
-               KILN_LAUNCHER_NO_DIALOG="1")
-    (base / "home").mkdir()
-    subprocess.run(["wine", "wineboot", "-i"], env=env, check=True, capture_output=True, timeout=300)
-    subprocess.run(["wineserver", "-w"], env=env, check=True, capture_output=True, timeout=300)
-    users = base / "template" / "drive_c" / "users"
-    for folder in (p for user in users.iterdir() for p in user.iterdir() if p.is_symlink()):
-        folder.unlink()  # Desktop, Documents... point at $HOME: make them the prefix's own folders
-        folder.mkdir()
-    yield base / "template", env
-
-
-@pytest.fixture
-def prefix(wine_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[Prefix]:
-    template, env = wine_template
-    root = tmp_path / "prefix"
-    subprocess.run(["cp", "-a", str(template), str(root)], check=True)
-    prefix = Prefix(root, {**env, "WINEPREFIX": str(root)})
-    yield prefix
-    subprocess.run(["wineserver", "-k"], env=prefix.env, capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="module")

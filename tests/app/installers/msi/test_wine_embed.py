@@ -9,7 +9,6 @@ pool runs inside it; 1.1 replaces 1.0; uninstalling leaves no file of the app be
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import msi_kit as kit
 import pytest
 import tomlkit
 from kiln_testing import require_tools
+from wine_kit import wine_env
 
 from kiln.model import lockfile
 
@@ -71,11 +71,7 @@ def msis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def prefix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     require_tools("wine", "wineserver", "timeout")
     base = tmp_path_factory.mktemp("wine")
-    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.update(HOME=str(base / "home"), WINEPREFIX=str(base / "prefix"), WINEDEBUG="-all", LANG="C.UTF-8",
-               LC_ALL="C.UTF-8", WINEDLLOVERRIDES="winemenubuilder.exe=d;mscoree=d;mshtml=d",
-               KILN_LAUNCHER_NO_DIALOG="1")
-    (base / "home").mkdir()
+    env = wine_env(base, base / "prefix")
     subprocess.run(["timeout", "300", "wine", "wineboot", "-i"], env=env, check=True, capture_output=True)
     yield env
     subprocess.run(["timeout", "60", "wineserver", "-k"], env=env, capture_output=True, check=False)

@@ -4,38 +4,24 @@ uninstalls it. Each page is captured (Pillow's ImageGrab) into the test's folder
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import msi_kit as kit
 import pytest
 import tomlkit
 from PIL import ImageGrab
+from wine_kit import Prefix
 
 pytestmark = [pytest.mark.wine, pytest.mark.slow]
 LICENCE = "Tally Licence\n\nYou may use this app. {Braces} and back\\slashes and Ünïcode stay as they are.\n"
 CHOSEN = "C:\\Kiln Chosen\\Tally"
 
 
-def _wine_tests() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("msi_test_wine_for_ui", Path(__file__).with_name("test_wine.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-W = _wine_tests()
-wine_template = W.wine_template
-prefix = W.prefix
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +92,7 @@ class Screen:
         ImageGrab.grab(xdisplay=self.display).save(self.shots / f"{name}.png")
 
 
-def test_wizard_licence_folder_launch_and_remove(prefix: W.Prefix, display: str, msi: Path,  # type: ignore
+def test_wizard_licence_folder_launch_and_remove(prefix: Prefix, display: str, msi: Path,  # type: ignore
                                                  tmp_path: Path) -> None:
     screen = Screen(display, prefix.env, tmp_path / "screens")
     record = tmp_path / "launched.bin"
