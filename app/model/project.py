@@ -110,11 +110,11 @@ class AppSection(Section):
             return value
         # Version() strips surrounding whitespace, so "1.0\n" would pass and name files "x-1.0\n-…".
         if value != value.strip() or len(value) > VERSION_MAX_CHARS:
-            raise ValueError(f"'{value[:VERSION_MAX_CHARS]}' is not a PEP 440 version; use a form like 1.0 or 2.3.1")
+            raise ValueError(f"'{value[:VERSION_MAX_CHARS]}' is not a version; use one like 1.0 or 2.3.1")
         try:
             Version(value)
         except InvalidVersion:
-            raise ValueError(f"'{value}' is not a PEP 440 version; use a form like 1.0 or 2.3.1") from None
+            raise ValueError(f"'{value}' is not a version; use one like 1.0 or 2.3.1") from None
         return value
 
     @field_validator("identifier")

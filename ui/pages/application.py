@@ -49,7 +49,7 @@ class ApplicationPage(KilnPage):
         e["description"].setPlaceholderText("One sentence about what the app does")
         add_row(form, "Na&me:", e["name"], "Machine name used for files and packages: letters, digits, '.', '_', '-'.")
         add_row(form, "&Display name:", e["display_name"], "The name people see in menus and window titles.")
-        add_row(form, "&Version:", e["version"], "The app's version in PEP 440 form, e.g. 1.0.0 or 2.1.")
+        add_row(form, "&Version:", e["version"], "The app's version, e.g. 1.0.0, 2.1 or 1.0rc1.")
         add_row(form, "&Publisher:", e["publisher"], "Who makes the app; shown by installers.")
         self.suggest = QPushButton("&Suggest")
         self.suggest.setAutoDefault(False)

@@ -68,7 +68,8 @@ def apple_version(version: str) -> str:
     try:
         release = Version(version).release
     except InvalidVersion:
-        raise KilnError(f"app.version '{version}' is not a PEP 440 version", hint="use a form like 1.2.3") from None
+        raise KilnError(f"app.version '{version}' is not a version",
+                        hint="use a version like 1.0 or 2.3.1") from None
     return ".".join(str(n) for n in (*release, 0, 0)[:3])
 
 

@@ -24,7 +24,7 @@ def msi_product_version(version: str) -> str:
     try:
         parsed = Version(version)
     except InvalidVersion:
-        raise _refuse(version, "it is not a PEP 440 version") from None
+        raise _refuse(version, "it is not a version like 1.0 or 2.3.1") from None
     if parsed.epoch:
         raise _refuse(version, "it has an epoch (N!)")
     if parsed.is_prerelease or parsed.is_devrelease:

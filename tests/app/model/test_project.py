@@ -105,7 +105,7 @@ def test_save_is_atomic_and_keeps_the_old_file_on_failure(tmp_path: Path, monkey
         pytest.param("[app\nname=1", "line 1", "TOML", id="malformed-toml"),
         pytest.param('[app]\nname="a"\n[entry]\nmodule="a"\n[[installer]]\nkind="zip"\n', "installer[0]", "zip",
                      id="unknown-installer-kind"),
-        pytest.param('[app]\nname="a"\nversion="one"\n[entry]\nmodule="a"\n', "app.version", "PEP 440",
+        pytest.param('[app]\nname="a"\nversion="one"\n[entry]\nmodule="a"\n', "app.version", "is not a version",
                      id="version-not-pep440"),
         pytest.param('[app]\nname="a"\n[entry]\nmodule="a"\n[dependencies]\nrequirements=["rich>>1"]\n',
                      "dependencies.requirements", "PEP 508", id="invalid-requirement"),

@@ -40,7 +40,7 @@ def test_versions_that_map(version: str, expected: str) -> None:
     ("1.2.3.4", "fourth number"), ("1.0rc1", "pre-release"), ("1.0a1", "pre-release"), ("1.0.dev3", "dev"),
     ("1.0.post1", "post-release"), ("1.0+local", "local version"), ("1!2.0", "epoch"),
     ("256.0", "major number 256"), ("2024.1.0", "calendar"), ("1.256", "minor number 256"),
-    ("1.0.65536", "build number 65536"), ("x.y", "not a PEP 440"),
+    ("1.0.65536", "build number 65536"), ("x.y", "not a version like 1.0"),
 ])
 def test_versions_refused_name_app_version_and_what_is_allowed(version: str, reason: str) -> None:
     with pytest.raises(KilnError) as caught:
