@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kiln.cli.resolve import add_subcommands as add_resolve  # `kiln resolve`: wheels for every platform?
 
     add_resolve(commands)
+    from kiln.cli.preflight import add_subcommands as add_preflight  # `kiln preflight`: runtimes before a build
+
+    add_preflight(commands)
     return parser
 
 

@@ -44,6 +44,7 @@ from kiln.ui.engine_process import EngineProcess
 from kiln.ui.linux_reach import linux_note
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.runtime_preflight import RuntimePreflight
 from kiln.ui.size_chart import SizeChart
 from kiln.ui.widgets import describe, display_path, note_label
 from kiln.ui.worker import run_in_background
@@ -112,6 +113,8 @@ class BuildPage(KilnPage):
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName("Summary")
         self.body.addWidget(self.summary)
+        self.preflight = RuntimePreflight(self)  # installers that will get no runtime, before the build says so
+        self.body.addWidget(self.preflight)
 
         self.build_button = QPushButton("B&uild installers")
         self.cancel_button = QPushButton("Cancel bui&ld")
@@ -226,6 +229,8 @@ class BuildPage(KilnPage):
 
     def initializePage(self) -> None:
         self.refresh_summary()
+        if not self.engine.is_running():
+            self.preflight.check(self.host.project, self.host.base_dir)
 
     def load(self, project: Project) -> None:
         self.refresh_summary()
