@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiln.installers.msi.registration import add_rows, export_rows, find_launcher
+from kiln.installers.msi.registration import add_rows, find_launcher
+from kiln.installers.msi.tables import table_rows
 from kiln.model.errors import KilnError
 
 WIDTH, HEIGHT = 370, 270
@@ -213,11 +214,11 @@ def add_dialogs(msi: Path, *, licence_file: Path | None, per_machine: bool, gui:
                 work: Path) -> None:
     """Add the wizard's tables to `msi` (after wixl and the string fixes)."""
     work.mkdir(parents=True, exist_ok=True)
-    launcher = find_launcher(export_rows(msi, "File", work), exe_name)
+    launcher = find_launcher(table_rows(msi, "File", raw=True), exe_name)
     tables = ui_tables(licence=read_licence(licence_file) if licence_file else None, folder_page=per_machine,
                        launch_file=launcher.file_key if gui else None)
     if per_machine:
-        upgrade_code = next(row["Value"] for row in export_rows(msi, "Property", work) if row["Property"] ==
+        upgrade_code = next(row["Value"] for row in table_rows(msi, "Property", raw=True) if row["Property"] ==
                             "UpgradeCode")
         tables.update(remembered_folder(upgrade_code, launcher.component))
         tables["InstallUISequence"].append(["AppSearch", "", "50"])

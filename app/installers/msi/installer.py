@@ -19,6 +19,7 @@ from kiln.installers.msi import dialogs, pe_resources, registration
 from kiln.installers.msi.names import clean_text, windows_name
 from kiln.installers.msi.options import MsiOptions
 from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_identity
+from kiln.installers.msi.tables import export_table, table_rows
 from kiln.installers.msi.version import msi_product_version
 from kiln.installers.msi.wxs import ProductInfo, build_wxs, needs_placeholder
 from kiln.model.errors import KilnError, ToolFailed
@@ -148,40 +149,20 @@ def fix_strings(msi: Path, texts: dict[str, str], table_dir: Path, subject: str,
             raise KilnError(f"internal error: a placeholder string is left in the MSI's {table} table")
 
 
-def export_table(msi: Path, table: str, *, raw: bool = False) -> list[list[str]]:
-    """A table as msiinfo exports it (IDT: column names, types, table name and keys, then one row per line).
-
-    Tables that do not exist come back as the empty list.
-    """
-    result = run(["msiinfo", "export", msi, table], check=False, what=f"reading the MSI's {table} table")
-    if result.returncode != 0:
-        return []
-    text = result.stdout.decode("utf-8", errors="surrogateescape" if raw else "replace")
-    return [line.split("\t") for line in text.split("\r\n") if line]
-
-
-def _rows(msi: Path, table: str) -> list[dict[str, str]]:
-    lines = export_table(msi, table)
-    if len(lines) < 3:
-        return []
-    names = lines[0]
-    return [dict(zip(names, row + [""] * (len(names) - len(row)), strict=True)) for row in lines[3:]]
-
-
 def describe(path: Path) -> str:
     """What `kiln inspect` shows for an MSI: product, codes, shortcuts, files and their size."""
     try:
-        properties = {row["Property"]: row["Value"] for row in _rows(path, "Property")}
+        properties = {row["Property"]: row["Value"] for row in table_rows(path, "Property")}
     except ToolFailed:
         properties = {}
     if "ProductCode" not in properties:
         raise KilnError(f"{path.name}: not a readable Windows Installer package",
                         hint="msiinfo (Debian package msitools) could not read its Property table")
-    files = _rows(path, "File")
+    files = table_rows(path, "File")
     installed = sum(int(row["FileSize"] or 0) for row in files)
     places = {"ProgramMenuFolder": "Start menu", "DesktopFolder": "desktop"}
     shortcuts = [f"{row['Name'].split('|')[-1]} ({places.get(row['Directory_'], row['Directory_'])})"
-                 for row in _rows(path, "Shortcut")]
+                 for row in table_rows(path, "Shortcut")]
     scope = {"1": "per-machine (Program Files)", "2": "per-user or per-machine (ALLUSERS=2)"}.get(
         properties.get("ALLUSERS", ""), "per-user (%LOCALAPPDATA%\\Programs)")
     streams = run(["msiinfo", "streams", path], check=False, what="listing the MSI's streams").stdout

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiln.installers.msi.tables import export_table, table_rows
 from kiln.model.associations import Association
 from kiln.model.errors import KilnError
 from kiln.support.tools import run
@@ -105,33 +106,19 @@ def path_rows(launcher: Launcher, scope: str) -> dict[str, list[list[str]]]:
     return {"Environment": [["e_path", name, "[~];[INSTALLDIR]", launcher.component]]}
 
 
-def _export(msi: Path, table: str, cwd: Path) -> list[list[str]]:
-    result = run(["msiinfo", "export", msi, table], cwd=cwd, check=False, what=f"reading the MSI's {table} table")
-    if result.returncode != 0:
-        return []
-    text = result.stdout.decode("utf-8", errors="surrogateescape")
-    return [line.split("\t") for line in text.split("\r\n") if line]
-
-
-def export_rows(msi: Path, table: str, cwd: Path) -> list[dict[str, str]]:
-    """A table's rows as {column: value} (none when the table does not exist)."""
-    lines = _export(msi, table, cwd)
-    return [dict(zip(lines[0], row, strict=False)) for row in lines[3:]]
-
-
 def add_rows(msi: Path, new: dict[str, list[list[str]]], actions: dict[str, int], work: Path,
              schemas: dict[str, tuple[str, str, str]] | None = None) -> None:
     """Append `new` rows to their tables (creating missing tables, from `schemas` too) and `actions` to
     InstallExecuteSequence."""
     work.mkdir(parents=True, exist_ok=True)
     if actions:
-        existing = {row[0] for row in _export(msi, "InstallExecuteSequence", work)[3:]}
+        existing = {row[0] for row in export_table(msi, "InstallExecuteSequence", raw=True)[3:]}
         rows = [[name, "", str(sequence)] for name, sequence in sorted(actions.items()) if name not in existing]
         if rows:
             new = {**new, "InstallExecuteSequence": rows}
     imports = []
     for table, rows in new.items():
-        current = _export(msi, table, work)
+        current = export_table(msi, table, raw=True)
         header = current[:3] if current else [line.split("\t") for line in {**_SCHEMAS, **(schemas or {})}[table]]
         width = len(header[0])  # e.g. wixl's CustomAction has a fifth column, ExtendedType: rows are padded
         lines = header + current[3:] + [[_escape(value) for value in row] + [""] * (width - len(row)) for row in rows]
@@ -148,8 +135,7 @@ def register(msi: Path, *, app_name: str, exe_name: str, associations: Sequence[
     if not associations and not add_to_path:
         return
     work.mkdir(parents=True, exist_ok=True)
-    files = _export(msi, "File", work)
-    launcher = find_launcher([dict(zip(files[0], row, strict=False)) for row in files[3:]], exe_name)
+    launcher = find_launcher(table_rows(msi, "File", raw=True), exe_name)
     tables = association_rows(app_name, associations, launcher, scope)
     actions = dict(_ACTIONS_PER_MACHINE) if associations and scope == "per-machine" else {}
     if add_to_path:
