@@ -446,9 +446,7 @@ class BuildPage(KilnPage):
         except (OSError, ValueError) as error:
             self.log.appendPlainText(f"could not read the build report {report}: {error}")
             return False
-        sizes = self.report.get("size_by_component")
-        if isinstance(sizes, dict):
-            self.chart.set_sizes({str(k): int(v) for k, v in sizes.items()})
+        self.chart.set_report(self.report)  # sizes by distribution; pruned Qt also shows its unpruned size
         runtimes = self.report.get("runtimes") or {}
         linux = runtimes.get("linux-x86_64") if isinstance(runtimes, dict) else None
         kinds = {str(a.get("kind")) for a in self.report.get("artifacts") or [] if isinstance(a, dict)}
