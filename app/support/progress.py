@@ -1,10 +1,11 @@
-"""Progress from external tools that print their own while they run (mksquashfs's progress bar).
+"""Progress from external tools that print their own while they run (mksquashfs's bar, xorriso's pacifier).
 
 `tools.run` collects a tool's output when it ends, so a long compression showed one frozen fraction for
-minutes. `run_with_progress` reads the tool's stdout as it comes, hands each line (split at `\\r` as well as
-`\\n`: progress bars redraw with `\\r`) to a parser, and reports the fractions it finds. Everything else is as
-with `tools.run`: the argv list, the lookup on PATH, cancellation within a fraction of a second, the output in
-the build log, and ToolFailed with the last lines when the tool fails.
+minutes. `run_with_progress` reads the tool's output as it comes, hands each line of one stream (split at `\\r`
+as well as `\\n`: progress bars redraw with `\\r`) to a parser, and reports the fractions it finds: mksquashfs
+draws its bar on stdout, xorriso writes its `UPDATE` lines to stderr. Everything else is as with `tools.run`:
+the argv list, the lookup on PATH, the environment overlay, cancellation within a fraction of a second (the tool
+is killed), the output in the build log, and ToolFailed with the last lines when the tool fails.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import re
 import selectors
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 from kiln.model.errors import BuildCancelled, ToolFailed
 from kiln.support import tools
@@ -24,6 +26,7 @@ from kiln.support import tools
 log = logging.getLogger("kiln.tools")
 
 _MKSQUASHFS = re.compile(rb"\]\s+(\d+)/(\d+)\s+(\d+)%")
+_XORRISO = re.compile(rb"UPDATE\s*:\s*(\d+(?:\.\d+)?)% done")
 _MIN_STEP = 0.01
 """Report again only after this much progress (a progress bar redraws hundreds of times a second)."""
 
@@ -37,51 +40,66 @@ def mksquashfs_fraction(line: bytes) -> float | None:
     return min(1.0, done / total) if total else None
 
 
+def xorriso_fraction(line: bytes) -> float | None:
+    """xorriso's pacifier (`-as mkisofs`, on stderr): `xorriso : UPDATE :  19.36% done` -> 0.1936."""
+    match = _XORRISO.search(line)
+    return min(1.0, float(match.group(1)) / 100) if match else None
+
+
 def run_with_progress(argv: Sequence[str | os.PathLike[str]], parse: Callable[[bytes], float | None],
-                      report: Callable[[float], None], what: str) -> None:
+                      report: Callable[[float], None], what: str, *, env: Mapping[str, str] | None = None,
+                      stream: Literal["stdout", "stderr"] = "stdout") -> None:
+    """Run argv, reporting the fractions `parse` finds in its `stream`; `env` is an overlay on os.environ."""
     args = [str(a) for a in argv]
     args[0] = tools.require(args[0]) if os.sep not in args[0] else args[0]
-    log.debug("run %s (progress read from stdout)", args)
+    log.debug("run %s (progress read from %s, env+=%s)", args, stream, dict(env or {}))
     started = time.monotonic()
     try:
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env={**os.environ, **env} if env else None)
     except OSError as e:
         raise ToolFailed(f"could not start {args[0]}: {e.strerror}") from e
     assert process.stdout is not None and process.stderr is not None
     out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
+    progress_fd = out_fd if stream == "stdout" else err_fd
     output: dict[int, bytearray] = {out_fd: bytearray(), err_fd: bytearray()}
     pending = b""
     last = -1.0
     with process, selectors.DefaultSelector() as selector:
-        for stream in (process.stdout, process.stderr):
-            selector.register(stream, selectors.EVENT_READ)
+        for pipe in (process.stdout, process.stderr):
+            selector.register(pipe, selectors.EVENT_READ)
         open_streams = 2
-        while open_streams:
-            if tools.cancel_requested.is_set():
-                process.kill()
-                process.wait()
-                raise BuildCancelled("build cancelled")
-            for key, _ in selector.select(timeout=0.2):
-                data = os.read(key.fd, 65536)
-                if not data:
-                    selector.unregister(key.fileobj)
-                    open_streams -= 1
-                    continue
-                if key.fd != out_fd:
-                    output[key.fd] += data
-                    continue
-                pending += data
-                *lines, pending = re.split(rb"[\r\n]", pending)
-                for line in lines:
-                    fraction = parse(line)
-                    if fraction is None:
-                        if line.strip():
-                            output[key.fd] += line + b"\n"
-                    elif fraction >= last + _MIN_STEP or (fraction == 1.0 and last < 1.0):
-                        last = fraction
-                        report(fraction)
+        try:
+            while open_streams:
+                if tools.cancel_requested.is_set():
+                    raise BuildCancelled("build cancelled")
+                for key, _ in selector.select(timeout=0.2):
+                    data = os.read(key.fd, 65536)
+                    if not data:
+                        selector.unregister(key.fileobj)
+                        open_streams -= 1
+                        continue
+                    if key.fd != progress_fd:
+                        output[key.fd] += data
+                        continue
+                    pending += data
+                    *lines, pending = re.split(rb"[\r\n]", pending)
+                    for line in lines:
+                        fraction = parse(line)
+                        if fraction is None:
+                            if line.strip():
+                                output[key.fd] += line + b"\n"
+                        elif fraction >= last + _MIN_STEP or (fraction == 1.0 and last < 1.0):
+                            last = fraction
+                            report(fraction)
+        except BaseException:
+            # A cancel (here, or raised by `report`: the engine checks at each event) must not leave the tool running.
+            process.kill()
+            process.wait()
+            raise
         process.wait()
-    stdout, stderr = bytes(output[out_fd]) + pending, bytes(output[err_fd])
+    output[progress_fd] += pending
+    stdout, stderr = bytes(output[out_fd]), bytes(output[err_fd])
     log.debug("exit %d after %.2fs", process.returncode, time.monotonic() - started)
     for name, data in (("stdout", stdout), ("stderr", stderr)):
         if data.strip():

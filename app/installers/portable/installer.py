@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import IO, BinaryIO, ClassVar, cast
 
 import zstandard
 
@@ -13,6 +14,8 @@ from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.portable.options import PortableOptions
 from kiln.support.posix_launcher import posix_launcher
 from kiln.support.targets import TARGETS, Target
+
+_BLOCK = tarfile.BLOCKSIZE
 
 
 class PortableInstaller:
@@ -43,22 +46,43 @@ class PortableInstaller:
         launcher.write_text(posix_launcher(staged.app.title, staged.python_relpath), encoding="utf-8")
         launcher.chmod(0o755)
         files = sorted(staged.bundle.rglob("*"))
-        total = sum(p.lstat().st_size for p in files if p.is_file()) or 1
-        done = 0
+        # What tar will write: a header block per entry and each file's data (PAX headers for long names and the
+        # end-of-archive blocks come on top, so the fraction stays a little under 1 until the end).
+        total = sum(_BLOCK + (p.lstat().st_size if p.is_file() else 0) for p in [staged.bundle, *files])
         params = zstandard.ZstdCompressionParameters.from_level(ctx.project.build.compression_level, threads=-1)
         compressor = zstandard.ZstdCompressor(compression_params=params)
-        with out.open("wb") as raw, compressor.stream_writer(raw) as compressed, tarfile.open(
-            fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT
-        ) as tar:
-            tar.add(staged.bundle, arcname=staged.app.name, recursive=False, filter=_normalize)
-            for path in files:
-                tar.add(path, arcname=f"{staged.app.name}/{path.relative_to(staged.bundle).as_posix()}",
-                        recursive=False, filter=_normalize)
-                if path.is_file():
-                    done += path.lstat().st_size
-                    if done % (8 << 20) < path.lstat().st_size:
-                        ctx.reporter.progress(done / total, f"packing {done >> 20} MiB")
+        with out.open("wb") as raw, compressor.stream_writer(raw) as compressed:
+            counted = _CountingWriter(compressed, total, ctx.reporter.progress)
+            # Stream mode ("w|") only ever calls write(): the counter needs no seek, tell or read.
+            with tarfile.open(fileobj=cast(IO[bytes], counted), mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                tar.add(staged.bundle, arcname=staged.app.name, recursive=False, filter=_normalize)
+                for path in files:
+                    tar.add(path, arcname=f"{staged.app.name}/{path.relative_to(staged.bundle).as_posix()}",
+                            recursive=False, filter=_normalize)
+        ctx.reporter.progress(1.0, f"packed {counted.written >> 20} MiB")
         os.chmod(out, 0o644)
+
+
+class _CountingWriter:
+    """Passes tar's output on to the zstd compressor unchanged, reporting the bytes fed so far.
+
+    tarfile writes a file's data in blocks as it reads them, so one large file moves the fraction as it is
+    compressed, not only when it is done. Reports come at most every 1 % (tar writes in 10 KiB records).
+    """
+
+    def __init__(self, sink: BinaryIO, total: int, progress: Callable[[float, str], None]) -> None:
+        self._sink, self._total, self._progress = sink, max(total, 1), progress
+        self.written = 0
+        self._reported = 0.0
+
+    def write(self, data: bytes) -> int:
+        self._sink.write(data)
+        self.written += len(data)
+        fraction = min(0.99, self.written / self._total)
+        if fraction >= self._reported + 0.01:
+            self._reported = fraction
+            self._progress(fraction, f"packing {self.written >> 20} of {self._total >> 20} MiB")
+        return len(data)
 
 
 def _normalize(info: tarfile.TarInfo) -> tarfile.TarInfo:

@@ -1,4 +1,4 @@
-"""Progress read from a tool's own output: mksquashfs's bar, for real, and the image it writes unchanged."""
+"""Progress read from a tool's own output: mksquashfs's bar and xorriso's pacifier, for real, output unchanged."""
 
 from __future__ import annotations
 
@@ -9,14 +9,42 @@ import pytest
 from kiln_testing import require_tools
 
 from kiln.installers.appimage.format import make_squashfs
-from kiln.model.errors import ToolFailed
-from kiln.support.progress import mksquashfs_fraction, run_with_progress
+from kiln.model.errors import BuildCancelled, ToolFailed
+from kiln.support.progress import mksquashfs_fraction, run_with_progress, xorriso_fraction
 
 
 def test_fraction_of_the_bar() -> None:
     assert mksquashfs_fraction(b"[=========/          ] 300/1200  25%") == 0.25
     assert mksquashfs_fraction(b"[===================] 1200/1200 100%") == 1.0
     assert mksquashfs_fraction(b"Parallel mksquashfs: Using 2 processors") is None
+
+
+def test_fraction_of_xorrisos_pacifier() -> None:
+    assert xorriso_fraction(b"xorriso : UPDATE :  19.36% done") == pytest.approx(0.1936)
+    assert xorriso_fraction(b"xorriso : UPDATE :  100.00% done") == 1.0
+    assert xorriso_fraction(b"xorriso : UPDATE :       1 files added in 1 seconds") is None
+
+
+def test_progress_read_from_stderr_with_the_environment_overlay(tmp_path: Path) -> None:
+    script = tmp_path / "pacifier.sh"
+    script.write_text('for p in 10.00 45.50 $LAST; do echo "xorriso : UPDATE :  $p% done" >&2; done\n'
+                      'echo "ordinary output"\n', encoding="utf-8")
+    seen: list[float] = []
+    run_with_progress(["sh", script], xorriso_fraction, seen.append, "the pacifier", env={"LAST": "100.00"},
+                      stream="stderr")
+    assert seen == pytest.approx([0.1, 0.455, 1.0])
+
+
+def test_a_cancel_raised_by_the_report_stops_the_tool(tmp_path: Path) -> None:
+    script = tmp_path / "long.sh"
+    # Reports once, then would run for a long while: the cancel must kill it, not wait for it.
+    script.write_text('echo "xorriso : UPDATE :  5.00% done" >&2\nexec sleep 600\n', encoding="utf-8")
+
+    def cancel(_fraction: float) -> None:
+        raise BuildCancelled("build cancelled")
+
+    with pytest.raises(BuildCancelled):
+        run_with_progress(["sh", script], xorriso_fraction, cancel, "the long tool", stream="stderr")
 
 
 def _appdir(tmp_path: Path) -> Path:
