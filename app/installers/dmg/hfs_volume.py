@@ -12,7 +12,7 @@ import struct
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -21,6 +21,7 @@ from kiln.installers.dmg.hfs_flags import set_root_custom_icon
 from kiln.installers.dmg.udif import SECTOR, UdifPartition, UdifStats, write_udif
 from kiln.model.errors import KilnError
 from kiln.support.atomic import atomic_path
+from kiln.support.progress import run_with_progress, xorriso_fraction
 from kiln.support.tools import run
 
 VOLUME_NAME_MAX_BYTES = 32  # xorriso's -V is an ISO 9660 volume id (32 bytes); the HFS+ volume name is taken from it
@@ -33,6 +34,12 @@ HFS_START = 1 + MAP_SECTORS
 HFS_EPOCH_MAX = 0xFFFFFFFF - 2082844800  # HFS+ dates are unsigned 32-bit seconds since 1904 (ends in 2040)
 
 _PM_FORMAT = ">2sHIII32s32sIIIIIIIIII16s"  # one Apple partition map entry (the rest of its block is zero)
+
+Progress = Callable[[float, str], None]
+"""Where `make_dmg` reports how far it is (0..1 of the whole job) and what it is doing."""
+# Shares of `make_dmg`'s time, measured on a 200 MB payload (half random, half text, 2 cores): zlib dominates,
+# xorriso and the copy are mostly disk writes (about 0.8 s, 0.7 s and 3.6 s).
+_XORRISO_SHARE, _COPY_SHARE = 0.15, 0.1
 
 
 def sanitize_volume_name(name: str) -> str:
@@ -62,11 +69,15 @@ def source_date_epoch(stage: Path) -> int:
     return min(max(epoch, 0), HFS_EPOCH_MAX)
 
 
-def xorriso_argv(stage: Path, volume_name: str, iso: Path, epoch: int) -> list[str]:
-    """The xorriso command line: HFS+ alongside ISO 9660, owners 0:0, every date fixed at `epoch` (reproducible)."""
+def xorriso_argv(stage: Path, volume_name: str, iso: Path, epoch: int, *, pacifier: bool = False) -> list[str]:
+    """The xorriso command line: HFS+ alongside ISO 9660, owners 0:0, every date fixed at `epoch` (reproducible).
+
+    `pacifier`: `-gui` makes xorriso print its `UPDATE : nn% done` lines several times a second (not only once a
+    second) for `run_with_progress`; it changes the messages only, never the image.
+    """
     stamp = time.strftime("%Y%m%d%H%M%S00", time.gmtime(epoch))
     return [
-        "xorriso", "-as", "mkisofs",
+        "xorriso", "-as", "mkisofs", *(["-gui"] if pacifier else []),
         "-hfsplus", "-R", "-iso-level", "3",
         "-input-charset", "UTF-8", "-output-charset", "UTF-8",  # independent of the build machine's locale
         "-uid", "0", "-gid", "0",
@@ -112,7 +123,9 @@ def _check_hfs(image: IO[bytes], offset: int, length: int) -> None:
         raise KilnError("xorriso's HFS+ volume is larger than its partition")
 
 
-def _copy_range(src: IO[bytes], offset: int, length: int, dst: IO[bytes]) -> None:
+def _copy_range(
+    src: IO[bytes], offset: int, length: int, dst: IO[bytes], progress: Callable[[float], None] | None = None
+) -> None:
     src.seek(offset)
     left = length
     while left:
@@ -121,13 +134,18 @@ def _copy_range(src: IO[bytes], offset: int, length: int, dst: IO[bytes]) -> Non
             raise KilnError("the HFS+ volume ended early (is the disk full?)")
         dst.write(buf)
         left -= len(buf)
+        if progress is not None and (left == 0 or (length - left) % (16 << 20) < len(buf)):
+            progress((length - left) / length)  # every 16 MiB: this is a plain copy, fast
 
 
 @contextmanager
 def _xorriso_image(
-    stage: Path, volume_name: str, work: Path, epoch: int | None
+    stage: Path, volume_name: str, work: Path, epoch: int | None, progress: Callable[[float], None] | None = None
 ) -> Iterator[tuple[IO[bytes], int, int, Path]]:
-    """Run xorriso in a temporary folder under `work`; yield the open image, its HFS+ byte range and the folder."""
+    """Run xorriso in a temporary folder under `work`; yield the open image, its HFS+ byte range and the folder.
+
+    With `progress`, xorriso's own pacifier is followed (fractions of the image written).
+    """
     if not stage.is_dir():
         raise KilnError(f"staging folder {stage} does not exist", hint="the DMG is built from the staged app folder")
     when = source_date_epoch(stage) if epoch is None else epoch
@@ -135,7 +153,12 @@ def _xorriso_image(
     with tempfile.TemporaryDirectory(dir=work, prefix=".hfs-") as tmp:
         iso = Path(tmp) / "volume.iso"
         env = {"SOURCE_DATE_EPOCH": str(when), "TZ": "UTC"}
-        run(xorriso_argv(stage, volume_name, iso, when), env=env, what="creating the HFS+ volume")
+        what = "creating the HFS+ volume"
+        if progress is None:
+            run(xorriso_argv(stage, volume_name, iso, when), env=env, what=what)
+        else:
+            argv = xorriso_argv(stage, volume_name, iso, when, pacifier=True)
+            run_with_progress(argv, xorriso_fraction, progress, what, env=env, stream="stderr")
         with iso.open("rb") as f:
             offset, length = find_hfs_partition(f)
             _check_hfs(f, offset, length)
@@ -187,29 +210,46 @@ def make_disk_image(volume: Path, out: Path) -> list[UdifPartition]:
         return _write_disk(src, 0, size, dst)
 
 
-def _write_disk(src: IO[bytes], offset: int, length: int, dst: IO[bytes]) -> list[UdifPartition]:
+def _write_disk(
+    src: IO[bytes], offset: int, length: int, dst: IO[bytes], progress: Callable[[float], None] | None = None
+) -> list[UdifPartition]:
     head, partitions = disk_layout(length // SECTOR)
     dst.write(head)
-    _copy_range(src, offset, length, dst)
+    _copy_range(src, offset, length, dst, progress)
     dst.write(bytes(FREE_SECTORS * SECTOR))
     return partitions
 
 
 def make_dmg(
     stage: Path, volume_name: str, out: Path, *, epoch: int | None = None, workers: int | None = None,
-    custom_icon: bool = False,
+    custom_icon: bool = False, progress: Progress | None = None,
 ) -> UdifStats:
     """Build `out` (.dmg, zlib UDIF) whose HFS+ volume holds a copy of `stage`: xorriso, disk layout, UDIF.
 
     `custom_icon`: the stage holds `.VolumeIcon.icns`; set the root folder's Finder flag so that Finder shows it.
+    `progress`: told the fraction of the whole job as each step goes (xorriso's pacifier, bytes copied, chunks
+    compressed), with what is being done; the bytes written are the same with or without it.
     """
-    with _xorriso_image(stage, volume_name, out.parent, epoch) as (iso, offset, length, tmp):
+    copy_start = _XORRISO_SHARE
+    udif_start = _XORRISO_SHARE + _COPY_SHARE
+    xorriso = _part(progress, 0.0, copy_start, "making the HFS+ volume")
+    copy = _part(progress, copy_start, udif_start, "laying out the disk")
+    udif = _part(progress, udif_start, 1.0, "compressing the disk image")
+    with _xorriso_image(stage, volume_name, out.parent, epoch, xorriso) as (iso, offset, length, tmp):
         disk = tmp / "disk.img"
         with disk.open("w+b") as dst:
-            partitions = _write_disk(iso, offset, length, dst)
+            partitions = _write_disk(iso, offset, length, dst, copy)
             if custom_icon:
                 set_root_custom_icon(dst, HFS_START * SECTOR)
-        return write_udif(disk, out, partitions=partitions, workers=workers)
+        return write_udif(disk, out, partitions=partitions, workers=workers, progress=udif)
+
+
+def _part(progress: Progress | None, start: float, end: float, what: str) -> Callable[[float], None] | None:
+    """One step's 0..1 mapped onto [start, end] of the whole job."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda fraction: report(start + (end - start) * fraction, what)
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """The dmg kind: a macOS disk image holding `<Title>.app` and an Applications link, built on Linux.
 
 Steps: the .app bundle (app_bundle.py) and the link go into a volume folder; xorriso turns it into an HFS+ volume
-and Kiln's UDIF writer compresses it (hfs_volume.py, udif.py). Same input, same bytes: every
-date on the volume is $SOURCE_DATE_EPOCH or a fixed date, owners are 0:0 and modes are normalised.
+and Kiln's UDIF writer compresses it (hfs_volume.py, udif.py), each reporting its progress into the stage's.
+Same input, same bytes: every date on the volume is $SOURCE_DATE_EPOCH or a fixed date, owners are 0:0 and modes
+are normalised.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from kiln.support.tools import run
 
 FIXED_EPOCH = 946684800  # 2000-01-01 00:00 UTC: the date on every file when SOURCE_DATE_EPOCH is not set
 _SEVEN_ZIP = ("7z", "7zz")
+_BUNDLE_SHARE = 0.2  # of the stage: icon and .app bundle (a copy of the staged files); make_dmg reports the rest
 _LISTED_LINKS = 20  # symlink targets `describe` reads one 7-Zip call each; enough for the volume's top levels
 
 
@@ -88,8 +90,12 @@ class DmgInstaller:
         layout = layout_for(app_folder_name(staged.app.title), self.options.applications_link)
         write_finder_files(volume, self.volume_name(staged), layout, icns, build_epoch())
         ctx.check_cancelled()
-        ctx.reporter.progress(0.35, "making the HFS+ volume and compressing it")
-        stats = make_dmg(volume, self.volume_name(staged), out, epoch=build_epoch(), custom_icon=True)
+        ctx.reporter.progress(_BUNDLE_SHARE, "making the HFS+ volume and compressing it")
+
+        def report(fraction: float, message: str) -> None:  # make_dmg's own progress, into the rest of the stage
+            ctx.reporter.progress(_BUNDLE_SHARE + (1 - _BUNDLE_SHARE) * fraction, message)
+
+        stats = make_dmg(volume, self.volume_name(staged), out, epoch=build_epoch(), custom_icon=True, progress=report)
         ctx.reporter.log(f"{out.name}: {human_size(stats.uncompressed_bytes)} image, "
                          f"{human_size(stats.file_bytes)} compressed ({stats.chunk_counts})")
         ctx.reporter.progress(1.0, "disk image written")

@@ -167,8 +167,13 @@ def _write_all(
     out: IO[bytes],
     workers: int,
     level: int,
+    progress: Callable[[float], None] | None = None,
 ) -> UdifStats:
-    """Write data fork, plist and koly to `out`; `view` is the whole disk image."""
+    """Write data fork, plist and koly to `out`; `view` is the whole disk image.
+
+    `progress` gets the fraction of the data chunks written (by sectors; all-zero runs cost nothing and count for
+    nothing), at least every 1 %, from this thread: it may raise (a cancelled build) and the pool stops with it.
+    """
     digest = hashlib.sha256()
     counts: dict[str, int] = {}
     fork_crc = 0
@@ -191,12 +196,19 @@ def _write_all(
         _, start, n = first[0]
         head = min(n, CHUNK_SECTORS)
         first[0:1] = [(False, start, head)] + ([(True, start + head, n - head)] if n > head else [])
+    data_sectors = sum(n for plan in plans for is_zero, _, n in plan if not is_zero)
+    sectors_done, reported = 0, 0.0
     for part, plan in zip(partitions, plans, strict=True):
         table = bytearray()
         part_crc = 0
         for (is_zero, start, n), (kind, payload) in zip(plan, _pipeline(plan, work, workers), strict=True):
             if not is_zero:  # "ignore" sectors are left out of the partition checksum (7-Zip checks it that way)
                 part_crc = zlib.crc32(view[start * SECTOR : (start + n) * SECTOR], part_crc)
+                sectors_done += n
+                fraction = sectors_done / data_sectors
+                if progress is not None and (fraction >= reported + 0.01 or sectors_done == data_sectors):
+                    reported = fraction
+                    progress(fraction)
             table += struct.pack(CHUNK_FORMAT, kind, 0, start - part.first_sector, n, position, len(payload))
             counts[CHUNK_NAMES[kind]] = counts.get(CHUNK_NAMES[kind], 0) + 1
             if payload:
@@ -259,12 +271,13 @@ def write_udif(
     partitions: Sequence[UdifPartition] | None = None,
     workers: int | None = None,
     level: int = 6,
+    progress: Callable[[float], None] | None = None,
 ) -> UdifStats:
     """Write `disk_image` (bytes, or a file read through mmap) to `out` as a zlib-compressed UDIF image.
 
     `partitions` must tile the image in order (see `hfs_volume.make_disk_image` for the classic DDM + partition map +
     HFS + free layout); None writes one whole-disk entry. `out` appears atomically: a temporary file in the same
-    folder is renamed at the end.
+    folder is renamed at the end. `progress` receives the fraction of the chunks compressed so far (0..1).
     """
     workers = workers or os.cpu_count() or 1
     with atomic_path(out, mode=0o644) as tmp_path, tmp_path.open("wb") as tmp:
@@ -273,9 +286,9 @@ def write_udif(
                 size = os.fstat(f.fileno()).st_size
                 _check_size(size)
                 with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                    stats = _write_checked(mapped, size, partitions, tmp, workers, level)
+                    stats = _write_checked(mapped, size, partitions, tmp, workers, level, progress)
         else:
-            stats = _write_checked(memoryview(disk_image), len(disk_image), partitions, tmp, workers, level)
+            stats = _write_checked(memoryview(disk_image), len(disk_image), partitions, tmp, workers, level, progress)
     return stats
 
 
@@ -291,9 +304,10 @@ def _write_checked(
     out: IO[bytes],
     workers: int,
     level: int,
+    progress: Callable[[float], None] | None = None,
 ) -> UdifStats:
     _check_size(size)
     sector_count = size // SECTOR
     parts = list(partitions) if partitions is not None else whole_disk(sector_count)
     _validate(parts, sector_count)
-    return _write_all(view, sector_count, parts, out, workers, level)
+    return _write_all(view, sector_count, parts, out, workers, level, progress)
