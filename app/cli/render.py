@@ -1,14 +1,22 @@
-"""Shows build events in a terminal with rich: one progress bar, a line per finished stage, the artifacts."""
+"""Shows build events in a terminal with rich: one progress bar, a line per finished stage, the artifacts.
+
+The bar's line says what the running stage is doing, how long it has been running (counting up between events,
+so a long compression visibly moves on) and how long the build has taken so far.
+"""
 
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
 from types import TracebackType
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TaskProgressColumn, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from kiln.model.events import Event
 from kiln.support.sizes import human_size
@@ -21,21 +29,38 @@ def make_console(stderr: bool = False) -> Console:
     return Console(highlight=False, stderr=stderr, soft_wrap=not on_terminal)
 
 
-class RichRenderer:
-    """A Reporter for terminals."""
+def hms(seconds: float) -> str:
+    """0:01:05, as rich shows elapsed time."""
+    return str(timedelta(seconds=max(0, int(seconds))))
 
-    def __init__(self, console: Console | None = None) -> None:
+
+class ElapsedColumn(ProgressColumn):
+    """`stage 0:00:42  total 0:03:10`: the running stage's time (from the task's `stage_started` field) and the
+    build's, both read from the Progress clock at each refresh, so they count up while no event arrives."""
+
+    def render(self, task: Task) -> Text:
+        total = hms(task.elapsed) if task.elapsed is not None else "-:--:--"
+        started = task.fields.get("stage_started")
+        stage = f"stage {hms(task.get_time() - started)}  " if started is not None else ""
+        return Text(f"{stage}total {total}", style="progress.elapsed")
+
+
+class RichRenderer:
+    """A Reporter for terminals. `clock` is the time source (monotonic seconds) for the elapsed columns."""
+
+    def __init__(self, console: Console | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.console = console or make_console()
+        self._clock = clock
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-            console=self.console, transient=True,
+            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), ElapsedColumn(),
+            console=self.console, transient=True, get_time=clock,
         )
         self._task: TaskID | None = None
         self._artifacts: list[Event] = []
 
     def __enter__(self) -> RichRenderer:
         self._progress.start()
-        self._task = self._progress.add_task("starting", total=1.0)
+        self._task = self._progress.add_task("starting", total=1.0, stage_started=None)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
@@ -45,9 +70,12 @@ class RichRenderer:
         assert self._task is not None
         if event.fraction is not None:
             self._progress.update(self._task, completed=event.fraction)
+        if event.kind == "stage-start":
+            self._progress.update(self._task, stage_started=self._clock())
         if event.kind == "stage-start" or (event.kind == "progress" and event.message):
             self._progress.update(self._task, description=f"{event.stage}: {escape(event.message)}")
         elif event.kind == "stage-end":
+            self._progress.update(self._task, stage_started=None)
             self.console.print(f"[green]✓[/] {escape(event.stage or '')}  {event.data.get('seconds', 0):.1f} s")
         elif event.kind == "warning":
             self.console.print(f"[yellow]warning:[/] {escape(event.message)}")
@@ -64,6 +92,8 @@ class RichRenderer:
                 self.console.print(f"  hint: {escape(event.data['hint'])}")
         elif event.kind == "done":
             self._done(event)
+        if event.kind in ("stage-start", "progress"):
+            self._progress.refresh()  # show the new stage and fraction now, not at the next tick
 
     def _done(self, event: Event) -> None:
         self._progress.stop()

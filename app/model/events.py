@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import IO, Any, Literal, Protocol
 
 EventKind = Literal["stage-start", "stage-end", "progress", "log", "warning", "artifact", "error", "done"]
@@ -20,6 +21,9 @@ class Event:
 
     `fraction` is the overall progress (0..1) when known; `data` carries kind-specific fields: for `artifact`
     path, size, sha256, kind; for `done` status and report path; for `error` hint; for `stage-end` seconds.
+    `elapsed` is when it happened, in seconds since the event stream began (JsonLinesWriter stamps it): a reader
+    shows the running stage's time as now minus its `stage-start`'s, even when reading a recorded stream. It is
+    not part of an event's identity (equality ignores it).
     """
 
     kind: EventKind
@@ -27,6 +31,7 @@ class Event:
     stage: str | None = None
     fraction: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    elapsed: float | None = field(default=None, compare=False)
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v not in (None, {})}, ensure_ascii=False)
@@ -36,13 +41,14 @@ class Event:
         raw = json.loads(line)
         if not isinstance(raw, dict) or raw.get("kind") not in EVENT_KINDS:
             raise ValueError(f"not a Kiln event: {line[:80]!r}")
-        fraction = raw.get("fraction")
+        fraction, elapsed = raw.get("fraction"), raw.get("elapsed")
         return cls(
             kind=raw["kind"],
             message=str(raw.get("message", "")),
             stage=raw.get("stage"),
             fraction=float(fraction) if fraction is not None else None,
             data=dict(raw.get("data") or {}),
+            elapsed=float(elapsed) if elapsed is not None else None,
         )
 
 
@@ -63,12 +69,19 @@ class CallbackReporter:
 
 
 class JsonLinesWriter:
-    """Writes one JSON object per line and flushes, so a reading process sees each event at once."""
+    """Writes one JSON object per line and flushes, so a reading process sees each event at once.
 
-    def __init__(self, stream: IO[str]) -> None:
+    Each event is stamped with `elapsed` (seconds since this writer was made) unless it already has one.
+    """
+
+    def __init__(self, stream: IO[str], clock: Callable[[], float] = time.monotonic) -> None:
         self._stream = stream
+        self._clock = clock
+        self._started = clock()
 
     def emit(self, event: Event) -> None:
+        if event.elapsed is None:
+            event = replace(event, elapsed=round(self._clock() - self._started, 3))
         self._stream.write(event.to_json() + "\n")
         self._stream.flush()
 
