@@ -11,6 +11,7 @@ import os
 import shutil
 import struct
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from kiln.model.errors import KilnError
@@ -146,6 +147,26 @@ def make_squashfs(appdir: Path, out: Path, progress: Callable[[float], None] | N
     flags = [f for f in _MKSQUASHFS_FLAGS if f != "-no-progress"]  # the bar is display only: same bytes
     run_with_progress(["mksquashfs", appdir, out, *flags], mksquashfs_fraction, progress,
                       what="creating the AppImage payload")
+
+
+def append_squashfs(tree: Path, image: Path) -> None:
+    """Add the entries of `tree` to the root of the squashfs `image` (mksquashfs's append mode).
+
+    The image keeps its data blocks and compressor settings; mksquashfs rewrites only its tables. The root must
+    not already hold a name of `tree` (mksquashfs would rename the new one). The same flags as a new image, less
+    -noappend: options mksquashfs ignores when appending (-comp, -b, -X...) do no harm, and times, owners and
+    xattrs stay fixed. -no-recovery: no recovery file in the user's home folder.
+    """
+    flags = [f for f in _MKSQUASHFS_FLAGS if f != "-noappend"]
+    run(["mksquashfs", tree, image, *flags, "-no-recovery"], what="adding the app to the AppImage payload")
+
+
+@lru_cache(maxsize=1)
+def squashfs_settings() -> dict[str, object]:
+    """What decides the bytes mksquashfs writes for a given tree: its version and the flags (a cache key part)."""
+    version = run(["mksquashfs", "-version"], what="asking mksquashfs for its version").stdout.decode(
+        errors="replace").splitlines()
+    return {"mksquashfs": version[0] if version else "", "flags": list(_MKSQUASHFS_FLAGS)}
 
 
 def assemble(runtime: Path, squashfs: Path, out: Path) -> None:

@@ -4,8 +4,13 @@ AppDir layout (the payload):
   AppRun                      POSIX sh launcher: runs usr/runtime's Python on usr/kiln_boot.py
   <identifier or name>.desktop
   <name>.png, .DirIcon        256 px icon
-  usr/                        the staged bundle (runtime/, app/, packages/, kiln_boot.py)
+  usr/                        the staged bundle: runtime/, packages/, kiln_boot.py, and app -> ../app
   usr/share/icons/hicolor/<N>x<N>/apps/<name>.png
+  app/                        the app's own files (the bundle's app/)
+
+The payload is made in two layers (kiln.build.layers): the base, everything but app/, is compressed once and
+kept in Kiln's cache; each build copies it and appends app/ (mksquashfs adds new entries only at the root, so
+the app's files live in a top-level folder the bundle reaches through the usr/app symlink).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import struct
 from pathlib import Path
 from typing import ClassVar
 
+from kiln.build.layers import base_key, take_base, tree_digest
 from kiln.build.staging import link_tree
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.appimage import update
@@ -27,10 +33,12 @@ from kiln.installers.appimage.format import (
     APPIMAGE_MAGIC_OFFSET,
     SQUASHFS_MAGIC,
     AppImageFormatError,
+    append_squashfs,
     assemble,
     elf_end_offset,
     make_squashfs,
     runtime_path,
+    squashfs_settings,
 )
 from kiln.installers.appimage.mime import write_file_types
 from kiln.installers.appimage.options import AppImageOptions
@@ -42,6 +50,8 @@ from kiln.support.targets import TARGETS, Target
 from kiln.support.tools import run
 
 ICON_SIZE = 256
+APP_LAYER = "app"
+"""The AppDir's top-level folder of the app's own files: the layer appended to the cached base."""
 # squashfs superblock compression ids (squashfs_fs.h).
 _COMPRESSORS = {1: "gzip", 2: "lzma", 3: "lzo", 4: "xz", 5: "lz4", 6: "zstd"}
 _SUPERBLOCK = struct.Struct("<4sIIIIHHHHHHQQQQQQQQ")  # 96 bytes, little-endian
@@ -98,16 +108,20 @@ class AppImageInstaller:
         except ValueError as e:
             raise KilnError(f"appimage installer: {e}", hint="fix categories in the [[installer]] table") from None
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
-        appdir = ctx.work_dir / "AppDir"
-        shutil.rmtree(appdir, ignore_errors=True)
-        appdir.mkdir()
+        appdir, layer = ctx.work_dir / "AppDir", ctx.work_dir / "AppLayer"
+        for folder in (appdir, layer):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
         ctx.reporter.progress(0.0, "laying out the AppDir")
-        _link_bundle(staged, appdir / "usr")
+        usr = appdir / "usr"
+        usr.mkdir()
+        _link_file(staged.boot_script, usr / "kiln_boot.py")
+        os.symlink(f"../{APP_LAYER}", usr / "app")
         icon = load_icon(staged.icon_source)
         for warning in icon.warnings:
             ctx.reporter.warn(warning)
-        hicolor_set(icon, appdir / "usr", name)
-        write_file_types(associations, appdir / "usr", staged.app.identifier or name, ctx.base_dir, staged.icon_source)
+        hicolor_set(icon, usr, name)
+        write_file_types(associations, usr, staged.app.identifier or name, ctx.base_dir, staged.icon_source)
         write_png(icon, appdir / f"{name}.png", ICON_SIZE)
         write_png(icon, appdir / ".DirIcon", ICON_SIZE)
         app_run = appdir / "AppRun"
@@ -117,11 +131,31 @@ class AppImageInstaller:
         app_run.chmod(0o755)
         write_desktop_file(entry, appdir / self.desktop_file_name(staged))
         _normalize_modes(appdir)
+        link_tree(staged.app_dir, layer / APP_LAYER)
+        _normalize_modes(layer)
         ctx.check_cancelled()
-        ctx.reporter.progress(0.15, "compressing the payload (squashfs, zstd)")
+        content = tree_digest([("", appdir), ("usr/runtime", staged.runtime_dir),
+                               ("usr/packages", staged.packages_dir)],
+                              remember=(staged.runtime_dir, staged.packages_dir))
+        key = base_key(self.kind, content, squashfs_settings())
+
+        def make_base(dest: Path) -> None:
+            ctx.reporter.progress(0.15, "compressing the runtime and the dependencies (squashfs, zstd)")
+            for part in ("runtime", "packages"):
+                link_tree(staged.bundle / part, usr / part)
+                _normalize_modes(usr / part)
+            make_squashfs(appdir, dest, lambda f: ctx.reporter.progress(
+                0.15 + 0.7 * f, f"compressing the runtime and the dependencies (squashfs, zstd): {f:.0%} of the "
+                "blocks"))
+
         squashfs = ctx.work_dir / "payload.squashfs"
-        make_squashfs(appdir, squashfs, lambda f: ctx.reporter.progress(
-            0.15 + 0.75 * f, f"compressing the payload (squashfs, zstd): {f:.0%} of the blocks"))
+        if take_base(ctx.cache_dir, self.kind, key, make_base, squashfs):
+            ctx.reporter.log("runtime and dependencies unchanged: reusing their compressed squashfs from the cache")
+        else:
+            ctx.reporter.log("compressed the runtime and the dependencies once; the cache keeps them for rebuilds")
+        ctx.check_cancelled()
+        ctx.reporter.progress(0.85, "adding the app to the payload (squashfs append)")
+        append_squashfs(layer, squashfs)
         ctx.check_cancelled()
         ctx.reporter.progress(0.9, f"joining the runtime and the {human_size(squashfs.stat().st_size)} payload")
         updates = update.update_information(self.options.update_url, self.options.update_information, out.name)
@@ -138,28 +172,11 @@ class AppImageInstaller:
         ctx.reporter.progress(1.0, f"{out.name} ready")
 
 
-def _link_bundle(staged: StagedApp, usr: Path) -> None:
-    """Hard-link the bundle into usr/, leaving out the portable kind's launcher if it ran first on this bundle."""
-    usr.mkdir()
-    for item in sorted(staged.bundle.iterdir()):
-        if item.name == staged.app.name and _is_kiln_launcher(item):
-            continue  # portable's launcher: the AppImage has AppRun instead, and its payload must not vary
-        if item.is_dir() and not item.is_symlink():
-            link_tree(item, usr / item.name)
-        elif item.is_symlink():
-            os.symlink(os.readlink(item), usr / item.name)
-        else:
-            try:
-                os.link(item, usr / item.name)
-            except OSError:
-                shutil.copy2(item, usr / item.name)
-
-
-def _is_kiln_launcher(path: Path) -> bool:
-    if not path.is_file() or path.is_symlink():
-        return False
-    with path.open("rb") as f:
-        return f.read(64).startswith(b"#!/bin/sh\n# Written by Kiln")
+def _link_file(source: Path, dest: Path) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)
 
 
 def _normalize_modes(root: Path) -> None:

@@ -91,11 +91,14 @@ def test_tiny_layout_modes_and_icons(tiny: Path) -> None:
     assert tiny.stat().st_mode & 0o777 == 0o755
     icons = [f"usr/share/icons/hicolor/{n}x{n}/apps/tiny.png" for n in HICOLOR_SIZES]
     assert set(_listing(tiny)) == {
-        "", ".DirIcon", "AppRun", "org.example.tiny.desktop", "tiny.png", "usr", "usr/app", "usr/app/data.txt",
+        "", ".DirIcon", "AppRun", "org.example.tiny.desktop", "tiny.png", "app", "app/data.txt", "usr", "usr/app",
         "usr/kiln_boot.py", "usr/packages", "usr/runtime", "usr/runtime/bin", f"usr/runtime/bin/python{PY}",
         "usr/share", "usr/share/icons", "usr/share/icons/hicolor",
         *icons, *(str(Path(i).parent) for i in icons), *(str(Path(i).parent.parent) for i in icons),
     }  # no portable launcher (usr/tiny): it is not part of the AppImage
+    # The app's files are the layer appended to the cached base, at the top; the bundle reaches them via usr/app.
+    assert _run([_tool("unsquashfs"), "-o", str(elf_end_offset(tiny)), "-lls", tiny]).stdout.count(
+        "squashfs-root/usr/app -> ../app") == 1
     modes = {line.split()[-1].removeprefix("squashfs-root/"): line.split()[:2] for line in _listing(tiny, long=True)}
     assert modes["AppRun"] == ["-rwxr-xr-x", "root/root"]
     assert modes["org.example.tiny.desktop"] == ["-rw-r--r--", "root/root"]
@@ -137,7 +140,8 @@ def test_describe_reads_without_running(tiny: Path) -> None:
     seven = _run([_tool("7z", "7zz"), "l", "-slt", tiny]).stdout  # an independent squashfs reader
     assert f"Offset = {offset}" in seven and "Method = ZSTD" in seven
     files, folders = re.search(r"(\d+) files, (\d+) folders", _run([_tool("7z", "7zz"), "l", tiny]).stdout).groups()  # type: ignore[union-attr]
-    assert f"contents: {files} files, {folders} folders, 0 symlinks" in text
+    # 7-Zip counts the one symlink (usr/app -> ../app) among the files.
+    assert f"contents: {int(files) - 1} files, {folders} folders, 1 symlinks" in text
     assert "desktop entry org.example.tiny.desktop:" in text and "    Name=Tiny App" in text
     assert re.search(r"\d+ B  AppRun", text) and "usr/kiln_boot.py" in text
 

@@ -1,0 +1,171 @@
+"""Compressed bases: what a change to the app's own files leaves alone is compressed once and reused.
+
+An artifact is made of two layers: the base (the runtime, the dependencies, the launcher, the icons: all but the
+app's own files) and the app layer (the bundle's `app/` folder). The base, compressed, is kept in Kiln's cache
+under a key made of its content (`tree_digest`) and of how it is compressed (tool versions, flags, levels), so a
+rebuild after a change to the app's code copies the compressed base and compresses only the app layer:
+mksquashfs appends to the AppImage's base image, the portable .tar.zst gets a second zstd frame.
+
+A cold build goes the same way: it makes the base, stores it, then adds the layer. So an artifact has the same
+bytes whether its base came from the cache or was just made. A cache entry is its compressed file plus a record of
+its size and sha256, written into a temporary folder and renamed into place under the entry's lock; an entry whose
+file does not match its record (cut short, damaged) is made again, never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import stat
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from kiln import __version__
+from kiln.support.locks import FileLock, lock_path_for, remove_dead_temps, unique_temp_dir
+
+FORMAT = 1
+BASE = "base"
+META = "base.json"
+MAX_ENTRIES = 4
+"""Bases kept per kind: a few, so switching between branches or Qt selections does not rebuild them each time."""
+
+_memo: dict[tuple[str, str, int, int, int], str] = {}
+
+
+def normalized_mode(mode: int) -> int:
+    """The mode an artifact records: folders and executable files 0755, other files 0644."""
+    return 0o755 if stat.S_ISDIR(mode) or mode & 0o111 else 0o644
+
+
+def _part_digest(prefix: str, root: Path) -> str:
+    digest = hashlib.sha256()
+    seen: dict[tuple[int, int], str] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        here = Path(folder)
+        names = sorted(dirs + files)
+        for name in names:
+            path = here / name
+            relative = f"{prefix}/{path.relative_to(root).as_posix()}".lstrip("/")
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                line = f"L\0{relative}\0{os.readlink(path)}"
+            elif stat.S_ISDIR(info.st_mode):
+                line = f"D\0{relative}"
+            elif (info.st_dev, info.st_ino) in seen:  # archives record a second name of one file as a hard link
+                line = f"H\0{relative}\0{seen[(info.st_dev, info.st_ino)]}"
+            else:
+                seen[(info.st_dev, info.st_ino)] = relative
+                with path.open("rb") as f:
+                    content = hashlib.file_digest(f, "sha256").hexdigest()
+                line = f"F\0{relative}\0{normalized_mode(info.st_mode):o}\0{info.st_size}\0{content}"
+            digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
+        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
+    return digest.hexdigest()
+
+
+def tree_digest(parts: Sequence[tuple[str, Path]], remember: Sequence[Path] = ()) -> str:
+    """A digest of folders as an archive of them records them: each name below its prefix, its kind, its mode
+    reduced to 0644/0755, symlink targets, second names of one file (hard links), and every file's bytes.
+
+    Parts whose root is in `remember` (the staged runtime and dependencies, which do not change once staged) are
+    hashed once per build process, however many installers ask.
+    """
+    digest = hashlib.sha256(f"tree {FORMAT}\n".encode())
+    for prefix, root in parts:
+        info = root.stat()
+        memo_key = (prefix, str(root), info.st_dev, info.st_ino, info.st_mtime_ns)
+        part = _memo.get(memo_key) if root in remember else None
+        if part is None:
+            part = _part_digest(prefix, root)
+            if root in remember:
+                _memo[memo_key] = part
+        digest.update(f"{prefix}\0{part}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def base_key(kind: str, content: str, settings: Mapping[str, object]) -> str:
+    """The cache key of a base: its content digest and everything that decides how it is compressed."""
+    payload = {"format": FORMAT, "kiln": __version__, "kind": kind, "content": content, "settings": settings}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:40]
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _intact(entry: Path) -> bool:
+    """The entry's file is there, whole and unchanged (its size and sha256 match what was recorded)."""
+    try:
+        meta = json.loads((entry / META).read_text(encoding="utf-8"))
+        base = entry / BASE
+        return (meta.get("format") == FORMAT and base.stat().st_size == meta["size"]
+                and _sha256(base) == meta["sha256"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def take_base(cache_dir: Path, kind: str, key: str, make: Callable[[Path], None], dest: Path) -> bool:
+    """Put the compressed base `key` of `kind` at `dest`; returns True when it came from the cache.
+
+    When the cache has no intact entry for the key, `make(path)` writes the base, which is stored (under the
+    entry's lock, so concurrent builds make it once) and then copied to `dest`. A cache that cannot be written
+    costs only the reuse: the base is made straight into `dest`.
+    """
+    entry = cache_dir / "bases" / kind / key
+    lock = FileLock(lock_path_for(entry))
+    try:
+        lock.acquire()
+    except OSError:
+        make(dest)
+        return False
+    try:
+        if _intact(entry):
+            shutil.copyfile(entry / BASE, dest)
+            with contextlib.suppress(OSError):
+                os.utime(entry / META)  # last use, for eviction
+            return True
+        try:
+            remove_dead_temps(entry)
+            temp = unique_temp_dir(entry)
+        except OSError:
+            make(dest)
+            return False
+        try:
+            make(temp / BASE)
+            meta = {"format": FORMAT, "size": (temp / BASE).stat().st_size, "sha256": _sha256(temp / BASE)}
+            (temp / META).write_text(json.dumps(meta), encoding="utf-8")
+            if entry.exists() or entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            os.replace(temp, entry)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+        shutil.copyfile(entry / BASE, dest)
+    finally:
+        lock.release()
+    _evict(entry.parent, entry)
+    return False
+
+
+def _evict(folder: Path, keep: Path) -> None:
+    """Drop the least recently used bases of a kind beyond MAX_ENTRIES (an entry in use elsewhere stays)."""
+    def last_use(entry: Path) -> int:
+        try:
+            return (entry / META).stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    with contextlib.suppress(OSError):
+        entries = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
+                         key=last_use, reverse=True)
+        for old in entries[MAX_ENTRIES - 1:]:
+            lock = FileLock(lock_path_for(old))
+            if lock.acquire(blocking=False):
+                try:
+                    shutil.rmtree(old, ignore_errors=True)
+                finally:
+                    lock.release()
