@@ -6,6 +6,11 @@ made of everything that decides its content (the lock file's bytes, the requirem
 target, the Python version and Kiln's version) and hard-linked into the next bundle, as the runtime stage
 does with the relocated runtime. Apps built into a wheel (their wheel is installed together with the
 dependencies) always go through pip.
+
+The tree is also compiled to bytecode once, in the cache, beside it: one compiled copy per way of compiling
+(the interpreter, `[build] optimize` and `keep_sources`). Its sources stay in it, so the payload stage can still
+read them (entry point, tkinter and Qt checks); the build then drops the compiled sources from its linked copy
+(`kiln.support.bytecode.finish_tree`), which leaves exactly what compiling in the bundle would have.
 """
 
 from __future__ import annotations
@@ -14,17 +19,35 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from kiln import __version__
 from kiln.build import dependencies as deps
+from kiln.build.payload import remove_unshipped
 from kiln.model import lockfile
 from kiln.model.project import DependenciesSection
+from kiln.support import bytecode
+from kiln.support.locks import build_once
 from kiln.support.targets import Target
 
 FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Bytecode:
+    """How the bundle's Python files are compiled: the target's interpreter (None: the running one, of the same
+    version), its full version, and `[build] optimize` / `keep_sources`."""
+
+    python: Path | None
+    python_full_version: str
+    optimize: int
+    keep_sources: bool
+
+    def variant(self) -> str:
+        text = json.dumps([self.python_full_version, self.optimize, self.keep_sources, bytecode.script_digest()])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _key(section: DependenciesSection, base_dir: Path, target: Target, python_version: str,
@@ -56,21 +79,63 @@ def _result(data: dict[str, Any]) -> deps.DepsResult:
 
 
 def install_reusing(section: DependenciesSection, base_dir: Path, target: Target, python_version: str, dest: Path,
-                    cache_dir: Path, lock_file: Path | None) -> tuple[deps.DepsResult, bool]:
-    """deps.install, or the tree it made for the same lock; returns (result, reused)."""
+                    cache_dir: Path, lock_file: Path | None, compile_with: Bytecode | None = None,
+                    ) -> tuple[deps.DepsResult, bool, bytecode.Compiled | None]:
+    """deps.install, or the tree it made for the same lock; returns (result, reused, compiled).
+
+    With `compile_with`, `dest` receives the cached compiled copy (sources still in it, __pycache__ and bin/
+    already gone): `compiled` says what was compiled, for bytecode.finish_tree. It is None when the tree could
+    not be cached (no kiln.lock, a read-only cache): then `dest` holds pip's tree, to be compiled in place.
+    """
     store = cache_dir / "installed"
     key = _key(section, base_dir, target, python_version, lock_file)
-    if key is not None and (store / key / "result.json").is_file():
-        data = json.loads((store / key / "result.json").read_text(encoding="utf-8"))
-        dest.mkdir(parents=True, exist_ok=True)
-        _link_tree(store / key / "packages", dest)
-        return _result(data), True
-    result = deps.install(section, base_dir, target, python_version, dest, cache_dir / "wheels",
-                          lock_file=lock_file)
-    key = _key(section, base_dir, target, python_version, lock_file)  # the lock as this install left it
-    if key is not None and dest.is_dir():
-        _store(store, key, dest, result)
-    return result, False
+    reused = key is not None and (store / key / "result.json").is_file()
+    if reused:
+        data = json.loads((store / key / "result.json").read_text(encoding="utf-8"))  # type: ignore[operator]
+        result = _result(data)
+    else:
+        result = deps.install(section, base_dir, target, python_version, dest, cache_dir / "wheels",
+                              lock_file=lock_file)
+        key = _key(section, base_dir, target, python_version, lock_file)  # the lock as this install left it
+        if key is not None and dest.is_dir():
+            _store(store, key, dest, result)
+    entry = store / key if key is not None else None
+    compiled = None
+    if entry is not None and compile_with is not None and (entry / "result.json").is_file():
+        compiled = _compiled(entry, compile_with)
+    if entry is not None and compile_with is not None and compiled is not None:
+        source: Path | None = entry / "compiled" / compile_with.variant() / "packages"
+    elif entry is not None and reused:
+        source = entry / "packages"
+    else:
+        source = None  # `dest` keeps the tree pip just made
+    if source is not None:
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        _link_tree(source, dest)
+    return result, reused, compiled
+
+
+def _compiled(entry: Path, how: Bytecode) -> bytecode.Compiled | None:
+    """The compiled copy of an entry's tree for `how`, made once (under the entry's lock); None if it cannot be."""
+    final = entry / "compiled" / how.variant()
+
+    def complete(folder: Path) -> bool:
+        return (folder / "compiled.json").is_file() and (folder / "packages").is_dir()
+
+    def make(temp: Path) -> None:
+        shutil.copytree(entry / "packages", temp / "packages", symlinks=True)
+        remove_unshipped(temp / "packages")
+        done = bytecode.precompile_tree(how.python, temp / "packages", how.optimize, how.keep_sources)
+        (temp / "compiled.json").write_text(json.dumps({"pairs": done.pairs, "failed": done.failed}),
+                                            encoding="utf-8")
+
+    try:
+        build_once(final, complete, make)
+        data = json.loads((final / "compiled.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # a read-only or broken cache: the build compiles in the bundle instead
+    return bytecode.Compiled([(a, b) for a, b in data["pairs"]], list(data["failed"]))
 
 
 def _store(store: Path, key: str, packages: Path, result: deps.DepsResult) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from kiln.build import dependencies as deps
 from kiln.build.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
-from kiln.build.installed_cache import install_reusing
+from kiln.build.installed_cache import Bytecode, install_reusing
 from kiln.build.payload import (
     boot_script,
     copy_script,
@@ -33,7 +33,7 @@ from kiln.model.errors import ProjectInvalid
 from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
-from kiln.support.bytecode import compile_tree
+from kiln.support.bytecode import compile_tree, finish_tree
 from kiln.support.sizes import tree_size
 from kiln.support.targets import Target
 
@@ -95,11 +95,16 @@ def stage_app(
         if builds_wheel(project.source, root):
             app_wheel = _app_wheel(project, base_dir, root, work_dir.parent / "app-wheel", stage)
             require_wheel_serves(app_wheel, project.app.name, target.name, version)
+        precompiled = None
         if app_wheel is None:  # the same lock as last time: link the tree pip made then (no pip run)
-            result, reused = install_reusing(project.dependencies, base_dir, target, version, packages, cache_dir,
-                                             lock_file)
+            how = Bytecode(compiler, runtime.full_version, project.build.optimize,
+                           project.build.keep_sources) if can_compile else None
+            result, reused, precompiled = install_reusing(project.dependencies, base_dir, target, version, packages,
+                                                          cache_dir, lock_file, how)
             if reused:
                 stage.log("dependencies unchanged (same kiln.lock): reusing the installed tree from the cache")
+            if precompiled is not None:
+                stage.log("dependencies compiled to bytecode once, in the cache: linking the compiled tree")
         else:
             result = deps.install(project.dependencies, base_dir, target, version, packages,
                                   cache_dir / "wheels", lock_file=lock_file, app_wheel=app_wheel)
@@ -110,7 +115,8 @@ def stage_app(
         stage.progress(0.8, f"{len(result.installed)} distributions installed")
         for warning in deps.known_bad(result.installed, version):
             stage.warn(warning)
-        remove_unshipped(packages)
+        if precompiled is None:  # the cached compiled tree has neither bin/ nor stray caches
+            remove_unshipped(packages)
     with enter("payload", "copying and compiling the app") as stage:
         app_dir.mkdir()
         if app_wheel is None:
@@ -128,7 +134,11 @@ def stage_app(
         write_bundle_site(runtime_site_packages(bundle / "runtime", target.os, version))
         (bundle / "kiln_boot.py").write_text(boot_script(project.entry), encoding="utf-8")
         if can_compile:
-            _compile(compiler, packages, project, stage)
+            if precompiled is not None:
+                finish_tree(packages, precompiled, project.build.keep_sources)
+                _warn_uncompiled(packages, [f for f in precompiled.failed if (packages / f).exists()], stage)
+            else:
+                _compile(compiler, packages, project, stage)
             _compile(compiler, app_dir, project, stage)
         else:
             stage.warn(f"Python {version} for {target.name} cannot run here: the app ships as sources")
@@ -173,7 +183,10 @@ def _keep_tkinter_only_if_used(bundle: Path, target: Target, stage: Any) -> None
 
 
 def _compile(compiler: Path | None, tree: Path, project: Project, stage: Any) -> None:
-    failed = compile_tree(compiler, tree, project.build.optimize, project.build.keep_sources)
+    _warn_uncompiled(tree, compile_tree(compiler, tree, project.build.optimize, project.build.keep_sources), stage)
+
+
+def _warn_uncompiled(tree: Path, failed: list[str], stage: Any) -> None:
     for relative in failed:
         stage.warn(f"{tree.name}/{relative} is not valid Python for this runtime; shipped as source")
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.support.tools import run
@@ -12,9 +15,10 @@ from kiln.support.tools import run
 # -B: the compiling interpreter must not leave timestamped __pycache__ files of its own imports behind
 # (-I makes it ignore PYTHONDONTWRITEBYTECODE).
 _COMPILE_SCRIPT = r"""
-import os, py_compile, sys
+import json, os, py_compile, sys
 root, optimize, keep_sources = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
-failed = []
+drop_sources, listing = sys.argv[4] == "1", sys.argv[5] == "1"
+failed, pairs = [], []
 for folder, dirs, files in os.walk(root):
     dirs.sort()
     for name in sorted(files):
@@ -24,15 +28,19 @@ for folder, dirs, files in os.walk(root):
         relative = os.path.relpath(source, root)
         target = None if keep_sources else source + "c"
         try:
-            py_compile.compile(source, cfile=target, dfile=relative, optimize=optimize, doraise=True,
-                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            written = py_compile.compile(source, cfile=target, dfile=relative, optimize=optimize, doraise=True,
+                                         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         except (py_compile.PyCompileError, SyntaxError, ValueError, UnicodeDecodeError):
             failed.append(relative)  # e.g. templates or Python 2 files shipped as data: keep them as they are
             continue
-        if not keep_sources:
+        pairs.append((relative, os.path.relpath(written, root)))
+        if drop_sources:
             os.remove(source)
-for relative in failed:
-    print(relative)
+if listing:
+    print(json.dumps({"pairs": pairs, "failed": failed}))
+else:
+    for relative in failed:
+        print(relative)
 """
 
 
@@ -42,9 +50,53 @@ def compile_tree(python: Path | None, root: Path, optimize: int, keep_sources: b
     `python` is the target interpreter when it runs here; None means "the running Python" (only correct
     when it has the target's version). Returns the files that could not be compiled (kept as sources).
     """
+    return _run(python, root, optimize, keep_sources, drop_sources=not keep_sources, listing=False)
+
+
+@dataclass
+class Compiled:
+    """What `precompile_tree` did: (source, bytecode) pairs relative to the root, and the files that failed."""
+
+    pairs: list[tuple[str, str]]
+    failed: list[str]
+
+
+def precompile_tree(python: Path | None, root: Path, optimize: int, keep_sources: bool) -> Compiled:
+    """Write the bytecode compile_tree would write, but leave every source in place (`finish_tree` removes them).
+
+    For a tree compiled once and reused by many builds (the installed dependencies in Kiln's cache): the checks
+    that read sources still can, and each build drops the sources after them, as compile_tree would have.
+    """
+    lines = _run(python, root, optimize, keep_sources, drop_sources=False, listing=True)
+    data = json.loads(lines[-1])
+    return Compiled([(source, bytecode) for source, bytecode in data["pairs"]], list(data["failed"]))
+
+
+def finish_tree(root: Path, compiled: Compiled, keep_sources: bool) -> None:
+    """Turn a precompiled tree into what compile_tree makes: without keep_sources the compiled sources go; the
+    bytecode of a source removed since (e.g. by Qt pruning) goes too, as it would never have been written."""
+    for source, bytecode in compiled.pairs:
+        if (root / source).exists():
+            if not keep_sources:
+                (root / source).unlink()
+        else:
+            (root / bytecode).unlink(missing_ok=True)
+            folder = (root / bytecode).parent
+            if folder.name == "__pycache__" and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # compiling in the bundle would not have made it
+
+
+def _run(python: Path | None, root: Path, optimize: int, keep_sources: bool, *, drop_sources: bool,
+         listing: bool) -> list[str]:
     interpreter = str(python) if python is not None else sys.executable
     result = run(
-        [interpreter, "-I", "-B", "-c", _COMPILE_SCRIPT, str(root), str(optimize), "1" if keep_sources else "0"],
+        [interpreter, "-I", "-B", "-c", _COMPILE_SCRIPT, str(root), str(optimize), "1" if keep_sources else "0",
+         "1" if drop_sources else "0", "1" if listing else "0"],
         what=f"compiling {root.name} to bytecode",
     )
     return [line for line in result.stdout.decode().splitlines() if line]
+
+
+def script_digest() -> str:
+    """Changes whenever the compile script does (a part of the key of cached compiled trees)."""
+    return hashlib.sha256(_COMPILE_SCRIPT.encode()).hexdigest()[:16]
