@@ -22,6 +22,7 @@ import shutil
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from kiln import __version__
 from kiln.support.locks import FileLock, lock_path_for, remove_dead_temps, unique_temp_dir
@@ -40,8 +41,22 @@ def normalized_mode(mode: int) -> int:
     return 0o755 if stat.S_ISDIR(mode) or mode & 0o111 else 0o644
 
 
+def _entry_line(relative: str, path: Path, info: os.stat_result) -> str:
+    if stat.S_ISLNK(info.st_mode):
+        return f"L\0{relative}\0{os.readlink(path)}"
+    if stat.S_ISDIR(info.st_mode):
+        return f"D\0{relative}"
+    with path.open("rb") as f:
+        content = hashlib.file_digest(f, "sha256").hexdigest()
+    return f"F\0{relative}\0{normalized_mode(info.st_mode):o}\0{info.st_size}\0{content}"
+
+
 def _part_digest(prefix: str, root: Path) -> str:
     digest = hashlib.sha256()
+    info = root.lstat()
+    if not stat.S_ISDIR(info.st_mode):  # one file (or symlink) at `prefix`
+        digest.update(_entry_line(prefix, root, info).encode("utf-8", "surrogateescape") + b"\n")
+        return digest.hexdigest()
     seen: dict[tuple[int, int], str] = {}
     for folder, dirs, files in os.walk(root):
         dirs.sort()
@@ -51,32 +66,27 @@ def _part_digest(prefix: str, root: Path) -> str:
             path = here / name
             relative = f"{prefix}/{path.relative_to(root).as_posix()}".lstrip("/")
             info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):
-                line = f"L\0{relative}\0{os.readlink(path)}"
-            elif stat.S_ISDIR(info.st_mode):
-                line = f"D\0{relative}"
-            elif (info.st_dev, info.st_ino) in seen:  # archives record a second name of one file as a hard link
-                line = f"H\0{relative}\0{seen[(info.st_dev, info.st_ino)]}"
+            if stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) in seen:
+                line = f"H\0{relative}\0{seen[(info.st_dev, info.st_ino)]}"  # archives record a hard link
             else:
-                seen[(info.st_dev, info.st_ino)] = relative
-                with path.open("rb") as f:
-                    content = hashlib.file_digest(f, "sha256").hexdigest()
-                line = f"F\0{relative}\0{normalized_mode(info.st_mode):o}\0{info.st_size}\0{content}"
+                if stat.S_ISREG(info.st_mode):
+                    seen[(info.st_dev, info.st_ino)] = relative
+                line = _entry_line(relative, path, info)
             digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
         dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
     return digest.hexdigest()
 
 
 def tree_digest(parts: Sequence[tuple[str, Path]], remember: Sequence[Path] = ()) -> str:
-    """A digest of folders as an archive of them records them: each name below its prefix, its kind, its mode
-    reduced to 0644/0755, symlink targets, second names of one file (hard links), and every file's bytes.
+    """A digest of folders (or single files) as an archive records them: each name below its prefix, its kind, its
+    mode reduced to 0644/0755, symlink targets, second names of one file (hard links), and every file's bytes.
 
     Parts whose root is in `remember` (the staged runtime and dependencies, which do not change once staged) are
     hashed once per build process, however many installers ask.
     """
     digest = hashlib.sha256(f"tree {FORMAT}\n".encode())
     for prefix, root in parts:
-        info = root.stat()
+        info = root.lstat()
         memo_key = (prefix, str(root), info.st_dev, info.st_ino, info.st_mtime_ns)
         part = _memo.get(memo_key) if root in remember else None
         if part is None:
@@ -98,46 +108,53 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _intact(entry: Path) -> bool:
-    """The entry's file is there, whole and unchanged (its size and sha256 match what was recorded)."""
+def _intact(entry: Path) -> dict[str, Any] | None:
+    """The entry's record when its file is there, whole and unchanged (size and sha256 as recorded), else None."""
     try:
         meta = json.loads((entry / META).read_text(encoding="utf-8"))
         base = entry / BASE
-        return (meta.get("format") == FORMAT and base.stat().st_size == meta["size"]
-                and _sha256(base) == meta["sha256"])
+        if (meta.get("format") == FORMAT and isinstance(meta.get("info"), dict)
+                and base.stat().st_size == meta["size"] and _sha256(base) == meta["sha256"]):
+            return dict(meta)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return False
+        pass
+    return None
 
 
-def take_base(cache_dir: Path, kind: str, key: str, make: Callable[[Path], None], dest: Path) -> bool:
-    """Put the compressed base `key` of `kind` at `dest`; returns True when it came from the cache.
+Info = dict[str, Any]
 
-    When the cache has no intact entry for the key, `make(path)` writes the base, which is stored (under the
-    entry's lock, so concurrent builds make it once) and then copied to `dest`. A cache that cannot be written
-    costs only the reuse: the base is made straight into `dest`.
+
+def take_base(cache_dir: Path, kind: str, key: str, make: Callable[[Path], Info | None], dest: Path,
+              ) -> tuple[bool, Info]:
+    """Put the compressed base `key` of `kind` at `dest`; returns (True when it came from the cache, its info).
+
+    When the cache has no intact entry for the key, `make(path)` writes the base and returns what the layer on top
+    needs to know of it (JSON values, kept with it), which is stored (under the entry's lock, so concurrent builds
+    make it once) and then copied to `dest`. A cache that cannot be written costs only the reuse: the base is made
+    straight into `dest`.
     """
     entry = cache_dir / "bases" / kind / key
     lock = FileLock(lock_path_for(entry))
     try:
         lock.acquire()
     except OSError:
-        make(dest)
-        return False
+        return False, make(dest) or {}
     try:
-        if _intact(entry):
+        meta = _intact(entry)
+        if meta is not None:
             shutil.copyfile(entry / BASE, dest)
             with contextlib.suppress(OSError):
                 os.utime(entry / META)  # last use, for eviction
-            return True
+            return True, meta["info"]
         try:
             remove_dead_temps(entry)
             temp = unique_temp_dir(entry)
         except OSError:
-            make(dest)
-            return False
+            return False, make(dest) or {}
         try:
-            make(temp / BASE)
-            meta = {"format": FORMAT, "size": (temp / BASE).stat().st_size, "sha256": _sha256(temp / BASE)}
+            info = make(temp / BASE) or {}
+            meta = {"format": FORMAT, "size": (temp / BASE).stat().st_size, "sha256": _sha256(temp / BASE),
+                    "info": info}
             (temp / META).write_text(json.dumps(meta), encoding="utf-8")
             if entry.exists() or entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
@@ -148,7 +165,7 @@ def take_base(cache_dir: Path, kind: str, key: str, make: Callable[[Path], None]
     finally:
         lock.release()
     _evict(entry.parent, entry)
-    return False
+    return False, info
 
 
 def _evict(folder: Path, keep: Path) -> None:

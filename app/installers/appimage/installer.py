@@ -26,7 +26,7 @@ from typing import ClassVar
 from kiln.build.layers import base_key, take_base, tree_digest
 from kiln.build.staging import link_tree
 from kiln.build.types import BuildContext, StagedApp
-from kiln.installers.appimage import update
+from kiln.installers.appimage import glibc_need, sections, update
 from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
 from kiln.installers.appimage.format import (
     APPIMAGE_MAGIC,
@@ -149,7 +149,7 @@ class AppImageInstaller:
                 "blocks"))
 
         squashfs = ctx.work_dir / "payload.squashfs"
-        if take_base(ctx.cache_dir, self.kind, key, make_base, squashfs):
+        if take_base(ctx.cache_dir, self.kind, key, make_base, squashfs)[0]:
             ctx.reporter.log("runtime and dependencies unchanged: reusing their compressed squashfs from the cache")
         else:
             ctx.reporter.log("compressed the runtime and the dependencies once; the cache keeps them for rebuilds")
@@ -159,10 +159,14 @@ class AppImageInstaller:
         ctx.check_cancelled()
         ctx.reporter.progress(0.9, f"joining the runtime and the {human_size(squashfs.stat().st_size)} payload")
         updates = update.update_information(self.options.update_url, self.options.update_information, out.name)
-        runtime = runtime_path()
+        needs = glibc_need.payload_glibc(staged.bundle)
+        runtime_bytes = glibc_need.embed(runtime_path().read_bytes(), needs)
         if updates:
-            runtime = ctx.work_dir / "runtime-with-update-information"
-            runtime.write_bytes(update.embed(runtime_path().read_bytes(), updates))
+            runtime_bytes = update.embed(runtime_bytes, updates)
+        runtime = ctx.work_dir / "runtime-for-this-appimage"
+        runtime.write_bytes(runtime_bytes)
+        if needs:
+            ctx.reporter.log(f"the app needs glibc {needs} or newer (recorded for the runtime's start-up check)")
         assemble(runtime, squashfs, out)
         squashfs.unlink()
         if updates:
@@ -232,6 +236,7 @@ def describe(path: Path) -> str:
         f"{path.name}: AppImage (type 2), {human_size(size)}",
         f"  runtime:  {runtime_version(runtime)}, {offset} bytes",
         f"  updates:  {_printable(update.read(runtime)) or 'none (no update information)'}",
+        f"  glibc:    {_glibc_line(runtime)}",
         f"  payload:  squashfs {major}.{minor} at offset {offset}, {human_size(size - offset)} "
         f"({bytes_used} bytes used), {compression}, {human_size(block_size)} blocks, {inodes} inodes",
     ]
@@ -281,11 +286,19 @@ def runtime_version(runtime: bytes) -> str:
     """Which runtime an AppImage starts with, read from its bytes (the runtime is never executed)."""
     version = _version_in(runtime)
     shipped = _shipped_runtime()
-    if shipped is not None and shipped.read_bytes() == update.blank(runtime):  # the same, bar update information
+    unfilled = sections.blank(runtime, update.SECTION, glibc_need.SECTION)  # as shipped, before Kiln filled it in
+    if shipped is not None and shipped.read_bytes() == unfilled:
         return f"Kiln AppImage runtime {version or '?'} (the one this Kiln ships)"
     if version is not None:
         return f"Kiln AppImage runtime {version}" if version else "Kiln AppImage runtime (version not found)"
     return "not Kiln's runtime (version unknown; Kiln does not run the file to ask)"
+
+
+def _glibc_line(runtime: bytes) -> str:
+    needs = glibc_need.read(runtime)
+    if needs:
+        return f"{needs} or newer (recorded at build time; the runtime checks it before starting the app)"
+    return "not recorded (the runtime reads it from the payload's libraries at start)"
 
 
 def _version_in(runtime: bytes) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import IO, BinaryIO, ClassVar, cast
 
 import zstandard
 
+from kiln.build.layers import base_key, take_base, tree_digest
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.portable.options import PortableOptions
 from kiln.support.posix_launcher import posix_launcher
@@ -49,16 +51,36 @@ class PortableInstaller:
         # What tar will write: a header block per entry and each file's data (PAX headers for long names and the
         # end-of-archive blocks come on top, so the fraction stays a little under 1 until the end).
         total = sum(_BLOCK + (p.lstat().st_size if p.is_file() else 0) for p in [staged.bundle, *files])
-        params = zstandard.ZstdCompressionParameters.from_level(ctx.project.build.compression_level, threads=-1)
+        level = ctx.project.build.compression_level
+        params = zstandard.ZstdCompressionParameters.from_level(level, threads=-1)
         compressor = zstandard.ZstdCompressor(compression_params=params)
-        with out.open("wb") as raw, compressor.stream_writer(raw) as compressed:
+        # Two zstd frames (kiln.build.layers): the base (all but app/), compressed once and kept in the cache,
+        # then the app's files and the end of the archive. One .tar.zst: zstd reads concatenated frames as one.
+        app = staged.app_dir
+        layer = [p for p in files if p == app or app in p.parents]
+        base = [p for p in files if not (p == app or app in p.parents)]
+        name = staged.app.name
+        content = tree_digest([(f"{name}/{p.name}", p) for p in sorted(staged.bundle.iterdir()) if p != app],
+                              remember=(staged.runtime_dir, staged.packages_dir))
+        key = base_key(self.kind, content, {"zstd": zstandard.ZSTD_VERSION, "zstandard": zstandard.__version__,
+                                            "level": level, "tar": "pax", "python": sys.version_info[:2]})
+
+        def make_base(dest: Path) -> dict[str, int]:
+            with dest.open("wb") as raw, compressor.stream_writer(raw, closefd=False) as compressed:
+                counted = _CountingWriter(compressed, total, ctx.reporter.progress)
+                tar = tarfile.TarFile(fileobj=cast(IO[bytes], _At(counted, 0)), mode="w", format=tarfile.PAX_FORMAT)
+                _add(tar, staged, [staged.bundle, *base])  # not closed: the end-of-archive blocks come last
+            return {"tar_length": tar.offset}
+
+        reused, info = take_base(ctx.cache_dir, self.kind, key, make_base, out)
+        if reused:
+            ctx.reporter.log("runtime and dependencies unchanged: reusing their compressed tar frame from the cache")
+        with out.open("ab") as raw, compressor.stream_writer(raw, closefd=False) as compressed:
             counted = _CountingWriter(compressed, total, ctx.reporter.progress)
-            # Stream mode ("w|") only ever calls write(): the counter needs no seek, tell or read.
-            with tarfile.open(fileobj=cast(IO[bytes], counted), mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                tar.add(staged.bundle, arcname=staged.app.name, recursive=False, filter=_normalize)
-                for path in files:
-                    tar.add(path, arcname=f"{staged.app.name}/{path.relative_to(staged.bundle).as_posix()}",
-                            recursive=False, filter=_normalize)
+            counted.written = int(info["tar_length"])
+            with tarfile.TarFile(fileobj=cast(IO[bytes], _At(counted, counted.written)), mode="w",
+                                 format=tarfile.PAX_FORMAT) as tar:  # tar pads the whole archive from here
+                _add(tar, staged, layer)
         ctx.reporter.progress(1.0, f"packed {counted.written >> 20} MiB")
         os.chmod(out, 0o644)
 
@@ -83,6 +105,27 @@ class _CountingWriter:
             self._reported = fraction
             self._progress(fraction, f"packing {self.written >> 20} of {self._total >> 20} MiB")
         return len(data)
+
+
+class _At:
+    """Tar's sink for one part of an archive: `tell` says how much of the archive came before it."""
+
+    def __init__(self, sink: _CountingWriter, start: int) -> None:
+        self._sink, self._position = sink, start
+
+    def write(self, data: bytes) -> int:
+        self._position += len(data)
+        return self._sink.write(data)
+
+    def tell(self) -> int:
+        return self._position
+
+
+def _add(tar: tarfile.TarFile, staged: StagedApp, paths: list[Path]) -> None:
+    for path in paths:
+        relative = path.relative_to(staged.bundle).as_posix()
+        arcname = staged.app.name if relative == "." else f"{staged.app.name}/{relative}"
+        tar.add(path, arcname=arcname, recursive=False, filter=_normalize)
 
 
 def _normalize(info: tarfile.TarInfo) -> tarfile.TarInfo:
