@@ -129,26 +129,93 @@ def test_no_op_rebuild_leaves_the_artifacts_alone(tmp_path: Path) -> None:
     assert (project.parent / "dist" / "hello-1.0.1-linux-x86_64.tar.zst").is_file()
 
 
+REUSED_BASES = ("reusing their compressed squashfs", "reusing their compressed tar frame")
+
+
+def _touch_app(project: Path, marker: str) -> None:
+    cli = project.parent / "hello" / "cli.py"
+    text = cli.read_text(encoding="utf-8")
+    cli.write_text(text.replace("def main() -> int:\n", f"def main() -> int:\n    print({marker!r})\n", 1),
+                   encoding="utf-8")
+
+
+def _logs(events: list[Event]) -> list[str]:
+    return [e.message for e in events if e.kind == "log"]
+
+
+def _run_artifacts(project: Path, tmp_path: Path) -> list[str]:
+    """The first line each artifact's app prints: the AppImage run for real, the portable unpacked by GNU tar."""
+    dist = project.parent / "dist"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "APPIMAGE_EXTRACT_AND_RUN": "1",
+           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "LANG": "C.UTF-8"}
+    unpacked = tmp_path / "unpacked"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    unpacked.mkdir()
+    subprocess.run(["tar", "--zstd", "-xf", str(dist / "hello-1.0.0-linux-x86_64.tar.zst"), "-C", str(unpacked)],
+                   check=True, timeout=300)
+    lines = []
+    for program in (dist / "hello-1.0.0-x86_64.AppImage", unpacked / "hello" / "hello"):
+        run = subprocess.run([str(program)], capture_output=True, text=True, timeout=300, env=env, check=False)
+        assert run.returncode == 0, run.stderr
+        lines.append(run.stdout.splitlines()[0])
+    return lines
+
+
 @pytest.mark.slow
 def test_app_only_change_reuses_dependencies_and_ships_the_new_code(tmp_path: Path) -> None:
     project = _project(tmp_path)
     cache = tmp_path / "cache"
-    _build(project, cache)
-    cli = project.parent / "hello" / "cli.py"
-    text = cli.read_text(encoding="utf-8")
+    logs = _logs(_build(project, cache))
+    assert not any(reused in m for m in logs for reused in REUSED_BASES), "a cold build makes its bases"
     marker = "touched: the rebuilt code runs"
-    cli.write_text(text.replace("def main() -> int:\n", f"def main() -> int:\n    print({marker!r})\n", 1),
-                   encoding="utf-8")
-    events = _build(project, cache)
-    logs = [e.message for e in events if e.kind == "log"]
+    _touch_app(project, marker)
+    logs = _logs(_build(project, cache))
     assert any("reusing the installed tree" in m for m in logs), logs
+    assert any("compiled to bytecode once, in the cache" in m for m in logs), logs
+    for reused in REUSED_BASES:  # only the app's files were compressed
+        assert any(reused in m for m in logs), (reused, logs)
     build_log = (project.parent / "dist" / "hello-build.log").read_text(encoding="utf-8")
     assert "'-m', 'pip'" not in build_log, "no pip run when the lock is unchanged"
-    image = project.parent / "dist" / "hello-1.0.0-x86_64.AppImage"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "APPIMAGE_EXTRACT_AND_RUN": "1",
-           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "LANG": "C.UTF-8"}
-    run = subprocess.run([str(image)], capture_output=True, text=True, timeout=300, env=env, check=False)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines()[0] == marker
+    assert _run_artifacts(project, tmp_path) == [marker, marker]
     report = json.loads((project.parent / "dist" / "hello-report.json").read_text(encoding="utf-8"))
     assert "rich" in {d["name"] for d in report["dependencies"]["linux-x86_64"]["installed"]}
+
+
+@pytest.mark.slow
+def test_layered_rebuild_has_the_bytes_of_a_cold_build(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    _build(project, tmp_path / "cache")
+    _touch_app(project, "layered")
+    logs = _logs(_build(project, tmp_path / "cache"))
+    assert all(any(reused in m for m in logs) for reused in REUSED_BASES), logs
+    layered = {name: data for name, (data, _mtime) in _artifacts(project).items()}
+    # The same sources built with an empty cache: runtime, dependencies, bytecode and both bases made afresh.
+    logs = _logs(_build(project, tmp_path / "cold-cache"))
+    assert not any(reused in m for m in logs for reused in REUSED_BASES), logs
+    cold = {name: data for name, (data, _mtime) in _artifacts(project).items()}
+    assert len(cold) == 2 and cold == layered, "an artifact's bytes must not depend on where its base came from"
+    # A cache entry cut short is made again, not used, and the artifact keeps its bytes.
+    for base in (tmp_path / "cache" / "bases").glob("*/*/base"):
+        base.write_bytes(base.read_bytes()[: base.stat().st_size // 2])
+    (project.parent / "dist" / fingerprint.STATE_NAME).unlink()
+    logs = _logs(_build(project, tmp_path / "cache"))
+    assert not any(reused in m for m in logs for reused in REUSED_BASES), logs
+    assert {name: data for name, (data, _mtime) in _artifacts(project).items()} == layered
+    assert _run_artifacts(project, tmp_path) == ["layered", "layered"]
+
+
+@pytest.mark.slow
+def test_a_change_below_the_app_layer_makes_new_bases(tmp_path: Path) -> None:
+    """What the bases hold changing (here the dependencies' bytecode, through [build] optimize) is never hidden
+    by a cached base: the key is the content itself."""
+    project = _project(tmp_path)
+    cache = tmp_path / "cache"
+    _build(project, cache)
+    text = project.read_text(encoding="utf-8")
+    project.write_text(text + "\n[build]\noptimize = 2\n", encoding="utf-8")
+    _touch_app(project, "optimized")
+    logs = _logs(_build(project, cache))
+    assert any("reusing the installed tree" in m for m in logs), logs  # the same lock: no pip run
+    assert not any(reused in m for m in logs for reused in REUSED_BASES), logs
+    assert len(list((cache / "bases" / "appimage").glob("*/base"))) == 2
+    assert _run_artifacts(project, tmp_path) == ["optimized", "optimized"]
