@@ -8,6 +8,7 @@ the user's cache folder (never in the checkout) for later runs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import platformdirs
 import pytest
 from kiln_testing import REPO, require_tools
 
+from kiln.installers.appimage import glibc_need, sections
+from kiln.installers.appimage.format import elf_end_offset
 from kiln.runtimes.glibc import host_version
 
 pytestmark = pytest.mark.slow
@@ -58,6 +61,22 @@ def host_appimage(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return image
 
 
+def test_build_records_the_newest_glibc_any_payload_file_needs(host_appimage: Path, tmp_path: Path) -> None:
+    """The runtime trusts .kiln_glibc instead of scanning the payload at each start: it must be the newest
+    GLIBC_2.N that readelf finds in any ELF file of the payload."""
+    require_tools("readelf", "unsquashfs")
+    offset = elf_end_offset(host_appimage)
+    recorded = glibc_need.read(host_appimage.read_bytes()[:offset])
+    subprocess.run(["unsquashfs", "-q", "-o", str(offset), "-d", str(tmp_path / "root"), str(host_appimage)],
+                   check=True, capture_output=True)
+    newest = 0
+    for path in (tmp_path / "root").rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.read_bytes()[:4] == b"\x7fELF":
+            out = subprocess.run(["readelf", "-V", "-W", str(path)], capture_output=True, text=True).stdout
+            newest = max([newest, *(int(n) for n in re.findall(r"Name: GLIBC_2\.(\d+)", out))])
+    assert newest > 0 and recorded == f"2.{newest}"
+
+
 def test_host_appimage_says_which_glibc_it_needs(bullseye: Path, host_appimage: Path) -> None:
     # Here (the build machine) it runs.
     here = subprocess.run([str(host_appimage)], capture_output=True, text=True, timeout=120)
@@ -76,3 +95,15 @@ def test_host_appimage_says_which_glibc_it_needs(bullseye: Path, host_appimage: 
     assert there.stderr == (f"{host_appimage.name}: this app needs a Linux with glibc {need} or newer, e.g. Debian 12, "
                             "Ubuntu 24.04; this system has 2.31\n")
     assert "GLIBC_2.34' not found" not in there.stderr
+
+    # An AppImage whose runtime has no recorded version (section left empty) reads the payload's needs at start.
+    unrecorded = bullseye / "tmp" / ("unrecorded-" + host_appimage.name)
+    data = host_appimage.read_bytes()
+    offset = elf_end_offset(host_appimage)
+    unrecorded.write_bytes(sections.blank(data[:offset], glibc_need.SECTION) + data[offset:])
+    unrecorded.chmod(0o755)
+    script = script.replace(f"/tmp/{host_appimage.name}", f"/tmp/{unrecorded.name}")
+    scanned = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c", script], capture_output=True, text=True,
+                             timeout=300)
+    assert scanned.returncode == 127
+    assert scanned.stderr == there.stderr.replace(host_appimage.name, unrecorded.name)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from kiln_testing import require_tools as need
 
+from kiln.installers.appimage import glibc_need
 from kiln.installers.appimage.format import assemble, elf_end_offset, make_squashfs
 
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "resources" / "launchers" / "appimage"
@@ -571,3 +572,40 @@ def test_sha256_file_matches_binary() -> None:
     recorded = (RUNTIME_DIR / "runtime-x86_64.sha256").read_text().split()
     assert recorded[1] == "runtime-x86_64"
     assert recorded[0] == hashlib.sha256((RUNTIME_DIR / "runtime-x86_64").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("mode", ["run", "extract-and-run"])
+def test_recorded_glibc_newer_than_the_host_stops_before_the_app(tmp_path: Path, env: dict[str, str],
+                                                                  mode: str) -> None:
+    """Kiln writes the payload's glibc need into .kiln_glibc at build time; the runtime trusts it (no scan of the
+    payload at start) and stops with one line when this system's glibc is older."""
+    need("mksquashfs")
+    appdir = make_appdir(tmp_path)
+    make_squashfs(appdir, tmp_path / "payload.sqfs")
+    runtime = tmp_path / "runtime"
+    runtime.write_bytes(glibc_need.embed(runtime_path().read_bytes(), "2.99"))
+    image = tmp_path / "Needy-x86_64.AppImage"
+    assemble(runtime, tmp_path / "payload.sqfs", image)
+    if mode == "run" and not fuse_usable():
+        pytest.skip("no usable /dev/fuse")
+    args = ["--appimage-extract-and-run"] if mode == "extract-and-run" else []
+    result, values, _ = run_image(image, [*args, "0"], env)
+    assert result.returncode == 127
+    assert values == {}  # AppRun never ran
+    stderr = result.stderr.decode()
+    assert stderr.startswith(f"{image.name}: this app needs a Linux with glibc 2.99 or newer; this system has 2.")
+    assert stderr.count("\n") == 1
+    assert not any(mount.startswith(image.name[:8]) for mount in mounts().split())  # unmounted again
+
+
+def test_recorded_glibc_the_host_has_runs_the_app(tmp_path: Path, env: dict[str, str]) -> None:
+    need("mksquashfs")
+    appdir = make_appdir(tmp_path)
+    make_squashfs(appdir, tmp_path / "payload.sqfs")
+    runtime = tmp_path / "runtime"
+    runtime.write_bytes(glibc_need.embed(runtime_path().read_bytes(), "2.17"))
+    image = tmp_path / "Old-x86_64.AppImage"
+    assemble(runtime, tmp_path / "payload.sqfs", image)
+    result, values, args = run_image(image, ["--appimage-extract-and-run", "7", "x"], env)
+    assert result.returncode == 7, result.stderr
+    assert args == ["7", "x"] and values["APPDIR"]

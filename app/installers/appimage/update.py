@@ -9,18 +9,15 @@ blocks the old one lacks.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
+from kiln.installers.appimage import sections
 from kiln.model.errors import KilnError
 from kiln.support.tools import run
 
 SECTION = ".upd_info"
 TRANSPORTS = ("zsync|", "gh-releases-zsync|", "pling-v1-zsync|")
 """Update-information kinds AppImageUpdate understands; each points at a .zsync file."""
-
-_ELF64_LE = b"\x7fELF\x02\x01"
-
 
 def check_update_url(value: str) -> str:
     """An http(s) URL without spaces or control characters, or empty."""
@@ -52,57 +49,20 @@ def update_information(update_url: str, verbatim: str, artifact_name: str) -> st
     return ""
 
 
-def section_range(elf: bytes, name: str = SECTION) -> tuple[int, int] | None:
-    """(file offset, size) of section `name` in a 64-bit little-endian ELF file, or None if it has none."""
-    if elf[:6] != _ELF64_LE or len(elf) < 64:
-        return None
-    shoff, = struct.unpack_from("<Q", elf, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
-    if not shoff or shentsize != 64 or shstrndx >= shnum or shoff + shnum * 64 > len(elf):
-        return None
-    headers = [struct.unpack_from("<IIQQQQIIQQ", elf, shoff + i * 64) for i in range(shnum)]
-    names_offset = headers[shstrndx][4]
-    wanted = name.encode()
-    for header in headers:
-        start = names_offset + header[0]
-        if elf[start:start + len(wanted) + 1] == wanted + b"\0":
-            offset, size = header[4], header[5]
-            return (offset, size) if offset + size <= len(elf) else None
-    return None
+def section_range(elf: bytes) -> tuple[int, int] | None:
+    """(file offset, size) of the `.upd_info` section, or None if the runtime has none."""
+    return sections.section_range(elf, SECTION)
 
 
 def embed(runtime: bytes, text: str) -> bytes:
     """The runtime with `text` written into its zero-filled `.upd_info` section."""
-    where = section_range(runtime)
-    if where is None:
-        raise KilnError(f"the AppImage runtime has no {SECTION} section for update information",
-                        hint="use the runtime this Kiln ships (unset KILN_APPIMAGE_RUNTIME)")
-    offset, size = where
-    data = text.encode("utf-8")
-    if len(data) >= size:
-        raise KilnError(f"the update information is {len(data)} bytes; the AppImage has room for {size - 1}",
-                        hint="shorten update_url or update_information in the appimage [[installer]]")
-    patched = bytearray(runtime)
-    patched[offset:offset + size] = data.ljust(size, b"\0")
-    return bytes(patched)
+    return sections.fill(runtime, SECTION, text.encode("utf-8"), "update information",
+                         "shorten update_url or update_information in the appimage [[installer]]")
 
 
 def read(data: bytes) -> str:
     """The update information of an AppImage (or runtime) given as its first bytes: "" when empty or absent."""
-    where = section_range(data)
-    if where is None:
-        return ""
-    offset, size = where
-    return data[offset:offset + size].split(b"\0", 1)[0].decode("utf-8", errors="replace")
-
-
-def blank(runtime: bytes) -> bytes:
-    """The runtime with its update information zeroed: what it was before Kiln filled it in."""
-    where = section_range(runtime)
-    if where is None:
-        return runtime
-    offset, size = where
-    return runtime[:offset] + bytes(size) + runtime[offset + size:]
+    return sections.text(data, SECTION)
 
 
 def zsyncmake_argv(appimage: Path, out: Path) -> list[str]:

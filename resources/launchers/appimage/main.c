@@ -31,6 +31,10 @@ static const char *g_name = "AppImage"; /* image file name, prefix of every mess
  * AppImageUpdate read it from the file's section table. volatile: read at run time, never folded to "". */
 __attribute__((section(".upd_info"), used, aligned(1)))
 static volatile const char g_update_info[1024] = "";
+/* The glibc the payload needs ("2.36"), written by Kiln when it builds the AppImage: reading the version
+ * needs of every library through the mount took about as long as starting Python. Empty: scan at start. */
+__attribute__((section(".kiln_glibc"), used, aligned(1)))
+static volatile const char g_glibc_needed[16] = "";
 static bool g_debug;                    /* APPIMAGE_DEBUG set: explain fallbacks */
 
 void report(const char *fmt, ...)
@@ -157,6 +161,22 @@ static unsigned payload_glibc(const char *appdir)
 	return best;
 }
 
+/* N of the "2.N" Kiln recorded in .kiln_glibc; 0 when it is empty or not of that form. */
+static unsigned recorded_glibc(void)
+{
+	char text[sizeof g_glibc_needed + 1];
+	for (size_t i = 0; i < sizeof g_glibc_needed; i++)
+		text[i] = g_glibc_needed[i];
+	text[sizeof g_glibc_needed] = '\0';
+	if (strncmp(text, "2.", 2) != 0)
+		return 0;
+	unsigned minor = 0;
+	const char *c = text + 2;
+	for (; *c >= '0' && *c <= '9' && minor < 1000; c++)
+		minor = minor * 10 + (unsigned)(*c - '0');
+	return *c == '\0' && c > text + 2 ? minor : 0;
+}
+
 /* The release in libc's banner ("... release version 2.31."): glibc releases that add no symbols (2.31)
  * define no version node of their own, so the banner is what users know their glibc as. 0 if not found. */
 static unsigned libc_release(const char *path)
@@ -197,7 +217,9 @@ static int check_glibc(const char *appdir)
 			libc = host_libcs[i];
 	if (have == 0)
 		return 0; /* no glibc found where distributions keep it: let the loader decide */
-	unsigned need = payload_glibc(appdir);
+	unsigned need = recorded_glibc();
+	if (need == 0)
+		need = payload_glibc(appdir);
 	debug("glibc: the app needs 2.%u, this system has 2.%u", need, have);
 	if (need <= have)
 		return 0;
@@ -348,25 +370,31 @@ static int run_mounted(const struct payload *p, const char *image, const char *a
 	}
 
 	int status = 0;
-	bool serving = true;
+	bool serving = true, check_child = true;
 	for (;;) {
-		pid_t done = waitpid(pid, &status, WNOHANG);
-		if (done == pid)
-			break;
-		if (done < 0 && errno != EINTR) {
-			status = 1 << 8; /* should not happen: report as exit code 1 */
-			break;
+		if (check_child) { /* at first and after a signal (SIGCHLD wakes us), not per request */
+			pid_t done = waitpid(pid, &status, WNOHANG);
+			if (done == pid)
+				break;
+			if (done < 0 && errno != EINTR) {
+				status = 1 << 8; /* should not happen: report as exit code 1 */
+				break;
+			}
+			check_child = false;
 		}
 		struct pollfd fds[2] = {{.fd = serving ? kmount_fd(m) : -1, .events = POLLIN},
 		                        {.fd = g_wake[0], .events = POLLIN}};
-		if (poll(fds, 2, -1) < 0)
-			continue; /* EINTR: re-check the child */
+		if (poll(fds, 2, -1) < 0) {
+			check_child = true; /* EINTR: re-check the child */
+			continue;
+		}
 		if (fds[0].revents && kmount_serve(m) != 0)
 			serving = false; /* unmounted from outside: just wait for the app */
 		if (fds[1].revents) {
 			char drain[64];
 			while (read(g_wake[0], drain, sizeof drain) > 0) {
 			}
+			check_child = true;
 		}
 	}
 	g_child = 0;

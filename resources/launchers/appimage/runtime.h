@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define KILN_RUNTIME_VERSION "1.1.0"
+#define KILN_RUNTIME_VERSION "1.2.0"
 
 /* Print "<image name>: <message>" as one line on stderr. */
 void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

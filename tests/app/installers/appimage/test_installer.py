@@ -135,8 +135,9 @@ def test_describe_reads_without_running(tiny: Path) -> None:
     text = inspect_artifact(tiny)
     assert not marker.exists(), "kiln inspect must not execute the AppImage"
     offset = elf_end_offset(tiny)
-    assert f"runtime:  Kiln AppImage runtime 1.1.0 (the one this Kiln ships), {offset} bytes" in text
+    assert f"runtime:  Kiln AppImage runtime 1.2.0 (the one this Kiln ships), {offset} bytes" in text
     assert f"squashfs 4.0 at offset {offset}" in text and ", zstd," in text
+    assert "glibc:    not recorded" in text  # the tiny payload has no ELF files
     seven = _run([_tool("7z", "7zz"), "l", "-slt", tiny]).stdout  # an independent squashfs reader
     assert f"Offset = {offset}" in seven and "Method = ZSTD" in seven
     files, folders = re.search(r"(\d+) files, (\d+) folders", _run([_tool("7z", "7zz"), "l", tiny]).stdout).groups()  # type: ignore[union-attr]
@@ -175,10 +176,10 @@ def test_describe_rejects_non_appimages_and_truncated_files(tiny: Path, tmp_path
 
 def test_runtime_version_is_read_from_bytes() -> None:
     shipped = runtime_path().read_bytes()
-    assert runtime_version(shipped) == "Kiln AppImage runtime 1.1.0 (the one this Kiln ships)"
+    assert runtime_version(shipped) == "Kiln AppImage runtime 1.2.0 (the one this Kiln ships)"
     patched = bytearray(shipped)
     patched[-1] ^= 0xFF  # no longer the shipped file: the version comes from the string table
-    assert runtime_version(bytes(patched)) == "Kiln AppImage runtime 1.1.0"
+    assert runtime_version(bytes(patched)) == "Kiln AppImage runtime 1.2.0"
     assert runtime_version(b"\x7fELF" + bytes(100)).startswith("not Kiln's runtime")
 
 
