@@ -15,7 +15,9 @@ def describe(path: Path) -> str:
     sizes: dict[str, int] = {}
     count = 0
     try:
-        with path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, tarfile.open(
+        with path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(
+            raw, read_across_frames=True  # Kiln writes two frames: the cached base, then the app
+        ) as stream, tarfile.open(
             fileobj=stream, mode="r|"
         ) as tar:
             for member in tar:
