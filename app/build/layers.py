@@ -33,7 +33,7 @@ META = "base.json"
 MAX_ENTRIES = 4
 """Bases kept per kind: a few, so switching between branches or Qt selections does not rebuild them each time."""
 
-_memo: dict[tuple[str, str, int, int, int], str] = {}
+_memo: dict[tuple[str, int, int, int], str] = {}
 
 
 def normalized_mode(mode: int) -> int:
@@ -51,20 +51,20 @@ def _entry_line(relative: str, path: Path, info: os.stat_result) -> str:
     return f"F\0{relative}\0{normalized_mode(info.st_mode):o}\0{info.st_size}\0{content}"
 
 
-def _part_digest(prefix: str, root: Path) -> str:
+def _part_digest(root: Path) -> str:
+    """The digest of one folder (names relative to it) or of one file."""
     digest = hashlib.sha256()
     info = root.lstat()
-    if not stat.S_ISDIR(info.st_mode):  # one file (or symlink) at `prefix`
-        digest.update(_entry_line(prefix, root, info).encode("utf-8", "surrogateescape") + b"\n")
+    if not stat.S_ISDIR(info.st_mode):
+        digest.update(_entry_line("", root, info).encode("utf-8", "surrogateescape") + b"\n")
         return digest.hexdigest()
     seen: dict[tuple[int, int], str] = {}
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root):  # symlinks to folders are entries, never followed
         dirs.sort()
         here = Path(folder)
-        names = sorted(dirs + files)
-        for name in names:
+        for name in sorted(dirs + files):
             path = here / name
-            relative = f"{prefix}/{path.relative_to(root).as_posix()}".lstrip("/")
+            relative = path.relative_to(root).as_posix()
             info = path.lstat()
             if stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) in seen:
                 line = f"H\0{relative}\0{seen[(info.st_dev, info.st_ino)]}"  # archives record a hard link
@@ -73,7 +73,6 @@ def _part_digest(prefix: str, root: Path) -> str:
                     seen[(info.st_dev, info.st_ino)] = relative
                 line = _entry_line(relative, path, info)
             digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
-        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
     return digest.hexdigest()
 
 
@@ -87,10 +86,10 @@ def tree_digest(parts: Sequence[tuple[str, Path]], remember: Sequence[Path] = ()
     digest = hashlib.sha256(f"tree {FORMAT}\n".encode())
     for prefix, root in parts:
         info = root.lstat()
-        memo_key = (prefix, str(root), info.st_dev, info.st_ino, info.st_mtime_ns)
+        memo_key = (str(root), info.st_dev, info.st_ino, info.st_mtime_ns)
         part = _memo.get(memo_key) if root in remember else None
         if part is None:
-            part = _part_digest(prefix, root)
+            part = _part_digest(root)
             if root in remember:
                 _memo[memo_key] = part
         digest.update(f"{prefix}\0{part}\n".encode("utf-8", "surrogateescape"))
