@@ -955,7 +955,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     probe = subprocess.run([sys.executable, "-m", "kiln", "--version"], cwd=REPO, capture_output=True, text=True,
                            env=dict(os.environ, PYTHONPATH=str(REPO)), check=False)
     if probe.returncode != 0:
-        print(f"bench: `{sys.executable} -m app` does not run Kiln; run this with the Python that has Kiln's "
+        print(f"bench: `{sys.executable} -m kiln` does not run Kiln; run this with the Python that has Kiln's "
               f"dependencies (.venv/bin/python bench/run.py):\n{probe.stderr.strip()}", file=sys.stderr)
         return 2
 

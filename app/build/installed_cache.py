@@ -74,8 +74,10 @@ def _link_tree(source: Path, dest: Path) -> None:
 
 
 def _result(data: dict[str, Any]) -> deps.DepsResult:
+    """A reused tree is the lock's own set: its key is made of kiln.lock (whether the install that made it
+    resolved first or installed from the lock)."""
     return deps.DepsResult(installed=[lockfile.LockedPackage(**d) for d in data["installed"]],
-                           reused_wheels=True, locked=bool(data["locked"]))
+                           reused_wheels=True, locked=True)
 
 
 def install_reusing(section: DependenciesSection, base_dir: Path, target: Target, python_version: str, dest: Path,
