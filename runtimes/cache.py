@@ -1,4 +1,5 @@
-"""Kiln's cache folder: where runtimes and wheels live, what a complete cached runtime is, and cleaning up."""
+"""Kiln's cache folder: where runtimes, wheels and rebuild products live, what a complete cached runtime is, and
+cleaning up."""
 
 from __future__ import annotations
 
@@ -35,6 +36,17 @@ def runtimes_root(root: Path | None = None) -> Path:
 def wheels_root(root: Path | None = None) -> Path:
     """Where deps.install keeps wheels (one folder per target and Python version)."""
     return (root or cache_root()) / "wheels"
+
+
+INSTALLED = "installed"
+"""kiln.build.installed_cache: the dependencies as pip installed them for one kiln.lock (and their bytecode)."""
+BASES = "bases"
+"""kiln.build.layers: compressed bases (runtime + dependencies) per installer kind, that rebuilds add the app to."""
+
+
+def rebuild_roots(root: Path | None = None) -> list[Path]:
+    """What only makes rebuilds faster: installed dependency trees and compressed bases (any build remakes them)."""
+    return [(root or cache_root()) / INSTALLED, (root or cache_root()) / BASES]
 
 
 def runtime_dir(root: Path, target: Target, full_version: str, build: str) -> Path:
@@ -168,13 +180,16 @@ def sweep_leftovers(folder: Path, older_than: float = 24 * 3600) -> int:
     return freed
 
 
-def clean(root: Path | None = None, *, runtimes: bool = True, wheels: bool = True) -> int:
-    """Delete cached runtimes and/or wheels; returns the bytes freed."""
+def clean(root: Path | None = None, *, runtimes: bool = True, wheels: bool = True, rebuilds: bool = True) -> int:
+    """Delete cached runtimes, wheels and/or rebuild products (installed trees, compressed bases); returns the bytes
+    freed."""
     freed = 0
     if runtimes:
         freed += remove_tree(runtimes_root(root))
     if wheels:
         freed += remove_tree(wheels_root(root))
+    if rebuilds:
+        freed += sum(remove_tree(folder) for folder in rebuild_roots(root))
     return freed
 
 

@@ -33,3 +33,13 @@ def find_tool(*names: str) -> str:
             return found
     _missing(f"missing tool: {' or '.join(names)}")
     raise AssertionError("unreachable")
+
+
+def unpack_portable(archive: Path, dest: Path) -> None:
+    """Unpack a portable .tar.zst with GNU tar and zstd (readers independent of Kiln's; every zstd frame)."""
+    require_tools("tar", "zstd")
+    dest.mkdir(parents=True, exist_ok=True)
+    import subprocess
+
+    subprocess.run(["tar", "--zstd", "-xf", str(archive), "-C", str(dest)], check=True, capture_output=True,
+                   timeout=300)

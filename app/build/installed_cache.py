@@ -28,6 +28,7 @@ from kiln.build import dependencies as deps
 from kiln.build.payload import remove_unshipped
 from kiln.model import lockfile
 from kiln.model.project import DependenciesSection
+from kiln.runtimes.cache import INSTALLED
 from kiln.support import bytecode
 from kiln.support.locks import build_once
 from kiln.support.targets import Target
@@ -89,7 +90,7 @@ def install_reusing(section: DependenciesSection, base_dir: Path, target: Target
     already gone): `compiled` says what was compiled, for bytecode.finish_tree. It is None when the tree could
     not be cached (no kiln.lock, a read-only cache): then `dest` holds pip's tree, to be compiled in place.
     """
-    store = cache_dir / "installed"
+    store = cache_dir / INSTALLED
     key = _key(section, base_dir, target, python_version, lock_file)
     reused = key is not None and (store / key / "result.json").is_file()
     if reused:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kiln import __version__
+from kiln.runtimes.cache import BASES
 from kiln.support.locks import FileLock, lock_path_for, remove_dead_temps, unique_temp_dir
 
 FORMAT = 1
@@ -132,7 +133,7 @@ def take_base(cache_dir: Path, kind: str, key: str, make: Callable[[Path], Info 
     make it once) and then copied to `dest`. A cache that cannot be written costs only the reuse: the base is made
     straight into `dest`.
     """
-    entry = cache_dir / "bases" / kind / key
+    entry = cache_dir / BASES / kind / key
     lock = FileLock(lock_path_for(entry))
     try:
         lock.acquire()

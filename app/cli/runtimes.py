@@ -17,7 +17,7 @@ from kiln.model.errors import KilnError
 from kiln.runtimes import catalog
 from kiln.runtimes.archive import install_archive
 from kiln.runtimes.base import ProgressCallback
-from kiln.runtimes.cache import cache_root, clean, list_cached, wheels_root
+from kiln.runtimes.cache import cache_root, clean, list_cached, rebuild_roots, wheels_root
 from kiln.runtimes.downloaded import build_choice, fetch
 from kiln.support.sizes import tree_size
 from kiln.support.targets import PLATFORMS, TARGETS, host_target
@@ -46,13 +46,15 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--platform", choices=PLATFORMS, required=True)
     p.add_argument("--version", help="expected Python version 3.X (checked against the archive)")
 
-    cache = subparsers.add_parser("cache", help="Kiln's cache of runtimes and wheels")
+    cache = subparsers.add_parser("cache", help="Kiln's cache of runtimes, wheels and rebuild products")
     sub = cache.add_subparsers(dest="cache_command", required=True, metavar="{list,clean}")
     _leaf(sub, "list", "what is cached and how much space it takes", cmd_cache_list)
-    p = _leaf(sub, "clean", "delete cached runtimes and/or wheels (default: both)", cmd_cache_clean)
+    p = _leaf(sub, "clean", "delete cached runtimes, wheels and/or rebuild products (default: all)", cmd_cache_clean)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--runtimes", action="store_const", const="runtimes", dest="what")
     group.add_argument("--wheels", action="store_const", const="wheels", dest="what")
+    group.add_argument("--rebuilds", action="store_const", const="rebuilds", dest="what",
+                       help="installed dependency trees and compressed bases (they only make rebuilds faster)")
     group.add_argument("--all", action="store_const", const="all", dest="what")
     p.set_defaults(what="all")
 
@@ -168,6 +170,17 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
     for folder in sorted(p for p in wheels.iterdir() if p.is_dir()) if wheels.is_dir() else []:
         table.add_row(folder.name, str(len(list(folder.glob("*.whl")))), _mb(tree_size(folder)))
     console.print(table)
+    table = Table(title="Kept for rebuilds (remade by any build when missing)")
+    for column in ("what", "entries", "size"):
+        table.add_column(column)
+    installed, bases = rebuild_roots(root)
+    entries = [p for p in installed.iterdir() if p.is_dir() and not p.name.startswith(".")] \
+        if installed.is_dir() else []
+    table.add_row("installed dependencies (one per kiln.lock and target)", str(len(entries)), _mb(tree_size(installed)))
+    for kind in sorted(p for p in bases.iterdir() if p.is_dir()) if bases.is_dir() else []:
+        count = sum(1 for p in kind.iterdir() if p.is_dir() and not p.name.startswith("."))
+        table.add_row(f"compressed bases for {kind.name}", str(count), _mb(tree_size(kind)))
+    console.print(table)
     return 0
 
 
@@ -184,8 +197,10 @@ def report_leftovers(console: Console, root: Path) -> None:
 
 def cmd_cache_clean(args: argparse.Namespace) -> int:
     what = args.what
-    freed = clean(_root(args), runtimes=what in ("runtimes", "all"), wheels=what in ("wheels", "all"))
-    label = {"runtimes": "runtimes", "wheels": "wheels", "all": "runtimes and wheels"}[what]
+    freed = clean(_root(args), runtimes=what in ("runtimes", "all"), wheels=what in ("wheels", "all"),
+                  rebuilds=what in ("rebuilds", "all"))
+    label = {"runtimes": "runtimes", "wheels": "wheels", "rebuilds": "installed dependencies and compressed bases",
+             "all": "runtimes, wheels, installed dependencies and compressed bases"}[what]
     _console().print(f"removed cached {label}: {_mb(freed)} freed")
     report_leftovers(_console(), _root(args))  # kiln.support.sweep: what killed builds left behind
     return 0

@@ -17,8 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-import zstandard
-from kiln_testing import REPO
+from kiln_testing import REPO, unpack_portable
 
 from kiln.runtimes.glibc import floor_in_words, host_version
 from kiln.runtimes.host import HostRuntimeProvider
@@ -79,9 +78,7 @@ def test_auto_prefers_a_cached_standalone_linux_runtime(tmp_path: Path) -> None:
     assert not any("this machine's Python" in str(e["message"]) for e in events if e["kind"] == "warning")
 
     artifact = Path(str(next(e["data"]["path"] for e in events if e["kind"] == "artifact")))  # type: ignore[index]
-    with artifact.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, \
-            tarfile.open(fileobj=stream, mode="r|") as tar:
-        tar.extractall(tmp_path / "unpacked", filter="data")
+    unpack_portable(artifact, tmp_path / "unpacked")
     result = subprocess.run([str(tmp_path / "unpacked" / "tool" / "tool")], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-import zstandard
+from kiln_testing import unpack_portable
 
 from kiln.model.events import Event
 from kiln.ui.engine_process import EngineProcess, engine_argv
@@ -129,10 +128,7 @@ def test_wizard_engine_builds_a_project_full_of_kiln_and_app_modules(qtbot: Any,
 
     # The artifact is the real app: unpacked elsewhere, it runs and prints its greeting.
     unpacked = tmp_path / "unpacked"
-    with artifacts[0].open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, tarfile.open(
-        fileobj=stream, mode="r|"
-    ) as tar:
-        tar.extractall(unpacked, filter="data")
+    unpack_portable(artifacts[0], unpacked)
     bundled_app = unpacked / "greeter" / "app"
     shipped = {p.relative_to(bundled_app).as_posix() for p in bundled_app.rglob("*")}
     assert {"app/__main__.pyc", "app.pyc", "kiln/__init__.pyc", "kiln.pyc", "greeter/cli.pyc"} <= shipped

@@ -10,7 +10,6 @@ import html
 import json
 import os
 import shutil
-import tarfile
 import tempfile
 import time
 from datetime import datetime
@@ -91,11 +90,9 @@ def file_manager_available() -> bool:
 
 def extract_portable(archive: Path, into: Path) -> Path:
     """Unpack a portable .tar.zst (safely: nothing outside `into`); the launcher inside it."""
-    import zstandard
+    from kiln.installers.portable.reader import extract
 
-    with archive.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, \
-            tarfile.open(fileobj=stream, mode="r|") as tar:
-        tar.extractall(into, filter="data")
+    extract(archive, into)
     top = next(p for p in into.iterdir() if p.is_dir())
     return top / top.name
 

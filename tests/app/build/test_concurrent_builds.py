@@ -6,11 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
-import zstandard
+from kiln_testing import unpack_portable
 
 PROJECT = """\
 [app]
@@ -50,9 +49,7 @@ def _finish(process: subprocess.Popen[str]) -> str:
 
 
 def _run_portable(archive: Path, into: Path, name: str) -> None:
-    with archive.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, \
-            tarfile.open(fileobj=stream, mode="r|") as tar:
-        tar.extractall(into, filter="tar")
+    unpack_portable(archive, into)
     result = subprocess.run([str(into / name / name)], capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0 and result.stdout.strip() == f"{name} runs", result

@@ -9,15 +9,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import zstandard
-from kiln_testing import REPO
+from kiln_testing import REPO, unpack_portable
 
 from kiln.build.fingerprint import STATE_NAME as FINGERPRINT_NAME
 from kiln.build.output_folder import LOCK_NAME
@@ -62,10 +60,7 @@ def build_events(project: Path, cache_dir: Path) -> tuple[int, list[Event]]:
 
 
 def unpack(artifact: Path, dest: Path) -> None:
-    with artifact.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, tarfile.open(
-        fileobj=stream, mode="r|"
-    ) as tar:
-        tar.extractall(dest, filter="data")
+    unpack_portable(artifact, dest)
 
 
 def run_hidden(argv: list[str], extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -129,10 +129,26 @@ def test_add_registers_a_local_archive_and_cache_commands(served: Served, tmp_pa
     out = capsys.readouterr().out
     assert "3.12.3" in out and "linux-x86_64-py3.12" in out
 
+    # what only makes rebuilds faster (kiln.build.installed_cache, kiln.build.layers) is listed and cleaned too
+    installed = tmp_path / "cache/installed/0123abcd/packages"
+    installed.mkdir(parents=True)
+    (installed / "rich.py").write_bytes(b"x" * 2_000_000)
+    base = tmp_path / "cache/bases/appimage/feedface"
+    base.mkdir(parents=True)
+    (base / "base").write_bytes(b"y" * 3_000_000)
+    assert main(["cache", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "installed dependencies" in out and "2.0 MB" in out
+    assert "compressed bases for appimage" in out and "3.0 MB" in out
+
     assert main(["cache", "clean", "--wheels"]) == 0
-    assert not wheels.exists() and (tmp_path / "cache/runtimes").exists()
+    assert not wheels.exists() and (tmp_path / "cache/runtimes").exists() and base.exists()
+    assert main(["cache", "clean", "--rebuilds"]) == 0
+    assert "5.0 MB freed" in capsys.readouterr().out
+    assert not (tmp_path / "cache/installed").exists() and not (tmp_path / "cache/bases").exists()
+    assert (tmp_path / "cache/runtimes").exists()
     assert main(["cache", "clean"]) == 0
-    assert "runtimes and wheels" in capsys.readouterr().out
+    assert "runtimes, wheels, installed dependencies and compressed bases" in capsys.readouterr().out
     assert not (tmp_path / "cache/runtimes").exists()
     assert served.hits == []
 
