@@ -43,3 +43,22 @@ def unpack_portable(archive: Path, dest: Path) -> None:
 
     subprocess.run(["tar", "--zstd", "-xf", str(archive), "-C", str(dest)], check=True, capture_output=True,
                    timeout=300)
+
+
+class StageRecorder:
+    """A stage's reporter for installer tests: keeps every fraction, message (progress and log) and warning."""
+
+    def __init__(self) -> None:
+        self.fractions: list[float] = []
+        self.messages: list[str] = []
+        self.warnings: list[str] = []
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self.fractions.append(fraction)
+        self.messages.append(message)
+
+    def log(self, message: str) -> None:
+        self.messages.append(message)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)

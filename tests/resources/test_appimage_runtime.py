@@ -574,18 +574,22 @@ def test_sha256_file_matches_binary() -> None:
     assert recorded[0] == hashlib.sha256((RUNTIME_DIR / "runtime-x86_64").read_bytes()).hexdigest()
 
 
+def image_recording_glibc(tmp_path: Path, version: str, name: str) -> Path:
+    """The test AppImage with `version` written into its runtime's .kiln_glibc, as Kiln's builds do."""
+    need("mksquashfs")
+    make_squashfs(make_appdir(tmp_path), tmp_path / "payload.sqfs")
+    runtime = tmp_path / "runtime"
+    runtime.write_bytes(glibc_need.embed(runtime_path().read_bytes(), version))
+    assemble(runtime, tmp_path / "payload.sqfs", tmp_path / name)
+    return tmp_path / name
+
+
 @pytest.mark.parametrize("mode", ["run", "extract-and-run"])
 def test_recorded_glibc_newer_than_the_host_stops_before_the_app(tmp_path: Path, env: dict[str, str],
                                                                   mode: str) -> None:
     """Kiln writes the payload's glibc need into .kiln_glibc at build time; the runtime trusts it (no scan of the
     payload at start) and stops with one line when this system's glibc is older."""
-    need("mksquashfs")
-    appdir = make_appdir(tmp_path)
-    make_squashfs(appdir, tmp_path / "payload.sqfs")
-    runtime = tmp_path / "runtime"
-    runtime.write_bytes(glibc_need.embed(runtime_path().read_bytes(), "2.99"))
-    image = tmp_path / "Needy-x86_64.AppImage"
-    assemble(runtime, tmp_path / "payload.sqfs", image)
+    image = image_recording_glibc(tmp_path, "2.99", "Needy-x86_64.AppImage")
     if mode == "run" and not fuse_usable():
         pytest.skip("no usable /dev/fuse")
     args = ["--appimage-extract-and-run"] if mode == "extract-and-run" else []
@@ -599,13 +603,7 @@ def test_recorded_glibc_newer_than_the_host_stops_before_the_app(tmp_path: Path,
 
 
 def test_recorded_glibc_the_host_has_runs_the_app(tmp_path: Path, env: dict[str, str]) -> None:
-    need("mksquashfs")
-    appdir = make_appdir(tmp_path)
-    make_squashfs(appdir, tmp_path / "payload.sqfs")
-    runtime = tmp_path / "runtime"
-    runtime.write_bytes(glibc_need.embed(runtime_path().read_bytes(), "2.17"))
-    image = tmp_path / "Old-x86_64.AppImage"
-    assemble(runtime, tmp_path / "payload.sqfs", image)
+    image = image_recording_glibc(tmp_path, "2.17", "Old-x86_64.AppImage")
     result, values, args = run_image(image, ["--appimage-extract-and-run", "7", "x"], env)
     assert result.returncode == 7, result.stderr
     assert args == ["7", "x"] and values["APPDIR"]

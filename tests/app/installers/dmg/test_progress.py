@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+from kiln_testing import StageRecorder
 from kiln_testing import find_tool as need
 
 from kiln.build.types import BuildContext, StagedApp
@@ -19,24 +20,6 @@ from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.targets import TARGETS
 
 LARGE = 24 << 20
-
-
-class Recorder:
-    """The stage's reporter: keeps every fraction and message, in order."""
-
-    def __init__(self) -> None:
-        self.fractions: list[float] = []
-        self.messages: list[str] = []
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        self.fractions.append(fraction)
-        self.messages.append(message)
-
-    def log(self, message: str) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
 
 
 def mixed_bytes(size: int, seed: int) -> bytes:
@@ -65,7 +48,7 @@ def test_a_dmg_build_reports_many_fractions_and_writes_the_same_bytes(tmp_path: 
     project = Project.model_validate({"app": staged.app.model_dump(), "entry": {"module": "hello:main"},
                                       "installer": [{"kind": "dmg", "platform": "macos-arm64"}]})
     installer = DmgInstaller(project.installer[0])  # type: ignore[arg-type]
-    recorder = Recorder()
+    recorder = StageRecorder()
     dmg = tmp_path / "out" / installer.artifact_name(staged)
     dmg.parent.mkdir()
     installer.build(BuildContext(project, tmp_path, tmp_path / "work", tmp_path / "cache", recorder), staged, dmg)

@@ -11,6 +11,7 @@ from pathlib import Path
 import msi_kit as kit
 import pefile
 import pytest
+from kiln_testing import StageRecorder
 
 from kiln.build.payload import boot_script
 from kiln.build.types import BuildContext, StagedApp
@@ -28,21 +29,6 @@ TITLE, PUBLISHER, DESCRIPTION = kit.HOSTILE_TITLE, kit.HOSTILE_PUBLISHER, kit.HO
 @pytest.fixture(autouse=True)
 def _tools() -> None:
     kit.need("wixl", "msibuild", "msiinfo", "msiextract")
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-        self.warnings: list[str] = []
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        self.messages.append(message)
-
-    def log(self, message: str) -> None:
-        self.messages.append(message)
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
 
 
 def make_bundle(root: Path) -> Path:
@@ -64,7 +50,8 @@ def make_bundle(root: Path) -> Path:
 
 
 def direct_build(root: Path, *, scope: str = "per-user", kind: str = "console", version: str = "1.2",
-                 desktop: bool = True, title: str = TITLE, publisher: str = PUBLISHER) -> tuple[Path, Path, Recorder]:
+                 desktop: bool = True, title: str = TITLE,
+                 publisher: str = PUBLISHER) -> tuple[Path, Path, StageRecorder]:
     """MsiInstaller.build on a hand-made staged bundle: returns (msi, bundle, reporter)."""
     root.mkdir(parents=True, exist_ok=True)
     bundle = root / "bundle" if (root / "bundle").exists() else make_bundle(root)
@@ -73,7 +60,7 @@ def direct_build(root: Path, *, scope: str = "per-user", kind: str = "console", 
     entry = EntrySection(module="hello:main", kind=kind)  # type: ignore[arg-type]
     options = MsiOptions(upgrade_code=kit.UPGRADE_CODE, scope=scope, desktop_shortcut=desktop)  # type: ignore[arg-type]
     project = Project(app=app, entry=entry, installer=[options])
-    reporter = Recorder()
+    reporter = StageRecorder()
     ctx = BuildContext(project=project, base_dir=root, work_dir=root / "work", cache_dir=root / "cache",
                        reporter=reporter)
     staged = StagedApp(bundle=bundle, target=TARGETS["windows-x86_64"], python_version="3.11", app=app,

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from kiln_testing import require_tools
+from kiln_testing import StageRecorder, require_tools
 
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.portable.installer import PortableInstaller
@@ -19,24 +19,6 @@ from kiln.support.targets import TARGETS
 
 LARGE = 12 << 20
 LONG_NAME = "a_module_with_a_name_long_enough_to_need_a_pax_header_" + "x" * 80 + ".pyc"
-
-
-class Recorder:
-    """The stage's reporter: keeps every fraction, in order."""
-
-    def __init__(self) -> None:
-        self.fractions: list[float] = []
-        self.messages: list[str] = []
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        self.fractions.append(fraction)
-        self.messages.append(message)
-
-    def log(self, message: str) -> None:
-        self.messages.append(message)
-
-    def warn(self, message: str) -> None:
-        self.messages.append("warning: " + message)
 
 
 def staged_bundle(root: Path) -> StagedApp:
@@ -57,11 +39,11 @@ def staged_bundle(root: Path) -> StagedApp:
     return StagedApp(bundle, TARGETS["linux-x86_64"], "3.11", app, EntrySection(module="hello:main"), None)
 
 
-def build(root: Path, staged: StagedApp, name: str) -> tuple[Path, Recorder]:
+def build(root: Path, staged: StagedApp, name: str) -> tuple[Path, StageRecorder]:
     project = Project.model_validate({"app": staged.app.model_dump(), "entry": {"module": "hello:main"},
                                       "installer": [{"kind": "portable"}]})
     installer = PortableInstaller(project.installer[0])  # type: ignore[arg-type]
-    recorder = Recorder()
+    recorder = StageRecorder()
     out = root / name
     installer.build(BuildContext(project, root, root / "work", root / "cache", recorder), staged, out)
     return out, recorder
