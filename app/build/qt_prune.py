@@ -14,6 +14,10 @@ into the bundle this module:
 5. deletes every Qt binary outside that closure, plus files only a developer needs (headers, type stubs,
    CMake files, Designer/Linguist/qml tools).
 
+The same steps run for Linux, Windows and macOS bundles; what differs between the wheels' layouts (the C++
+runtime and the DLLs Qt opens by name on Windows, frameworks and .app folders on macOS) is in
+kiln.build.qt_layout.
+
 Nothing here imports the user's code: the scan reads sources with `ast`. What was dropped, and the sizes by
 distribution before and after, go into the build report.
 """
@@ -29,10 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiln.build.qt_layout import DEVELOPER_SUFFIXES, bundle_folder, loaded_by_name
+
 BINDINGS = ("PySide6", "PyQt6")
 """Python packages that wrap Qt 6 and ship Qt's own libraries inside the wheel."""
 
 PLUGINS_BY_MODULE: dict[str, tuple[str, ...]] = {
+    "QtCore": ("permissions",),
     "QtGui": ("platforms", "platforminputcontexts", "platformthemes", "imageformats", "iconengines",
               "xcbglintegrations", "wayland-decoration-client", "wayland-graphics-integration-client",
               "wayland-shell-integration"),
@@ -68,13 +75,12 @@ QML_MODULES = {"QtQml", "QtQuick", "QtQuickControls2", "QtQuickWidgets", "QtQuic
 
 WEBENGINE = "QtWebEngineCore"
 
-DEVELOPER_DIRS = ("include", "metatypes", "typesystems", "mkspecs", "doc", "lib/cmake", "Qt/lib/cmake",
+DEVELOPER_DIRS = ("include", "metatypes", "typesystems", "glue", "mkspecs", "doc", "lib/cmake", "Qt/lib/cmake",
                   "Qt/metatypes", "Qt/include", "Qt/mkspecs", "Qt6/include", "Qt6/mkspecs", "Qt6/lib/cmake")
-"""Folders of a binding only a developer uses (C++ headers, CMake files, type-system XML, qmake specs)."""
+"""Folders of a binding only a developer uses (C++ headers and glue code, CMake files, type-system XML, qmake
+specs)."""
 
-DYNAMIC_LIBRARIES = ("opengl32sw", "d3dcompiler")
-"""Libraries Qt opens by name at run time (no import entry points at them): never dropped."""
-
+_DATA_DIRS = {"qml", "translations", "resources"}
 _MAGIC = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 _EXTENSION = re.compile(r"\.(?:abi3\.so|cpython-[\w-]+\.so|pyd)$")
 _MODULE_FILE = re.compile(r"^(Qt\w+)\.(?:[\w.-]+\.)?(?:so|pyd)$")
@@ -105,6 +111,25 @@ class QtPruneResult:
                 "by_distribution": self.by_distribution}
 
 
+def describe_pruning(qt: dict[str, Any], source: str) -> list[str]:
+    """`kiln inspect` lines for one target's `qt` report section: what was kept, and every dropped path (QML
+    modules, translations and resources shown once per folder with their count of files)."""
+    lines = [f"  qt:       {qt['binding']} pruned at build time ({source}): kept {', '.join(qt['modules'])}"]
+    if qt.get("plugins"):
+        lines.append(f"            plugins kept: {', '.join(qt['plugins'])}")
+    dropped: list[str] = qt.get("dropped", [])
+    lines.append(f"            dropped {len(dropped)} files and folders ({qt.get('dropped_bytes', 0) / 1e6:.1f} MB):")
+    groups: dict[str, int] = {}
+    for relative in dropped:
+        parts = relative.split("/")
+        data = next((i for i, part in enumerate(parts[:-1]) if part in _DATA_DIRS), None)
+        key = "/".join(parts[:data + 1]) + "/…" if data is not None else relative
+        groups[key] = groups.get(key, 0) + 1
+    for key, count in groups.items():
+        lines.append(f"              {key}" + (f" {count} file{'s' if count > 1 else ''}" if key.endswith("…") else ""))
+    return lines
+
+
 def _is_binary(path: Path) -> bool:
     try:
         with path.open("rb") as f:
@@ -115,18 +140,29 @@ def _is_binary(path: Path) -> bool:
 
 
 def library_names(path: Path) -> list[str]:
-    """The shared libraries `path` asks the loader for: DT_NEEDED (ELF), imports (PE), load commands (Mach-O)."""
+    """The shared libraries `path` asks the loader for: DT_NEEDED (ELF), imports and delay-load imports (PE),
+    dylib load commands of every architecture of a universal file (Mach-O, as written: `@rpath/QtGui.framework/
+    Versions/A/QtGui`)."""
     import lief
 
     lief.logging.disable()
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head in _MAGIC[2:]:
+        fat = lief.MachO.parse(str(path))  # lief.parse would give only the first architecture of a universal file
+        if fat is None:
+            return []
+        names: dict[str, None] = {}
+        for sliced in (fat.at(index) for index in range(len(fat))):
+            if sliced is not None:
+                names.update((str(command.name), None) for command in sliced.libraries)
+        return list(names)
     binary = lief.parse(str(path))
-    if binary is None:
-        return []
-    if isinstance(binary, lief.MachO.FatBinary):
-        binary = binary.at(0)
-    if not isinstance(binary, (lief.ELF.Binary, lief.PE.Binary, lief.MachO.Binary)):
-        return []
-    return [str(name) for name in binary.libraries]
+    if isinstance(binary, lief.PE.Binary):
+        return [str(name) for name in binary.libraries] + [str(d.name) for d in binary.delay_imports]
+    if isinstance(binary, lief.ELF.Binary):
+        return [str(name) for name in binary.libraries]
+    return []
 
 
 def _lib_key(name: str) -> str:
@@ -398,6 +434,15 @@ def prune_qt(packages: Path, keep_modules: list[str], translations: list[str], o
             if path.is_file() and ("*" in translations or any(stem.endswith(f"_{lang}") for lang in translations)):
                 keep.add(path)
 
+    # A kept framework (macOS) ships whole: its Info.plist, resources and helpers, and what their binaries load.
+    while True:
+        bundles = {b for k in keep if (b := bundle_folder(k, root)) is not None}
+        extra = [p for b in sorted(bundles) for p in _files(b) if p not in keep]
+        if not extra:
+            break
+        close_over(p for p in extra if not p.is_symlink() and _is_binary(p))
+        keep.update(extra)
+
     doomed = _doomed(tree, keep, python_modules, modules)
     result = QtPruneResult(binding, sorted(modules), sorted(qml_kept),
                            sorted(str(p.relative_to(tree.plugins)) for p in plugin_paths if tree.plugins in p.parents))
@@ -441,7 +486,7 @@ def _doomed(tree: _QtTree, keep: set[Path], python_modules: dict[str, Path], mod
     for module, path in python_modules.items():
         if module not in modules:
             doomed.add(path)
-    doomed.update(p for p in root.glob("*.pyi"))
+    doomed.update(p for p in root.iterdir() if p.is_file() and p.name.lower().endswith(DEVELOPER_SUFFIXES))
     # Qt's own folders: everything not kept (plugins, qml, translations, libraries, helper programs).
     for sub in ("plugins", "qml", "translations", "libexec", "resources", "lib", "bin"):
         qt_dir = tree.qt / sub
@@ -455,15 +500,15 @@ def _doomed(tree: _QtTree, keep: set[Path], python_modules: dict[str, Path], mod
             path = Path(folder, name)
             if path in keep or path in doomed or path.is_symlink() or not _is_binary(path):
                 continue
-            if any(name.lower().startswith(d) for d in DYNAMIC_LIBRARIES) or _EXTENSION.search(name):
+            if loaded_by_name(name, modules) or _EXTENSION.search(name):
                 continue  # opened by name, or a Python extension module that is not a Qt module (PyQt6's sip)
             doomed.add(path)
     doomed -= keep
-    # A framework (macOS) goes as a whole folder when its binary goes.
-    frameworks = {p for d in doomed for p in d.parents if p.suffix == ".framework"}
-    for framework in frameworks:
-        if not any(framework in k.parents for k in keep):
-            doomed.add(framework)
+    # A framework or .app folder (macOS) goes as a whole when nothing in it is kept.
+    bundles = {b for d in doomed if (b := bundle_folder(d, root)) is not None}
+    for bundle in bundles:
+        if not any(bundle in k.parents for k in keep):
+            doomed.add(bundle)
     # Symbolic links (libQt6Core.so -> libQt6Core.so.6) to dropped files go with them.
     for folder, _dirs, files in os.walk(root):
         for name in files:
@@ -474,8 +519,12 @@ def _doomed(tree: _QtTree, keep: set[Path], python_modules: dict[str, Path], mod
     return doomed
 
 
+def _files(folder: Path) -> set[Path]:
+    return {Path(current, n) for current, _dirs, names in os.walk(folder) for n in names}
+
+
 def _unkept_files(folder: Path, keep: set[Path]) -> set[Path]:
-    return {Path(current, n) for current, _dirs, names in os.walk(folder) for n in names} - keep
+    return _files(folder) - keep
 
 
 def _size(path: Path) -> int:
@@ -512,13 +561,8 @@ def distribution_sizes(packages: Path) -> dict[str, int]:
 
 
 def prune_bundle_qt(packages: Path, dependencies: Any, os_name: str, stage: Any) -> QtPruneResult | None:
-    """The staging hook: prune for Linux bundles (the only OS whose pruned Qt apps are run by the tests);
-    other platforms ship their binding whole, and the build log says so."""
-    present = [b for b in BINDINGS if (packages / b).is_dir()]
-    if not present:
-        return None
-    if os_name != "linux":
-        stage.log(f"{present[0]}: Qt is shipped unpruned for {os_name} (pruning is done for Linux bundles)")
+    """The staging hook, for every target OS (the wheels' layouts differ: see kiln.build.qt_layout)."""
+    if not any((packages / b).is_dir() for b in BINDINGS):
         return None
     return prune_qt(packages, list(dependencies.qt_modules), list(dependencies.qt_translations), os_name,
                     stage.log)
