@@ -607,3 +607,37 @@ def test_recorded_glibc_the_host_has_runs_the_app(tmp_path: Path, env: dict[str,
     result, values, args = run_image(image, ["--appimage-extract-and-run", "7", "x"], env)
     assert result.returncode == 7, result.stderr
     assert args == ["7", "x"] and values["APPDIR"]
+
+
+PUSH_APP_RUN = r"""#!/bin/sh
+# Read the first 4 KiB of a large file, give the runtime time to push the rest, then report.
+big="$APPDIR/usr/share/data/big.bin"
+head -c 4096 "$big" > /dev/null
+sleep "${PUSH_WAIT:-1}"
+printf 'RESIDENT=%s\0' "$(fincore --bytes --noheadings --output RES "$big")"
+printf 'SHA=%s\0' "$(sha256sum < "$big" | cut -d' ' -f1)"
+"""
+
+
+def test_large_file_is_pushed_whole_into_the_page_cache_and_reads_back_intact(tmp_path: Path,
+                                                                              env: dict[str, str]) -> None:
+    """When the app starts reading a library-sized file, the runtime decompresses all of it on a second thread and
+    stores it in the kernel's page cache (mount.c): the pages are resident before the app asks for them, and what
+    the app then reads is the file's exact content."""
+    need("mksquashfs", "fincore", "sha256sum")
+    if not fuse_usable():
+        pytest.skip("no usable /dev/fuse")
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("the runtime pushes files ahead only with two or more CPUs")
+    appdir = make_appdir(tmp_path)
+    (appdir / "AppRun").write_text(PUSH_APP_RUN)
+    rng_data = os.urandom(1 << 20) + bytes(range(256)) * (8 << 10)  # 1 MiB random, 2 MiB compressible: 3 MiB
+    (appdir / "usr" / "share" / "data" / "big.bin").write_bytes(rng_data)
+    make_squashfs(appdir, tmp_path / "payload.sqfs")
+    image = tmp_path / "Push-x86_64.AppImage"
+    assemble(runtime_path(), tmp_path / "payload.sqfs", image)
+    result, values, _ = run_image(image, [], env)
+    assert result.returncode == 0, result.stderr
+    assert values["SHA"] == hashlib.sha256(rng_data).hexdigest()
+    # Without the push only what the app read (plus the kernel's read-ahead, 128 KiB) would be resident.
+    assert int(values["RESIDENT"]) == len(rng_data)

@@ -16,7 +16,13 @@
  *  - Heap, not mmap, for block buffers: squashfuse mallocs a block-sized buffer per read and per
  *    decompressed block; above glibc's mmap threshold each was a fresh zeroed mapping (page faults
  *    on every request).
- *  - One zstd context for all blocks instead of a new one per block (squashfuse's ZSTD_decompress).
+ *  - One zstd context per thread instead of a new one per block (squashfuse's ZSTD_decompress).
+ *  - Pushing large files ahead (with two or more CPUs): the loader faults a library in one window
+ *    at a time, each a round trip that waits for a block to be decompressed. When the app first
+ *    reads a library-sized file, a second thread, with its own view of the image and a lower
+ *    priority, decompresses the whole file and stores it in the kernel's page cache
+ *    (fuse_lowlevel_notify_store), so most of the app's later faults on it never reach us.
+ *    Memory stays with the kernel (reclaimable page cache), not with this process.
  */
 #define _GNU_SOURCE
 #include <squashfuse/ll.h> /* first: its config.h sets FUSE_USE_VERSION */
@@ -26,26 +32,62 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #define CACHE_BUDGET (16u << 20) /* decompressed bytes the data block cache may hold */
+
+enum { PUSH_QUEUE = 64, PUSH_SEEN = 512 };
+#define PUSH_MIN_FILE (256u << 10) /* smaller files are read in one or two requests anyway */
+#define PUSH_MAX_FILE (16u << 20)  /* larger ones (ICU's data) are mostly read sparsely */
+
+struct push_job {
+	fuse_ino_t ino;
+	sqfs_inode inode;
+};
+
+/* The push-ahead thread and what it shares with the serving loop (queue under `lock`). */
+struct pusher {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct push_job queue[PUSH_QUEUE];
+	size_t head, tail;
+	atomic_bool stop;
+	sqfs fs; /* the thread's own view of the image: squashfuse's caches are not thread-safe */
+	bool fs_ready;
+	bool tried;     /* started lazily, at the first file worth pushing: after the app was forked */
+	int image_fd;   /* the AppImage, and where its squashfs starts */
+	size_t offset;
+	struct fuse_session *se;
+	fuse_ino_t seen[PUSH_SEEN]; /* files already queued; the serving loop's alone */
+	size_t seen_count;
+};
 
 struct kmount {
 	sqfs_ll ll; /* first: the callbacks get it back as the session's userdata */
 	struct fuse_session *se;
 	struct fuse_buf buf;
 	bool fs_ready;
+	struct pusher push;
 };
 
-static ZSTD_DCtx *g_zstd;
+static _Thread_local ZSTD_DCtx *t_zstd;
 
 static sqfs_err zstd_reusing_context(void *in, size_t insz, void *out, size_t *outsz)
 {
-	size_t n = ZSTD_decompressDCtx(g_zstd, out, *outsz, in, insz);
+	if (t_zstd == NULL && (t_zstd = ZSTD_createDCtx()) == NULL)
+		return SQFS_ERR;
+	size_t n = ZSTD_decompressDCtx(t_zstd, out, *outsz, in, insz);
 	if (ZSTD_isError(n))
 		return SQFS_ERR;
 	*outsz = n;
@@ -108,11 +150,117 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		sqfs_ll_op_open(req, ino, fi);
 }
 
+/* Decompress each queued file and store it in the kernel's page cache, block by block. */
+static void *push_ahead(void *arg)
+{
+	struct pusher *p = arg;
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10); /* the serving loop comes first */
+	size_t block = p->fs.sb.block_size;
+	char *buf = malloc(block);
+	while (buf != NULL) {
+		pthread_mutex_lock(&p->lock);
+		while (p->head == p->tail && !atomic_load(&p->stop))
+			pthread_cond_wait(&p->wake, &p->lock);
+		if (atomic_load(&p->stop)) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		struct push_job job = p->queue[p->head++ % PUSH_QUEUE];
+		pthread_mutex_unlock(&p->lock);
+		sqfs_off_t size = (sqfs_off_t)job.inode.xtra.reg.file_size;
+		for (sqfs_off_t off = 0; off < size && !atomic_load(&p->stop); off += (sqfs_off_t)block) {
+			sqfs_off_t got = (sqfs_off_t)block;
+			if (sqfs_read_range(&p->fs, &job.inode, off, &got, buf) != SQFS_OK || got <= 0)
+				break;
+			struct fuse_bufvec data = FUSE_BUFVEC_INIT((size_t)got);
+			data.buf[0].mem = buf;
+			if (fuse_lowlevel_notify_store(p->se, job.ino, (off_t)off, &data, 0) != 0)
+				break; /* the kernel forgot the inode, or the mount is going away */
+		}
+	}
+	free(buf);
+	if (t_zstd != NULL)
+		ZSTD_freeDCtx(t_zstd);
+	return NULL;
+}
+
+/* With two or more CPUs: a second view of the image and the thread that pushes files ahead. */
+static void push_start(struct kmount *m)
+{
+	struct pusher *p = &m->push;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	int fd = fcntl(p->image_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return;
+	if (sqfs_init(&p->fs, fd, p->offset) != SQFS_OK) {
+		close(fd);
+		return;
+	}
+	p->fs_ready = true;
+	if (p->fs.sb.compression == ZSTD_COMPRESSION)
+		p->fs.decompressor = zstd_reusing_context;
+	p->se = m->se;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	atomic_init(&p->stop, false);
+	p->started = pthread_create(&p->thread, NULL, push_ahead, p) == 0;
+}
+
+/* Stop the thread; false when it did not end within a second. It can only be stuck storing a page that a
+ * process still using the mount (the app's left-over child) is waiting to read from us: closing the session
+ * then fails that read and frees the thread, which must still find its state (the caller keeps it). */
+static bool push_stop(struct pusher *p)
+{
+	if (p->started) {
+		pthread_mutex_lock(&p->lock);
+		atomic_store(&p->stop, true);
+		pthread_cond_signal(&p->wake);
+		pthread_mutex_unlock(&p->lock);
+		struct timespec deadline;
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += 1;
+		if (pthread_timedjoin_np(p->thread, NULL, &deadline) != 0)
+			return false;
+		p->started = false;
+	}
+	if (p->fs_ready)
+		sqfs_destroy(&p->fs);
+	p->fs_ready = false;
+	return true;
+}
+
+/* Queue a library-sized regular file the app started reading, once. */
+static void push_file(struct kmount *m, fuse_ino_t ino, const sqfs_inode *inode)
+{
+	struct pusher *p = &m->push;
+	uint64_t size = inode->xtra.reg.file_size;
+	bool regular = inode->base.inode_type == SQUASHFS_REG_TYPE || inode->base.inode_type == SQUASHFS_LREG_TYPE;
+	if (!regular || size < PUSH_MIN_FILE || size > PUSH_MAX_FILE || p->seen_count == PUSH_SEEN)
+		return;
+	if (!p->tried) {
+		p->tried = true;
+		push_start(m);
+	}
+	if (!p->started)
+		return;
+	for (size_t i = 0; i < p->seen_count; i++)
+		if (p->seen[i] == ino)
+			return;
+	p->seen[p->seen_count++] = ino;
+	pthread_mutex_lock(&p->lock);
+	if (p->tail - p->head < PUSH_QUEUE) {
+		p->queue[p->tail++ % PUSH_QUEUE] = (struct push_job){.ino = ino, .inode = *inode};
+		pthread_cond_signal(&p->wake);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* squashfuse's read expects the inode its open stored in fi->fh; without opens, look it up by number
  * (its metadata block is in the cache after the lookup that preceded the read). */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	sqfs_ll *ll = fuse_req_userdata(req);
+	struct kmount *m = fuse_req_userdata(req);
 	sqfs_inode inode;
 	if (fi->fh != 0) {
 		inode = *(sqfs_inode *)(intptr_t)fi->fh;
@@ -128,10 +276,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		return;
 	}
 	sqfs_off_t got = (sqfs_off_t)size;
-	if (sqfs_read_range(&ll->fs, &inode, off, &got, buf) != SQFS_OK)
+	if (sqfs_read_range(&m->ll.fs, &inode, off, &got, buf) != SQFS_OK) {
 		fuse_reply_err(req, EIO);
-	else
+	} else {
 		fuse_reply_buf(req, buf, (size_t)got);
+		push_file(m, ino, &inode);
+	}
 	free(buf);
 }
 
@@ -176,6 +326,8 @@ struct kmount *kmount_open(const struct payload *p, const char *mountpoint, cons
 		return NULL;
 	/* squashfuse closes its descriptor when done, so give it its own. */
 	int fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
+	m->push.image_fd = p->fd;
+	m->push.offset = (size_t)p->offset;
 	if (fd < 0 || sqfs_init(&m->ll.fs, fd, (size_t)p->offset) != SQFS_OK) {
 		if (fd >= 0)
 			close(fd);
@@ -189,7 +341,7 @@ struct kmount *kmount_open(const struct payload *p, const char *mountpoint, cons
 		kmount_close(m);
 		return NULL;
 	}
-	if (m->ll.fs.sb.compression == ZSTD_COMPRESSION && (g_zstd = ZSTD_createDCtx()) != NULL)
+	if (m->ll.fs.sb.compression == ZSTD_COMPRESSION)
 		m->ll.fs.decompressor = zstd_reusing_context;
 	if (sqfs_ll_init(&m->ll) != SQFS_OK) {
 		kmount_close(m);
@@ -246,6 +398,7 @@ int kmount_serve(struct kmount *m)
 
 void kmount_close(struct kmount *m)
 {
+	bool stopped = push_stop(&m->push); /* before the session: the thread writes to it */
 	if (m->se) {
 		fuse_session_unmount(m->se);
 		fuse_session_destroy(m->se);
@@ -253,9 +406,10 @@ void kmount_close(struct kmount *m)
 	if (m->fs_ready)
 		sqfs_ll_destroy(&m->ll);
 	free(m->buf.mem);
-	if (g_zstd != NULL) {
-		ZSTD_freeDCtx(g_zstd);
-		g_zstd = NULL;
+	if (t_zstd != NULL) {
+		ZSTD_freeDCtx(t_zstd);
+		t_zstd = NULL;
 	}
-	free(m);
+	if (stopped)
+		free(m); /* else the thread may still wake up in it; the runtime exits next anyway */
 }
