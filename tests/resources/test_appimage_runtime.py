@@ -641,3 +641,53 @@ def test_large_file_is_pushed_whole_into_the_page_cache_and_reads_back_intact(tm
     assert values["SHA"] == hashlib.sha256(rng_data).hexdigest()
     # Without the push only what the app read (plus the kernel's read-ahead, 128 KiB) would be resident.
     assert int(values["RESIDENT"]) == len(rng_data)
+
+
+LIST_APP_RUN = r"""#!/bin/sh
+# List a folder through the mount (the kernel asks with READDIRPLUS), then stat and read each entry.
+cd "$APPDIR/usr/share/data" || exit 3
+for name in *; do
+    printf 'ENTRY=%s|%s|%s|%s\0' "$name" "$(stat -c '%F|%a' -- "$name")" \
+        "$(if [ -L "$name" ]; then readlink -- "$name"; else wc -c < "$name"; fi)" \
+        "$(if [ -f "$name" ] && [ ! -L "$name" ]; then sha256sum < "$name" | cut -c1-16; fi)"
+done
+"""
+
+
+def test_listing_through_the_mount_gives_names_types_modes_and_contents(tmp_path: Path, env: dict[str, str]) -> None:
+    """The runtime answers READDIRPLUS (entries with their attributes, cached by the kernel as looked up): what a
+    program sees listing a folder and then using its entries must be what the AppDir held."""
+    need("mksquashfs")
+    if not fuse_usable():
+        pytest.skip("no usable /dev/fuse")
+    appdir = make_appdir(tmp_path)
+    (appdir / "AppRun").write_text(LIST_APP_RUN)
+    data = appdir / "usr" / "share" / "data"
+    for index in range(300):  # more entries than one READDIRPLUS reply holds
+        (data / f"module_{index:03d}_{'x' * 40}.pyc").write_bytes(bytes([index % 256]) * index)
+    (data / "run.sh").write_text("#!/bin/sh\n")
+    (data / "run.sh").chmod(0o755)
+    (data / "link").symlink_to("readonly.txt")
+    (data / "folder").mkdir()
+    make_squashfs(appdir, tmp_path / "payload.sqfs")
+    image = tmp_path / "List-x86_64.AppImage"
+    assemble(runtime_path(), tmp_path / "payload.sqfs", image)
+    result = subprocess.run([str(image)], env=env, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    seen = [r.decode().removeprefix("ENTRY=") for r in result.stdout.split(b"\0") if r.startswith(b"ENTRY=")]
+
+    def expected(path: Path) -> str:
+        if path.is_symlink():
+            return f"{path.name}|symbolic link|777|{os.readlink(path)}|"
+        if path.is_dir():
+            return f"{path.name}|directory|755|{path.stat().st_size}|"
+        mode = "755" if path.stat().st_mode & 0o111 else f"{stat.S_IMODE(path.stat().st_mode):o}"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        return f"{path.name}|{'regular empty file' if not path.stat().st_size else 'regular file'}|{mode}|" \
+               f"{path.stat().st_size}|{digest}"
+
+    wanted = {expected(p) for p in data.iterdir()}
+    folder_line = next(line for line in seen if line.startswith("folder|"))
+    assert set(seen) - {folder_line} == wanted - {expected(data / "folder")}
+    assert len(seen) == len(wanted) == 306
+    assert folder_line.startswith("folder|directory|755|")
