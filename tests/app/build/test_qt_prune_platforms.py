@@ -124,13 +124,20 @@ def pe_imports(path: Path) -> list[str]:
     return [entry.dll.decode("ascii") for entry in entries]
 
 
+def assert_widgets_selection(qt: dict[str, Any], plugins: list[str], dropped: list[str]) -> None:
+    """The report's qt section for qt-hello (QtWidgets): the three modules, no QtQuick, the platform and style
+    plugins kept, the named files dropped."""
+    assert {"QtCore", "QtGui", "QtWidgets"} <= set(qt["modules"]) and "QtQuick" not in qt["modules"]
+    assert set(plugins) <= set(qt["plugins"])
+    assert set(dropped) <= set(qt["dropped"])
+
+
 def test_msi_ships_the_widgets_closure_of_the_windows_wheel(msi: tuple[Path, dict[str, Any], Path],
                                                             cache: Path) -> None:
     _artifact, report, packages = msi
-    qt = report["qt"]["windows-x86_64"]
-    assert {"QtCore", "QtGui", "QtWidgets"} <= set(qt["modules"]) and "QtQuick" not in qt["modules"]
-    assert "platforms/qwindows.dll" in qt["plugins"] and "styles/qmodernwindowsstyle.dll" in qt["plugins"]
-    assert {"PySide6/Qt6Quick.dll", "PySide6/QtQml.pyd", "PySide6/designer.exe"} <= set(qt["dropped"])
+    assert_widgets_selection(report["qt"]["windows-x86_64"],
+                             ["platforms/qwindows.dll", "styles/qmodernwindowsstyle.dll"],
+                             ["PySide6/Qt6Quick.dll", "PySide6/QtQml.pyd", "PySide6/designer.exe"])
     names = {p.name.lower(): p for p in shipped_files(packages)}
     binding = packages / "PySide6"
     for kept in ("Qt6Core.dll", "Qt6Gui.dll", "Qt6Widgets.dll", "QtWidgets.pyd", "pyside6.abi3.dll", "msvcp140.dll",
@@ -214,10 +221,8 @@ def macho_dylibs(path: Path) -> tuple[list[str], list[str]]:
 def test_dmg_ships_the_widgets_closure_of_the_macos_wheel(dmg: tuple[Path, dict[str, Any], Path],
                                                           cache: Path) -> None:
     _artifact, report, packages = dmg
-    qt = report["qt"]["macos-arm64"]
-    assert {"QtCore", "QtGui", "QtWidgets"} <= set(qt["modules"]) and "QtQuick" not in qt["modules"]
-    assert "platforms/libqcocoa.dylib" in qt["plugins"] and "styles/libqmacstyle.dylib" in qt["plugins"]
-    assert {"PySide6/Qt/lib/QtQuick.framework", "PySide6/Designer.app", "PySide6/QtQml.abi3.so"} <= set(qt["dropped"])
+    assert_widgets_selection(report["qt"]["macos-arm64"], ["platforms/libqcocoa.dylib", "styles/libqmacstyle.dylib"],
+                             ["PySide6/Qt/lib/QtQuick.framework", "PySide6/Designer.app", "PySide6/QtQml.abi3.so"])
     binding = packages / "PySide6"
     lib = binding / "Qt" / "lib"
     for framework in ("QtCore", "QtGui", "QtWidgets"):
