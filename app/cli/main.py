@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -230,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`kiln inspect X | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush cannot fail again
+        return 141  # 128 + SIGPIPE: what a shell shows for a tool that stopped because its reader did
     except Exception as e:  # the top-level guard: never a raw traceback (kiln.cli.guard)
         from kiln.cli.guard import report_escaped
 

@@ -242,3 +242,19 @@ def test_read_only_output_dir_is_a_problem(app_folder: Path, tmp_path: Path,
         assert "read-only" in output and "Traceback" not in output and "internal error" not in output, output
     finally:
         subprocess.run(["umount", str(mount_point)], check=False)
+
+
+def test_reader_going_away_stops_quietly(tmp_path: Path) -> None:
+    """`kiln schema | head -1` where head has already gone: when the reader of stdout has closed it, Kiln stops
+    like other tools (exit 141, the shell's SIGPIPE code), with no 'internal error' and no crash log."""
+    env = {**os.environ, "KILN_CACHE_DIR": str(tmp_path / "cache")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before Kiln writes anything
+    try:
+        result = subprocess.run([sys.executable, "-m", "kiln", "schema"], stdout=write_end, stderr=subprocess.PIPE,
+                                env=env, cwd=tmp_path, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr
+    assert result.stderr == b""
+    assert not (tmp_path / "cache" / "logs").exists()
