@@ -17,7 +17,8 @@ def msi_code(d: Any) -> str:
     return str(codes[0])
 
 
-def test_upgrade_code_survives_untick_retick_and_reopen(make_driver: Any, hello: Path) -> None:
+def new_project_with_msi(make_driver: Any) -> tuple[Any, Any, str]:
+    """A new project for ~/hello with the MSI ticked on the Installers page: (driver, page, its upgrade code)."""
     d = make_driver()
     start = d.page(PageId.START)
     d.type(start.folder.edit, "~/hello")
@@ -25,7 +26,11 @@ def test_upgrade_code_survives_untick_retick_and_reopen(make_driver: Any, hello:
     d.go_to(PageId.INSTALLERS)
     page = d.page(PageId.INSTALLERS)
     d.tick(page.enabled["msi"])
-    code = msi_code(d)
+    return d, page, msi_code(d)
+
+
+def test_upgrade_code_survives_untick_retick_and_reopen(make_driver: Any, hello: Path) -> None:
+    d, page, code = new_project_with_msi(make_driver)
     d.tick(page.enabled["msi"], False)
     assert not any(i.kind == "msi" for i in d.wizard.project.active_installers())  # kept, switched off
     d.tick(page.enabled["msi"])
@@ -47,14 +52,7 @@ def test_upgrade_code_survives_untick_retick_and_reopen(make_driver: Any, hello:
 def test_upgrade_code_survives_untick_save_and_reopen(make_driver: Any, hello: Path) -> None:
     """Unticked and saved, the MSI table stays in the file switched off (enabled = false): nothing builds it,
     and ticking it after reopening gives the same upgrade code back."""
-    d = make_driver()
-    start = d.page(PageId.START)
-    d.type(start.folder.edit, "~/hello")
-    d.next(PageId.APPLICATION)
-    d.go_to(PageId.INSTALLERS)
-    page = d.page(PageId.INSTALLERS)
-    d.tick(page.enabled["msi"])
-    code = msi_code(d)
+    d, page, code = new_project_with_msi(make_driver)
     d.qtbot.keyClick(d.wizard, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     d.tick(page.enabled["msi"], False)
     d.qtbot.keyClick(d.wizard, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
