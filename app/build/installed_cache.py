@@ -30,6 +30,7 @@ from kiln.model import lockfile
 from kiln.model.project import DependenciesSection
 from kiln.runtimes.cache import INSTALLED
 from kiln.support import bytecode
+from kiln.support.links import link_tree
 from kiln.support.locks import build_once
 from kiln.support.targets import Target
 
@@ -62,16 +63,6 @@ def _key(section: DependenciesSection, base_dir: Path, target: Target, python_ve
     digest.update(json.dumps(payload, sort_keys=True).encode())
     digest.update(lock_file.read_bytes())
     return digest.hexdigest()[:32]
-
-
-def _link_tree(source: Path, dest: Path) -> None:
-    def link_or_copy(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(source, dest, symlinks=True, copy_function=link_or_copy, dirs_exist_ok=True)
 
 
 def _result(data: dict[str, Any]) -> deps.DepsResult:
@@ -115,7 +106,7 @@ def install_reusing(section: DependenciesSection, base_dir: Path, target: Target
     if source is not None:
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir(parents=True)
-        _link_tree(source, dest)
+        link_tree(source, dest, dirs_exist_ok=True)
     return result, reused, compiled
 
 

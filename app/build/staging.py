@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -34,6 +32,7 @@ from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
 from kiln.support.bytecode import compile_tree, finish_tree
+from kiln.support.links import link_tree
 from kiln.support.sizes import tree_size
 from kiln.support.targets import Target
 
@@ -52,18 +51,6 @@ def runtime_provider(project: Project, base_dir: Path, lock_file: Path | None = 
     host_platforms = ("linux-x86_64",) if project.python.version == host_version else ()
     return provider_for(project.python.source, base_dir, HostRuntimeProvider(), host_platforms=host_platforms,
                         index_args=deps.index_args(project.dependencies, base_dir), lock_file=lock_file)
-
-
-def link_tree(source: Path, dest: Path) -> None:
-    """Copy a tree by hard links where possible: the runtime cache is read-only to builds, so sharing is safe."""
-
-    def link_or_copy(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(source, dest, symlinks=True, copy_function=link_or_copy)
 
 
 def stage_app(

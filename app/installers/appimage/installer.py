@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from kiln.build.layers import base_key, take_base, tree_digest
-from kiln.build.staging import link_tree
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.appimage import glibc_need, sections, update
 from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
@@ -44,6 +43,7 @@ from kiln.installers.appimage.mime import write_file_types
 from kiln.installers.appimage.options import AppImageOptions
 from kiln.model.errors import KilnError
 from kiln.support.icons import hicolor_set, load_icon, write_png
+from kiln.support.links import link_or_copy, link_tree
 from kiln.support.posix_launcher import posix_launcher
 from kiln.support.sizes import human_size
 from kiln.support.targets import TARGETS, Target
@@ -115,7 +115,7 @@ class AppImageInstaller:
         ctx.reporter.progress(0.0, "laying out the AppDir")
         usr = appdir / "usr"
         usr.mkdir()
-        _link_file(staged.boot_script, usr / "kiln_boot.py")
+        link_or_copy(staged.boot_script, usr / "kiln_boot.py")
         os.symlink(f"../{APP_LAYER}", usr / "app")
         icon = load_icon(staged.icon_source)
         for warning in icon.warnings:
@@ -174,13 +174,6 @@ class AppImageInstaller:
             update.write_zsync(out, out.with_name(out.name + ".zsync"))
             ctx.reporter.log(f"update information: {updates}; publish {out.name}.zsync beside {out.name}")
         ctx.reporter.progress(1.0, f"{out.name} ready")
-
-
-def _link_file(source: Path, dest: Path) -> None:
-    try:
-        os.link(source, dest)
-    except OSError:
-        shutil.copy2(source, dest)
 
 
 def _normalize_modes(root: Path) -> None:

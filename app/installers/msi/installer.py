@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 from typing import ClassVar
 
-from kiln.build.staging import link_tree
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.msi import dialogs, pe_resources, registration
 from kiln.installers.msi.names import clean_text, windows_name
@@ -24,6 +23,7 @@ from kiln.installers.msi.version import msi_product_version
 from kiln.installers.msi.wxs import ProductInfo, build_wxs, needs_placeholder
 from kiln.model.errors import KilnError, ToolFailed
 from kiln.support import icons
+from kiln.support.links import link_tree
 from kiln.support.sizes import human_size
 from kiln.support.targets import TARGETS, Target
 from kiln.support.tools import run

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Literal
 
 from kiln.installers.msi.names import ShortNames, check_windows_name
 from kiln.model.errors import KilnError
+from kiln.support.links import link_or_copy
 from kiln.support.sizes import tree_size
 
 WIX_NAMESPACE = "http://schemas.microsoft.com/wix/2006/wi"
@@ -299,10 +299,7 @@ def _source(path: Path, cwd: Path) -> str:
     alias = cwd / "sources" / hashlib.sha256(relative.encode()).hexdigest()[:24]
     alias.parent.mkdir(exist_ok=True)
     if not alias.exists():
-        try:
-            os.link(path, alias)
-        except OSError:
-            shutil.copyfile(path, alias)
+        link_or_copy(path, alias)
     return Path(os.path.relpath(alias, cwd)).as_posix()
 
 
