@@ -37,9 +37,10 @@ MAX_ENTRIES = 4
 _memo: dict[tuple[str, int, int, int], str] = {}
 
 
-def normalized_mode(mode: int) -> int:
-    """The mode an artifact records: folders and executable files 0755, other files 0644."""
-    return 0o755 if stat.S_ISDIR(mode) or mode & 0o111 else 0o644
+def normalized_mode(mode: int, is_dir: bool = False) -> int:
+    """The mode an artifact records: folders and executable files 0755, other files 0644 (is_dir: for modes without
+    the file type, as in a tar header)."""
+    return 0o755 if is_dir or stat.S_ISDIR(mode) or mode & 0o111 else 0o644
 
 
 def _entry_line(relative: str, path: Path, info: os.stat_result) -> str:

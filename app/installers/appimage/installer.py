@@ -23,7 +23,7 @@ import struct
 from pathlib import Path
 from typing import ClassVar
 
-from kiln.build.layers import base_key, take_base, tree_digest
+from kiln.build.layers import base_key, normalized_mode, take_base, tree_digest
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.appimage import glibc_need, sections, update
 from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
@@ -193,7 +193,7 @@ def _normalize_modes(root: Path) -> None:
             info = path.lstat()
             if not stat.S_ISREG(info.st_mode):
                 continue
-            wanted = 0o755 if info.st_mode & 0o111 else 0o644
+            wanted = normalized_mode(info.st_mode)  # the rule the cached base's key is computed with
             if stat.S_IMODE(info.st_mode) == wanted:
                 continue
             if info.st_nlink > 1:

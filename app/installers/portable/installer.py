@@ -11,7 +11,7 @@ from typing import IO, BinaryIO, ClassVar, cast
 
 import zstandard
 
-from kiln.build.layers import base_key, take_base, tree_digest
+from kiln.build.layers import base_key, normalized_mode, take_base, tree_digest
 from kiln.build.types import BuildContext, StagedApp
 from kiln.installers.portable.options import PortableOptions
 from kiln.support.posix_launcher import posix_launcher
@@ -133,6 +133,6 @@ def _normalize(info: tarfile.TarInfo) -> tarfile.TarInfo:
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     info.mtime = 0
-    info.mode = 0o755 if info.isdir() or info.mode & 0o111 else 0o644
+    info.mode = normalized_mode(info.mode, info.isdir())  # the rule the cached base's key is computed with
     info.pax_headers = {}
     return info
