@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-import tomlkit.exceptions
 from pydantic import ValidationError
 from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
@@ -16,6 +15,7 @@ from tomlkit.toml_document import TOMLDocument
 from kiln.installers import registry
 from kiln.model.errors import KilnError, Problem, ProjectInvalid
 from kiln.model.project import Project
+from kiln.model.toml_keys import duplicate_keys
 from kiln.support.atomic import atomic_write_text
 
 
@@ -82,16 +82,15 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
 def parse_project(text: str, path: Path) -> ProjectFile:
     """Parse TOML text into a ProjectFile; every problem is reported at once as ProjectInvalid."""
     text = text.removeprefix(BOM)  # editors on Windows save UTF-8 with a byte order mark; TOML forbids it
+    syntax = toml_syntax_problems(text)
+    if syntax:
+        raise ProjectInvalid(str(path), syntax)
     try:
         document = tomlkit.parse(text)
         data = document.unwrap()
-    except tomlkit.exceptions.ParseError as e:
-        raise ProjectInvalid(
-            str(path), [Problem(f"line {e.line}", visible(f"not valid TOML: {e.args[0] if e.args else e}"),
-                                "fix the syntax")]
-        ) from None
-    except Exception as e:  # tomlkit rejects some documents outside ParseError (duplicate keys)
-        raise ProjectInvalid(str(path), [_late_toml_problem(text, e)]) from None
+    except Exception as e:  # valid TOML (the standard library read it) that tomlkit refuses: say what it said
+        problem = Problem("(file)", visible(f"not valid TOML for tomlkit: {e}"), "fix the syntax")
+        raise ProjectInvalid(str(path), [problem]) from None
     try:
         project = Project.model_validate(data)
     except ValidationError as e:
@@ -101,6 +100,8 @@ def parse_project(text: str, path: Path) -> ProjectFile:
 
 BOM = "\ufeff"
 _INVISIBLE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_TOMLLIB_WHERE_RE = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)")
+_UNQUOTED_TEXT_RE = re.compile(r"\s*[A-Za-z0-9_.\"' -]+=\s*([A-Za-z_][^\"'\[{#]*?)\s*(#.*)?$")
 
 
 def visible(text: str) -> str:
@@ -108,25 +109,36 @@ def visible(text: str) -> str:
     return _INVISIBLE_RE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
-def _late_toml_problem(text: str, error: Exception) -> Problem:
-    """A Problem with a line number for what tomlkit rejects without one (a key given twice, a table redefined).
+def toml_syntax_problems(text: str) -> list[Problem]:
+    """Why `text` is not valid TOML, in Kiln's words: each key or table given twice, else the first bad line.
 
-    tomllib, the standard library's strict parser, finds the same mistake and says where.
+    The standard library's strict parser decides whether the text is valid (its verdict does not move with a
+    release of a third-party library); the duplicate keys are found and worded by Kiln (kiln.model.toml_keys).
     """
     import tomllib
 
-    reason = visible(str(error) or type(error).__name__)
-    if isinstance(error, tomlkit.exceptions.KeyAlreadyPresent):
-        reason = f"{reason[:-1] if reason.endswith('.') else reason}: a key may be set only once per table"
     try:
         tomllib.loads(text)
-    except tomllib.TOMLDecodeError as strict:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(strict))
-        if match:
-            return Problem(f"line {match.group(1)}", f"not valid TOML: {reason}", "remove or rename the repeated key")
-    except Exception:  # only used to find a line number
-        pass
-    return Problem("(file)", f"not valid TOML: {reason}", "fix the syntax")
+        return []
+    except tomllib.TOMLDecodeError as error:
+        reason = str(error)
+    except RecursionError:
+        return [Problem("(file)", "not valid TOML: nested too deeply", "use fewer nested arrays or tables")]
+    duplicates = duplicate_keys(text)
+    if duplicates:
+        return duplicates
+    where = _TOMLLIB_WHERE_RE.search(reason)
+    detail = visible(_TOMLLIB_WHERE_RE.sub("", reason))
+    if where is None or where.group(1) is None:
+        return [Problem("(file)", f"not valid TOML ({detail})", "check that every quote and bracket is closed")]
+    number = int(where.group(1))
+    lines = text.split("\n")  # as the parser counts lines
+    line = lines[number - 1].rstrip("\r") if 0 < number <= len(lines) else ""
+    unquoted = _UNQUOTED_TEXT_RE.fullmatch(line)
+    if unquoted and unquoted.group(1) not in ("true", "false", "inf", "nan"):
+        return [Problem(f"line {number}", "not valid TOML: a text value without quotes",
+                        'put the text in double quotes, e.g. name = "hello"')]
+    return [Problem(f"line {number}", f"not valid TOML ({detail})", "check the quotes, brackets and '=' on that line")]
 
 
 def load_project(path: Path) -> ProjectFile:
