@@ -2,7 +2,8 @@
 
 The work runs on a Python thread pool (PySide's QThreadPool.start(callable) did not keep the callable alive
 reliably: jobs vanished or crashed); results come back through a queued Qt signal, so callbacks run on the GUI
-thread.
+thread. Work belongs to a widget (its owner): when the owner is gone — the page closed with the window while the work
+ran — the result is dropped instead of reaching widgets that were deleted.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
+from shiboken6 import isValid
 
 
 class _Dispatcher(QObject):
@@ -24,9 +26,10 @@ class _Dispatcher(QObject):
         self.ready.connect(self._deliver)
 
     @Slot(object)
-    def _deliver(self, item: tuple[Callable[[Any], None], Any]) -> None:
-        callback, value = item
-        callback(value)
+    def _deliver(self, item: tuple[QObject, Callable[[Any], None], Any]) -> None:
+        owner, callback, value = item
+        if isValid(owner):  # else the page (and its labels) were deleted while the work ran: nobody to tell
+            callback(value)
 
 
 _dispatcher: _Dispatcher | None = None
@@ -34,11 +37,13 @@ _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiln-ui-worker")
 
 
 def run_in_background(
+    owner: QObject,
     function: Callable[[], Any],
     on_done: Callable[[Any], None],
     on_error: Callable[[Exception], None],
 ) -> None:
-    """Call `function` on a pool thread; `on_done(result)` or `on_error(exception)` run later on the GUI thread.
+    """Call `function` on a pool thread; `on_done(result)` or `on_error(exception)` run later on the GUI thread,
+    unless `owner` (the widget the callbacks update) has been deleted by then.
 
     Must be called from the GUI thread.
     """
@@ -51,9 +56,9 @@ def run_in_background(
         try:
             result = function()
         except Exception as error:  # reported to the page, which shows it as a message
-            dispatcher.ready.emit((on_error, error))
+            dispatcher.ready.emit((owner, on_error, error))
         else:
-            dispatcher.ready.emit((on_done, result))
+            dispatcher.ready.emit((owner, on_done, result))
 
     _pool.submit(job)
 

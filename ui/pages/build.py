@@ -543,7 +543,7 @@ class BuildPage(KilnPage):
             return
         self.run_output.setPlainText(f"Unpacking {display_path(path)}…\n")
         into = Path(tempfile.mkdtemp(prefix="kiln-run-"))
-        run_in_background(lambda: extract_portable(path, into), lambda launcher: self._start_app(launcher, {}),
+        run_in_background(self, lambda: extract_portable(path, into), lambda launcher: self._start_app(launcher, {}),
                           self._run_failed)
 
     def _run_failed(self, error: Exception) -> None:

@@ -206,6 +206,9 @@ class DependenciesPage(KilnPage):
 
     def _resolved(self, results: list[dict[str, Any]]) -> None:
         self.resolution = {str(r.get("platform")): r for r in results}
+        if [r.get("platform") for r in results] == ["all"]:  # the check itself could not run (e.g. pip too old)
+            self.resolve_status.setText(f"Could not check the requirements: {results[0].get('reason')}")
+            return
         lines = []
         for result in results:
             if result.get("ok"):
@@ -235,7 +238,7 @@ class DependenciesPage(KilnPage):
         root = (self.host.base_dir / project.source.root).resolve()
         if self._requires[0] != root and root.is_dir():  # an opened project: read requires-python in the background
             self._requires = (root, "")
-            run_in_background(lambda: detect(root, build_metadata=False).python_requires,
+            run_in_background(self, lambda: detect(root, build_metadata=False).python_requires,
                               lambda spec: self.set_requires_python(root, spec), lambda _e: None)
         with self.loading():
             self.refresh_versions(project)

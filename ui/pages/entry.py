@@ -188,7 +188,7 @@ class EntryPage(KilnPage):
         if root == self._candidates_for or not root.is_dir():
             return
         self._candidates_for = root
-        run_in_background(lambda: detect(root), lambda found: self._show_candidates(root, found), lambda _e: None)
+        run_in_background(self, lambda: detect(root), lambda found: self._show_candidates(root, found), lambda _e: None)
 
     def use_detection(self, root: Path, found: Detection) -> None:
         """The Start page's detection, so the list is there without reading the folder again."""

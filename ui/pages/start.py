@@ -132,6 +132,7 @@ class StartPage(KilnPage):
         self._detecting = folder
         self.status.setText(f"Reading {folder.name}…")
         run_in_background(
+            self,
             lambda: detect(folder),
             lambda found: self._detected(folder, found),
             lambda error: self._detection_failed(folder, error),
