@@ -11,7 +11,6 @@ unpacked runtime is cached like any other (keyed by the sdist's sha256).
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from kiln.runtimes.base import ProgressCallback, Runtime
 from kiln.runtimes.cache import CachedRuntime, find_cached, list_cached, runtimes_root, sweep_leftovers
 from kiln.runtimes.extract import extract_archive
 from kiln.support.hashing import file_sha256
+from kiln.support.pip import pip_argv
 from kiln.support.targets import Target
 from kiln.support.tools import run
 
@@ -49,7 +49,7 @@ def download_argv(dest: Path, minor: str, index_args: list[str], pinned: Path | 
     Without it pip still checks the sha256 the index publishes for the file.
     """
     what = ["--require-hashes", "-r", str(pinned)] if pinned else ["--", requirement(minor)]
-    return [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input", "--no-deps",
+    return [*pip_argv(), "download", "--disable-pip-version-check", "--no-input", "--no-deps",
             "--no-binary", PACKAGE, "--dest", str(dest), *index_args, *what]
 
 

@@ -22,6 +22,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from kiln.model.errors import KilnError, ToolFailed
 from kiln.model.project import SourceSection
+from kiln.support.pip import pip_argv
 from kiln.support.tools import run
 
 # Never copied into the build folder: environments, caches and earlier build output (stale `build/lib`
@@ -75,7 +76,7 @@ def build_app_wheel(folder: Path, wheel_dir: Path, pip_args: list[str] | None = 
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(folder, work, symlinks=True, ignore=_ignore_for(folder, wheel_dir))
     argv = [
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "--no-input",
+        *pip_argv(), "wheel", "--no-deps", "--disable-pip-version-check", "--no-input",
         "--wheel-dir", str(wheel_dir), *(pip_args or []), "--", str(work),
     ]
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from kiln.model import lockfile
 from kiln.model.errors import KilnError, ToolFailed
 from kiln.model.project import DependenciesSection
 from kiln.support.locks import entry_lock
+from kiln.support.pip import pip_argv
 from kiln.support.sweep import temp_prefix
 from kiln.support.targets import Target
 from kiln.support.tools import run
@@ -85,7 +85,7 @@ def pip_install_argv(
 ) -> list[str]:
     """The pip command line that installs `requirements` for `target` into `dest` (pure: tested by equality)."""
     return [
-        sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-compile",
+        *pip_argv(), "install", "--disable-pip-version-check", "--no-input", "--no-compile",
         "--no-warn-script-location", "--target", str(dest), "--report", str(report),
         *target_args(target, python_version), *extra, "--", *requirements,
     ]
@@ -230,7 +230,7 @@ class _Pip:
         """Fetch wheels into the cache; an sdist-only pure package gets its wheel built here (once)."""
         index = index_args(self.section, self.base_dir)
         argv = [
-            sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
+            *pip_argv(), "download", "--disable-pip-version-check", "--no-input",
             "--dest", str(self.wheelhouse), "--find-links", str(self.wheelhouse),
             *target_args(self.target, self.version), *index, *extra, "--", *requirements,
         ]

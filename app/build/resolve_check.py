@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.build.dependencies import target_args
+from kiln.support.pip import pip_argv
 from kiln.support.targets import TARGETS
 
 TIMEOUT_S = 300
@@ -36,7 +36,7 @@ class TargetResolution:
 def resolve_argv(requirements: list[str], platform: str, python_version: str, index: list[str],
                  report: Path) -> list[str]:
     """pip's command line for one platform (pure: tested by equality)."""
-    return [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--disable-pip-version-check",
+    return [*pip_argv(), "install", "--dry-run", "--ignore-installed", "--disable-pip-version-check",
             "--no-input", "--quiet", "--report", str(report), *target_args(TARGETS[platform], python_version),
             *index, "--", *requirements]
 

@@ -26,7 +26,16 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     from kiln.build.resolve_check import resolve_all
+    from kiln.model.errors import KilnError
+    from kiln.support.pip import require_pip
 
+    if args.events == "jsonl":  # the wizard shows one line for a check that cannot run, not a ✗ per platform
+        try:
+            require_pip()
+        except KilnError as e:
+            reason = f"{e.message} (fix: {e.hint})" if e.hint else e.message
+            print(json.dumps({"platform": "all", "ok": False, "packages": [], "reason": reason}), flush=True)
+            return 1
     index = (["--index-url", args.index_url] if args.index_url else []) + \
         [arg for link in args.find_links for arg in ("--find-links", str(Path(link)))] + \
         (["--no-index"] if args.no_index else [])

@@ -30,6 +30,7 @@ from kiln.model.project import (
     Project,
     SourceSection,
 )
+from kiln.support.pip import pip_argv
 
 EntrySource = Literal["console-script", "gui-script", "__main__", "script"]
 _SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", "__pycache__", "build", "dist", "node_modules", ".tox", "tests"}
@@ -215,7 +216,6 @@ _MAX_WRAPPED = 8  # a wrapper names a few apps; more requirements than this are 
 
 def _read_dependency_scripts(found: Detection) -> None:
     """The console and GUI scripts of the project's direct dependencies, read from their wheels (pip download)."""
-    import sys
 
     from kiln.build.app_wheel import read_app_metadata
     from kiln.model.errors import KilnError
@@ -224,7 +224,7 @@ def _read_dependency_scripts(found: Detection) -> None:
     requirements = found.requirements[:_MAX_WRAPPED]
     with tempfile.TemporaryDirectory(prefix="kiln-detect-") as temp:
         try:
-            run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            run([*pip_argv(), "download", "--no-deps", "--only-binary=:all:",
                  "--disable-pip-version-check", "--no-input", "--dest", temp, "--", *requirements],
                 what="reading the dependencies' scripts")
         except KilnError as e:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import sys
 import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -19,6 +18,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from kiln.model.errors import KilnError, ToolFailed
 from kiln.support.atomic import atomic_write_text
 from kiln.support.hashing import file_sha256
+from kiln.support.pip import pip_argv
 from kiln.support.tools import run
 
 LOCK_NAME = "kiln.lock"
@@ -229,7 +229,7 @@ def build_pure_wheel(
     )
     wheelhouse.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".kiln-sdist-", dir=wheelhouse) as temp:
-        argv = [sys.executable, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-input", "--no-deps",
+        argv = [*pip_argv(), "wheel", "--disable-pip-version-check", "--no-input", "--no-deps",
                 "--wheel-dir", temp, *pip_args, "--", requirement]
         try:
             run(argv, what=f"building a wheel of {name} from its source")
