@@ -39,9 +39,9 @@ def wheels_root(root: Path | None = None) -> Path:
 
 
 INSTALLED = "installed"
-"""kiln.build.installed_cache: the dependencies as pip installed them for one kiln.lock (and their bytecode)."""
+"""kiln.engine.installed_cache: the dependencies as pip installed them for one kiln.lock (and their bytecode)."""
 BASES = "bases"
-"""kiln.build.layers: compressed bases (runtime + dependencies) per installer kind, that rebuilds add the app to."""
+"""kiln.engine.layers: compressed bases (runtime + dependencies) per installer kind, that rebuilds add the app to."""
 
 
 def rebuild_roots(root: Path | None = None) -> list[Path]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kiln_testing import find_tool as _tool
 
-from kiln.build.types import BuildContext, StagedApp
+from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.appimage.format import elf_end_offset
 from kiln.installers.appimage.installer import AppImageInstaller
 from kiln.installers.appimage.options import AppImageOptions

@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import field_validator
 
-from kiln.build.types import BuildContext, StagedApp
+from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.spec import KindSpec, OptionSpec
 from kiln.model.installer_options import InstallerOptions
 from kiln.support.targets import TARGETS, PlatformName, Target

@@ -23,7 +23,7 @@ REPORT_HINT = "please report it to the Kiln developers with the log file (it hol
 
 def crash_log_folder() -> Path:
     """Where crash logs go: `<Kiln's cache>/logs` (KILN_CACHE_DIR honoured)."""
-    from kiln.build.engine import default_cache_dir
+    from kiln.engine.engine import default_cache_dir
 
     return default_cache_dir() / "logs"
 

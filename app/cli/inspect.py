@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kiln.build.qt_prune import describe_pruning
+from kiln.engine.qt_prune import describe_pruning
 from kiln.installers import registry
 from kiln.model.errors import KilnError
 from kiln.support.hashing import file_sha256

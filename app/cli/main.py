@@ -79,7 +79,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         raise ProjectInvalid(str(args.project), problems)
     from rich.markup import escape as _escape
 
-    from kiln.build.preflight import project_runtime_issues
+    from kiln.engine.preflight import project_runtime_issues
 
     for issue in project_runtime_issues(project_file):  # pre-flight: installers that will get no runtime
         Console(highlight=False, stderr=True).print(f"[yellow]warning:[/] {_escape(str(issue))}\n  hint: "
@@ -89,7 +89,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from kiln.build.engine import Engine
+    from kiln.engine.engine import Engine
     from kiln.model.events import JsonLinesWriter, Reporter
     from kiln.model.project_file import load_project
 
@@ -111,9 +111,9 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from kiln.build.app_wheel import builds_wheel
-    from kiln.build.dependencies import lock_project
-    from kiln.build.engine import default_cache_dir
+    from kiln.engine.app_wheel import builds_wheel
+    from kiln.engine.dependencies import lock_project
+    from kiln.engine.engine import default_cache_dir
     from kiln.model.lockfile import lock_path
     from kiln.model.project_file import load_project
     from kiln.support.targets import TARGETS

@@ -18,8 +18,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
-    from kiln.build.engine import default_cache_dir
-    from kiln.build.preflight import runtime_issues
+    from kiln.engine.engine import default_cache_dir
+    from kiln.engine.preflight import runtime_issues
     from kiln.model.project_file import load_project
 
     project_file = load_project(args.project)

@@ -97,7 +97,7 @@ class RichRenderer:
 
     def _done(self, event: Event) -> None:
         self._progress.stop()
-        if event.data.get("up_to_date"):  # kiln.build.fingerprint: a rebuild with nothing to do
+        if event.data.get("up_to_date"):  # kiln.engine.fingerprint: a rebuild with nothing to do
             self.console.print("nothing changed since the last build: the artifacts are up to date, left as they are")
         if self._artifacts:
             table = Table("kind", "artifact", "size", "sha256", box=None)

@@ -25,7 +25,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from kiln.build.resolve_check import resolve_all
+    from kiln.engine.resolve_check import resolve_all
     from kiln.model.errors import KilnError
     from kiln.support.pip import require_pip
 

@@ -29,8 +29,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_try(args: argparse.Namespace) -> int:
-    from kiln.build.engine import default_cache_dir
-    from kiln.build.tryout import prepare
+    from kiln.engine.engine import default_cache_dir
+    from kiln.engine.tryout import prepare
     from kiln.model.events import Event, JsonLinesWriter, Reporter
     from kiln.model.project_file import load_project
 

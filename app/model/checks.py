@@ -36,9 +36,9 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
     if not root.is_dir():
         problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
     elif not project.todo_fields():
-        from kiln.build.app_wheel import builds_wheel
-        from kiln.build.payload import entry_problems
-        from kiln.build.source_tree import select_sources
+        from kiln.engine.app_wheel import builds_wheel
+        from kiln.engine.payload import entry_problems
+        from kiln.engine.source_tree import select_sources
 
         # A Python project is built into a wheel: its files are chosen by its own build backend, and the entry
         # point is checked against the installed bundle during the build (it may live in a dependency).

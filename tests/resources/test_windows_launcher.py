@@ -335,7 +335,7 @@ def test_real_gui_app_failing_at_start_writes_the_log(wine_env: dict[str, str], 
                                                      tmp_path: Path) -> None:
     """Kiln's own kiln_boot.py for a GUI entry: the uncaught exception's traceback lands in the log file the
     GUI launcher named, and the launcher reports it (stderr here; a message box on a desktop)."""
-    from kiln.build.payload import boot_script
+    from kiln.engine.payload import boot_script
     from kiln.model.project import EntrySection
 
     exe = real_app(embed_runtime, tmp_path, "gui", boot_script(EntrySection(module="crash:main", kind="gui")))

@@ -23,7 +23,7 @@ ESSENTIALS_SHIPPED = 95_944_704  # 91.5 MiB, with the bytecode compiled after pr
 ESSENTIALS_REMOVED = 165_255_578  # 157.6 MiB
 ADDONS_REMOVED = 178_100_000
 
-# A report of the shape app/build/report.py writes for a PySide6 app built for Linux (and Windows, unpruned).
+# A report of the shape app/engine/report.py writes for a PySide6 app built for Linux (and Windows, unpruned).
 QT_REPORT: dict[str, Any] = {
     "status": "ok",
     "artifacts": [],
@@ -147,8 +147,8 @@ def test_the_build_page_shows_pruned_and_unpruned_qt_sizes_of_a_finished_build(
 @pytest.mark.slow
 def test_the_figures_of_a_real_pruning_of_pyside6(qtbot: Any, tmp_path: Path) -> None:
     """Prunes a copy of the installed PySide6 as a build does (no build, no download) and charts its report."""
-    from kiln.build.payload import dependency_sizes
-    from kiln.build.qt_prune import prune_qt
+    from kiln.engine.payload import dependency_sizes
+    from kiln.engine.qt_prune import prune_qt
 
     pyside6 = pytest.importorskip("PySide6")
     assert pyside6.__file__

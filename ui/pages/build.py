@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiln.build.log_history import keep_previous, previous_logs
+from kiln.engine.log_history import keep_previous, previous_logs
 from kiln.model.events import Event
 from kiln.model.project import Project, is_todo
 from kiln.support.sizes import human_size

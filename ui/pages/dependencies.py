@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiln.build.dependencies import index_args, read_requirements
+from kiln.engine.dependencies import index_args, read_requirements
 from kiln.model.detect import detect
 from kiln.model.errors import KilnError, Problem
 from kiln.model.project import Project

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiln.build.tryrun import TryRunError, try_command
+from kiln.engine.tryrun import TryRunError, try_command
 from kiln.model.checks import check_project
 from kiln.model.detect import Detection, EntryCandidate, detect
 from kiln.model.entry_lookup import missing_in_project

@@ -8,7 +8,7 @@ AppDir layout (the payload):
   usr/share/icons/hicolor/<N>x<N>/apps/<name>.png
   app/                        the app's own files (the bundle's app/)
 
-The payload is made in two layers (kiln.build.layers): the base, everything but app/, is compressed once and
+The payload is made in two layers (kiln.engine.layers): the base, everything but app/, is compressed once and
 kept in Kiln's cache; each build copies it and appends app/ (mksquashfs adds new entries only at the root, so
 the app's files live in a top-level folder the bundle reaches through the usr/app symlink).
 """
@@ -23,8 +23,8 @@ import struct
 from pathlib import Path
 from typing import ClassVar
 
-from kiln.build.layers import base_key, normalized_mode, take_base, tree_digest
-from kiln.build.types import BuildContext, StagedApp
+from kiln.engine.layers import base_key, normalized_mode, take_base, tree_digest
+from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.appimage import glibc_need, sections, update
 from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
 from kiln.installers.appimage.format import (

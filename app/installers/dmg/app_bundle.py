@@ -25,7 +25,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from kiln.build.types import StagedApp
+from kiln.engine.types import StagedApp
 from kiln.model.errors import KilnError
 from kiln.model.project import AppSection
 from kiln.support.posix_launcher import posix_launcher

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 from xml.parsers.expat import ExpatError
 
-from kiln.build.types import BuildContext, StagedApp
+from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.dmg import reader as dmg_reader
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
 from kiln.installers.dmg.documents import add_document_types

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import ClassVar
 
-from kiln.build.types import BuildContext, StagedApp
+from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.msi import dialogs, pe_resources, registration
 from kiln.installers.msi.names import clean_text, windows_name
 from kiln.installers.msi.options import MsiOptions

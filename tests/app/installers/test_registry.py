@@ -95,7 +95,7 @@ def test_build_and_inspect_the_toy_kind(toy: None, project: Path, tmp_path: Path
 
 
 def test_a_switched_off_table_is_kept_but_neither_checked_nor_built(tmp_path: Path) -> None:
-    from kiln.build.engine import Engine
+    from kiln.engine.engine import Engine
     from kiln.model.checks import check_project
 
     path = tmp_path / "kiln.toml"

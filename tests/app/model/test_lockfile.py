@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from kiln_testing import REPO
 
-from kiln.build import dependencies as deps
+from kiln.engine import dependencies as deps
 from kiln.model.errors import KilnError, ToolFailed
 from kiln.model.lockfile import (
     Lock,

@@ -11,7 +11,7 @@ import pytest
 from kiln_testing import find_tool as need
 from PIL import Image
 
-from kiln.build.types import BuildContext
+from kiln.engine.types import BuildContext
 from kiln.installers.appimage.installer import AppImageInstaller
 from kiln.installers.appimage.mime import mime_package
 from kiln.installers.appimage.options import AppImageOptions

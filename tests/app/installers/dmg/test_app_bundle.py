@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from kiln_testing import find_tool as need
 
-from kiln.build.types import StagedApp
+from kiln.engine.types import StagedApp
 from kiln.installers.dmg.app_bundle import (
     BUNDLE_DIR,
     BUNDLE_FROM_LAUNCHER,
@@ -283,8 +283,8 @@ def host_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_linux_staged_bundle_runs_through_the_macos_launcher(tmp_path: Path, host_cache: Path) -> None:
-    from kiln.build.report import BuildReport
-    from kiln.build.staging import stage_app
+    from kiln.engine.report import BuildReport
+    from kiln.engine.staging import stage_app
 
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     src = tmp_path / "src" / "probe"

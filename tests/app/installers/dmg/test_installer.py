@@ -21,7 +21,7 @@ from kiln_testing import find_tool as need
 from mac_alias import Alias
 from PIL import Image
 
-from kiln.build.types import BuildContext, StagedApp
+from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name
 from kiln.installers.dmg.finder import APP_POSITION, APPLICATIONS_POSITION, WINDOW_SIZE
 from kiln.installers.dmg.hfs_volume import HFS_START, make_hfs_volume, sanitize_volume_name

@@ -10,7 +10,7 @@ import pytest
 from kiln_testing import StageRecorder
 from kiln_testing import find_tool as need
 
-from kiln.build.types import BuildContext, StagedApp
+from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.dmg.hfs_volume import make_dmg
 from kiln.installers.dmg.installer import DmgInstaller, build_epoch
 from kiln.installers.dmg.reader import verify_dmg

@@ -13,8 +13,8 @@ import pefile
 import pytest
 from kiln_testing import StageRecorder
 
-from kiln.build.payload import boot_script
-from kiln.build.types import BuildContext, StagedApp
+from kiln.engine.payload import boot_script
+from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.msi import pe_resources
 from kiln.installers.msi.installer import MsiInstaller, describe
 from kiln.installers.msi.options import MsiOptions
@@ -32,7 +32,7 @@ def _tools() -> None:
 
 
 def make_bundle(root: Path) -> Path:
-    """A staged Windows bundle as kiln.build.staging lays it out (runtime, app, packages, kiln_boot.py)."""
+    """A staged Windows bundle as kiln.engine.staging lays it out (runtime, app, packages, kiln_boot.py)."""
     bundle = root / "bundle"
     pe = (kit.REPO / "resources" / "launchers" / "windows" / "launcher-console.exe").read_bytes()
     files = {

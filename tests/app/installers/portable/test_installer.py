@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from kiln_testing import StageRecorder, require_tools
 
-from kiln.build.types import BuildContext, StagedApp
+from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.portable.installer import PortableInstaller
 from kiln.installers.portable.reader import describe
 from kiln.model.project import AppSection, EntrySection, Project

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from kiln_testing import REPO, unpack_portable
 
-from kiln.build.fingerprint import STATE_NAME as FINGERPRINT_NAME
-from kiln.build.output_folder import LOCK_NAME
+from kiln.engine.fingerprint import STATE_NAME as FINGERPRINT_NAME
+from kiln.engine.output_folder import LOCK_NAME
 from kiln.model.events import Event, JsonLinesReader
 
 ROOT = REPO
@@ -36,7 +36,7 @@ def kiln_env(cache_dir: Path) -> dict[str, str]:
 
 def new_project(tmp_path: Path, example: str) -> Path:
     """A copy of the example with its own project file (the app's files by [source] include, so these tests see
-    the app/ folder; tests/app/build/test_app_shapes.py builds projects into wheels), portable only."""
+    the app/ folder; tests/app/engine/test_app_shapes.py builds projects into wheels), portable only."""
     folder = tmp_path / example
     shutil.copytree(ROOT / "examples" / example, folder, ignore=shutil.ignore_patterns("dist"))
     text = (folder / "kiln.toml").read_text()
@@ -124,7 +124,7 @@ def test_events_and_report(hello_build: tuple[Path, list[Event]]) -> None:
 
 def test_second_build_reuses_runtime_and_wheels(hello_build: tuple[Path, list[Event]], cache_dir: Path) -> None:
     project, _ = hello_build
-    cli = project.parent / "hello" / "cli.py"  # unchanged inputs would make a no-op build (kiln.build.fingerprint)
+    cli = project.parent / "hello" / "cli.py"  # unchanged inputs would make a no-op build (kiln.engine.fingerprint)
     cli.write_text(cli.read_text() + "# changed\n")
     code, events = build_events(project, cache_dir)
     assert code == 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from kiln.build.app_wheel import build_app_wheel, read_app_metadata, require_wheel_serves
+from kiln.engine.app_wheel import build_app_wheel, read_app_metadata, require_wheel_serves
 from kiln.model import lockfile
 from kiln.model.errors import KilnError, ToolFailed
 from kiln.model.project import DependenciesSection

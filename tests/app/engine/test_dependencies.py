@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.build.dependencies import index_args, pip_install_argv, read_requirements, target_args
+from kiln.engine.dependencies import index_args, pip_install_argv, read_requirements, target_args
 from kiln.model.errors import KilnError
 from kiln.model.project import DependenciesSection
 from kiln.support.targets import TARGETS

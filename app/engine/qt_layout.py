@@ -1,6 +1,6 @@
 """Where a Qt binding's wheel puts Qt on each OS, and what Qt loads there without an import entry.
 
-kiln.build.qt_prune follows dependency lists; this module holds what those lists do not say:
+kiln.engine.qt_prune follows dependency lists; this module holds what those lists do not say:
 
 - Linux: `PySide6/Qt/lib/libQt6X.so.6`, plugins in `PySide6/Qt/plugins` (nothing special).
 - Windows: `Qt6X.dll` beside the `.pyd` modules, with the Microsoft C++ runtime the wheel brings along

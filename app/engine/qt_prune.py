@@ -16,7 +16,7 @@ into the bundle this module:
 
 The same steps run for Linux, Windows and macOS bundles; what differs between the wheels' layouts (the C++
 runtime and the DLLs Qt opens by name on Windows, frameworks and .app folders on macOS) is in
-kiln.build.qt_layout.
+kiln.engine.qt_layout.
 
 Nothing here imports the user's code: the scan reads sources with `ast`. What was dropped, and the sizes by
 distribution before and after, go into the build report.
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiln.build.qt_layout import DEVELOPER_SUFFIXES, bundle_folder, loaded_by_name
+from kiln.engine.qt_layout import DEVELOPER_SUFFIXES, bundle_folder, loaded_by_name
 
 BINDINGS = ("PySide6", "PyQt6")
 """Python packages that wrap Qt 6 and ship Qt's own libraries inside the wheel."""
@@ -561,7 +561,7 @@ def distribution_sizes(packages: Path) -> dict[str, int]:
 
 
 def prune_bundle_qt(packages: Path, dependencies: Any, os_name: str, stage: Any) -> QtPruneResult | None:
-    """The staging hook, for every target OS (the wheels' layouts differ: see kiln.build.qt_layout)."""
+    """The staging hook, for every target OS (the wheels' layouts differ: see kiln.engine.qt_layout)."""
     if not any((packages / b).is_dir() for b in BINDINGS):
         return None
     return prune_qt(packages, list(dependencies.qt_modules), list(dependencies.qt_translations), os_name,

@@ -12,7 +12,7 @@ import pytest
 from kiln_testing import REPO
 from runtime_kit import standin_archive
 
-from kiln.build.preflight import runtime_issues
+from kiln.engine.preflight import runtime_issues
 from kiln.model.project_file import load_project
 from kiln.runtimes.archive import install_archive
 from kiln.support.targets import TARGETS

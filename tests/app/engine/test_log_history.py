@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiln.build.log_history import keep_previous, previous_logs
+from kiln.engine.log_history import keep_previous, previous_logs
 
 
 def test_previous_logs_shift_back_and_the_oldest_goes(tmp_path: Path) -> None:

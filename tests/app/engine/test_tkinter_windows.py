@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiln.build import staging
+from kiln.engine import staging
 from kiln.support.targets import TARGETS
 
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiln.build.dependencies import target_args
-from kiln.build.resolve_check import resolve_argv
+from kiln.engine.dependencies import target_args
+from kiln.engine.resolve_check import resolve_argv
 from kiln.support.targets import TARGETS
 
 

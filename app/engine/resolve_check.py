@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiln.build.dependencies import target_args
+from kiln.engine.dependencies import target_args
 from kiln.support.pip import pip_argv
 from kiln.support.targets import TARGETS
 

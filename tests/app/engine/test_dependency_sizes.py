@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiln.build.payload import dependency_sizes
+from kiln.engine.payload import dependency_sizes
 
 
 def _dist(packages: Path, name: str, files: dict[str, int]) -> None:

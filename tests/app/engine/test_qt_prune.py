@@ -19,7 +19,7 @@ import pytest
 import tomlkit
 from kiln_testing import REPO, require_tools
 
-from kiln.build.qt_prune import BINDINGS, distribution_sizes, imported_qt_modules, library_names, prune_qt
+from kiln.engine.qt_prune import BINDINGS, distribution_sizes, imported_qt_modules, library_names, prune_qt
 
 QT_HELLO_LINE = "window shown: Qt Hello / Hello from a Qt window packaged by Kiln / platform offscreen"
 QML_HELLO_LINE = ("qml shown: QML Hello / Hello from QML packaged by Kiln / button Quit / "

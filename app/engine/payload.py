@@ -47,8 +47,8 @@ def glob_match(relative: str, pattern: str) -> bool:
 def select_files(root: Path, source: SourceSection) -> list[str]:
     """Relative POSIX paths of the files under root that the include/exclude globs select.
 
-    The walk and the symlink policy live in kiln.build.source_tree (`kiln check` reports its problems)."""
-    from kiln.build.source_tree import select_sources
+    The walk and the symlink policy live in kiln.engine.source_tree (`kiln check` reports its problems)."""
+    from kiln.engine.source_tree import select_sources
 
     return select_sources(root, source).files
 

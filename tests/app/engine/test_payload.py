@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.build.payload import (
+from kiln.engine.payload import (
     boot_script,
     dependency_sizes,
     drop_install_records,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kiln.build.staging import runtime_provider
+from kiln.engine.staging import runtime_provider
 from kiln.model.project import AppSection, EntrySection, Project, PythonSection
 from kiln.runtimes.host import HostRuntimeProvider
 from kiln.runtimes.select import AutoRuntimeProvider

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.build.tryrun import TryRunError, try_command, try_env
+from kiln.engine.tryrun import TryRunError, try_command, try_env
 from kiln.model.project import EntrySection
 
 ROOT = Path("/src/app")

@@ -22,11 +22,11 @@ from types import FrameType
 from typing import Any
 
 from kiln import __version__
-from kiln.build import fingerprint
-from kiln.build.output_folder import open_output_folder, refuse
-from kiln.build.report import BuildReport
-from kiln.build.staging import stage_app
-from kiln.build.types import Artifact, BuildContext, StagedApp
+from kiln.engine import fingerprint
+from kiln.engine.output_folder import open_output_folder, refuse
+from kiln.engine.report import BuildReport
+from kiln.engine.staging import stage_app
+from kiln.engine.types import Artifact, BuildContext, StagedApp
 from kiln.installers.base import Installer
 from kiln.installers.registry import make_installer
 from kiln.model.checks import check_project
@@ -202,7 +202,7 @@ class Engine:
         except KilnError as e:
             refuse(self.reporter, e)
             return BuildResult("failed")
-        # Nothing changed since the last successful build: publish nothing and say so (kiln.build.fingerprint).
+        # Nothing changed since the last successful build: publish nothing and say so (kiln.engine.fingerprint).
         inputs_before = fingerprint.inputs(self.project_file, self.output_dir, self._installer_keys(),
                                            self.cache_dir)
         unchanged = fingerprint.check(self.output_dir, inputs_before)

@@ -9,10 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from kiln.build import dependencies as deps
-from kiln.build.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
-from kiln.build.installed_cache import Bytecode, install_reusing
-from kiln.build.payload import (
+from kiln.engine import dependencies as deps
+from kiln.engine.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
+from kiln.engine.installed_cache import Bytecode, install_reusing
+from kiln.engine.payload import (
     boot_script,
     copy_script,
     copy_sources,
@@ -24,9 +24,9 @@ from kiln.build.payload import (
     runtime_site_packages,
     write_bundle_site,
 )
-from kiln.build.qt_prune import prune_bundle_qt
-from kiln.build.report import BuildReport
-from kiln.build.types import StagedApp
+from kiln.engine.qt_prune import prune_bundle_qt
+from kiln.engine.report import BuildReport
+from kiln.engine.types import StagedApp
 from kiln.model.errors import ProjectInvalid
 from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider

@@ -19,8 +19,8 @@ import pytest
 import tomlkit
 from kiln_testing import REPO, require_tools
 
-from kiln.build import fingerprint
-from kiln.build.types import Artifact
+from kiln.engine import fingerprint
+from kiln.engine.types import Artifact
 from kiln.model.events import Event, JsonLinesReader
 from kiln.model.project_file import load_project
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kiln.build.types import Artifact
+from kiln.engine.types import Artifact
 
 
 @dataclass
@@ -25,7 +25,7 @@ class BuildReport:
     """Bytes per component of the first target's bundle: runtime, stdlib, app, then each dependency."""
     size_by_target: dict[str, dict[str, int]] = field(default_factory=dict)
     qt: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per target, when Qt was pruned (kiln.build.qt_prune): kept modules and plugins, dropped paths, and
+    """Per target, when Qt was pruned (kiln.engine.qt_prune): kept modules and plugins, dropped paths, and
     bytes per distribution before and after."""
     warnings: list[str] = field(default_factory=list)
     installers: list[dict[str, str]] = field(default_factory=list)

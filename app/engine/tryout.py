@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from kiln import __version__
-from kiln.build.report import BuildReport
-from kiln.build.staging import stage_app
+from kiln.engine.report import BuildReport
+from kiln.engine.staging import stage_app
 from kiln.model.events import Event, Reporter
 from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.build.app_wheel import (
+from kiln.engine.app_wheel import (
     build_app_wheel,
     builds_wheel,
     is_python_project,
@@ -17,7 +17,7 @@ from kiln.build.app_wheel import (
     require_wheel_serves,
     wheel_serves,
 )
-from kiln.build.dependencies import known_bad
+from kiln.engine.dependencies import known_bad
 from kiln.model import lockfile
 from kiln.model.errors import KilnError
 from kiln.model.lockfile import LockedPackage

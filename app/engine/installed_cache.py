@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from kiln import __version__
-from kiln.build import dependencies as deps
-from kiln.build.payload import remove_unshipped
+from kiln.engine import dependencies as deps
+from kiln.engine.payload import remove_unshipped
 from kiln.model import lockfile
 from kiln.model.project import DependenciesSection
 from kiln.runtimes.cache import INSTALLED
