@@ -20,7 +20,7 @@ def prebuilt_launcher(kind: str, name: str, override_env: str) -> Path:
     builds (KILN_APPIMAGE_RUNTIME, KILN_WINDOWS_LAUNCHERS), so what it tests is what today's sources and
     libraries give. The error says what to do when the file is missing.
     """
-    from kiln.model.errors import KilnError
+    from kiln.support.errors import KilnError
 
     override = os.environ.get(override_env, "").strip()
     path = Path(override) if override else resource_path("launchers", kind, name)

@@ -15,7 +15,6 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kiln.model.errors import KilnError
 from kiln.runtimes.base import ProgressCallback, Runtime
 from kiln.runtimes.cache import (
     CachedRuntime,
@@ -29,6 +28,7 @@ from kiln.runtimes.cache import (
 )
 from kiln.runtimes.catalog import build_of
 from kiln.runtimes.extract import extract_archive
+from kiln.support.errors import KilnError
 from kiln.support.hashing import file_sha256
 from kiln.support.locks import entry_lock
 from kiln.support.targets import Target

@@ -6,7 +6,7 @@ import re
 import ssl
 from pathlib import Path
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.tools import run, which
 
 PSF = "Python Software Foundation"

@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from kiln.runtimes.prune import prune_stdlib
+from kiln.support.layers import BASES
 from kiln.support.sizes import tree_size
 from kiln.support.targets import TARGETS, Target
 
@@ -40,8 +41,7 @@ def wheels_root(root: Path | None = None) -> Path:
 
 INSTALLED = "installed"
 """kiln.engine.installed_cache: the dependencies as pip installed them for one kiln.lock (and their bytecode)."""
-BASES = "bases"
-"""kiln.engine.layers: compressed bases (runtime + dependencies) per installer kind, that rebuilds add the app to."""
+# BASES (imported from kiln.support.layers): compressed bases per installer kind, that rebuilds add the app to.
 
 
 def rebuild_roots(root: Path | None = None) -> list[Path]:

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from pbs_installer._utils import PLATFORM_MAPPING, PythonVersion
 from pbs_installer._versions import BASE_URL_ENV_VAR, get_python_versions
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.targets import TARGETS, Target
 
 # pbs-installer's index maps PythonVersion -> {(platform, arch, install_only): (url, sha256)}.

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from kiln.model.errors import KilnError
 from kiln.runtimes.base import ProgressCallback
 from kiln.support.atomic import atomic_path
+from kiln.support.errors import KilnError
 
 CHUNK = 256 * 1024
 USER_AGENT = "kiln (python-build-standalone runtime download)"

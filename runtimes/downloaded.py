@@ -7,12 +7,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from kiln.model.errors import KilnError
 from kiln.runtimes import catalog
 from kiln.runtimes.archive import as_runtime, install_archive
 from kiln.runtimes.base import ProgressCallback, Runtime
 from kiln.runtimes.cache import CachedRuntime, find_cached, list_cached, runtimes_root, sweep_leftovers
 from kiln.runtimes.download import download
+from kiln.support.errors import KilnError
 from kiln.support.targets import Target
 
 DOWNLOAD_SHARE = 0.85

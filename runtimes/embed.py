@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.model import lockfile
-from kiln.model.errors import KilnError, ToolFailed
 from kiln.runtimes.archive import as_runtime, install_archive
 from kiln.runtimes.authenticode import check_runtime
 from kiln.runtimes.base import ProgressCallback, Runtime
 from kiln.runtimes.cache import CachedRuntime, find_cached, list_cached, runtimes_root, sweep_leftovers
 from kiln.runtimes.extract import extract_archive
+from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.hashing import file_sha256
 from kiln.support.pip import pip_argv
 from kiln.support.targets import Target

@@ -21,7 +21,7 @@ from typing import Any
 
 import zstandard
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 _MAGIC = {
     b"\x1f\x8b": "gz",

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import lief
 
-from kiln.model.errors import KilnError
 from kiln.runtimes.base import ProgressCallback, Runtime
 from kiln.runtimes.prune import prune_stdlib
 from kiln.support.atomic import atomic_path
 from kiln.support.bytecode import compile_tree
+from kiln.support.errors import KilnError
 from kiln.support.locks import build_once
 from kiln.support.targets import Target
 from kiln.support.tools import run

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from kiln.model.errors import KilnError
 from kiln.runtimes.archive import ArchiveRuntimeProvider
 from kiln.runtimes.base import ProgressCallback, Runtime, RuntimeProvider
 from kiln.runtimes.downloaded import DownloadedRuntimeProvider
 from kiln.runtimes.embed import PLATFORM as EMBED_PLATFORM
 from kiln.runtimes.embed import EmbedRuntimeProvider
 from kiln.runtimes.glibc import floor_in_words, host_version
+from kiln.support.errors import KilnError
 from kiln.support.targets import Target
 
 KEYWORDS = ("auto", "host", "download", "embed")

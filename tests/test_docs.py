@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from kiln.installers import registry
+from kiln.kinds import registry
 from kiln.model import associations, project
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "project-file.md").read_text(encoding="utf-8")

@@ -11,8 +11,8 @@ from typing import ClassVar, Literal
 from pydantic import field_validator
 
 from kiln.engine.types import BuildContext, StagedApp
-from kiln.installers.spec import KindSpec, OptionSpec
-from kiln.model.installer_options import InstallerOptions
+from kiln.kinds.options import InstallerOptions
+from kiln.kinds.spec import KindSpec, OptionSpec
 from kiln.support.targets import TARGETS, PlatformName, Target
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from kiln.model.errors import Problem
+from kiln.support.errors import Problem
 from kiln.ui.page_ids import PageId
 
 _PAGE_OF_SECTION: dict[str, PageId] = {

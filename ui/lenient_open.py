@@ -15,9 +15,9 @@ from pathlib import Path
 import tomlkit
 from pydantic import ValidationError
 
-from kiln.model.errors import Problem
 from kiln.model.project import TODO, Project
 from kiln.model.project_file import BOM, ProjectFile, problems_from_validation
+from kiln.support.errors import Problem
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QLineEdit, QMessageBox, QWizard
 
-from kiln.model.checks import check_project
-from kiln.model.detect import Detection
-from kiln.model.errors import KilnError, Problem, ProjectInvalid
 from kiln.model.project import Project
 from kiln.model.project_file import ProjectFile, load_project, new_project_file
+from kiln.source.checks import check_project
+from kiln.source.detect import Detection
+from kiln.support.errors import KilnError, Problem, ProjectInvalid
 from kiln.ui.field_map import describe, page_for
 from kiln.ui.lenient_open import SetAside, open_leniently
 from kiln.ui.model_edit import rebase_paths

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kiln import __version__
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.oserrors import user_error
 
 REPORT_HINT = "please report it to the Kiln developers with the log file (it holds no file contents)"

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from kiln.engine.qt_prune import describe_pruning
-from kiln.installers import registry
-from kiln.model.errors import KilnError
+from kiln.kinds import registry
+from kiln.support.errors import KilnError
 from kiln.support.hashing import file_sha256
 
 

@@ -11,8 +11,8 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from kiln import __version__
-from kiln.installers import registry
-from kiln.model.errors import KilnError, ProjectInvalid
+from kiln.kinds import registry
+from kiln.support.errors import KilnError, ProjectInvalid
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -22,8 +22,8 @@ def _cmd_new(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from kiln.model.detect import detect, mark_guesses
     from kiln.model.project_file import new_project_file
+    from kiln.source.detect import detect, mark_guesses
     from kiln.support.atomic import atomic_write_text
 
     folder: Path = args.folder
@@ -68,8 +68,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from kiln.model.checks import check_project, check_warnings
     from kiln.model.project_file import load_project
+    from kiln.source.checks import check_project, check_warnings
 
     project_file = load_project(args.project)
     for warning in check_warnings(project_file):
@@ -111,11 +111,11 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from kiln.engine.app_wheel import builds_wheel
     from kiln.engine.dependencies import lock_project
     from kiln.engine.engine import default_cache_dir
     from kiln.model.lockfile import lock_path
     from kiln.model.project_file import load_project
+    from kiln.source.app_wheel import builds_wheel
     from kiln.support.targets import TARGETS
 
     project_file = load_project(args.project)

@@ -25,8 +25,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from kiln.engine.resolve_check import resolve_all
-    from kiln.model.errors import KilnError
+    from kiln.engine.resolve import resolve_all
+    from kiln.support.errors import KilnError
     from kiln.support.pip import require_pip
 
     if args.events == "jsonl":  # the wizard shows one line for a check that cannot run, not a ✗ per platform

@@ -13,12 +13,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from kiln.model.errors import KilnError
 from kiln.runtimes import catalog
 from kiln.runtimes.archive import install_archive
 from kiln.runtimes.base import ProgressCallback
 from kiln.runtimes.cache import cache_root, clean, list_cached, rebuild_roots, wheels_root
 from kiln.runtimes.downloaded import build_choice, fetch
+from kiln.support.errors import KilnError
 from kiln.support.sizes import tree_size
 from kiln.support.targets import PLATFORMS, TARGETS, host_target
 

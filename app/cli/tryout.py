@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from kiln.model.errors import KilnError, ProjectInvalid
+from kiln.support.errors import KilnError, ProjectInvalid
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from kiln.engine.app_wheel import build_app_wheel, read_app_metadata, require_wheel_serves
 from kiln.model import lockfile
-from kiln.model.errors import KilnError, ToolFailed
 from kiln.model.project import DependenciesSection
+from kiln.source.app_wheel import build_app_wheel, read_app_metadata, require_wheel_serves
+from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.locks import entry_lock
 from kiln.support.pip import pip_argv
 from kiln.support.sweep import temp_prefix

@@ -27,15 +27,15 @@ from kiln.engine.output_folder import open_output_folder, refuse
 from kiln.engine.report import BuildReport
 from kiln.engine.staging import stage_app
 from kiln.engine.types import Artifact, BuildContext, StagedApp
-from kiln.installers.base import Installer
-from kiln.installers.registry import make_installer
-from kiln.model.checks import check_project
-from kiln.model.errors import BuildCancelled, KilnError, ProjectInvalid
+from kiln.kinds.contract import Installer
+from kiln.kinds.registry import make_installer
 from kiln.model.events import Event, Reporter
 from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile
+from kiln.source.checks import check_project
 from kiln.support import sweep, tools
 from kiln.support.atomic import atomic_write_text
+from kiln.support.errors import BuildCancelled, KilnError, ProjectInvalid
 from kiln.support.hashing import file_sha256
 from kiln.support.oserrors import user_error
 from kiln.support.targets import TARGETS, Target

@@ -14,11 +14,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiln.model.errors import KilnError, ProjectInvalid
 from kiln.model.events import Event, Reporter
 from kiln.model.paths import output_dir_problems
 from kiln.model.project_file import ProjectFile
 from kiln.support import sweep
+from kiln.support.errors import KilnError, ProjectInvalid
 from kiln.support.locks import FileLock
 from kiln.support.oserrors import user_error
 

@@ -9,8 +9,8 @@ import shutil
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from kiln.model.errors import KilnError, Problem
 from kiln.model.project import EntrySection, SourceSection
+from kiln.support.errors import KilnError, Problem
 
 # Files pip leaves in *.dist-info that nothing reads at run time (importlib.metadata needs METADATA only).
 _DIST_INFO_CLUTTER = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
@@ -47,8 +47,8 @@ def glob_match(relative: str, pattern: str) -> bool:
 def select_files(root: Path, source: SourceSection) -> list[str]:
     """Relative POSIX paths of the files under root that the include/exclude globs select.
 
-    The walk and the symlink policy live in kiln.engine.source_tree (`kiln check` reports its problems)."""
-    from kiln.engine.source_tree import select_sources
+    The walk and the symlink policy live in kiln.source.source_tree (`kiln check` reports its problems)."""
+    from kiln.source.source_tree import select_sources
 
     return select_sources(root, source).files
 

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiln.model.errors import KilnError
 from kiln.model.project import Project
 from kiln.model.project_file import ProjectFile
 from kiln.runtimes import catalog
 from kiln.runtimes.cache import cache_root, find_cached
 from kiln.runtimes.downloaded import best_cached, fix_hint
 from kiln.runtimes.embed import PLATFORM as EMBED_PLATFORM
+from kiln.support.errors import KilnError
 from kiln.support.targets import TARGETS, Target
 
 Probe = Callable[[str], str | None]

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from kiln.engine import dependencies as deps
-from kiln.engine.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
 from kiln.engine.installed_cache import Bytecode, install_reusing
 from kiln.engine.payload import (
     boot_script,
@@ -27,11 +26,12 @@ from kiln.engine.payload import (
 from kiln.engine.qt_prune import prune_bundle_qt
 from kiln.engine.report import BuildReport
 from kiln.engine.types import StagedApp
-from kiln.model.errors import ProjectInvalid
 from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
+from kiln.source.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
 from kiln.support.bytecode import compile_tree, finish_tree
+from kiln.support.errors import ProjectInvalid
 from kiln.support.links import link_tree
 from kiln.support.sizes import tree_size
 from kiln.support.targets import Target

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import field_validator
 
-from kiln.model.errors import KilnError
-from kiln.model.section import Section
+from kiln.support.errors import KilnError
+from kiln.support.section import Section
 
 _EXTENSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,31}")
 _MIME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")

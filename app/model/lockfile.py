@@ -15,8 +15,8 @@ import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from kiln.model.errors import KilnError, ToolFailed
 from kiln.support.atomic import atomic_write_text
+from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.hashing import file_sha256
 from kiln.support.pip import pip_argv
 from kiln.support.tools import run

@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
-from kiln.model.errors import Problem
+from kiln.support.errors import Problem
 
 NAME_MAX = 255
 """Bytes in one path component (Linux, macOS HFS+ in UTF-16 units, Windows in UTF-16 units: 255 everywhere)."""

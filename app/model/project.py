@@ -10,10 +10,10 @@ from packaging.version import InvalidVersion, Version
 from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
-from kiln.installers import registry
+from kiln.kinds import registry
+from kiln.kinds.options import InstallerOptions
 from kiln.model.associations import Association, duplicate_extensions
-from kiln.model.installer_options import InstallerOptions
-from kiln.model.section import Section
+from kiln.support.section import Section
 
 SCHEMA_VERSION = 1
 TODO = "TODO"

@@ -12,11 +12,11 @@ from pydantic import ValidationError
 from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
-from kiln.installers import registry
-from kiln.model.errors import KilnError, Problem, ProjectInvalid
+from kiln.kinds import registry
 from kiln.model.project import Project
 from kiln.model.toml_keys import duplicate_keys
 from kiln.support.atomic import atomic_write_text
+from kiln.support.errors import KilnError, Problem, ProjectInvalid
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kiln.model.errors import Problem
+from kiln.support.errors import Problem
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SUFFIXES = {1: "st", 2: "nd", 3: "rd"}

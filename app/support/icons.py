@@ -16,9 +16,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from kiln.model.errors import KilnError
 from kiln.resources import resource_path
 from kiln.support.atomic import atomic_write_bytes
+from kiln.support.errors import KilnError
 
 DEFAULT_ICON = resource_path("icons", "kiln-default.png")
 MIN_SIZE = 256

@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 _USER_ERRNOS = {
     errno.ENOSPC: ("no space left on the device", "free some space, or set build.output_dir / KILN_CACHE_DIR to "

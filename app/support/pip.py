@@ -7,7 +7,7 @@ from importlib import metadata
 
 from packaging.version import InvalidVersion, Version
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 PIP_MINIMUM = "26.3"
 """The oldest pip Kiln is tested with (its CI lock); pyproject.toml's `pip>=` floor says the same."""

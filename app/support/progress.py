@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from kiln.model.errors import BuildCancelled, ToolFailed
 from kiln.support import tools
+from kiln.support.errors import BuildCancelled, ToolFailed
 
 log = logging.getLogger("kiln.tools")
 

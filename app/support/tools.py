@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kiln.model.errors import BuildCancelled, ToolFailed, ToolMissing
+from kiln.support.errors import BuildCancelled, ToolFailed, ToolMissing
 
 log = logging.getLogger("kiln.tools")
 

@@ -6,8 +6,8 @@ import pytest
 from pbs_installer import get_download_link
 from pbs_installer._utils import PythonVersion
 
-from kiln.model.errors import KilnError
 from kiln.runtimes import catalog
+from kiln.support.errors import KilnError
 from kiln.support.targets import TARGETS
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kiln.model.errors import KilnError
 from kiln.runtimes.download import download
+from kiln.support.errors import KilnError
 
 BODY = bytes(range(256)) * 4096  # 1 MiB
 

@@ -12,9 +12,9 @@ from embed_kit import WINDOWS, fake_embeddable_zip, provide_real_embed
 from kiln_testing import require_tools
 
 from kiln.model import lockfile
-from kiln.model.errors import KilnError
 from kiln.runtimes import authenticode, cache, embed
 from kiln.runtimes.archive import ArchiveRuntimeProvider, dll_version, install_archive
+from kiln.support.errors import KilnError
 
 
 def _noop(fraction: float, message: str) -> None:

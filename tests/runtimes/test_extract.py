@@ -16,8 +16,8 @@ import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiln.model.errors import KilnError
 from kiln.runtimes.extract import UnsafeArchive, extract_archive, safe_relpath
+from kiln.support.errors import KilnError
 from kiln.support.targets import TARGETS
 
 Entry = Callable[[tarfile.TarFile], None]

@@ -85,7 +85,7 @@ def test_second_provide_reuses_the_cache(runtime) -> None:  # type: ignore[no-un
 
 
 def test_wrong_version_or_target_is_a_clear_error(tmp_path: Path) -> None:
-    from kiln.model.errors import KilnError
+    from kiln.support.errors import KilnError
 
     with pytest.raises(KilnError, match="host Python is"):
         HostRuntimeProvider().provide(TARGETS["linux-x86_64"], "3.8", tmp_path, lambda f, m: None)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from kiln.model.errors import KilnError
 from kiln.runtimes import catalog
 from kiln.runtimes.archive import install_archive
 from kiln.runtimes.downloaded import DownloadedRuntimeProvider, build_choice
+from kiln.support.errors import KilnError
 from kiln.support.targets import TARGETS
 
 

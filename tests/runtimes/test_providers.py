@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from kiln.model.errors import KilnError
 from kiln.runtimes import archive, cache
 from kiln.runtimes.archive import ArchiveRuntimeProvider
 from kiln.runtimes.base import Runtime
 from kiln.runtimes.downloaded import DownloadedRuntimeProvider
 from kiln.runtimes.embed import EmbedRuntimeProvider
 from kiln.runtimes.select import AutoRuntimeProvider, provider_for
+from kiln.support.errors import KilnError
 from kiln.support.targets import TARGETS, Target
 
 PRUNED = {

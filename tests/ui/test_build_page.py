@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWizard
 
-from kiln.model.detect import detect
+from kiln.source.detect import detect
 from kiln.ui import engine_process
 from kiln.ui.page_ids import PageId
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from kiln.model.detect import detect
+from kiln.source.detect import detect
 from kiln.ui.page_ids import PageId
 
 

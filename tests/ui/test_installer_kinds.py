@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import toy_kind
 
-from kiln.installers import registry
-from kiln.model.detect import detect
+from kiln.kinds import registry
+from kiln.source.detect import detect
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.installers import InstallersPage
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kiln.model.detect import detect
+from kiln.source.detect import detect
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.installers import InstallersPage
 

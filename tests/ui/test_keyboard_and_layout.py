@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiln.model.detect import detect
+from kiln.source.detect import detect
 from kiln.ui.page_ids import PageId
 
 FIELDS = (QLineEdit, QComboBox, QAbstractButton, QAbstractItemView, QPlainTextEdit)

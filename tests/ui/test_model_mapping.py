@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from kiln.model.errors import Problem
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.model.project_file import problems_from_validation
+from kiln.support.errors import Problem
 from kiln.ui.field_map import describe, field_key, key_candidates, page_for
 from kiln.ui.model_edit import apply_patch, rebase_paths
 from kiln.ui.page_ids import PageId

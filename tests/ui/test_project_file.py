@@ -132,7 +132,7 @@ def test_save_as_elsewhere_keeps_relative_paths_pointing_at_the_same_files(drive
 
 
 def test_new_project_never_overwrites_an_existing_file(driver: Any, hello: Path, monkeypatch: Any) -> None:
-    from kiln.model.detect import detect
+    from kiln.source.detect import detect
 
     (hello / "kiln.toml").write_text(HAND_WRITTEN, encoding="utf-8")
     driver.wizard.start_new(hello, detect(hello))

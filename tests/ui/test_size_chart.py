@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kiln.model.detect import detect
+from kiln.source.detect import detect
 from kiln.support.sizes import human_size
 from kiln.ui import engine_process
 from kiln.ui.page_ids import PageId

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from kiln.model.detect import detect
+from kiln.source.detect import detect
 from kiln.ui.page_ids import PageId
 
 
@@ -168,7 +168,7 @@ def test_model_problem_lands_on_the_owning_field(at: Any) -> None:
     """A pydantic location (installer[i].field) is mapped back to the widget that holds it."""
     page = at.go(PageId.INSTALLERS)
     at.tick(page.enabled["dmg"])
-    from kiln.model.errors import Problem
+    from kiln.support.errors import Problem
 
     kinds = page.installer_kinds()
     problem = Problem(f"installer[{kinds.index('dmg')}].volume_name", "too long")

@@ -45,7 +45,7 @@ def walk(d: Any, folder: Path, full: bool) -> Path:
     assert entry.console.isChecked()
     if full:
         d.type(entry.args, "--exit 0")
-        d.click(entry.dev_button)  # the quick run; "Try it" (the app as it ships) is tests/ui/test_try_it.py
+        d.click(entry.dev_button)  # the quick run; "Try it" (the app as it ships) is tests/ui/test_tryout_runner.py
         d.qtbot.waitUntil(lambda: "exited with code 0" in entry.output.toPlainText(), timeout=30000)
         assert "args: [\"--exit\", \"0\"]" in entry.output.toPlainText()
         d.screenshot("entry")

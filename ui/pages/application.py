@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QWidget
 
-from kiln.model.errors import Problem
 from kiln.model.project import Project, is_todo
+from kiln.support.errors import Problem
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
 from kiln.ui.widgets import add_row, describe, make_form

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget, QWizardPage
 
-from kiln.model.errors import Problem
 from kiln.model.project import Project
 from kiln.model.project_file import problems_from_validation
+from kiln.support.errors import Problem
 from kiln.ui.field_map import field_key, key_candidates, page_for
 from kiln.ui.model_edit import apply_patch
 from kiln.ui.page_ids import PageId

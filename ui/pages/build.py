@@ -43,7 +43,7 @@ from kiln.ui.engine_process import EngineProcess
 from kiln.ui.linux_reach import linux_note
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
-from kiln.ui.runtime_preflight import RuntimePreflight
+from kiln.ui.preflight import RuntimePreflight
 from kiln.ui.size_chart import SizeChart
 from kiln.ui.widgets import describe, display_path, note_label
 from kiln.ui.worker import run_in_background

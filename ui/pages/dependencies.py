@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from kiln.engine.dependencies import index_args, read_requirements
-from kiln.model.detect import detect
-from kiln.model.errors import KilnError, Problem
 from kiln.model.project import Project
+from kiln.source.detect import detect
+from kiln.support.errors import KilnError, Problem
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
 from kiln.ui.python_versions import SUPPORTED, Offer, offers

@@ -26,17 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiln.engine.tryrun import TryRunError, try_command
-from kiln.model.checks import check_project
-from kiln.model.detect import Detection, EntryCandidate, detect
-from kiln.model.entry_lookup import missing_in_project
-from kiln.model.errors import Problem
 from kiln.model.project import EntrySection, Project, is_todo
 from kiln.model.project_file import ProjectFile
+from kiln.source.checks import check_project
+from kiln.source.detect import Detection, EntryCandidate, detect
+from kiln.source.entry_lookup import missing_in_project
+from kiln.source.tryout import TryRunError, try_command
+from kiln.support.errors import Problem
 from kiln.ui.field_map import page_for
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
-from kiln.ui.try_runner import TryRunner
+from kiln.ui.tryout_runner import TryRunner
 from kiln.ui.widgets import PathField, add_row, choose_folder, describe, display_path, make_form
 from kiln.ui.worker import run_in_background
 

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from kiln.model.associations import Association, duplicate_extensions
-from kiln.model.errors import Problem
 from kiln.model.project import Project
+from kiln.support.errors import Problem
 from kiln.ui.widgets import PathField, add_row, choose_file, describe, make_form
 
 COLUMNS = (("extension", "Extension"), ("description", "Description"), ("mime_type", "MIME type (optional)"),

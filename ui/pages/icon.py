@@ -8,8 +8,8 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QScrollArea, QWidget
 
-from kiln.model.errors import Problem
 from kiln.model.project import Project
+from kiln.support.errors import Problem
 from kiln.support.icons import DEFAULT_ICON
 from kiln.ui.icon_preview import SHOWN_MAX, IconError, IconImage, IconPreview, load_icon_image
 from kiln.ui.page_ids import PageId

@@ -1,6 +1,6 @@
 """Installers page: which installers to build, each with its options, and where they are written.
 
-Every kind comes from the installer registry and describes its own options (kiln.installers.spec.OptionSpec);
+Every kind comes from the installer registry and describes its own options (kiln.kinds.spec.OptionSpec);
 this page turns those descriptions into widgets, so it has no code for any particular kind.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import ValidationError
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
-from kiln.installers import registry
-from kiln.installers.spec import KindSpec, OptionSpec
-from kiln.model.errors import Problem
-from kiln.model.installer_options import InstallerOptions
+from kiln.kinds import registry
+from kiln.kinds.options import InstallerOptions
+from kiln.kinds.spec import KindSpec, OptionSpec
 from kiln.model.project import Project
+from kiln.support.errors import Problem
 from kiln.ui.model_edit import installer_tables, merge_options
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost

@@ -8,8 +8,8 @@ from typing import Protocol
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QListWidget, QListWidgetItem, QRadioButton, QSpacerItem, QWidget
 
-from kiln.model.detect import Detection, detect
-from kiln.model.errors import Problem
+from kiln.source.detect import Detection, detect
+from kiln.support.errors import Problem
 from kiln.ui.field_map import page_for
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiln.installers.appimage.options import AppImageOptions
-from kiln.installers.spec import KindSpec, OptionSpec
+from kiln.kinds.spec import KindSpec, OptionSpec
 
 MAIN_CATEGORIES = ("AudioVideo", "Audio", "Video", "Development", "Education", "Game", "Graphics", "Network",
                    "Office", "Science", "Settings", "System", "Utility")

@@ -8,7 +8,7 @@ AppDir layout (the payload):
   usr/share/icons/hicolor/<N>x<N>/apps/<name>.png
   app/                        the app's own files (the bundle's app/)
 
-The payload is made in two layers (kiln.engine.layers): the base, everything but app/, is compressed once and
+The payload is made in two layers (kiln.support.layers): the base, everything but app/, is compressed once and
 kept in Kiln's cache; each build copies it and appends app/ (mksquashfs adds new entries only at the root, so
 the app's files live in a top-level folder the bundle reaches through the usr/app symlink).
 """
@@ -23,7 +23,6 @@ import struct
 from pathlib import Path
 from typing import ClassVar
 
-from kiln.engine.layers import base_key, normalized_mode, take_base, tree_digest
 from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.appimage import glibc_need, sections, update
 from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
@@ -41,8 +40,9 @@ from kiln.installers.appimage.format import (
 )
 from kiln.installers.appimage.mime import write_file_types
 from kiln.installers.appimage.options import AppImageOptions
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.icons import hicolor_set, load_icon, write_png
+from kiln.support.layers import base_key, normalized_mode, take_base, tree_digest
 from kiln.support.links import link_or_copy, link_tree
 from kiln.support.posix_launcher import posix_launcher
 from kiln.support.sizes import human_size

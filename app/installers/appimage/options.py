@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kiln.model.installer_options import InstallerOptions
+from kiln.kinds.options import InstallerOptions
 from kiln.support.targets import PlatformName
 
 

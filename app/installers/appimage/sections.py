@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 _ELF64_LE = b"\x7fELF\x02\x01"
 

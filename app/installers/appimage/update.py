@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiln.installers.appimage import sections
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.tools import run
 
 SECTION = ".upd_info"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiln.installers.dmg.options import DmgOptions
-from kiln.installers.spec import KindSpec, OptionSpec
+from kiln.kinds.spec import KindSpec, OptionSpec
 
 SPEC = KindSpec(
     kind="dmg",

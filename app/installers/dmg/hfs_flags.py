@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from typing import IO
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 HAS_CUSTOM_ICON = 0x0400  # kHasCustomIcon in Finder's frFlags
 ROOT_FOLDER_ID = 2

@@ -19,8 +19,8 @@ from typing import IO
 
 from kiln.installers.dmg.hfs_flags import set_root_custom_icon
 from kiln.installers.dmg.udif import SECTOR, UdifPartition, UdifStats, write_udif
-from kiln.model.errors import KilnError
 from kiln.support.atomic import atomic_path
+from kiln.support.errors import KilnError
 from kiln.support.progress import run_with_progress, xorriso_fraction
 from kiln.support.tools import run
 

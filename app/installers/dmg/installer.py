@@ -23,7 +23,7 @@ from kiln.installers.dmg.documents import add_document_types
 from kiln.installers.dmg.finder import layout_for, write_finder_files
 from kiln.installers.dmg.hfs_volume import make_dmg, sanitize_volume_name
 from kiln.installers.dmg.options import DmgOptions
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.icons import load_icon, write_icns
 from kiln.support.sizes import human_size
 from kiln.support.targets import TARGETS, Target

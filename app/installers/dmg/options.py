@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import field_validator
 
-from kiln.model.installer_options import InstallerOptions
+from kiln.kinds.options import InstallerOptions
 
 
 class DmgOptions(InstallerOptions):

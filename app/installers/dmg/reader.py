@@ -26,7 +26,7 @@ from kiln.installers.dmg.udif import (
     MISH_SIZE,
     SECTOR,
 )
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 CHUNK_TYPES = {
     0x00000000: "zero",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiln.installers.msi.options import MsiOptions
-from kiln.installers.spec import KindSpec, OptionSpec
+from kiln.kinds.spec import KindSpec, OptionSpec
 
 SPEC = KindSpec(
     kind="msi",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kiln.installers.msi.registration import add_rows, find_launcher
 from kiln.installers.msi.tables import table_rows
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 WIDTH, HEIGHT = 370, 270
 FONT = "Tahoma"

@@ -21,8 +21,8 @@ from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_iden
 from kiln.installers.msi.tables import export_table, table_rows
 from kiln.installers.msi.version import msi_product_version
 from kiln.installers.msi.wxs import ProductInfo, build_wxs, needs_placeholder
-from kiln.model.errors import KilnError, ToolFailed
 from kiln.support import icons
+from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.links import link_tree
 from kiln.support.sizes import human_size
 from kiln.support.targets import TARGETS, Target

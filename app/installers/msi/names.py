@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 _WINDOWS_FORBIDDEN = set('<>:"/\\|?*')
 _SHORT_FORBIDDEN = set('\\?|><:/*"+,;=[] ')

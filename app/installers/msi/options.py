@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kiln.model.errors import KilnError, Problem
-from kiln.model.installer_options import InstallerOptions
+from kiln.kinds.options import InstallerOptions
+from kiln.support.errors import KilnError, Problem
 from kiln.support.targets import PlatformName
 
 if TYPE_CHECKING:

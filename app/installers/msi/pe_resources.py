@@ -16,9 +16,9 @@ from typing import Literal
 import lief
 from packaging.version import InvalidVersion, Version
 
-from kiln.model.errors import KilnError
 from kiln.resources import prebuilt_launcher, resource_path
 from kiln.support.atomic import atomic_write_bytes
+from kiln.support.errors import KilnError
 
 LAUNCHER_DIR = resource_path("launchers", "windows")
 LAUNCHERS_ENV = "KILN_WINDOWS_LAUNCHERS"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from kiln.installers.msi.tables import export_table, table_rows
 from kiln.model.associations import Association
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.tools import run
 
 FEATURE = "Main"

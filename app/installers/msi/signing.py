@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.installers.msi.options import MsiOptions
-from kiln.model.errors import KilnError, ToolFailed
+from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.tools import require, run
 
 PKCS12_SUFFIXES = (".p12", ".pfx")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from packaging.version import InvalidVersion, Version
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 LIMITS = (255, 255, 65535)
 ALLOWED = "1 to 3 numbers: major (0-255), minor (0-255), build (0-65535), e.g. 1.4.2"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from kiln.installers.msi.names import ShortNames, check_windows_name
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.links import link_or_copy
 from kiln.support.sizes import tree_size
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiln.installers.portable.options import PortableOptions
-from kiln.installers.spec import KindSpec, OptionSpec
+from kiln.kinds.spec import KindSpec, OptionSpec
 from kiln.support.targets import PLATFORMS
 
 SPEC = KindSpec(

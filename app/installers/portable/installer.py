@@ -11,9 +11,9 @@ from typing import IO, BinaryIO, ClassVar, cast
 
 import zstandard
 
-from kiln.engine.layers import base_key, normalized_mode, take_base, tree_digest
 from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.portable.options import PortableOptions
+from kiln.support.layers import base_key, normalized_mode, take_base, tree_digest
 from kiln.support.posix_launcher import posix_launcher
 from kiln.support.targets import TARGETS, Target
 
@@ -40,7 +40,7 @@ class PortableInstaller:
 
     def build(self, ctx: BuildContext, staged: StagedApp, out: Path) -> None:
         if self.target.os != "linux":
-            from kiln.model.errors import KilnError
+            from kiln.support.errors import KilnError
 
             raise KilnError("the portable kind is built for linux-x86_64 only so far",
                             hint="use the msi or dmg kinds for Windows and macOS")
@@ -54,7 +54,7 @@ class PortableInstaller:
         level = ctx.project.build.compression_level
         params = zstandard.ZstdCompressionParameters.from_level(level, threads=-1)
         compressor = zstandard.ZstdCompressor(compression_params=params)
-        # Two zstd frames (kiln.engine.layers): the base (all but app/), compressed once and kept in the cache,
+        # Two zstd frames (kiln.support.layers): the base (all but app/), compressed once and kept in the cache,
         # then the app's files and the end of the archive. One .tar.zst: zstd reads concatenated frames as one.
         app = staged.app_dir
         layer = [p for p in files if p == app or app in p.parents]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from kiln.model.installer_options import InstallerOptions
+from kiln.kinds.options import InstallerOptions
 from kiln.support.targets import PlatformName
 
 

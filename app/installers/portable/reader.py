@@ -9,7 +9,7 @@ from pathlib import Path
 
 import zstandard
 
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.sizes import human_size
 
 

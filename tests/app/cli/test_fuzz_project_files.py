@@ -24,7 +24,7 @@ from kiln_testing import REPO
 
 from kiln.cli import main as cli
 from kiln.cli.guard import report_escaped
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 BASE: dict[str, dict[str, Any]] = {
     "app": {"name": "hello", "version": "1.0.0", "identifier": "org.example.hello", "display_name": "Hello"},

@@ -16,7 +16,7 @@ import pytest
 from kiln_testing import REPO
 
 from kiln.cli.main import main
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.oserrors import user_error
 
 GOOD = """\

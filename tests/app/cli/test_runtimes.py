@@ -129,7 +129,7 @@ def test_add_registers_a_local_archive_and_cache_commands(served: Served, tmp_pa
     out = capsys.readouterr().out
     assert "3.12.3" in out and "linux-x86_64-py3.12" in out
 
-    # what only makes rebuilds faster (kiln.engine.installed_cache, kiln.engine.layers) is listed and cleaned too
+    # what only makes rebuilds faster (kiln.engine.installed_cache, kiln.support.layers) is listed and cleaned too
     installed = tmp_path / "cache/installed/0123abcd/packages"
     installed.mkdir(parents=True)
     (installed / "rich.py").write_bytes(b"x" * 2_000_000)

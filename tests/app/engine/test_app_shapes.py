@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 from kiln_testing import require_tools
+
 from tests.app.engine.app_shapes import SHAPES, Shape
 
 pytestmark = pytest.mark.slow

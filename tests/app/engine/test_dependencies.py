@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kiln.engine.dependencies import index_args, pip_install_argv, read_requirements, target_args
-from kiln.model.errors import KilnError
 from kiln.model.project import DependenciesSection
+from kiln.support.errors import KilnError
 from kiln.support.targets import TARGETS
 
 

@@ -19,7 +19,6 @@ import pytest
 from kiln_testing import REPO
 
 from kiln.engine import dependencies as deps
-from kiln.model.errors import KilnError, ToolFailed
 from kiln.model.lockfile import (
     Lock,
     LockedPackage,
@@ -35,6 +34,7 @@ from kiln.model.lockfile import (
     write_lock,
 )
 from kiln.model.project import DependenciesSection
+from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.targets import TARGETS
 from kiln.support.tools import run
 

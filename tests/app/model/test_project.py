@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from kiln.installers.msi.options import MsiOptions
 from kiln.installers.portable.options import PortableOptions
-from kiln.model.errors import KilnError, ProjectInvalid
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.model.project_file import load_project, new_project_file, parse_project
+from kiln.support.errors import KilnError, ProjectInvalid
 
 HAND_WRITTEN = """\
 # My app, packaged by Kiln.

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from kiln_testing import REPO
 
-from kiln.model.errors import ProjectInvalid
 from kiln.model.project_file import parse_project, toml_syntax_problems
 from kiln.model.toml_keys import duplicate_keys
+from kiln.support.errors import ProjectInvalid
 
 CASES = [
     pytest.param('[app]\nname = "a"\nname = "b"\n',

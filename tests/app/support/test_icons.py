@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kiln.model.errors import KilnError
 from kiln.support import icons
+from kiln.support.errors import KilnError
 
 SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">
 <rect x="0" y="0" width="{w}" height="{h}" fill="#ff0000"/></svg>"""

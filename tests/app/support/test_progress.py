@@ -9,7 +9,7 @@ import pytest
 from kiln_testing import require_tools
 
 from kiln.installers.appimage.format import make_squashfs
-from kiln.model.errors import BuildCancelled, ToolFailed
+from kiln.support.errors import BuildCancelled, ToolFailed
 from kiln.support.progress import mksquashfs_fraction, run_with_progress, xorriso_fraction
 
 

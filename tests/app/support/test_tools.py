@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from kiln.model.errors import BuildCancelled, ToolFailed, ToolMissing
 from kiln.support import tools
+from kiln.support.errors import BuildCancelled, ToolFailed, ToolMissing
 
 
 def test_missing_tool_names_the_debian_package(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:

@@ -16,8 +16,8 @@ from kiln.installers.appimage.installer import AppImageInstaller
 from kiln.installers.appimage.mime import mime_package
 from kiln.installers.appimage.options import AppImageOptions
 from kiln.model.associations import Association
-from kiln.model.errors import KilnError
 from kiln.model.project import Project
+from kiln.support.errors import KilnError
 
 ASSOCIATIONS = [
     {"extension": "tally", "description": 'Tally <document> & "more"', "icon": "doc.png"},

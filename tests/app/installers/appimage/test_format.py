@@ -19,7 +19,7 @@ from kiln.installers.appimage.format import (
     make_squashfs,
     runtime_path,
 )
-from kiln.model.errors import KilnError, ToolMissing
+from kiln.support.errors import KilnError, ToolMissing
 
 
 def make_appdir(root: Path) -> Path:
@@ -154,7 +154,7 @@ def test_is_type2_appimage_negative_cases(tmp_path: Path, payload: Path) -> None
 def test_runtime_override_names_another_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """CI points Kiln at the runtime it just built (KILN_APPIMAGE_RUNTIME); a wrong path is a clear error."""
     from kiln.installers.appimage.format import runtime_path
-    from kiln.model.errors import KilnError
+    from kiln.support.errors import KilnError
 
     rebuilt = tmp_path / "runtime-x86_64"
     rebuilt.write_bytes(b"\x7fELF")

@@ -13,7 +13,7 @@ from kiln_testing import require_tools
 
 from kiln.installers.appimage import glibc_need, sections, update
 from kiln.installers.appimage.format import runtime_path
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 
 def readelf_glibc_minor(path: Path) -> int:

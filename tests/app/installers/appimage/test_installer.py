@@ -39,7 +39,7 @@ from kiln.installers.appimage.desktop_entry import one_line
 from kiln.installers.appimage.format import assemble, elf_end_offset, make_squashfs, runtime_path
 from kiln.installers.appimage.installer import AppImageInstaller, runtime_version
 from kiln.installers.appimage.options import AppImageOptions
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 from kiln.support.icons import HICOLOR_SIZES
 
 HOSTILE_TITLE = 'Hello "$(touch PWNED)" `touch PWNED`; rm -rf ~\nsecond line\t%f \\ 🎉'

@@ -21,7 +21,7 @@ from kiln.installers.appimage import update
 from kiln.installers.appimage.format import runtime_path
 from kiln.installers.appimage.installer import describe
 from kiln.installers.appimage.options import AppImageOptions
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 
 def tiny_appimage(root: Path, options: AppImageOptions, data: str = "payload data\n") -> Path:

@@ -27,8 +27,8 @@ from kiln.installers.dmg.app_bundle import (
     make_app_bundle,
     one_line,
 )
-from kiln.model.errors import KilnError
 from kiln.model.project import AppSection, EntrySection, Project
+from kiln.support.errors import KilnError
 from kiln.support.posix_launcher import posix_launcher
 from kiln.support.targets import TARGETS
 

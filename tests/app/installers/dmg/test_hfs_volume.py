@@ -29,7 +29,7 @@ from kiln.installers.dmg.hfs_volume import (
     sanitize_volume_name,
 )
 from kiln.installers.dmg.reader import read_dmg, read_image, verify_dmg
-from kiln.model.errors import KilnError, ToolMissing
+from kiln.support.errors import KilnError, ToolMissing
 from kiln.support.tools import run
 
 LAUNCHER = b'#!/bin/sh\nexec "$(dirname "$0")/../Resources/python/bin/python3" -m foo "$@"\n'

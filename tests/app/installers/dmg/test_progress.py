@@ -15,8 +15,8 @@ from kiln.installers.dmg.hfs_volume import make_dmg
 from kiln.installers.dmg.installer import DmgInstaller, build_epoch
 from kiln.installers.dmg.reader import verify_dmg
 from kiln.installers.dmg.udif import SECTOR, write_udif
-from kiln.model.errors import BuildCancelled
 from kiln.model.project import AppSection, EntrySection, Project
+from kiln.support.errors import BuildCancelled
 from kiln.support.targets import TARGETS
 
 LARGE = 24 << 20

@@ -14,7 +14,7 @@ import pytest
 
 from kiln.installers.dmg.reader import SECTOR, describe, read_dmg, read_image, read_partition, verify_dmg
 from kiln.installers.dmg.udif import UdifPartition, checksum_field, master_checksum, write_udif
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 TEXT = (b"Kiln reads back what it writes. " * 40000)[: 2100 * SECTOR]
 NOISE = random.Random(3).randbytes(40 * SECTOR)

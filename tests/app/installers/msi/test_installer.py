@@ -18,9 +18,9 @@ from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.msi import pe_resources
 from kiln.installers.msi.installer import MsiInstaller, describe
 from kiln.installers.msi.options import MsiOptions
-from kiln.model.errors import KilnError
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support import icons
+from kiln.support.errors import KilnError
 from kiln.support.targets import TARGETS
 
 TITLE, PUBLISHER, DESCRIPTION = kit.HOSTILE_TITLE, kit.HOSTILE_PUBLISHER, kit.HOSTILE_DESCRIPTION

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from kiln.installers.msi.names import ShortNames, check_windows_name, clean_text, windows_name
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 SHORT_NAME = re.compile(r"[A-Z0-9_-]{1,8}(\.[A-Z0-9_-]{1,3})?\Z")
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from kiln.installers.msi import pe_resources as pr
-from kiln.model.errors import KilnError
 from kiln.support import icons
+from kiln.support.errors import KilnError
 
 HOSTILE = "Ünïcødé \"quoted\" & <tag> 'single' back\\slash 中文"
 ASTRAL = "fire 🔥"  # outside the BMP: a UTF-16 surrogate pair (pefile decodes those wrongly, so checked raw)

@@ -15,7 +15,7 @@ from kiln_testing import REPO
 from kiln.installers.msi.installer import describe
 from kiln.installers.msi.options import MsiOptions
 from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_identity, verify_signature
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 PASSWORD = "s3cret-Pässword with spaces"
 LAUNCHER = REPO / "resources" / "launchers" / "windows" / "launcher-console.exe"

@@ -21,7 +21,7 @@ from kiln.installers.msi.wxs import (
     guid,
     scan_payload,
 )
-from kiln.model.errors import KilnError
+from kiln.support.errors import KilnError
 
 UPGRADE = "6F1E0C7A-8F43-4E2B-9C1D-1A2B3C4D5E6F"
 WIX_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,71}\Z")

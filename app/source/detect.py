@@ -148,7 +148,7 @@ def _identifier_part(name: str) -> str:
 def detect(folder: Path, build_metadata: bool = True) -> Detection:
     """Inspect `folder`. Its code is never imported here; with `build_metadata`, a project whose static metadata
     is incomplete is built by its own backend (a subprocess) to read the rest."""
-    from kiln.engine.app_wheel import is_python_project
+    from kiln.source.app_wheel import is_python_project
 
     found = Detection(folder=folder, is_project=is_python_project(folder))
     pyproject = folder / "pyproject.toml"
@@ -183,8 +183,8 @@ def _needs_backend(table: dict[str, object] | None) -> bool:
 
 def _read_built_metadata(folder: Path, found: Detection) -> None:
     """Build the project's wheel in a temporary folder and take what its metadata says."""
-    from kiln.engine.app_wheel import build_app_wheel, read_app_metadata
-    from kiln.model.errors import KilnError
+    from kiln.source.app_wheel import build_app_wheel, read_app_metadata
+    from kiln.support.errors import KilnError
 
     with tempfile.TemporaryDirectory(prefix="kiln-detect-") as temp:
         try:
@@ -217,8 +217,8 @@ _MAX_WRAPPED = 8  # a wrapper names a few apps; more requirements than this are 
 def _read_dependency_scripts(found: Detection) -> None:
     """The console and GUI scripts of the project's direct dependencies, read from their wheels (pip download)."""
 
-    from kiln.engine.app_wheel import read_app_metadata
-    from kiln.model.errors import KilnError
+    from kiln.source.app_wheel import read_app_metadata
+    from kiln.support.errors import KilnError
     from kiln.support.tools import run
 
     requirements = found.requirements[:_MAX_WRAPPED]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiln.model.errors import Problem
 from kiln.model.paths import containment_problems
 from kiln.model.project import Project
 from kiln.model.project_file import ProjectFile
+from kiln.support.errors import Problem
 
 _TODO_HINTS = {
     "app.name": "set a short machine name, e.g. name = \"my-app\"",
@@ -36,9 +36,9 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
     if not root.is_dir():
         problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
     elif not project.todo_fields():
-        from kiln.engine.app_wheel import builds_wheel
         from kiln.engine.payload import entry_problems
-        from kiln.engine.source_tree import select_sources
+        from kiln.source.app_wheel import builds_wheel
+        from kiln.source.source_tree import select_sources
 
         # A Python project is built into a wheel: its files are chosen by its own build backend, and the entry
         # point is checked against the installed bundle during the build (it may live in a dependency).
@@ -104,7 +104,7 @@ def _check_installers(project: Project, base: Path) -> list[Problem]:
 
 def check_warnings(project_file: ProjectFile) -> list[Problem]:
     """What does not stop a build but deserves a look: values `kiln new` guessed (marked by a comment)."""
-    from kiln.model.detect import GUESS_COMMENT
+    from kiln.source.detect import GUESS_COMMENT
 
     warnings = []
     for section_name in ("app",):

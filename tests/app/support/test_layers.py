@@ -1,4 +1,4 @@
-"""Cached compressed bases (kiln.engine.layers): the key follows what an archive records, and a damaged or partial
+"""Cached compressed bases (kiln.support.layers): the key follows what an archive records, and a damaged or partial
 cache entry is made again, never used. The builds that use them are in test_rebuilds.py."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from kiln.engine.layers import BASE, MAX_ENTRIES, META, base_key, take_base, tree_digest
+from kiln.support.layers import BASE, MAX_ENTRIES, META, base_key, take_base, tree_digest
 
 
 def _tree(root: Path) -> Path:

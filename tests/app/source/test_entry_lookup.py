@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiln.model.entry_lookup import missing_in_project
+from kiln.source.entry_lookup import missing_in_project
 
 
 def test_missing_modules_of_the_projects_own_packages(tmp_path: Path) -> None:

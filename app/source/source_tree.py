@@ -18,8 +18,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiln.model.errors import Problem
 from kiln.model.project import SourceSection
+from kiln.support.errors import Problem
 
 MAX_FILES = 200_000
 """Files walked before Kiln stops: a source folder that big is almost surely the wrong folder."""

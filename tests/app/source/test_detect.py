@@ -9,9 +9,9 @@ import pytest
 import tomlkit
 from kiln_testing import REPO
 
-from kiln.model.checks import check_project, check_warnings
-from kiln.model.detect import detect, mark_guesses
 from kiln.model.project_file import load_project, new_project_file
+from kiln.source.checks import check_project, check_warnings
+from kiln.source.detect import detect, mark_guesses
 
 EXAMPLES = REPO / "examples"
 

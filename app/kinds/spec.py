@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiln.model.installer_options import InstallerOptions
+from kiln.kinds.options import InstallerOptions
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiln.engine.tryrun import TryRunError, try_command, try_env
 from kiln.model.project import EntrySection
+from kiln.source.tryout import TryRunError, try_command, try_env
 
 ROOT = Path("/src/app")
 BASE = {"PATH": "/usr/bin", "HOME": "/home/u"}

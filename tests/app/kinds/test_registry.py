@@ -13,7 +13,7 @@ import toy_kind
 from kiln_testing import REPO
 
 from kiln.cli.main import main
-from kiln.installers import registry
+from kiln.kinds import registry
 from kiln.model.project import Project
 from kiln.model.project_file import load_project
 
@@ -96,7 +96,7 @@ def test_build_and_inspect_the_toy_kind(toy: None, project: Path, tmp_path: Path
 
 def test_a_switched_off_table_is_kept_but_neither_checked_nor_built(tmp_path: Path) -> None:
     from kiln.engine.engine import Engine
-    from kiln.model.checks import check_project
+    from kiln.source.checks import check_project
 
     path = tmp_path / "kiln.toml"
     (tmp_path / "hello").mkdir()

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kiln.installers.spec import KindSpec
-from kiln.model.errors import KilnError
+from kiln.kinds.spec import KindSpec
+from kiln.support.errors import KilnError
 
 _KINDS: dict[str, KindSpec] = {}
 _listeners: list[Callable[[], None]] = []
@@ -58,7 +58,7 @@ def _load(target: str) -> Any:
 
 
 def make_installer(options: Any) -> Any:
-    """The installer (see kiln.installers.base.Installer) for one `[[installer]]` table of the project."""
+    """The installer (see kiln.kinds.contract.Installer) for one `[[installer]]` table of the project."""
     return _load(spec(options.kind).installer)(options)
 
 

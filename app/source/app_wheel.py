@@ -20,8 +20,8 @@ from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from kiln.model.errors import KilnError, ToolFailed
 from kiln.model.project import SourceSection
+from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.pip import pip_argv
 from kiln.support.tools import run
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from kiln.engine.dependencies import target_args
-from kiln.engine.resolve_check import resolve_argv
+from kiln.engine.resolve import resolve_argv
 from kiln.support.targets import TARGETS
 
 

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from kiln.engine.app_wheel import (
+from kiln.engine.dependencies import known_bad
+from kiln.model import lockfile
+from kiln.model.lockfile import LockedPackage
+from kiln.model.project import SourceSection
+from kiln.source.app_wheel import (
     build_app_wheel,
     builds_wheel,
     is_python_project,
@@ -17,11 +21,7 @@ from kiln.engine.app_wheel import (
     require_wheel_serves,
     wheel_serves,
 )
-from kiln.engine.dependencies import known_bad
-from kiln.model import lockfile
-from kiln.model.errors import KilnError
-from kiln.model.lockfile import LockedPackage
-from kiln.model.project import SourceSection
+from kiln.support.errors import KilnError
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 CP = f"cp{sys.version_info.major}{sys.version_info.minor}"

@@ -1,4 +1,4 @@
-"""The symlink policy and the selection of the source folder's files (kiln.engine.source_tree)."""
+"""The symlink policy and the selection of the source folder's files (kiln.source.source_tree)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kiln.engine.payload import copy_sources, glob_match, select_files
-from kiln.engine.source_tree import select_sources
 from kiln.model.project import SourceSection
+from kiln.source.source_tree import select_sources
 
 
 @pytest.fixture

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from kiln import __version__
-from kiln.runtimes.cache import BASES
 from kiln.support.locks import FileLock, lock_path_for, remove_dead_temps, unique_temp_dir
 
 FORMAT = 1
+BASES = "bases"
+"""The cache's folder of compressed bases, one folder per kind (listed and cleaned by `kiln cache`)."""
 BASE = "base"
 META = "base.json"
 MAX_ENTRIES = 4

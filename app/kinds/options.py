@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import field_validator, model_validator
 
-from kiln.model.section import Section
+from kiln.support.section import Section
 from kiln.support.targets import PlatformName
 
 if TYPE_CHECKING:
-    from kiln.model.errors import Problem
     from kiln.model.project import Project
+    from kiln.support.errors import Problem
 
 
 class InstallerOptions(Section):

@@ -1,0 +1,1 @@
+"""Installer kinds as data: the options every [[installer]] table shares, KindSpec, the registry, the contract."""
