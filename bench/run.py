@@ -350,7 +350,7 @@ def bench_kiln(example: Example, work: Path, result: ExampleResult) -> tuple[Pat
     kinds = ["portable", "appimage"]
     portable_row = Row("Kiln portable", artifact=f"{name}-{version}-linux-x86_64.tar.zst",
                        build_note="one build makes both")
-    appimage_row = Row("Kiln AppImage (FUSE)", artifact=f"{name}-{version}-x86_64.AppImage",
+    appimage_row = Row("Kiln AppImage (FUSE)", artifact=f"{name}-{version}-linux-x86_64.AppImage",
                        build_note="same build as portable")
     pinned: list[str] = []
 
@@ -432,10 +432,10 @@ def bench_kiln_unpruned(example: Example, work: Path, result: ExampleResult) -> 
     say(f"{example.folder}: Kiln build with Qt unpruned (appimage)")
     t = timed([sys.executable, "-m", "kiln", "build", str(src / "kiln.toml"), "--kind", "appimage"], cwd=REPO,
               env=env, log=work / "logs" / "kiln-unpruned.log")
-    row = Row("Kiln AppImage, Qt unpruned (FUSE)", artifact=f"qt_modules = [\"*\"], {name}-{version}-x86_64.AppImage",
-              build_note="warm caches")
+    row = Row("Kiln AppImage, Qt unpruned (FUSE)",
+              artifact=f"qt_modules = [\"*\"], {name}-{version}-linux-x86_64.AppImage", build_note="warm caches")
     row.builds["cold"] = t
-    image = src / "dist" / f"{name}-{version}-x86_64.AppImage"
+    image = src / "dist" / f"{name}-{version}-linux-x86_64.AppImage"
     if t.error or not image.exists():
         row.size_note = t.error or "failed: no AppImage"
         result.rows.append(row)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from kiln_testing import find_tool as _tool
 
-from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.appimage.format import elf_end_offset
 from kiln.installers.appimage.installer import AppImageInstaller
 from kiln.installers.appimage.options import AppImageOptions
+from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.targets import TARGETS
 

@@ -10,10 +10,10 @@ from typing import ClassVar, Literal
 
 from pydantic import field_validator
 
-from kiln.engine.types import BuildContext, StagedApp
+from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.kinds.options import InstallerOptions
 from kiln.kinds.spec import KindSpec, OptionSpec
-from kiln.support.targets import TARGETS, PlatformName, Target
+from kiln.support.targets import PlatformName
 
 
 class ToyOptions(InstallerOptions):
@@ -33,22 +33,8 @@ class ToyOptions(InstallerOptions):
         return "linux-x86_64"
 
 
-class ToyInstaller:
+class ToyInstaller(Installer[ToyOptions]):
     kind: ClassVar[str] = "toy"
-    extension: ClassVar[str] = ".toy.txt"
-
-    def __init__(self, options: ToyOptions) -> None:
-        self.options = options
-
-    @property
-    def target(self) -> Target:
-        return TARGETS[self.options.platform]
-
-    def required_tools(self) -> list[str]:
-        return []
-
-    def artifact_name(self, staged: StagedApp) -> str:
-        return (self.options.output_name or f"{staged.app.name}-{staged.app.version}") + self.extension
 
     def build(self, ctx: BuildContext, staged: StagedApp, out: Path) -> None:
         files = sorted(p.relative_to(staged.bundle).as_posix() for p in staged.bundle.rglob("*") if p.is_file())
@@ -65,7 +51,7 @@ SPEC = KindSpec(
     options=ToyOptions,
     installer="toy_kind:ToyInstaller",
     reader="toy_kind:describe",
-    extensions=(".toy.txt",),
+    ending=".toy.txt",
     system="Anywhere",
     title="&Toy listing: the bundle's files in a text file",
     wizard_options=(OptionSpec("greeting", "&Greeting:", "The artifact's first line."),),

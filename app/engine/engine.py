@@ -26,8 +26,7 @@ from kiln.engine import fingerprint
 from kiln.engine.output_folder import open_output_folder, refuse
 from kiln.engine.report import BuildReport
 from kiln.engine.staging import stage_app
-from kiln.engine.types import Artifact, BuildContext, StagedApp
-from kiln.kinds.contract import Installer
+from kiln.kinds.contract import Artifact, BuildContext, Installer, StagedApp
 from kiln.kinds.registry import make_installer
 from kiln.model.events import Event, Reporter
 from kiln.model.lockfile import lock_path
@@ -118,7 +117,7 @@ class Engine:
         self.reporter = reporter
         self.cache_dir = cache_dir or default_cache_dir()
         self.output_dir = project_file.base_dir / self.project.build.output_dir
-        self.installers: list[Installer] = [
+        self.installers: list[Installer[Any]] = [
             make_installer(options) for options in self.project.active_installers()
             if not kinds or options.kind in kinds
         ]
@@ -182,8 +181,8 @@ class Engine:
         )
 
     # -- the build ----------------------------------------------------------------------------------------
-    def _plan(self) -> dict[str, list[Installer]]:
-        by_target: dict[str, list[Installer]] = {}
+    def _plan(self) -> dict[str, list[Installer[Any]]]:
+        by_target: dict[str, list[Installer[Any]]] = {}
         for installer in self.installers:
             by_target.setdefault(installer.target.name, []).append(installer)
         self._stages = [_Stage("validate", _WEIGHTS["validate"])]
@@ -299,7 +298,7 @@ class Engine:
         """The folders a build writes into, for an error that names none (a disk filling up mid-file)."""
         return (self.output_dir, Path(tempfile.gettempdir()), self.cache_dir)
 
-    def _failed(self, installers: list[Installer], error: Exception) -> None:
+    def _failed(self, installers: list[Installer[Any]], error: Exception) -> None:
         """Record `installers` as failed because of `error`; cancelling stops the whole build instead."""
         if isinstance(error, BuildCancelled):
             raise error
@@ -335,7 +334,8 @@ class Engine:
         return stage_app(self.project, self.project_file.base_dir, target, work_dir, self.cache_dir, enter,
                          self.report, lock_file=lock_path(self.project_file.path))
 
-    def _build_installer(self, installer: Installer, staged: StagedApp, work_dir: Path, publish_dir: Path) -> Artifact:
+    def _build_installer(self, installer: Installer[Any], staged: StagedApp, work_dir: Path,
+                         publish_dir: Path) -> Artifact:
         with self._stage(installer.kind, f"building the {installer.kind} installer") as stage:
             name = installer.artifact_name(staged)
             temp_out = publish_dir / name
@@ -361,7 +361,7 @@ class Engine:
         return path
 
 
-def _target_suffix(target_name: str, by_target: dict[str, list[Installer]]) -> str:
+def _target_suffix(target_name: str, by_target: dict[str, list[Installer[Any]]]) -> str:
     """Stage names carry the platform only when a build has more than one."""
     return f" ({target_name})" if len(by_target) > 1 else ""
 

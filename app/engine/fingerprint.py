@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kiln import __version__
-from kiln.engine.types import Artifact
+from kiln.kinds.contract import Artifact
 from kiln.model.events import Event, Reporter
 from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kiln.engine.types import Artifact
+from kiln.kinds.contract import Artifact
 
 
 @dataclass

@@ -25,7 +25,7 @@ from kiln.engine.payload import (
 )
 from kiln.engine.qt_prune import prune_bundle_qt
 from kiln.engine.report import BuildReport
-from kiln.engine.types import StagedApp
+from kiln.kinds.contract import StagedApp
 from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter

@@ -30,7 +30,7 @@ class InstallerOptions(Section):
     @field_validator("output_name")
     @classmethod
     def _output_name(cls, value: str) -> str:
-        from kiln.model.paths import file_name_problem
+        from kiln.support.path_text import file_name_problem
 
         problem = file_name_problem(value) if value else None
         if problem:

@@ -1,5 +1,6 @@
 """The one list of installer kinds. The project model, `kiln check`, the CLI, `kiln inspect`, `kiln schema`
-and the wizard all read it; adding a kind is one package with a `SPEC` plus one `register` call."""
+and the wizard all read it; adding a kind is one package with a `SPEC` plus one name in BUILTIN_KINDS (or, from
+outside Kiln, one `load("package")` call)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def register(spec: KindSpec) -> None:
     _KINDS[spec.kind] = spec
     for listener in _listeners:
         listener()
+
+
+def load(package: str) -> KindSpec:
+    """Register the kind that `package` is (its `__init__` holds `SPEC`; nothing else of it is imported)."""
+    entry: KindSpec = importlib.import_module(package).SPEC
+    register(entry)
+    return entry
 
 
 def unregister(kind: str) -> None:
@@ -66,15 +74,15 @@ def reader_for(path: Path) -> Callable[[Path], str] | None:
     """The function that describes an artifact with this file name, or None when no kind makes such files."""
     name = path.name.lower()
     for entry in _KINDS.values():
-        if any(name.endswith(ending) for ending in entry.extensions):
+        if name.endswith(entry.ending.lower()):
             reader: Callable[[Path], str] = _load(entry.reader)
             return reader
     return None
 
 
 def artifact_endings() -> list[str]:
-    return [ending for entry in _KINDS.values() for ending in entry.extensions]
+    return [entry.ending.lower() for entry in _KINDS.values()]
 
 
 for _kind in BUILTIN_KINDS:
-    register(importlib.import_module(f"kiln.installers.{_kind}").SPEC)
+    load(f"kiln.installers.{_kind}")

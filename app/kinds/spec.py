@@ -32,8 +32,8 @@ class KindSpec:
     """'module:Class' of the installer (imported only when a build needs it)."""
     reader: str
     """'module:function' that describes a built artifact for `kiln inspect`."""
-    extensions: tuple[str, ...]
-    """Artifact file-name endings, lower case, e.g. ('.appimage',)."""
+    ending: str
+    """The artifact's file-name ending, e.g. '.AppImage' (`kiln inspect` matches it in any case)."""
     system: str
     """Where the artifact runs, for the wizard's group title, e.g. 'Linux'."""
     title: str

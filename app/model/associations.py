@@ -60,7 +60,7 @@ class Association(Section):
     @field_validator("icon")
     @classmethod
     def _icon(cls, value: str) -> str:
-        from kiln.model.paths import path_text_problem
+        from kiln.support.path_text import path_text_problem
 
         problem = path_text_problem(value)
         if problem:

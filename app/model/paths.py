@@ -1,29 +1,19 @@
 """Rules for the paths and names a project file gives: what the text may hold, and where it may point.
 
-Two layers. `path_text_problem` / `file_name_problem` look at the text alone (pydantic validators call them):
-no control characters, no component over 255 bytes (Linux's NAME_MAX; longer ones fail every system call with
-ENAMETOOLONG), a bounded total length. `containment_problems` looks at the disk (`kiln check` calls it): the
-output folder and the source root stay in the project folder unless the file gives an absolute path on purpose,
-and never name a system folder, `/` or the home folder, so a typo or a hostile file cannot write or read there.
+Two layers. `path_text_problem` / `file_name_problem` (kiln.support.path_text) look at the text alone (pydantic
+validators call them). `containment_problems` looks at the disk (`kiln check` calls it): the output folder and
+the source root stay in the project folder unless the file gives an absolute path on purpose, and never name a
+system folder, `/` or the home folder, so a typo or a hostile file cannot write or read there.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from kiln.support.errors import Problem
-
-NAME_MAX = 255
-"""Bytes in one path component (Linux, macOS HFS+ in UTF-16 units, Windows in UTF-16 units: 255 everywhere)."""
-PATH_MAX = 1024
-"""Bytes in a whole path the project file gives (Linux allows 4096; macOS 1024)."""
-OUTPUT_NAME_MAX = 200
-"""Bytes of an installer's output_name: room for the longest extension (.AppImage, .tar.zst) within NAME_MAX."""
-
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+from kiln.support.path_text import path_text_problem
 
 SYSTEM_FOLDERS = (
     "/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run",
@@ -34,36 +24,6 @@ SYSTEM_FOLDERS = (
 _NEVER_BELOW = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
                 "/sys", "/usr", "/System")
 """System trees: nothing below them is a place for a build's output (/var, /opt, /home… hold user folders)."""
-
-
-def path_text_problem(value: str) -> str | None:
-    """What is wrong with `value` as a path, by its text alone; None when it is usable."""
-    if _CONTROL_RE.search(value):
-        return "contains a control character (newline, tab, NUL…)"
-    encoded = value.encode("utf-8", "surrogatepass")
-    if len(encoded) > PATH_MAX:
-        return f"is {len(encoded)} bytes long; a path may have at most {PATH_MAX}"
-    for part in PurePosixPath(value.replace("\\", "/")).parts:
-        size = len(part.encode("utf-8", "surrogatepass"))
-        if size > NAME_MAX:
-            return f"has a folder or file name of {size} bytes ('{part[:20]}…'); the limit is {NAME_MAX}"
-    return None
-
-
-def file_name_problem(value: str, limit: int = OUTPUT_NAME_MAX) -> str | None:
-    """What is wrong with `value` as a plain file name (no folder part); None when it is usable."""
-    if _CONTROL_RE.search(value):
-        return "contains a control character (newline, tab, NUL…)"
-    if "/" in value or "\\" in value:
-        return "must be a file name, not a path (no '/' or '\\'): the artifact always goes into build.output_dir"
-    if value.strip(". ") == "":
-        return "must contain a letter or digit (not only dots or spaces)"
-    if value != value.strip():
-        return "must not start or end with a space"
-    size = len(value.encode("utf-8", "surrogatepass"))
-    if size > limit:
-        return f"is {size} bytes long; the limit is {limit}"
-    return None
 
 
 def is_system_folder(path: Path) -> bool:

@@ -39,7 +39,7 @@ TEXT_MAX_CHARS = 4000
 
 def _path_field(value: str) -> str:
     """A path the project file gives: usable text (no control characters, no over-long names)."""
-    from kiln.model.paths import path_text_problem
+    from kiln.support.path_text import path_text_problem
 
     problem = path_text_problem(value)
     if problem:

@@ -58,7 +58,7 @@ artifacts = [{"kind": "portable", "path": str(artifact), "size": 2048, "sha256":
 installers = [{"kind": "portable", "platform": "linux-x86_64", "status": "ok", "message": "", "hint": "",
                "artifact": str(artifact)}]
 if mode == "partial":  # the AppImage "runs" (a shell script stands in), the MSI fails
-    appimage = out / "hello-1.0.0-x86_64.AppImage"
+    appimage = out / "hello-1.0.0-linux-x86_64.AppImage"
     appimage.write_text("#!/bin/sh\necho the built app ran\nexit 4\n")
     appimage.chmod(0o755)
     artifacts.append({"kind": "appimage", "path": str(appimage), "size": 40, "sha256": "cd" * 32})

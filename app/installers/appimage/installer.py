@@ -23,7 +23,6 @@ import struct
 from pathlib import Path
 from typing import ClassVar
 
-from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.appimage import glibc_need, sections, update
 from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
 from kiln.installers.appimage.format import (
@@ -40,13 +39,13 @@ from kiln.installers.appimage.format import (
 )
 from kiln.installers.appimage.mime import write_file_types
 from kiln.installers.appimage.options import AppImageOptions
+from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.support.errors import KilnError
 from kiln.support.icons import hicolor_set, load_icon, write_png
 from kiln.support.layers import base_key, normalized_mode, take_base, tree_digest
 from kiln.support.links import link_or_copy, link_tree
 from kiln.support.posix_launcher import posix_launcher
 from kiln.support.sizes import human_size
-from kiln.support.targets import TARGETS, Target
 from kiln.support.tools import run
 
 ICON_SIZE = 256
@@ -58,24 +57,12 @@ _SUPERBLOCK = struct.Struct("<4sIIIIHHHHHHQQQQQQQQ")  # 96 bytes, little-endian
 _LS_LINE = re.compile(r"^([-dlcbps][-rwxsStT]{9})\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$")
 
 
-class AppImageInstaller:
+class AppImageInstaller(Installer[AppImageOptions]):
     kind: ClassVar[str] = "appimage"
-    extension: ClassVar[str] = ".AppImage"
-
-    def __init__(self, options: AppImageOptions) -> None:
-        self.options = options
-
-    @property
-    def target(self) -> Target:
-        return TARGETS["linux-x86_64"]
 
     def required_tools(self) -> list[str]:
         updates = self.options.update_url or self.options.update_information
         return ["mksquashfs", "zsyncmake"] if updates else ["mksquashfs"]
-
-    def artifact_name(self, staged: StagedApp) -> str:
-        stem = self.options.output_name or f"{staged.app.name}-{staged.app.version}-{self.target.arch}"
-        return stem + self.extension
 
     def desktop_entry(self, staged: StagedApp, mime_types: tuple[str, ...] = ()) -> DesktopEntry:
         """The menu entry: AppImage tools replace Exec with the image's path when they integrate it.

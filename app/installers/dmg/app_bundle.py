@@ -25,7 +25,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from kiln.engine.types import StagedApp
+from kiln.kinds.contract import StagedApp
 from kiln.model.project import AppSection
 from kiln.support.errors import KilnError
 from kiln.support.posix_launcher import posix_launcher

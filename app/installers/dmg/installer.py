@@ -16,17 +16,16 @@ from pathlib import Path
 from typing import ClassVar
 from xml.parsers.expat import ExpatError
 
-from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.dmg import reader as dmg_reader
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
 from kiln.installers.dmg.documents import add_document_types
 from kiln.installers.dmg.finder import layout_for, write_finder_files
 from kiln.installers.dmg.hfs_volume import make_dmg, sanitize_volume_name
 from kiln.installers.dmg.options import DmgOptions
+from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.support.errors import KilnError
 from kiln.support.icons import load_icon, write_icns
 from kiln.support.sizes import human_size
-from kiln.support.targets import TARGETS, Target
 from kiln.support.tools import run
 
 FIXED_EPOCH = 946684800  # 2000-01-01 00:00 UTC: the date on every file when SOURCE_DATE_EPOCH is not set
@@ -35,23 +34,11 @@ _BUNDLE_SHARE = 0.2  # of the stage: icon and .app bundle (a copy of the staged 
 _LISTED_LINKS = 20  # symlink targets `describe` reads one 7-Zip call each; enough for the volume's top levels
 
 
-class DmgInstaller:
+class DmgInstaller(Installer[DmgOptions]):
     kind: ClassVar[str] = "dmg"
-    extension: ClassVar[str] = ".dmg"
-
-    def __init__(self, options: DmgOptions) -> None:
-        self.options = options
-
-    @property
-    def target(self) -> Target:
-        return TARGETS[self.options.platform]
 
     def required_tools(self) -> list[str]:
         return ["xorriso"]
-
-    def artifact_name(self, staged: StagedApp) -> str:
-        stem = self.options.output_name or f"{staged.app.name}-{staged.app.version}-{self.target.arch}"
-        return stem + self.extension
 
     def volume_name(self, staged: StagedApp) -> str:
         """The name Finder shows for the mounted image, as xorriso will accept it."""

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 from typing import ClassVar
 
-from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.msi import dialogs, pe_resources, registration
 from kiln.installers.msi.names import clean_text, windows_name
 from kiln.installers.msi.options import MsiOptions
@@ -21,11 +20,11 @@ from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_iden
 from kiln.installers.msi.tables import export_table, table_rows
 from kiln.installers.msi.version import msi_product_version
 from kiln.installers.msi.wxs import ProductInfo, build_wxs, needs_placeholder
+from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.support import icons
 from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.links import link_tree
 from kiln.support.sizes import human_size
-from kiln.support.targets import TARGETS, Target
 from kiln.support.tools import run
 
 # Tables whose strings may hold tokens (wxs._Texts): names, folders, file names, shortcuts, ARP texts.
@@ -34,23 +33,12 @@ LONG_PATH_WARNING = 160
 """Relative paths longer than this risk Windows' 260-character limit below %LOCALAPPDATA%\\Programs\\<app>."""
 
 
-class MsiInstaller:
+class MsiInstaller(Installer[MsiOptions]):
     kind: ClassVar[str] = "msi"
-    extension: ClassVar[str] = ".msi"
-
-    def __init__(self, options: MsiOptions) -> None:
-        self.options = options
-
-    @property
-    def target(self) -> Target:
-        return TARGETS[self.options.platform]
 
     def required_tools(self) -> list[str]:
         tools = ["wixl", "msibuild", "msiinfo"]
         return [*tools, "osslsigncode", "setsid"] if self.options.signing_certificate else tools
-
-    def artifact_name(self, staged: StagedApp) -> str:
-        return (self.options.output_name or f"{staged.app.name}-{staged.app.version}-win64") + self.extension
 
     def build(self, ctx: BuildContext, staged: StagedApp, out: Path) -> None:
         app = staged.app

@@ -47,7 +47,7 @@ class MsiOptions(InstallerOptions):
     @field_validator("signing_certificate", "signing_key")
     @classmethod
     def _signing_path(cls, value: str) -> str:
-        from kiln.model.paths import path_text_problem
+        from kiln.support.path_text import path_text_problem
 
         if problem := path_text_problem(value):
             raise ValueError(problem)

@@ -11,32 +11,16 @@ from typing import IO, BinaryIO, ClassVar, cast
 
 import zstandard
 
-from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.portable.options import PortableOptions
+from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.support.layers import base_key, normalized_mode, take_base, tree_digest
 from kiln.support.posix_launcher import posix_launcher
-from kiln.support.targets import TARGETS, Target
 
 _BLOCK = tarfile.BLOCKSIZE
 
 
-class PortableInstaller:
+class PortableInstaller(Installer[PortableOptions]):
     kind: ClassVar[str] = "portable"
-    extension: ClassVar[str] = ".tar.zst"
-
-    def __init__(self, options: PortableOptions) -> None:
-        self.options = options
-
-    @property
-    def target(self) -> Target:
-        return TARGETS[self.options.platform]
-
-    def required_tools(self) -> list[str]:
-        return []
-
-    def artifact_name(self, staged: StagedApp) -> str:
-        stem = self.options.output_name or f"{staged.app.name}-{staged.app.version}-{self.target.name}"
-        return stem + self.extension
 
     def build(self, ctx: BuildContext, staged: StagedApp, out: Path) -> None:
         if self.target.os != "linux":

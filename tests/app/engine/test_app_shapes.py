@@ -113,7 +113,7 @@ def test_appimage_runs_in_a_clean_environment(key: str, built: _Built, tmp_path:
                                               request: pytest.FixtureRequest) -> None:
     shape = SHAPES[key]
     folder = built(key)
-    image = folder / "dist" / f"{shape.name}-{shape.version}-x86_64.AppImage"
+    image = folder / "dist" / f"{shape.name}-{shape.version}-linux-x86_64.AppImage"
     env = {**_clean_env(tmp_path, shape, _display_for(shape, request)), "APPIMAGE_EXTRACT_AND_RUN": "1"}
     result = subprocess.run([str(image), *shape.args], capture_output=True, text=True, env=env, cwd=tmp_path,
                             timeout=120, check=False)

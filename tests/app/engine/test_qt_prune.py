@@ -172,8 +172,8 @@ def _fuse_works(image: Path) -> bool:
 def test_qt_hello_appimage_is_pruned_smaller_and_runs(tmp_path: Path, cache: Path) -> None:
     pruned = _build(tmp_path / "pruned", "qt-hello", cache)
     whole = _build(tmp_path / "whole", "qt-hello", cache, qt_modules=["*"])
-    image = pruned / "qt-hello-1.0.0-x86_64.AppImage"
-    unpruned_image = whole / "qt-hello-1.0.0-x86_64.AppImage"
+    image = pruned / "qt-hello-1.0.0-linux-x86_64.AppImage"
+    unpruned_image = whole / "qt-hello-1.0.0-linux-x86_64.AppImage"
     assert image.stat().st_size < 0.75 * unpruned_image.stat().st_size
     report = json.loads((pruned / "qt-hello-report.json").read_text(encoding="utf-8"))
     qt = report["qt"]["linux-x86_64"]
@@ -191,7 +191,7 @@ def test_qt_hello_appimage_is_pruned_smaller_and_runs(tmp_path: Path, cache: Pat
 @pytest.mark.slow
 def test_qml_hello_appimage_runs_pruned(tmp_path: Path, cache: Path) -> None:
     dist = _build(tmp_path, "qml-hello", cache)
-    image = dist / "qml-hello-1.0.0-x86_64.AppImage"
+    image = dist / "qml-hello-1.0.0-linux-x86_64.AppImage"
     report = json.loads((dist / "qml-hello-report.json").read_text(encoding="utf-8"))
     assert "QtQuick.Controls" in report["qt"]["linux-x86_64"]["qml_modules"]
     modes = ["extract"] + (["fuse"] if _fuse_works(image) else [])

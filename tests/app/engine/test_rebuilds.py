@@ -20,7 +20,7 @@ import tomlkit
 from kiln_testing import REPO, require_tools
 
 from kiln.engine import fingerprint
-from kiln.engine.types import Artifact
+from kiln.kinds.contract import Artifact
 from kiln.model.events import Event, JsonLinesReader
 from kiln.model.project_file import load_project
 
@@ -154,7 +154,7 @@ def _run_artifacts(project: Path, tmp_path: Path) -> list[str]:
     subprocess.run(["tar", "--zstd", "-xf", str(dist / "hello-1.0.0-linux-x86_64.tar.zst"), "-C", str(unpacked)],
                    check=True, timeout=300)
     lines = []
-    for program in (dist / "hello-1.0.0-x86_64.AppImage", unpacked / "hello" / "hello"):
+    for program in (dist / "hello-1.0.0-linux-x86_64.AppImage", unpacked / "hello" / "hello"):
         run = subprocess.run([str(program)], capture_output=True, text=True, timeout=300, env=env, check=False)
         assert run.returncode == 0, run.stderr
         lines.append(run.stdout.splitlines()[0])

@@ -85,7 +85,7 @@ def test_build_and_inspect_the_toy_kind(toy: None, project: Path, tmp_path: Path
                                         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("KILN_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["build", str(project), "--kind", "toy"]) == 0
-    artifact = project.parent / "dist" / "hello-1.0.0.toy.txt"
+    artifact = project.parent / "dist" / "hello-1.0.0-linux-x86_64.toy.txt"
     lines = artifact.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "hi there"
     assert "kiln_boot.py" in lines and any(line.startswith("app/hello/") for line in lines)

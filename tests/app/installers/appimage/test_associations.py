@@ -11,10 +11,10 @@ import pytest
 from kiln_testing import find_tool as need
 from PIL import Image
 
-from kiln.engine.types import BuildContext
 from kiln.installers.appimage.installer import AppImageInstaller
 from kiln.installers.appimage.mime import mime_package
 from kiln.installers.appimage.options import AppImageOptions
+from kiln.kinds.contract import BuildContext
 from kiln.model.associations import Association
 from kiln.model.project import Project
 from kiln.support.errors import KilnError

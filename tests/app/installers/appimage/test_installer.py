@@ -56,7 +56,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_artifact_name_and_required_tools(tmp_path: Path) -> None:
     staged = _tiny_staged(tmp_path)
-    assert AppImageInstaller(AppImageOptions()).artifact_name(staged) == "tiny-2.0-x86_64.AppImage"
+    assert AppImageInstaller(AppImageOptions()).artifact_name(staged) == "tiny-2.0-linux-x86_64.AppImage"
     assert AppImageInstaller(AppImageOptions(output_name="Tiny")).artifact_name(staged) == "Tiny.AppImage"
     assert AppImageInstaller(AppImageOptions()).required_tools() == ["mksquashfs"]
 
@@ -234,7 +234,7 @@ HELLO_APP = {"name": "hello", "version": "1.0.0", "identifier": "org.example.hel
 def hello(tmp_path_factory: pytest.TempPathFactory, kiln_cache: Path) -> Path:
     _tool("mksquashfs")
     root = tmp_path_factory.mktemp("hello")
-    image = _build_example(root, "hello", kiln_cache, HELLO_APP, ["appimage"]) / "hello-1.0.0-x86_64.AppImage"
+    image = _build_example(root, "hello", kiln_cache, HELLO_APP, ["appimage"]) / "hello-1.0.0-linux-x86_64.AppImage"
     assert not (root / "PWNED").exists()
     return image
 
@@ -244,7 +244,7 @@ def qt_hello(tmp_path_factory: pytest.TempPathFactory, kiln_cache: Path) -> Path
     _tool("mksquashfs")
     root = tmp_path_factory.mktemp("qt-hello")
     app = {"name": "qt-hello", "version": "1.0.0", "display_name": "Qt Hello"}
-    return _build_example(root, "qt-hello", kiln_cache, app, ["appimage"]) / "qt-hello-1.0.0-x86_64.AppImage"
+    return _build_example(root, "qt-hello", kiln_cache, app, ["appimage"]) / "qt-hello-1.0.0-linux-x86_64.AppImage"
 
 
 @pytest.fixture(scope="session")

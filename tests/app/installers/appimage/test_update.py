@@ -87,7 +87,7 @@ def test_update_information_is_read_back_by_the_runtime_lief_readelf_and_inspect
     need("mksquashfs")
     need("zsyncmake")
     image = tiny_appimage(tmp_path / "a", AppImageOptions(update_url="https://example.org/downloads/"))
-    expected = "zsync|https://example.org/downloads/tiny-2.0-x86_64.AppImage.zsync"
+    expected = "zsync|https://example.org/downloads/tiny-2.0-linux-x86_64.AppImage.zsync"
     printed = subprocess.run([str(image), "--appimage-updateinformation"], capture_output=True, text=True,
                              timeout=60, check=True).stdout
     assert printed == expected + "\n"
@@ -98,7 +98,7 @@ def test_update_information_is_read_back_by_the_runtime_lief_readelf_and_inspect
     assert f"updates:  {expected}" in describe(image)
     assert "(the one this Kiln ships)" in describe(image)  # the shipped runtime, bar the filled-in section
     header = (image.parent / (image.name + ".zsync")).read_bytes().split(b"\n\n", 1)[0].decode()
-    assert "Filename: tiny-2.0-x86_64.AppImage" in header and "URL: tiny-2.0-x86_64.AppImage" in header
+    assert "Filename: tiny-2.0-linux-x86_64.AppImage" in header and "URL: tiny-2.0-linux-x86_64.AppImage" in header
     assert "MTime" not in header  # the build time would make two builds differ
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from kiln_testing import find_tool as need
 
-from kiln.engine.types import StagedApp
 from kiln.installers.dmg.app_bundle import (
     BUNDLE_DIR,
     BUNDLE_FROM_LAUNCHER,
@@ -27,6 +26,7 @@ from kiln.installers.dmg.app_bundle import (
     make_app_bundle,
     one_line,
 )
+from kiln.kinds.contract import StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.errors import KilnError
 from kiln.support.posix_launcher import posix_launcher

@@ -21,12 +21,12 @@ from kiln_testing import find_tool as need
 from mac_alias import Alias
 from PIL import Image
 
-from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name
 from kiln.installers.dmg.finder import APP_POSITION, APPLICATIONS_POSITION, WINDOW_SIZE
 from kiln.installers.dmg.hfs_volume import HFS_START, make_hfs_volume, sanitize_volume_name
 from kiln.installers.dmg.installer import FIXED_EPOCH, DmgInstaller, describe
 from kiln.installers.dmg.reader import read_dmg, read_image, verify_dmg
+from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.targets import TARGETS
 
@@ -140,7 +140,7 @@ def seven_zip_read(dmg: Path, member: str) -> bytes:
 
 def test_build_writes_the_named_dmg_and_7zip_tests_it(built: tuple[Path, Path]) -> None:
     project, dmg = built
-    assert dmg == project.parent / "dist" / "hello-mac-1.2.3rc1-arm64.dmg"
+    assert dmg == project.parent / "dist" / "hello-mac-1.2.3rc1-macos-arm64.dmg"
     tested = subprocess.run([need("7z", "7zz"), "t", str(dmg)], capture_output=True, text=True)
     assert tested.returncode == 0 and "Everything is Ok" in tested.stdout, tested.stdout
     assert verify_dmg(dmg) == []
@@ -235,7 +235,7 @@ def test_hostile_names_give_a_valid_plist_and_volume(tmp_path: Path, cache: dict
     code, events, output = kiln("build", project, "--events", "jsonl", env=cache)
     assert code == 0, output
     assert any(e["kind"] == "warning" and "local.kiln.odd" in e["message"] for e in events)
-    dmg = tmp_path / "dist" / "odd-2!0.5.post1-x86_64.dmg"
+    dmg = tmp_path / "dist" / "odd-2!0.5.post1-macos-x86_64.dmg"
     volume, folder = sanitize_volume_name(HOSTILE + " Vol"), app_folder_name(HOSTILE)
     assert folder == 'Tom\'s "Best" <App> & co -- Ünïcødé 名前.app'
     entries = seven_zip(dmg)
@@ -328,7 +328,7 @@ def test_source_date_epoch_sets_the_dates(tmp_path: Path, monkeypatch: pytest.Mo
     need("xorriso")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     dmg, _, _, _ = direct_build(tmp_path, "macos-x86_64")
-    assert dmg.name == "hello-1.0-x86_64.dmg"
+    assert dmg.name == "hello-1.0-macos-x86_64.dmg"
     assert seven_zip(dmg)["Hello/Hello.app/Contents/Info.plist"]["Modified"] == "2023-11-14 22:13:20"
     assert "Hello.app/Contents/MacOS/hello" in describe(dmg)
 

@@ -10,11 +10,11 @@ import pytest
 from kiln_testing import StageRecorder
 from kiln_testing import find_tool as need
 
-from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.dmg.hfs_volume import make_dmg
 from kiln.installers.dmg.installer import DmgInstaller, build_epoch
 from kiln.installers.dmg.reader import verify_dmg
 from kiln.installers.dmg.udif import SECTOR, write_udif
+from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.errors import BuildCancelled
 from kiln.support.targets import TARGETS

@@ -14,10 +14,10 @@ import pytest
 from kiln_testing import StageRecorder
 
 from kiln.engine.payload import boot_script
-from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.msi import pe_resources
 from kiln.installers.msi.installer import MsiInstaller, describe
 from kiln.installers.msi.options import MsiOptions
+from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support import icons
 from kiln.support.errors import KilnError
@@ -88,7 +88,7 @@ def expected_launcher(tmp: Path, kind: str) -> bytes:
 
 def test_per_user_msi_reads_back_with_three_readers(tmp_path: Path) -> None:
     msi, bundle, reporter = direct_build(tmp_path / "b")
-    assert msi.name == "hello-1.2-win64.msi" and not reporter.warnings
+    assert msi.name == "hello-1.2-windows-x86_64.msi" and not reporter.warnings
     # msiextract + diff -r: the install folder is the bundle plus the launcher and the runtime's ._pth.
     installed = kit.extract(msi, tmp_path / "extracted")
     assert installed.name == kit.FOLDER_NAME and installed.parent.name == "Programs"
@@ -210,7 +210,7 @@ def test_cli_build_and_inspect(tmp_path: Path) -> None:
     kit.make_wheel(wheelhouse)
     project = kit.write_project(tmp_path, archive, wheelhouse=wheelhouse, desktop_shortcut=True)
     msi = kit.built_msi(project, tmp_path / "cache")
-    assert msi == tmp_path / "dist" / "hello-1.0-win64.msi"
+    assert msi == tmp_path / "dist" / "hello-1.0-windows-x86_64.msi"
     installed = kit.extract(msi, tmp_path / "x")
     assert {p.name for p in (installed / "packages" / "kilnfixture").iterdir()} & {"__init__.py", "__init__.pyc"}
     assert (installed / "packages" / "kilnfixture-1.0.dist-info" / "METADATA").is_file()
@@ -256,7 +256,7 @@ def test_unmappable_version_fails_the_build(tmp_path: Path) -> None:
     code, events = kit.build(project, tmp_path / "cache")
     (error,) = [e for e in events if e["kind"] == "error"]
     assert code != 0 and "app.version '1.0rc1' cannot be an MSI version" in error["message"]
-    assert not (tmp_path / "dist" / "hello-1.0rc1-win64.msi").exists()
+    assert not (tmp_path / "dist" / "hello-1.0rc1-windows-x86_64.msi").exists()
 
 
 def test_ascii_strings_with_xml_specials_pass_through_wixl(tmp_path: Path) -> None:

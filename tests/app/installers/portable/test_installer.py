@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from kiln_testing import StageRecorder, require_tools
 
-from kiln.engine.types import BuildContext, StagedApp
 from kiln.installers.portable.installer import PortableInstaller
 from kiln.installers.portable.reader import describe
+from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.targets import TARGETS
 
