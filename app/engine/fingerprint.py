@@ -1,8 +1,8 @@
 """No-op rebuilds: a build whose inputs did not change since the last successful one publishes nothing.
 
 The inputs are everything that decides an artifact's bytes: the project file and kiln.lock (by content), the
-files of the project folder and of the source root (by path, size and modification time, as make and
-PyInstaller judge sources), files the project names outside its folder (icon, requirements file, a runtime
+files of the project folder and of the source root (kiln.source.tree: by path, size and modification time, as
+make and PyInstaller judge sources), files the project names outside its folder (icon, requirements file, a runtime
 archive), the runtimes in Kiln's cache, the interpreter a host runtime is made from, Kiln's own version and
 code, the installers asked for, and the environment variables that swap Kiln's prebuilt launchers or fix
 timestamps. After a successful build their digest is stored beside the artifacts
@@ -28,31 +28,12 @@ from kiln.model.events import Event, Reporter
 from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile
 from kiln.runtimes.cache import MARKER, runtimes_root
+from kiln.source.tree import update_digest
 
 STATE_NAME = ".kiln-fingerprint.json"
 FORMAT = 1
 ENVIRONMENT = ("KILN_APPIMAGE_RUNTIME", "KILN_WINDOWS_LAUNCHERS", "SOURCE_DATE_EPOCH")
 """Environment variables that change what a build produces."""
-SKIPPED_DIRS = {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox"}
-"""Folders that never hold shipped inputs (a virtual environment, with its pyvenv.cfg, is skipped too)."""
-
-
-def _tree_digest(digest: Any, top: Path, skip: set[Path]) -> None:
-    for folder, dirs, files in os.walk(top):
-        here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and here / d not in skip
-                         and not (here / d / "pyvenv.cfg").exists())
-        for name in sorted(files):
-            path = here / name
-            if path in skip:
-                continue
-            try:
-                info = path.lstat()
-            except OSError:
-                continue
-            digest.update(f"{path.relative_to(top).as_posix()}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-
-
 def _file_digest(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -68,7 +49,7 @@ def _kiln_code() -> str:
     digest = hashlib.sha256(__version__.encode())
     for package in (kiln, kiln.runtimes, kiln.resources):
         if package.__file__:
-            _tree_digest(digest, Path(package.__file__).parent, set())
+            update_digest(digest, Path(package.__file__).parent)
     return digest.hexdigest()
 
 
@@ -78,10 +59,10 @@ def inputs(project_file: ProjectFile, output_dir: Path, kinds: list[str], cache_
     # The project file and kiln.lock count by content (a build may rewrite them with the same content).
     skip = {output_dir.resolve(), output_dir, project_file.path, lock_path(project_file.path)}
     sources = hashlib.sha256()
-    _tree_digest(sources, base, skip)
+    update_digest(sources, base, skip)
     root = (base / project.source.root).resolve()
     if not root.is_relative_to(base.resolve()):
-        _tree_digest(sources, root, skip)
+        update_digest(sources, root, skip)
     outside = hashlib.sha256()
     named = [project.icon.path, project.dependencies.requirements_file, project.python.source,
              *project.dependencies.find_links]
@@ -89,7 +70,7 @@ def inputs(project_file: ProjectFile, output_dir: Path, kinds: list[str], cache_
         path = (base / value).resolve() if value else None
         if path is not None and path.exists() and not path.is_relative_to(base.resolve()):
             if path.is_dir():
-                _tree_digest(outside, path, skip)
+                update_digest(outside, path, skip)
             else:
                 info = path.stat()
                 outside.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())

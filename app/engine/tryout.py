@@ -24,11 +24,10 @@ from kiln.engine.staging import stage_app
 from kiln.model.events import Event, Reporter
 from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile
+from kiln.source.tree import update_digest
 from kiln.support.targets import Target, host_target
 
 FORMAT = "1"  # bump when the cached bundle's layout or the fingerprint changes
-_SKIPPED_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", ".mypy_cache",
-                 ".pytest_cache", ".ruff_cache", "node_modules", "build"}
 _STEPS = ("runtime", "dependencies", "payload")
 
 
@@ -62,20 +61,8 @@ def fingerprint(project_file: ProjectFile) -> str:
     digest.update(lock.read_bytes() if lock.is_file() else b"no lock")
     root = (project_file.base_dir / project.source.root).resolve()
     output = (project_file.base_dir / project.build.output_dir).resolve()
-    for path in _source_files(root, output):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(root).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    update_digest(digest, root, skip={output})  # the same files a no-op rebuild looks at (kiln.source.tree)
     return digest.hexdigest()
-
-
-def _source_files(root: Path, output: Path) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(root):
-        here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith(".")
-                         and not d.endswith(".egg-info") and (here / d).resolve() != output)
-        for name in sorted(files):
-            if not name.endswith((".pyc", ".log")):
-                yield here / name
 
 
 def try_dir(project_file: ProjectFile, cache_dir: Path) -> Path:

@@ -21,16 +21,11 @@ from pathlib import Path
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from kiln.model.project import SourceSection
+from kiln.source.tree import skipped_dir
 from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.pip import pip_argv
 from kiln.support.tools import run
 
-# Never copied into the build folder: environments, caches and earlier build output (stale `build/lib`
-# trees leak deleted files into setuptools wheels).
-_SKIP_DIRS = frozenset({
-    ".venv", "venv", "env", "__pycache__", "build", "dist", "node_modules", ".tox", ".nox", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache",
-})
 # Wheels are reproducible when the backend honours it (setuptools/wheel, hatchling, flit do).
 _SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest date a zip file can hold
 
@@ -97,11 +92,13 @@ def build_app_wheel(folder: Path, wheel_dir: Path, pip_args: list[str] | None = 
 
 
 def _ignore_for(folder: Path, wheel_dir: Path) -> Callable[[str, list[str]], set[str]]:
-    """shutil.copytree's ignore callable: skip _SKIP_DIRS (at any depth) and the wheel folder itself."""
+    """shutil.copytree's ignore callable: never the environments, caches and earlier build output (kiln.source.tree),
+    nor the wheel folder itself."""
     wheel_dir = wheel_dir.resolve()
 
     def ignore(directory: str, names: list[str]) -> set[str]:
-        skipped = {n for n in names if n in _SKIP_DIRS or n.endswith(".egg-info")}
+        here = Path(directory)
+        skipped = {n for n in names if (here / n).is_dir() and skipped_dir(here / n, folder)}
         skipped |= {n for n in names if Path(directory, n).resolve() == wheel_dir}
         return skipped
 

@@ -30,10 +30,12 @@ from kiln.model.project import (
     Project,
     SourceSection,
 )
+from kiln.source.tree import skipped_dir
 from kiln.support.pip import pip_argv
 
 EntrySource = Literal["console-script", "gui-script", "__main__", "script"]
-_SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", "__pycache__", "build", "dist", "node_modules", ".tox", "tests"}
+_NO_ENTRY_POINTS = {"tests"}
+"""Besides what never holds the app's files (kiln.source.tree), folders detection does not look for entry points in."""
 _ICON_NAMES = ("icon", "logo", "app")
 _MAX_FILES = 5000  # a huge folder is probably not an app root; stop scanning rather than hang
 
@@ -305,6 +307,11 @@ def _read_requirements_files(folder: Path, found: Detection) -> None:
         return
 
 
+def _skipped(child: Path, folder: Path) -> bool:
+    """Whether the search for entry points leaves out `child`, a folder below `folder`."""
+    return child.name in _NO_ENTRY_POINTS or child.name.startswith(".") or skipped_dir(child, folder)
+
+
 def _python_files(folder: Path) -> list[Path]:
     files: list[Path] = []
     stack = [folder]
@@ -316,7 +323,7 @@ def _python_files(folder: Path) -> list[Path]:
             continue
         for child in children:
             if child.is_dir() and not child.is_symlink():
-                if child.name not in _SKIP_DIRS and not child.name.startswith("."):
+                if not _skipped(child, folder):
                     stack.append(child)
             elif child.suffix == ".py":
                 files.append(child)
@@ -388,7 +395,8 @@ def _icons(folder: Path) -> list[str]:
     found = []
     for pattern in ("*.png", "*.svg", "*/*.png", "*/*.svg", "*/*/*.png", "*/*/*.svg"):
         for path in sorted(folder.glob(pattern)):
-            if any(part in _SKIP_DIRS for part in path.relative_to(folder).parts):
+            if any(parent.name in _NO_ENTRY_POINTS or skipped_dir(folder / parent, folder)
+                   for parent in path.relative_to(folder).parents if parent.parts):
                 continue
             if any(word in path.stem.lower() for word in _ICON_NAMES):
                 found.append(path.relative_to(folder).as_posix())
