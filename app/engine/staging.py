@@ -18,7 +18,6 @@ from kiln.engine.payload import (
     dependency_sizes,
     drop_install_records,
     imports_tkinter,
-    installed_entry_problems,
     remove_unshipped,
     runtime_site_packages,
     write_bundle_site,
@@ -30,6 +29,7 @@ from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
 from kiln.source.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
+from kiln.source.entry_checks import installed_entry_problems
 from kiln.support.bytecode import compile_tree, finish_tree
 from kiln.support.errors import ProjectInvalid
 from kiln.support.links import link_tree

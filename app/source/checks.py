@@ -36,8 +36,8 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
     if not root.is_dir():
         problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
     elif not project.todo_fields():
-        from kiln.engine.payload import entry_problems
         from kiln.source.app_wheel import builds_wheel
+        from kiln.source.entry_checks import entry_problems
         from kiln.source.source_tree import select_sources
 
         # A Python project is built into a wheel: its files are chosen by its own build backend, and the entry

@@ -12,10 +12,8 @@ from kiln.engine.payload import (
     boot_script,
     dependency_sizes,
     drop_install_records,
-    entry_problems,
     glob_match,
     imports_tkinter,
-    installed_entry_problems,
     remove_unshipped,
     runtime_site_packages,
     select_files,
@@ -127,51 +125,6 @@ def test_boot_script_keeps_hostile_entry_text_literal() -> None:
     text = boot_script(EntrySection(script="a'b\"c$(x).py"))
     compile(text, "kiln_boot.py", "exec")
     assert "('a\\'b\"c$(x).py',)" in text
-
-
-def test_entry_problems(tmp_path: Path) -> None:
-    _make_app(tmp_path)
-    (tmp_path / "app" / "nomain").mkdir()
-    (tmp_path / "app" / "nomain" / "__init__.py").write_text("")
-    files = set(select_files(tmp_path / "app", SourceSection(include=["**/*.py"])))
-    assert entry_problems(EntrySection(module="pkg.cli:main"), files) == []
-    assert entry_problems(EntrySection(module="pkg"), files) == []  # has __main__.py
-    assert entry_problems(EntrySection(script="scripts/run.py"), files) == []
-    # a dependency's module is checked in the bundle; without dependencies nothing could provide it
-    assert entry_problems(EntrySection(module="cowsay.__main__:cli"), files, has_dependencies=True) == []
-    (problem,) = entry_problems(EntrySection(module="cowsay.__main__:cli"), files)
-    assert "'cowsay.__main__' is not among" in problem.message
-    for entry, location, words in (
-        (EntrySection(module="pkg.clix:main"), "entry.module", "'pkg.clix' is not among"),
-        (EntrySection(script="nope.py"), "entry.script", "'nope.py' is not among"),
-        (EntrySection(module="nomain"), "entry.module", "no __main__.py"),
-    ):
-        (problem,) = entry_problems(entry, files)
-        assert problem.location == location and words in problem.message, problem
-
-
-def test_installed_entry_problems_name_the_distribution(tmp_path: Path) -> None:
-    _make_app(tmp_path)
-    packages = tmp_path / "packages"
-    (packages / "cowsay").mkdir()
-    (packages / "cowsay" / "__init__.py").write_text("")
-    (packages / "cowsay" / "__main__.py").write_text("def cli():\n    pass\n")
-    (packages / "cowsay-6.1.dist-info").mkdir()
-    (packages / "cowsay-6.1.dist-info" / "RECORD").write_text("cowsay/__init__.py,,\ncowsay/__main__.py,,\n")
-    (packages / "fast.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
-    app = tmp_path / "app"
-    for fine in ("cowsay.__main__:cli", "cowsay", "pkg.cli:main", "pkg.cli:Tool.run", "fast:run"):
-        assert installed_entry_problems(EntrySection(module=fine), app, packages) == [], fine
-    for entry, words in (
-        ("cowsay.mian:cli", "cowsay 6.1 provides 'cowsay' but has no 'cowsay.mian'"),
-        ("httpie.__main__:main", "no installed distribution and none of the app's files provide 'httpie'"),
-        ("cowsay.__main__:clii", "'clii' is not defined in module 'cowsay.__main__'"),
-        ("scripts", "package 'scripts' has no __main__.py"),
-    ):
-        (packages / "scripts").mkdir(exist_ok=True)
-        (packages / "scripts" / "__init__.py").write_text("")
-        (problem,) = installed_entry_problems(EntrySection(module=entry), app, packages)
-        assert problem.location == "entry.module" and words in problem.message, problem
 
 
 def test_tkinter_imports_are_found_in_sources(tmp_path: Path) -> None:
