@@ -103,11 +103,13 @@ def test_wheel_installs_only_kiln_with_prebuilt_launchers(kiln_source: Path, kil
     icons = sorted(p.name for p in (kiln_source / "resources" / "icons").glob("*.png"))
     assert icons and all(f"kiln/resources/icons/{name}" in package for name in icons)
 
-    # Not their sources, build scripts (build.py, make_*.py, reproducible.py) or build records.
+    # Not their sources, build scripts (build.py, make_*.py, reproducible.py) or build records; the boot code every
+    # bundle gets (resources/boot/) does ship.
     names = [PurePosixPath(m) for m in package]
     assert [m for m in names if m.suffix in (".c", ".h", ".buildinfo")] == []
-    resource_modules = [str(m) for m in names if m.suffix == ".py" and m.parts[1] == "resources"]
-    assert resource_modules == ["kiln/resources/__init__.py"]
+    resource_modules = sorted(str(m) for m in names if m.suffix == ".py" and m.parts[1] == "resources")
+    boot = sorted(f"kiln/resources/boot/{p.name}" for p in (kiln_source / "resources" / "boot").glob("*.py"))
+    assert boot and resource_modules == ["kiln/resources/__init__.py", *boot]
 
 
 OTHER_MODULE = 'WHO = "other-dist"\n'

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from kiln.model.project import EntrySection, SourceSection
+from kiln.resources import resource_path
 from kiln.support.errors import KilnError
 
 # Files pip leaves in *.dist-info that nothing reads at run time (importlib.metadata needs METADATA only).
@@ -100,117 +101,19 @@ def drop_install_records(packages: Path) -> None:
 # EVERY start of the bundled interpreter gets the bundle's paths: the launcher's, and also the app's own
 # `subprocess.run([sys.executable, "-m", ...])` and multiprocessing's spawn/forkserver children.
 BUNDLE_SITE_MODULE = "_kiln_bundle"
-BUNDLE_SITE = '''\
-"""Written by Kiln: puts this bundle's app/ and packages/ on sys.path for every start of its interpreter."""
-import os
-import site
-import sys
-
-_bundle = os.path.dirname(sys.prefix)  # sys.prefix is <bundle>/runtime
-_app = os.path.join(_bundle, "app")
-if os.path.isdir(_app) and _app not in sys.path:
-    sys.path.append(_app)
-site.addsitedir(os.path.join(_bundle, "packages"))  # runs the dependencies' own .pth files too
-# A bundled Tcl/Tk reads its scripts from the bundle, not from a system folder of another Tcl release.
-_lib = os.path.join(sys.prefix, "lib")
-for _var, _prefix, _marker in (("TCL_LIBRARY", "tcl", "init.tcl"), ("TK_LIBRARY", "tk", "tk.tcl")):
-    if _var not in os.environ and os.path.isdir(_lib):
-        for _entry in sorted(os.listdir(_lib)):
-            if _entry.startswith(_prefix + "8.") and os.path.isfile(os.path.join(_lib, _entry, _marker)):
-                os.environ[_var] = os.path.join(_lib, _entry)
-'''
-
-WINDOWS_PRELUDE = '''\
-if sys.platform == "win32":
-    # Windows only. sys.executable is the app's launcher (App.exe), which runs this file, not
-    # `-c`/`-m`: multiprocessing's spawn children need the runtime's own interpreter (pythonw.exe for a GUI
-    # app, which has no console to show). They read the same runtime\\python3XX._pth.
-    import multiprocessing
-
-    _error_log = os.environ.pop("KILN_ERROR_LOG", None)  # set by the GUI launcher only
-    multiprocessing.set_executable(os.path.join(sys.prefix, "pythonw.exe" if _error_log else "python.exe"))
-    if _error_log:
-        # A GUI app has no console: the traceback of an uncaught exception goes to the file the launcher
-        # named, and the launcher shows its last line and path in a message box once the app has exited.
-        def _log_uncaught(kind, value, tb, _path=_error_log, _hook=sys.excepthook):
-            try:
-                import traceback
-
-                os.makedirs(os.path.dirname(_path), exist_ok=True)
-                with open(_path, "w", encoding="utf-8") as _log:
-                    traceback.print_exception(kind, value, tb, file=_log)
-            finally:
-                _hook(kind, value, tb)
-
-        sys.excepthook = _log_uncaught
-'''
-"""Windows-only lines of the boot script, run first inside its __main__ block (empty until Windows needs any)."""
-
-BOOT_TEMPLATE = '''\
-"""Written by Kiln: starts the app the way python itself would. Paths come from the runtime's _kiln_bundle.py.
-
-Only the `if __name__ == "__main__":` block runs the app: multiprocessing's spawn and forkserver children
-import this file again (as __mp_main__) and must not start a second copy of the app.
-"""
-import os
-import sys
+BOOT_FILES = "boot"
+"""Kiln's resources folder of the boot code: kiln_boot.py and _kiln_bundle.py, real modules (linted, type-checked)
+copied into each bundle."""
+_ENTRY_LINE = '    _run_module("ENTRY")  # the build writes the app\'s entry point in place of this line\n'
 
 
-def _run_as_main(code, spec, path):
-    """Run code as a fresh __main__ module, like `python -m name` or `python script.py` do."""
-    import types
-
-    main = types.ModuleType("__main__")
-    main.__file__ = path
-    main.__spec__ = spec
-    main.__loader__ = spec.loader if spec is not None else None
-    main.__package__ = spec.parent if spec is not None else None
-    main.__builtins__ = __builtins__
-    sys.modules["__main__"] = main
-    exec(code, main.__dict__)
-
-
-def _run_function(module, attributes):
-    """Like a console-script wrapper: import the module, call the function, exit with what it returns."""
-    import importlib
-
-    target = importlib.import_module(module)
-    for name in attributes:
-        target = getattr(target, name)
-    sys.exit(target())
-
-
-def _run_module(name):
-    """Like `python -m name`; a package runs its __main__ module."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(name)
-    if spec is not None and spec.submodule_search_locations is not None:
-        spec = importlib.util.find_spec(name + ".__main__")
-    if spec is None or spec.loader is None:
-        sys.exit(f"{{sys.argv[0]}}: cannot run {{name!r}}: the module (or its __main__) is not in the bundle")
-    _run_as_main(spec.loader.get_code(spec.name), spec, spec.origin)
-
-
-def _run_script(parts):
-    """Like `python script.py`: the script's folder first on sys.path; shipped as .py or as bytecode only."""
-    import pkgutil
-
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "app", *parts)
-    if os.path.exists(path):
-        with open(path, "rb") as source:
-            code = compile(source.read(), path, "exec")
-    else:
-        with open(path + "c", "rb") as compiled:
-            code = pkgutil.read_code(compiled)
-    sys.path.insert(0, os.path.dirname(path))
-    _run_as_main(code, None, path)
-
-
-if __name__ == "__main__":
-    sys.argv[0] = os.environ.pop("KILN_ARGV0", None) or sys.argv[0]
-{prelude}    {run}
-'''
+def _boot_file(name: str) -> str:
+    path = resource_path(BOOT_FILES, name)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise KilnError(f"{name} is missing from this Kiln installation ({path}: {e.strerror})",
+                        hint="reinstall Kiln") from None
 
 
 def boot_script(entry: EntrySection) -> str:
@@ -222,8 +125,11 @@ def boot_script(entry: EntrySection) -> str:
         run_code = f"_run_function({module!r}, {tuple(function.split('.'))!r})"
     else:
         run_code = f"_run_module({entry.module!r})"
-    prelude = "".join(f"    {line}\n" if line.strip() else "\n" for line in WINDOWS_PRELUDE.splitlines())
-    return BOOT_TEMPLATE.format(run=run_code, prelude=prelude)
+    template = _boot_file("kiln_boot.py")
+    if not template.endswith(_ENTRY_LINE):
+        raise KilnError("kiln_boot.py of this Kiln installation does not end with its entry-point line",
+                        hint="reinstall Kiln")
+    return template.removesuffix(_ENTRY_LINE) + f"    {run_code}\n"
 
 
 def runtime_site_packages(runtime: Path, target_os: str, python_version: str) -> Path:
@@ -239,7 +145,7 @@ def write_bundle_site(site_packages: Path) -> None:
     The runtime folder is hard-linked from Kiln's cache: these are new files, nothing linked is modified.
     """
     site_packages.mkdir(parents=True, exist_ok=True)
-    (site_packages / f"{BUNDLE_SITE_MODULE}.py").write_text(BUNDLE_SITE, encoding="utf-8")
+    (site_packages / f"{BUNDLE_SITE_MODULE}.py").write_text(_boot_file(f"{BUNDLE_SITE_MODULE}.py"), encoding="utf-8")
     (site_packages / "kiln-bundle.pth").write_text(f"import {BUNDLE_SITE_MODULE}\n", encoding="utf-8")
 
 

@@ -20,6 +20,7 @@ from kiln.engine.payload import (
     write_bundle_site,
 )
 from kiln.model.project import EntrySection, SourceSection
+from kiln.resources import resource_path
 
 
 @pytest.mark.parametrize(
@@ -158,3 +159,15 @@ def test_package_clean_up_and_sizes(tmp_path: Path) -> None:
     )
     assert result.stdout.strip() == "1.0"
 
+
+
+def test_boot_code_is_the_resources_files_with_the_entry_point(tmp_path: Path) -> None:
+    """kiln_boot.py and _kiln_bundle.py are real modules in resources/boot/ (linted, type-checked), copied as they are;
+    only the last line of kiln_boot.py becomes the entry point."""
+    template = resource_path("boot", "kiln_boot.py").read_text(encoding="utf-8")
+    head, placeholder = template.rstrip("\n").rsplit("\n", 1)
+    assert placeholder.startswith('    _run_module("ENTRY")')
+    assert boot_script(EntrySection(module="pkg.cli:main")) == f"{head}\n    _run_function('pkg.cli', ('main',))\n"
+    write_bundle_site(tmp_path)
+    assert (tmp_path / "_kiln_bundle.py").read_bytes() == resource_path("boot", "_kiln_bundle.py").read_bytes()
+    assert (tmp_path / "kiln-bundle.pth").read_text(encoding="utf-8") == "import _kiln_bundle\n"
