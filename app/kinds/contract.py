@@ -99,6 +99,15 @@ class Artifact:
     sha256: str
 
 
+@dataclass(frozen=True)
+class RunHere:
+    """How the wizard's Run button starts a built artifact on this machine (a kind's `run_here` hook says)."""
+
+    program: Path
+    env: dict[str, str] = field(default_factory=dict)
+    """Added to the wizard's own environment."""
+
+
 OptionsT = TypeVar("OptionsT", bound=InstallerOptions, covariant=True)
 
 

@@ -7,10 +7,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiln.kinds.spec import KindSpec
+from kiln.support import tools
 from kiln.support.errors import KilnError
+
+if TYPE_CHECKING:
+    from kiln.kinds.contract import RunHere
 
 _KINDS: dict[str, KindSpec] = {}
 _listeners: list[Callable[[], None]] = []
@@ -22,6 +26,7 @@ BUILTIN_KINDS = ("appimage", "msi", "dmg", "portable")
 def register(spec: KindSpec) -> None:
     """Add (or replace) a kind; models built from the registry (the project file's union) are rebuilt."""
     _KINDS[spec.kind] = spec
+    tools.declare_packages({tool.command: tool.package for tool in spec.tools})
     for listener in _listeners:
         listener()
 
@@ -78,6 +83,20 @@ def reader_for(path: Path) -> Callable[[Path], str] | None:
             reader: Callable[[Path], str] = _load(entry.reader)
             return reader
     return None
+
+
+def runner_for(kind: str) -> Callable[[Path, Path], RunHere] | None:
+    """The kind's `run_here` hook (see KindSpec.run_here), or None when its artifacts do not run here."""
+    target = spec(kind).run_here
+    if not target:
+        return None
+    runner: Callable[[Path, Path], RunHere] = _load(target)
+    return runner
+
+
+def runnable_kinds() -> list[str]:
+    """Kinds whose artifacts run on this machine, in the registry's order."""
+    return [entry.kind for entry in _KINDS.values() if entry.run_here]
 
 
 def artifact_endings() -> list[str]:

@@ -23,6 +23,14 @@ class OptionSpec:
 
 
 @dataclass(frozen=True)
+class Tool:
+    """An external command a kind runs, and the Debian package that installs it (for the "install X" hint and CI)."""
+
+    command: str
+    package: str
+
+
+@dataclass(frozen=True)
 class KindSpec:
     """One installer kind: its options model, where its code is, and how the wizard presents it."""
 
@@ -39,3 +47,11 @@ class KindSpec:
     title: str
     """The wizard's check box text with its mnemonic, e.g. '&AppImage: one file for Linux, downloaded and run'."""
     wizard_options: tuple[OptionSpec, ...] = field(default_factory=tuple)
+    run_here: str = ""
+    """'module:function' that readies a built artifact to run on this machine for the wizard's Run button:
+    `(artifact, scratch) -> kiln.kinds.contract.RunHere`, unpacking into the empty folder `scratch` if it must.
+    Empty: the artifact does not run here. The wizard prefers kinds in the registry's order."""
+    tools: tuple[Tool, ...] = ()
+    """Every external command its builds and its reader run (an installer asks for those a build needs)."""
+    check_packages: tuple[str, ...] = ()
+    """Debian packages of the independent readers its tests check artifacts with (CI installs them)."""

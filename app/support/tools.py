@@ -20,19 +20,10 @@ log = logging.getLogger("kiln.tools")
 cancel_requested = threading.Event()
 _POLL_SECONDS = 0.2
 
-# Which Debian package provides each command we call, for the "install X" hint.
+# Which Debian package provides each command Kiln calls, for the "install X" hint. Each installer kind declares its
+# own tools in its SPEC (kiln.kinds.spec.Tool); the registry adds them here (declare_packages).
 DEBIAN_PACKAGES: dict[str, str] = {
-    "mksquashfs": "squashfs-tools",
-    "unsquashfs": "squashfs-tools",
-    "wixl": "wixl",
-    "msiinfo": "msitools",
-    "msibuild": "msitools",
-    "msiextract": "msitools",
-    "xorriso": "xorriso",
-    "zsyncmake": "zsync",
-    "dmg2img": "dmg2img",
     "7z": "p7zip-full",
-    "7zz": "7zip",
     "strip": "binutils",
     "readelf": "binutils",
     "gcc": "gcc",
@@ -40,10 +31,14 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "x86_64-w64-mingw32-windres": "binutils-mingw-w64-x86-64",
     "osslsigncode": "osslsigncode",
     "setsid": "util-linux",
-    "desktop-file-validate": "desktop-file-utils",
     "wine": "wine",
     "fusermount3": "fuse3",
 }
+
+
+def declare_packages(packages: Mapping[str, str]) -> None:
+    """Name the Debian package of more commands (an installer kind's, as its SPEC declares them)."""
+    DEBIAN_PACKAGES.update(packages)
 
 
 def which(name: str) -> str | None:

@@ -6,6 +6,7 @@ When a project is opened, the results of its last build are read from the report
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -36,6 +37,8 @@ from PySide6.QtWidgets import (
 )
 
 from kiln.engine.log_history import keep_previous, previous_logs
+from kiln.kinds import registry
+from kiln.kinds.contract import RunHere
 from kiln.model.events import Event
 from kiln.model.project import Project, is_todo
 from kiln.support.sizes import human_size
@@ -48,8 +51,6 @@ from kiln.ui.size_chart import SizeChart
 from kiln.ui.widgets import describe, display_path, note_label
 from kiln.ui.worker import run_in_background
 
-RUNNABLE = ("appimage", "portable")
-"""Kinds whose artifact runs on this machine (Linux), in the order Run prefers them."""
 ARTIFACT_COLUMNS = ["Installer", "Platform", "Status", "File", "Size", "SHA-256"]
 LOG_VIEW_LIMIT = 2_000_000  # characters of a log file shown in the viewer (the end, where failures are)
 
@@ -88,15 +89,6 @@ def file_manager_available() -> bool:
     return shutil.which("xdg-open") is not None or shutil.which("gio") is not None
 
 
-def extract_portable(archive: Path, into: Path) -> Path:
-    """Unpack a portable .tar.zst (safely: nothing outside `into`); the launcher inside it."""
-    from kiln.installers.portable.reader import extract
-
-    extract(archive, into)
-    top = next(p for p in into.iterdir() if p.is_dir())
-    return top / top.name
-
-
 class BuildPage(KilnPage):
     page_id = PageId.BUILD
 
@@ -120,8 +112,8 @@ class BuildPage(KilnPage):
         self.open_button = QPushButton("Open &folder")
         describe(self.build_button, "Build installers", "Save the project and build every installer (Ctrl+B).")
         describe(self.cancel_button, "Cancel build", "Stop the build; nothing half-written is left behind.")
-        describe(self.run_button, "Run the app", "Start the AppImage (or the portable folder) this build made, "
-                 "as your users will, and show what it prints.")
+        describe(self.run_button, "Run the app", "Start what this build made that runs here (the AppImage, or the "
+                 "portable folder), as your users will, and show what it prints.")
         describe(self.show_log_button, "Show log", "Show the build's log file here, and where it is.")
         describe(self.open_button, "Open folder", "Show the output folder in your file manager.")
         for button in (self.build_button, self.cancel_button, self.run_button, self.show_log_button,
@@ -447,7 +439,8 @@ class BuildPage(KilnPage):
         runtimes = self.report.get("runtimes") or {}
         linux = runtimes.get("linux-x86_64") if isinstance(runtimes, dict) else None
         kinds = {str(a.get("kind")) for a in self.report.get("artifacts") or [] if isinstance(a, dict)}
-        self.linux.setText(linux_note(linux) if isinstance(linux, dict) and kinds & set(RUNNABLE) else "")
+        runs_here = kinds & set(registry.runnable_kinds())
+        self.linux.setText(linux_note(linux) if isinstance(linux, dict) and runs_here else "")
         if self.artifacts.rowCount() == 0:  # the report is the reference when events were missed
             for artifact in self.report.get("artifacts") or []:
                 self._add_artifact({**artifact, "status": "built"})
@@ -520,10 +513,11 @@ class BuildPage(KilnPage):
 
     # --- Run the built app -------------------------------------------------------------------------------------
     def runnable(self) -> tuple[str, Path] | None:
-        """The built artifact that runs here: the AppImage, else the portable folder's archive."""
+        """The built artifact that runs here, of the first kind in the registry's order whose artifacts do (the
+        AppImage, else the portable folder's archive)."""
         rows = {self.artifacts.item(r, 0).text(): Path(self.artifacts.item(r, 3).toolTip())
                 for r in range(self.artifacts.rowCount()) if self.artifacts.item(r, 2).text() == "built"}
-        for kind in RUNNABLE:
+        for kind in registry.runnable_kinds():
             path = rows.get(kind)
             if path is not None and path.is_file():
                 return kind, path
@@ -535,23 +529,25 @@ class BuildPage(KilnPage):
                              and self.app_process.state() != QProcess.ProcessState.NotRunning):
             return
         kind, path = found
+        runner = registry.runner_for(kind)
+        if runner is None:
+            return
         self.tabs.setCurrentIndex(3)
         self.run_button.setEnabled(False)
-        if kind == "appimage":
-            self.run_output.setPlainText(f"▶ {display_path(path)}\n")
-            self._start_app(path, {} if Path("/dev/fuse").exists() else {"APPIMAGE_EXTRACT_AND_RUN": "1"})
-            return
-        self.run_output.setPlainText(f"Unpacking {display_path(path)}…\n")
-        into = Path(tempfile.mkdtemp(prefix="kiln-run-"))
-        run_in_background(self, lambda: extract_portable(path, into), lambda launcher: self._start_app(launcher, {}),
+        self.run_output.setPlainText(f"▶ {display_path(path)}\n")
+        scratch = Path(tempfile.mkdtemp(prefix="kiln-run-"))  # for a kind that unpacks its artifact to run it
+        run_in_background(self, lambda: runner(path, scratch), lambda run: self._start_app(run, path, scratch),
                           self._run_failed)
 
     def _run_failed(self, error: Exception) -> None:
-        self.run_output.appendPlainText(f"could not unpack the portable archive: {error}")
+        self.run_output.appendPlainText(f"could not get it ready to run: {error}")
         self.run_button.setEnabled(True)
 
-    def _start_app(self, program: Path, extra: dict[str, str]) -> None:
-        if program.suffix != ".AppImage":
+    def _start_app(self, run: RunHere, artifact: Path, scratch: Path) -> None:
+        with contextlib.suppress(OSError):
+            scratch.rmdir()  # only when nothing was unpacked into it
+        program, extra = run.program, run.env
+        if program != artifact:
             self.run_output.appendPlainText(f"▶ {display_path(program)}")
         os.chmod(program, os.stat(program).st_mode | 0o100)
         process = QProcess(self)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiln.installers.appimage.options import AppImageOptions
-from kiln.kinds.spec import KindSpec, OptionSpec
+from kiln.kinds.spec import KindSpec, OptionSpec, Tool
 
 MAIN_CATEGORIES = ("AudioVideo", "Audio", "Video", "Development", "Education", "Game", "Graphics", "Network",
                    "Office", "Science", "Settings", "System", "Utility")
@@ -26,4 +26,7 @@ SPEC = KindSpec(
                    "then update itself (AppImageUpdate) from the .zsync file the build writes beside it. Empty: no "
                    "updates.", placeholder="e.g. https://example.org/downloads/"),
     ),
+    run_here="kiln.installers.appimage.run_here:run_here",
+    tools=(Tool("mksquashfs", "squashfs-tools"), Tool("unsquashfs", "squashfs-tools"), Tool("zsyncmake", "zsync")),
+    check_packages=("desktop-file-utils", "libglib2.0-bin", "libappimage1.0abi1", "7zip"),
 )

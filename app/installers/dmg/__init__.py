@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiln.installers.dmg.options import DmgOptions
-from kiln.kinds.spec import KindSpec, OptionSpec
+from kiln.kinds.spec import KindSpec, OptionSpec, Tool
 
 SPEC = KindSpec(
     kind="dmg",
@@ -19,4 +19,6 @@ SPEC = KindSpec(
         OptionSpec("platform", "Mac pro&cessor:", "Which Macs the DMG is for: Apple silicon (M1 and later) or Intel.",
                    choices=(("Apple silicon (arm64)", "macos-arm64"), ("Intel (x86_64)", "macos-x86_64"))),
     ),
+    tools=(Tool("xorriso", "xorriso"), Tool("7zz", "7zip")),  # 7-Zip (7zz, or 7z) lists the volume for inspect
+    check_packages=("dmg2img", "7zip"),
 )

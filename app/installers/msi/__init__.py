@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiln.installers.msi.options import MsiOptions
-from kiln.kinds.spec import KindSpec, OptionSpec
+from kiln.kinds.spec import KindSpec, OptionSpec, Tool
 
 SPEC = KindSpec(
     kind="msi",
@@ -23,4 +23,7 @@ SPEC = KindSpec(
                    "any new terminal; removed again at uninstall. Automatic: yes for console apps, no for GUI apps.",
                    choices=(("Automatic: console apps only", None), ("Yes", True), ("No", False))),
     ),
+    tools=(Tool("wixl", "wixl"), Tool("msibuild", "msitools"), Tool("msiinfo", "msitools"),
+           Tool("osslsigncode", "osslsigncode"), Tool("setsid", "util-linux")),
+    check_packages=("msitools", "wine", "xdotool"),  # msiextract; installs under Wine, whose dialogs xdotool drives
 )

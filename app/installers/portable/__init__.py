@@ -14,6 +14,7 @@ SPEC = KindSpec(
     ending=".tar.zst",
     system="Any system",
     title="&Portable archive (.tar.zst): unpack and run",
+    run_here="kiln.installers.portable.run_here:run_here",
     wizard_options=(
         OptionSpec("platform", "P&latform:", "The system the portable archive runs on.",
                    choices=tuple((name, name) for name in PLATFORMS)),

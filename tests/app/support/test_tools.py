@@ -14,8 +14,12 @@ from kiln.support.errors import BuildCancelled, ToolFailed, ToolMissing
 def test_missing_tool_names_the_debian_package(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolMissing) as caught:
-        tools.run(["mksquashfs", "x"])
-    assert caught.value.hint == "install it with: sudo apt-get install squashfs-tools"
+        tools.run(["strip", "x"])
+    assert caught.value.hint == "install it with: sudo apt-get install binutils"
+    monkeypatch.setitem(tools.DEBIAN_PACKAGES, "other-tool", "other-package")  # as an installer kind declares it
+    with pytest.raises(ToolMissing) as caught:
+        tools.require("other-tool")
+    assert caught.value.hint == "install it with: sudo apt-get install other-package"
 
 
 def test_failure_shows_the_tail_of_the_output() -> None:

@@ -1,0 +1,33 @@
+"""The Debian packages every registered installer kind needs: its tools and the readers its tests use.
+
+`.ci/setup` installs Kiln's base packages, then asks this module for the kinds' own
+(`python -m kiln.kinds.tools --debian-packages`), so a new kind brings its packages in its SPEC alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from kiln.kinds import registry
+
+
+def debian_packages() -> list[str]:
+    """Every package the registered kinds declare (their tools' and their check packages), sorted, once each."""
+    found = {tool.package for spec in registry.kinds() for tool in spec.tools}
+    found.update(package for spec in registry.kinds() for package in spec.check_packages)
+    return sorted(found)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kiln.kinds.tools",
+                                     description="the Debian packages every installer kind needs")
+    parser.add_argument("--debian-packages", action="store_true", required=True,
+                        help="print the Debian packages of every installer kind, one a line")
+    parser.parse_args(argv)
+    print("\n".join(debian_packages()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
