@@ -4,6 +4,7 @@ shares site-packages with a distribution shipping `app/`, `ui/`, `runtimes/` and
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -48,7 +49,7 @@ def build_wheel(source: Path, out: Path) -> Path:
 def kiln_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the checkout to build from: setuptools writes build/ and *.egg-info into its source."""
     source = tmp_path_factory.mktemp("kiln-source")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(REPO / name, source / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".mypy_cache")
     for folder in PACKAGE_DIR.values():
@@ -61,16 +62,35 @@ def kiln_wheel(kiln_source: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return build_wheel(kiln_source, tmp_path_factory.mktemp("kiln-wheel"))
 
 
-def test_packages_list_exactly_the_package_folders() -> None:
-    """`packages` is written out (discovery cannot follow package-dir into several folders): it must match the tree."""
+def kiln_packages(root: Path) -> list[str]:
+    """setup.py's package list for the tree at `root` (it computes the list when the wheel is built)."""
+    spec = importlib.util.spec_from_file_location("kiln_setup", REPO / "setup.py")
+    assert spec is not None and spec.loader is not None
+    setup_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(setup_module)  # not run as __main__: defines kiln_packages, builds nothing
+    packages: list[str] = setup_module.kiln_packages(root)
+    return packages
+
+
+def test_the_package_list_is_every_package_folder(kiln_source: Path) -> None:
+    """Computed from [tool.setuptools.package-dir] (discovery cannot follow it into several folders), so a new kind's
+    folder is in the wheel with no edit anywhere else."""
     assert PACKAGE_DIR == {"kiln": "app", "kiln.ui": "ui", "kiln.runtimes": "runtimes", "kiln.resources": "resources"}
+    assert "packages" not in PYPROJECT["tool"]["setuptools"]
     found = set()
     for name, folder in PACKAGE_DIR.items():
         for init in (REPO / folder).rglob("__init__.py"):
             relative = init.parent.relative_to(REPO / folder)
             if "__pycache__" not in relative.parts:
                 found.add(".".join((name, *relative.parts)))
-    assert sorted(PYPROJECT["tool"]["setuptools"]["packages"]) == sorted(found)
+    assert kiln_packages(REPO) == sorted(found)
+    assert {"kiln.engine", "kiln.source", "kiln.kinds", "kiln.installers.msi"} <= found
+    (kiln_source / "app" / "installers" / "deb").mkdir()
+    (kiln_source / "app" / "installers" / "deb" / "__init__.py").write_text("")
+    try:
+        assert "kiln.installers.deb" in kiln_packages(kiln_source)
+    finally:
+        shutil.rmtree(kiln_source / "app" / "installers" / "deb")
 
 
 @pytest.mark.slow
