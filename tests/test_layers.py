@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO
+from kit.testing import REPO
 
 # Folder → the `kiln` packages its modules may import (besides themselves and the standard library).
 RULES = {

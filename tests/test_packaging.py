@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 import pytest
-from kiln_testing import REPO
+from kit.testing import REPO
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 PACKAGE_DIR: dict[str, str] = PYPROJECT["tool"]["setuptools"]["package-dir"]

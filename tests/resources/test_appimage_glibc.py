@@ -16,7 +16,7 @@ from pathlib import Path
 
 import platformdirs
 import pytest
-from kiln_testing import REPO, require_tools
+from kit.testing import REPO, require_tools
 
 from kiln.installers.appimage import glibc_need, sections
 from kiln.installers.appimage.format import elf_end_offset

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kiln_testing import require_tools as need
+from kit.testing import require_tools as need
 
 from kiln.installers.appimage import glibc_need
 from kiln.installers.appimage.format import assemble, elf_end_offset, make_squashfs

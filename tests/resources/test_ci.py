@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from kiln_testing import require_tools
+from kit.testing import require_tools
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -191,8 +191,9 @@ def test_wizard_screenshots_reach_docs_only_when_asked(tmp_path: Path, update: b
     checkout = tmp_path / "checkout"
     (checkout / "tests" / "ui").mkdir(parents=True)
     shutil.copy2(REPO / "tests" / "ui" / "conftest.py", checkout / "tests" / "ui" / "conftest.py")
+    shutil.copytree(REPO / "tests" / "kit", checkout / "tests" / "kit", ignore=shutil.ignore_patterns("__pycache__"))
     (checkout / "tests" / "ui" / "test_shot.py").write_text(SCREENSHOT_TEST)
-    (checkout / "pytest.ini").write_text("[pytest]\n")
+    (checkout / "pytest.ini").write_text("[pytest]\npythonpath = tests\n")  # the conftest uses the tests' kit
     basetemp = tmp_path / "basetemp"
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(checkout)]
     argv += [f"--basetemp={basetemp}", "tests/ui/test_shot.py"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from kiln_testing import require_tools
+from kit.testing import require_tools
 
 LAUNCHERS = Path(__file__).resolve().parents[2] / "resources" / "launchers"
 

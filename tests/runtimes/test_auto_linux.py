@@ -17,7 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO, unpack_portable
+from kit.testing import REPO, unpack_portable
 
 from kiln.runtimes.glibc import floor_in_words, host_version
 from kiln.runtimes.host import HostRuntimeProvider

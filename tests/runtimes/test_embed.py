@@ -8,8 +8,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from embed_kit import WINDOWS, fake_embeddable_zip, provide_real_embed
-from kiln_testing import require_tools
+from kit.embed import WINDOWS, fake_embeddable_zip, provide_real_embed
+from kit.testing import require_tools
 
 from kiln.model import lockfile
 from kiln.runtimes import authenticode, cache, embed

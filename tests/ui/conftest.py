@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported anywhere
 
 import pytest
+from kit.projects import copy_example
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -79,10 +79,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def hello(home: Path) -> Path:
     """A fresh copy of examples/hello in the test's home (the wizard writes kiln.toml and dist/ into it)."""
-    target = home / "hello"
-    shutil.copytree(REPO / "examples" / "hello", target,
-                    ignore=shutil.ignore_patterns("__pycache__", "dist", "kiln.toml", "*.log"))
-    return target
+    return copy_example("hello", home, project=False).parent
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kiln_testing import unpack_portable
+from kit.testing import unpack_portable
 
 from kiln.model.events import Event
 from kiln.ui.engine_process import EngineProcess, engine_argv

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kit.apps import SETUP_PY, SRC_LAYOUT, write_app
+
 from kiln.ui.page_ids import PageId
-from tests.ui.apps import SETUP_PY, SRC_LAYOUT, write_app
 
 
 def entry_page(d: Any, folder: Path) -> Any:

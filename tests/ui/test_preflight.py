@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kiln_testing import REPO
+from kit.testing import REPO
 from PySide6.QtWidgets import QFileDialog
 
 from kiln.ui.page_ids import PageId
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 def test_missing_runtime_is_named_and_an_archive_fixes_it(driver: Any, hello: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.app.installers.dmg.test_installer import fake_macos_runtime
+    from kit.dmg import fake_macos_runtime
 
     monkeypatch.setenv("KILN_CACHE_DIR", str(tmp_path / "cache"))  # nothing cached
     monkeypatch.setenv("PBS_INSTALLER_BASE_URL", "http://127.0.0.1:9/m")  # and nothing downloadable

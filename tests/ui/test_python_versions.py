@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from kit.apps import SRC_LAYOUT, write_app
 
 from kiln.ui.page_ids import PageId
 from kiln.ui.python_versions import allowed
-from tests.ui.apps import SRC_LAYOUT, write_app
 
 HOST = f"{sys.version_info.major}.{sys.version_info.minor}"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kit.apps import SETUP_PY, SRC_LAYOUT, write_app
 
 from kiln.ui.page_ids import PageId
-from tests.ui.apps import SETUP_PY, SRC_LAYOUT, write_app
 
 LONG = 900_000  # a cold cache downloads Qt's wheels
 

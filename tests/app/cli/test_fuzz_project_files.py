@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kiln_testing import REPO
+from kit.testing import REPO
 
 from kiln.cli import main as cli
 from kiln.cli.guard import report_escaped

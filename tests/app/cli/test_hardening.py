@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO
+from kit.testing import REPO
 
 from kiln.cli.main import main
 from kiln.support.errors import KilnError

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO
+from kit.projects import copy_example
+from kit.runner import KilnRun
+from kit.runner import kiln as run_kiln
+from kit.testing import REPO
 
 ROOT = REPO
 GOOD = """\
@@ -23,18 +23,18 @@ include = ["hello/**"]
 """
 
 
-def kiln(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kiln", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}, timeout=120)
+def kiln(*args: str | Path, cwd: Path | None = None) -> KilnRun:
+    """Kiln with a bare environment: no tool but the system's, no variable the machine happens to set."""
+    bare = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
+    return run_kiln(*args, cwd=cwd, env=bare, inherit=False, timeout=120)
 
 
 @pytest.fixture
 def app_folder(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples" / "hello", tmp_path / "hello", ignore=shutil.ignore_patterns("kiln.toml", "dist"))
-    return tmp_path / "hello"
+    return copy_example("hello", tmp_path, project=False).parent
 
 
-def _assert_clean_failure(result: subprocess.CompletedProcess[str], *words: str) -> None:
+def _assert_clean_failure(result: KilnRun, *words: str) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "Traceback" not in output

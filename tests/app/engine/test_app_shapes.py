@@ -9,24 +9,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import tomlkit
-from kiln_testing import require_tools
-
-from tests.app.engine.app_shapes import SHAPES, Shape
+from kit.app_shapes import SHAPES, Shape
+from kit.runner import KilnRun, kiln
+from kit.testing import require_tools
 
 pytestmark = pytest.mark.slow
 
 
-def _kiln(*args: str | Path, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KILN_CACHE_DIR": str(cache)}
-    return subprocess.run([sys.executable, "-m", "kiln", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=900, check=False)
+def _kiln(*args: str | Path, cwd: Path, cache: Path) -> KilnRun:
+    return kiln(*args, cwd=cwd, env={"KILN_CACHE_DIR": str(cache)}, timeout=900)
 
 
 @pytest.fixture(scope="session")
@@ -187,9 +184,8 @@ def test_the_users_folder_gets_no_build_litter(built: _Built) -> None:
 @pytest.fixture(scope="session")
 def stand_in_runtimes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Windows and macOS runtimes in python-build-standalone's layout (no such CPython can be fetched here)."""
-    import msi_kit
-
-    from tests.app.installers.dmg.test_installer import ARCHIVES, fake_macos_runtime
+    from kit import msi as msi_kit
+    from kit.dmg import ARCHIVES, fake_macos_runtime
 
     folder = tmp_path_factory.mktemp("stand-in-runtimes")
     mac = folder / ARCHIVES["macos-arm64"]
@@ -206,7 +202,7 @@ PURE_WHEELS = [key for key in SHAPES if key != "script-requirements"]  # a scrip
 def test_pure_wheel_shapes_build_msi_and_dmg_holding_the_apps_dist_info(
     key: str, built: _Built, tmp_path: Path, corpus_cache: Path, stand_in_runtimes: dict[str, Path]
 ) -> None:
-    from tests.app.installers.dmg.test_installer import seven_zip
+    from kit.dmg import seven_zip
 
     require_tools("wixl", "msiextract", "xorriso")
     shape = SHAPES[key]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from kiln_testing import unpack_portable
+from kit.testing import unpack_portable
 
 PROJECT = """\
 [app]

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO, unpack_portable
+from kit.projects import copy_example
+from kit.runner import kiln
+from kit.testing import REPO, unpack_portable
 
 from kiln.engine.fingerprint import STATE_NAME as FINGERPRINT_NAME
 from kiln.engine.output_folder import LOCK_NAME
@@ -37,13 +39,7 @@ def kiln_env(cache_dir: Path) -> dict[str, str]:
 def new_project(tmp_path: Path, example: str) -> Path:
     """A copy of the example with its own project file (the app's files by [source] include, so these tests see
     the app/ folder; tests/app/engine/test_app_shapes.py builds projects into wheels), portable only."""
-    folder = tmp_path / example
-    shutil.copytree(ROOT / "examples" / example, folder, ignore=shutil.ignore_patterns("dist"))
-    text = (folder / "kiln.toml").read_text()
-    if "[[installer]]" in text:  # keep this test about the portable kind
-        text = text[: text.index("[[installer]]")]
-    (folder / "kiln.toml").write_text(text + '\n[[installer]]\nkind = "portable"\n')
-    return folder / "kiln.toml"
+    return copy_example(example, tmp_path, installer=[{"kind": "portable"}])  # keep these tests about that kind
 
 
 def copy_project(project: Path, tmp_path: Path) -> Path:
@@ -53,10 +49,8 @@ def copy_project(project: Path, tmp_path: Path) -> Path:
 
 
 def build_events(project: Path, cache_dir: Path) -> tuple[int, list[Event]]:
-    result = subprocess.run([sys.executable, "-m", "kiln", "build", str(project), "--events", "jsonl"],
-                            capture_output=True, env=kiln_env(cache_dir), timeout=900)
-    reader = JsonLinesReader()
-    return result.returncode, reader.feed(result.stdout) + reader.flush()
+    built = kiln("build", project, "--events", "jsonl", env=kiln_env(cache_dir), timeout=900)
+    return built.returncode, built.events
 
 
 def unpack(artifact: Path, dest: Path) -> None:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from kiln_testing import require_tools
-from runtime_kit import standin_archive
+from kit.runtime import standin_archive
+from kit.testing import require_tools
 
 from kiln.model.events import Event, JsonLinesReader
 

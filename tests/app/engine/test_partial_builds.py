@@ -9,36 +9,25 @@ that fixes it, the other three are built and published, and the exit code is 1. 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO, require_tools
-from runtime_kit import standin_archive
-
-from kiln.model.events import Event, JsonLinesReader
+from kit.projects import copy_example
+from kit.runner import kiln
+from kit.runtime import standin_archive
+from kit.testing import REPO, require_tools
 
 pytestmark = pytest.mark.slow
 UNREACHABLE = "http://127.0.0.1:9/mirror"  # stands in for GitHub: refused at once instead of a long timeout
 
 
-def kiln(env: dict[str, str], *args: str | Path) -> tuple[int, list[Event]]:
-    result = subprocess.run([sys.executable, "-m", "kiln", *map(str, args)], cwd=REPO, env=env, capture_output=True,
-                            timeout=1200)
-    reader = JsonLinesReader()
-    return result.returncode, reader.feed(result.stdout) + reader.flush()
-
-
 def test_one_failed_installer_does_not_fail_the_others(tmp_path: Path) -> None:
     require_tools("mksquashfs", "wixl", "msibuild", "msiinfo", "osslsigncode", "xorriso")
-    project = tmp_path / "hello"
-    shutil.copytree(REPO / "examples" / "hello", project, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
-    env = {**os.environ, "KILN_CACHE_DIR": str(tmp_path / "cache"), "PBS_INSTALLER_BASE_URL": UNREACHABLE}
+    project = copy_example("hello", tmp_path).parent
+    env = {"KILN_CACHE_DIR": str(tmp_path / "cache"), "PBS_INSTALLER_BASE_URL": UNREACHABLE}
 
-    code, events = kiln(env, "build", project / "kiln.toml", "--events", "jsonl")
+    built = kiln("build", project / "kiln.toml", "--events", "jsonl", env=env, cwd=REPO, timeout=1200)
+    code, events = built.returncode, built.events
     done = events[-1]
     assert done.kind == "done" and done.data["status"] == "failed" and code == 1
     outcomes = {o["kind"]: o for o in done.data["installers"]}
@@ -59,9 +48,9 @@ def test_one_failed_installer_does_not_fail_the_others(tmp_path: Path) -> None:
     assert "embeddable" in report["runtimes"]["windows-x86_64"]["source"]
 
     standin = standin_archive(tmp_path, "macos-arm64", "3.11.4")
-    code, _ = kiln(env, "runtimes", "add", standin, "--platform", "macos-arm64")
-    assert code == 0
-    code, events = kiln(env, "build", project / "kiln.toml", "--events", "jsonl")
-    assert code == 0 and events[-1].data["status"] == "ok"
+    assert kiln("runtimes", "add", standin, "--platform", "macos-arm64", env=env, cwd=REPO).returncode == 0
+    built = kiln("build", project / "kiln.toml", "--events", "jsonl", env=env, cwd=REPO, timeout=1200)
+    events = built.events
+    assert built.returncode == 0 and events[-1].data["status"] == "ok"
     assert sorted(e.data["kind"] for e in events if e.kind == "artifact") == ["appimage", "dmg", "msi", "portable"]
     assert any(e.kind == "warning" and "using Python 3.11.4" in e.message for e in events)

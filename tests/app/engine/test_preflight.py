@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO
-from runtime_kit import standin_archive
+from kit.projects import copy_example
+from kit.runtime import standin_archive
+from kit.testing import REPO
 
 from kiln.engine.preflight import runtime_issues
 from kiln.model.project_file import load_project
@@ -23,12 +23,7 @@ def _noop(fraction: float, message: str) -> None:
 
 
 def hello(tmp_path: Path, source: str = "auto") -> Path:
-    folder = tmp_path / "hello"
-    shutil.copytree(REPO / "examples" / "hello", folder, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
-    project = folder / "kiln.toml"
-    project.write_text(project.read_text(encoding="utf-8").replace(
-        "[dependencies]", f'[python]\nversion = "3.11"\nsource = "{source}"\n\n[dependencies]', 1), encoding="utf-8")
-    return project
+    return copy_example("hello", tmp_path, python={"version": "3.11", "source": source})
 
 
 def unreachable(url: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from kiln_testing import REPO, require_tools
+from kit.testing import REPO, require_tools
 
 from kiln.engine.qt_prune import BINDINGS, distribution_sizes, imported_qt_modules, library_names, prune_qt
 

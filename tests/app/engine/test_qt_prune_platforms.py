@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 import tomlkit
-from kiln_testing import REPO, require_tools
-from wine_kit import wine_env
+from kit.testing import REPO, require_tools
+from kit.wine import wine_env
 
 pytestmark = pytest.mark.slow
 PY = f"3.{sys.version_info.minor}"  # the DMG's layout-only runtime: the host compiles the bytecode

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-import tomlkit
-from kiln_testing import REPO, require_tools
+from kit.projects import copy_example
+from kit.testing import REPO, require_tools
 
 from kiln.engine import fingerprint
 from kiln.kinds.contract import Artifact
@@ -26,12 +26,7 @@ from kiln.model.project_file import load_project
 
 
 def _project(tmp_path: Path) -> Path:
-    folder = tmp_path / "hello"
-    shutil.copytree(REPO / "examples" / "hello", folder, ignore=shutil.ignore_patterns("dist", "__pycache__"))
-    document = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
-    document["installer"] = [{"kind": "portable"}, {"kind": "appimage"}]
-    (folder / "kiln.toml").write_text(tomlkit.dumps(document), encoding="utf-8")
-    return folder / "kiln.toml"
+    return copy_example("hello", tmp_path, installer=[{"kind": "portable"}, {"kind": "appimage"}])
 
 
 def _inputs(project: Path, cache: Path | None = None) -> dict[str, str]:

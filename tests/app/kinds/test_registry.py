@@ -1,21 +1,26 @@
-"""One registry of installer kinds: a kind registered from outside Kiln is checked, built, inspected and in the
-schema without any other change (the wizard's side is tests/ui/test_installer_kinds.py)."""
+"""One registry of installer kinds: a kind registered from outside Kiln (tests/kit/toy_kind/: one folder, one line)
+is checked, built, inspected, in the schema and in the tool list without any other change (the wizard's side is
+tests/ui/test_installer_kinds.py); the model imports the kinds without any installer code."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import toy_kind
-from kiln_testing import REPO
+from kit.testing import REPO
 
 from kiln.cli.main import main
 from kiln.kinds import registry
+from kiln.kinds.tools import debian_packages
 from kiln.model.project import Project
 from kiln.model.project_file import load_project
+from kiln.support import tools
+from kiln.support.errors import ToolMissing
 
 PROJECT = """\
 [app]
@@ -33,7 +38,7 @@ greeting = "{greeting}"
 
 @pytest.fixture
 def toy() -> Iterator[None]:
-    registry.register(toy_kind.SPEC)
+    registry.load("kit.toy_kind")  # the one line a kind from outside Kiln needs
     yield
     registry.unregister("toy")
 
@@ -109,3 +114,23 @@ def test_a_switched_off_table_is_kept_but_neither_checked_nor_built(tmp_path: Pa
     assert check_project(project_file) == []  # the missing certificate of the switched-off MSI is not a problem
     engine = Engine(project_file, reporter=None, cache_dir=tmp_path / "cache")  # type: ignore[arg-type]
     assert [installer.kind for installer in engine.installers] == ["portable"]
+
+
+def test_the_toy_kinds_tools_are_in_the_tool_list_and_the_hints(toy: None, monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    assert "coreutils" in debian_packages()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissing) as caught:
+        tools.require("sort")
+    assert caught.value.hint == "install it with: sudo apt-get install coreutils"
+
+
+def test_the_model_imports_every_kind_but_no_installer_code() -> None:
+    """Kinds are data (SPEC, options) for the model; an installer's code is imported only when a build needs it."""
+    code = ("import sys, kiln.model.project_file\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('kiln'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            timeout=60).stdout.split()
+    assert {f"kiln.installers.{kind}.options" for kind in registry.BUILTIN_KINDS} <= set(loaded)
+    assert [m for m in loaded if m.startswith(("kiln.engine", "kiln.source", "kiln.runtimes", "kiln.ui"))
+            or m.endswith((".installer", ".reader"))] == []

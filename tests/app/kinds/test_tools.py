@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from kiln_testing import REPO
+from kit.testing import REPO
 
 from kiln.kinds import registry
 from kiln.kinds.tools import debian_packages

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO
+from kit.testing import REPO
 
 from kiln.engine import dependencies as deps
 from kiln.model.lockfile import (

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO
+from kit.testing import REPO
 
 from kiln.model.project_file import parse_project, toml_syntax_problems
 from kiln.model.toml_keys import duplicate_keys

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from kiln_testing import REPO
+from kit.testing import REPO
 
 from kiln.model.project_file import load_project, new_project_file
 from kiln.source.checks import check_project, check_warnings

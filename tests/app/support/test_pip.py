@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from kiln_testing import REPO
+from kit.testing import REPO
 from packaging.version import Version
 
 from kiln.support.pip import PIP_MINIMUM, pip_argv

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from kiln_testing import require_tools
+from kit.testing import require_tools
 
 from kiln.installers.appimage.format import make_squashfs
 from kiln.support.errors import BuildCancelled, ToolFailed

@@ -6,9 +6,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import appimage_kit as T
 import pytest
-from kiln_testing import find_tool as need
+from kit import appimage as T
+from kit.testing import find_tool as need
 from PIL import Image
 
 from kiln.installers.appimage.installer import AppImageInstaller

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kiln_testing import find_tool as _tool
+from kit.testing import find_tool as _tool
 
 from kiln.installers.appimage.desktop_entry import (
     DesktopEntry,

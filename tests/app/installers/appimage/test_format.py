@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from kiln_testing import require_tools as need
+from kit.testing import require_tools as need
 
 from kiln.installers.appimage.format import (
     AppImageFormatError,

@@ -9,7 +9,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from kiln_testing import require_tools
+from kit.testing import require_tools
 
 from kiln.installers.appimage import glibc_need, sections, update
 from kiln.installers.appimage.format import runtime_path

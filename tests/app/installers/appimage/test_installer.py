@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,15 +21,17 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from appimage_kit import PY
-from appimage_kit import cat as _cat
-from appimage_kit import clean_env as _env
-from appimage_kit import listing as _listing
-from appimage_kit import run as _run
-from appimage_kit import tiny_build as _tiny_build
-from appimage_kit import tiny_staged as _tiny_staged
-from kiln_testing import REPO
-from kiln_testing import find_tool as _tool
+from kit.appimage import PY
+from kit.appimage import cat as _cat
+from kit.appimage import clean_env as _env
+from kit.appimage import listing as _listing
+from kit.appimage import run as _run
+from kit.appimage import tiny_build as _tiny_build
+from kit.appimage import tiny_staged as _tiny_staged
+from kit.projects import copy_example, write_project
+from kit.runner import kiln
+from kit.testing import REPO
+from kit.testing import find_tool as _tool
 from PIL import Image
 from pydantic import ValidationError
 
@@ -63,9 +64,8 @@ def test_artifact_name_and_required_tools(tmp_path: Path) -> None:
 
 def test_a_new_project_lists_appimage_and_portable(tmp_path: Path) -> None:
     folder = tmp_path / "hello"
-    shutil.copytree(REPO / "examples" / "hello", folder, ignore=shutil.ignore_patterns("kiln.toml", "dist"))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = _run([sys.executable, "-m", "kiln", "new", folder], cwd=tmp_path, env=env)
+    copy_example("hello", tmp_path, project=False)
+    result = kiln("new", folder, cwd=tmp_path, env={"PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     written = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
     assert [table["kind"] for table in written["installer"]] == ["appimage", "portable"]
@@ -186,13 +186,12 @@ def test_runtime_version_is_read_from_bytes() -> None:
 def test_missing_mksquashfs_is_one_line_naming_the_package(tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    project = tmp_path / "kiln.toml"
-    project.write_text(tomlkit.dumps({
+    project = write_project(tmp_path, {
         "app": {"name": "hello", "version": "1.0.0"}, "entry": {"module": "hello.cli:main"},
         "source": {"root": str(REPO / "examples" / "hello"), "include": ["hello/**"]},
         "installer": [{"kind": "appimage"}],
-    }), encoding="utf-8")
-    result = _run([sys.executable, "-m", "kiln", "build", project], cwd=tmp_path,
+    })
+    result = kiln("build", project, cwd=tmp_path, inherit=False,
                   env={"PATH": str(empty), "PYTHONPATH": str(REPO), "KILN_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 1
     output = result.stdout + result.stderr
@@ -214,9 +213,8 @@ def _build_example(root: Path, example: str, cache: Path, app: dict[str, str], k
                "source": {"root": str(source), "include": [f"{package}/**"]},
                "dependencies": {"requirements": list(requirements)},
                "installer": [{"kind": kind} for kind in kinds]}
-    (root / "kiln.toml").write_text(tomlkit.dumps(project), encoding="utf-8")
-    result = _run([sys.executable, "-m", "kiln", "build", root / "kiln.toml"], cwd=root,
-                  env={**os.environ, "PYTHONPATH": str(REPO), "KILN_CACHE_DIR": str(cache)})
+    result = kiln("build", write_project(root, project), cwd=root,
+                  env={"PYTHONPATH": str(REPO), "KILN_CACHE_DIR": str(cache)})
     assert result.returncode == 0, result.stdout + result.stderr
     return root / "dist"
 
@@ -413,8 +411,7 @@ def _glib_string(text: str, key: str) -> str | None:
 
 @pytest.mark.slow
 def test_hello_inspect_through_the_cli(hello: Path, tmp_path: Path) -> None:
-    result = _run([sys.executable, "-m", "kiln", "inspect", hello], cwd=tmp_path, env={**os.environ,
-                                                                                      "PYTHONPATH": str(REPO)})
+    result = kiln("inspect", hello, cwd=tmp_path, env={"PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     assert "AppImage (type 2)" in result.stdout and ", zstd," in result.stdout
     assert f"Name={one_line(HOSTILE_TITLE)}".replace("\\", "\\\\") in result.stdout

@@ -11,10 +11,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import appimage_kit as T
 import lief
 import pytest
-from kiln_testing import find_tool as need
+from kit import appimage as T
+from kit.testing import find_tool as need
 from pydantic import ValidationError
 
 from kiln.installers.appimage import update

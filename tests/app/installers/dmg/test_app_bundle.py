@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kiln_testing import find_tool as need
+from kit.testing import find_tool as need
 
 from kiln.installers.dmg.app_bundle import (
     BUNDLE_DIR,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kiln_testing import find_tool as need
+from kit.testing import find_tool as need
 
 from kiln.installers.dmg.hfs_volume import (
     DEFAULT_VOLUME_NAME,

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import plistlib
 import subprocess
-import sys
-import tarfile
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -16,8 +13,12 @@ from typing import Any
 
 import pytest
 from ds_store import DSStore
-from kiln_testing import REPO
-from kiln_testing import find_tool as need
+from kit.dmg import ARCHIVES, FAKE_PYTHON, PY, fake_macos_runtime, seven_zip
+from kit.projects import write_project
+from kit.runner import KilnRun
+from kit.runner import kiln as run_kiln
+from kit.testing import REPO
+from kit.testing import find_tool as need
 from mac_alias import Alias
 from PIL import Image
 
@@ -30,30 +31,8 @@ from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.targets import TARGETS
 
-PY = f"3.{sys.version_info.minor}"  # the fake runtime's version: the host compiles its bytecode
-ARCHIVES = {"macos-arm64": f"cpython-{PY}.9+20240726-aarch64-apple-darwin-install_only.tar.gz",
-            "macos-x86_64": f"cpython-{PY}.9+20240726-x86_64-apple-darwin-install_only.tar.gz"}
-FAKE_PYTHON = b"#!/bin/sh\necho 'a macOS python would run here'\n"
 HOSTILE = 'Tom\'s "Best" <App> & co\n/: Ünïcødé 名前'
 
-
-
-def fake_macos_runtime(path: Path) -> None:
-    """A python-build-standalone install_only archive in layout only (no macOS CPython can be downloaded here)."""
-    files: dict[str, tuple[bytes, int]] = {
-        f"python/bin/python{PY}": (FAKE_PYTHON, 0o755),
-        f"python/lib/libpython{PY}.dylib": (b"\xcf\xfa\xed\xfe not really a dylib", 0o755),
-        f"python/lib/python{PY}/os.py": (b"# os\n", 0o644),
-        f"python/lib/python{PY}/lib-dynload/_fake.cpython-3{sys.version_info.minor}-darwin.so": (b"so", 0o755),
-    }
-    with tarfile.open(path, "w:gz") as tar:
-        for name, (data, mode) in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), mode
-            tar.addfile(info, io.BytesIO(data))
-        link = tarfile.TarInfo("python/bin/python3")
-        link.type, link.linkname = tarfile.SYMTYPE, f"python{PY}"
-        tar.addfile(link)
 
 
 def pure_wheel(wheelhouse: Path) -> None:
@@ -70,7 +49,8 @@ def pure_wheel(wheelhouse: Path) -> None:
             whl.writestr(name, text)
 
 
-def write_project(root: Path, app: dict[str, str], installer: dict[str, Any]) -> Path:
+def write_mac_app(root: Path, app: dict[str, str], installer: dict[str, Any]) -> Path:
+    """The app, its stand-in runtime, its one dependency (a local wheel) and its kiln.toml, in `root`."""
     (root / "src" / "hello_mac").mkdir(parents=True)
     (root / "src" / "hello_mac" / "__init__.py").write_text("import kiln_dmg_dep\n\ndef main():\n    print(1)\n")
     archive = ARCHIVES[installer.get("platform", "macos-arm64")]
@@ -81,21 +61,11 @@ def write_project(root: Path, app: dict[str, str], installer: dict[str, Any]) ->
         "dependencies": {"requirements": ["kiln-dmg-dep==1.0"], "no_index": True, "find_links": ["wheels"]},
         "python": {"version": PY, "source": archive}, "installer": [{"kind": "dmg", **installer}],
     }
-    lines = []
-    for table, values in data.items():
-        for value in values if isinstance(values, list) else [values]:
-            lines.append(f"[[{table}]]" if isinstance(values, list) else f"[{table}]")
-            lines += [f"{key} = {json.dumps(item, ensure_ascii=False)}" for key, item in value.items()]
-    (root / "kiln.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return root / "kiln.toml"
+    return write_project(root, data)
 
 
-def kiln(*args: str | Path, env: dict[str, str]) -> tuple[int, list[dict[str, Any]], str]:
-    base = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}  # the default dates are tested
-    result = subprocess.run([sys.executable, "-m", "kiln", *map(str, args)], cwd=REPO, capture_output=True,
-                            text=True, env={**base, **env}, timeout=300)
-    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    return result.returncode, events, result.stdout + result.stderr
+def kiln(*args: str | Path, env: dict[str, str]) -> KilnRun:
+    return run_kiln(*args, env={"SOURCE_DATE_EPOCH": None, **env}, cwd=REPO, timeout=300)  # default dates tested
 
 
 @pytest.fixture(scope="module")
@@ -111,24 +81,11 @@ APP = {"name": "hello-mac", "display_name": "Hello Mac", "version": "1.2.3rc1", 
 def built(tmp_path_factory: pytest.TempPathFactory, cache: dict[str, str]) -> tuple[Path, Path]:
     need("xorriso")
     root = tmp_path_factory.mktemp("proj")
-    project = write_project(root, APP, {"platform": "macos-arm64", "minimum_macos": "12.0"})
-    code, events, output = kiln("build", project, "--events", "jsonl", env=cache)
-    assert code == 0, output
-    artifact = next(e for e in events if e["kind"] == "artifact")
-    return project, Path(artifact["data"]["path"])
-
-
-def seven_zip(dmg: Path) -> dict[str, dict[str, str]]:
-    listing = subprocess.run([need("7z", "7zz"), "l", "-slt", str(dmg)], capture_output=True, text=True, check=True)
-    entries: dict[str, dict[str, str]] = {}
-    current: dict[str, str] = {}
-    for line in listing.stdout.split("----------", 1)[1].splitlines():
-        key, sep, value = line.partition(" = ")
-        if sep and key == "Path":
-            current = entries.setdefault(unicodedata.normalize("NFC", value), {})
-        elif sep:
-            current[key] = value
-    return entries
+    project = write_mac_app(root, APP, {"platform": "macos-arm64", "minimum_macos": "12.0"})
+    built = kiln("build", project, "--events", "jsonl", env=cache)
+    assert built.returncode == 0, built.output
+    artifact = next(e for e in built.events if e.kind == "artifact")
+    return project, Path(artifact.data["path"])
 
 
 def seven_zip_read(dmg: Path, member: str) -> bytes:
@@ -197,8 +154,9 @@ def test_dmg2img_reads_the_same_disk_as_kilns_reader(built: tuple[Path, Path], t
 
 def test_kiln_inspect_lists_partitions_chunks_and_files(built: tuple[Path, Path], cache: dict[str, str]) -> None:
     _, dmg = built
-    code, _, text = kiln("inspect", dmg, env=cache)
-    assert code == 0, text
+    inspected = kiln("inspect", dmg, env=cache)
+    text = inspected.output
+    assert inspected.returncode == 0, text
     assert "disk image (Apple_HFS : 2)" in text and "zlib" in text and "checksums: all CRC32s match" in text
     assert "CFBundleIdentifier 'org.example.hello'" in text
     assert "lrwxrwxrwx         13  Hello Mac/Applications -> /Applications" in text
@@ -210,31 +168,31 @@ def test_two_builds_are_byte_identical(built: tuple[Path, Path], cache: dict[str
     project, dmg = built
     first = dmg.read_bytes()
     os.utime(project.parent / "src" / "hello_mac" / "__init__.py", (1, 1))  # times must not matter
-    code, _, output = kiln("build", project, env=cache)
-    assert code == 0, output
+    rebuilt = kiln("build", project, env=cache)
+    assert rebuilt.returncode == 0, rebuilt.output
     assert dmg.read_bytes() == first
 
 
 def test_missing_xorriso_is_a_one_line_error_naming_the_package(tmp_path: Path, cache: dict[str, str]) -> None:
-    project = write_project(tmp_path, APP, {})
+    project = write_mac_app(tmp_path, APP, {})
     empty = tmp_path / "empty-path"
     empty.mkdir()
-    code, events, output = kiln("build", project, "--events", "jsonl", env={**cache, "PATH": str(empty)})
-    assert code == 1, output
-    error = next(e for e in events if e["kind"] == "error")
-    assert "\n" not in error["message"] and "xorriso" in error["message"]
-    assert error["data"]["hint"] == "install it with: sudo apt-get install xorriso"
+    failed = kiln("build", project, "--events", "jsonl", env={**cache, "PATH": str(empty)})
+    assert failed.returncode == 1, failed.output
+    error = next(e for e in failed.events if e.kind == "error")
+    assert "\n" not in error.message and "xorriso" in error.message
+    assert error.data["hint"] == "install it with: sudo apt-get install xorriso"
     assert not list((tmp_path / "dist").glob("*.dmg"))
 
 
 def test_hostile_names_give_a_valid_plist_and_volume(tmp_path: Path, cache: dict[str, str]) -> None:
     need("xorriso")
     app = {"name": "odd", "display_name": HOSTILE, "version": "2!0.5.post1", "publisher": HOSTILE}
-    project = write_project(tmp_path, app, {"platform": "macos-x86_64", "volume_name": HOSTILE + " Vol",
+    project = write_mac_app(tmp_path, app, {"platform": "macos-x86_64", "volume_name": HOSTILE + " Vol",
                                             "applications_link": False})
-    code, events, output = kiln("build", project, "--events", "jsonl", env=cache)
-    assert code == 0, output
-    assert any(e["kind"] == "warning" and "local.kiln.odd" in e["message"] for e in events)
+    built = kiln("build", project, "--events", "jsonl", env=cache)
+    assert built.returncode == 0, built.output
+    assert any(e.kind == "warning" and "local.kiln.odd" in e.message for e in built.events)
     dmg = tmp_path / "dist" / "odd-2!0.5.post1-macos-x86_64.dmg"
     volume, folder = sanitize_volume_name(HOSTILE + " Vol"), app_folder_name(HOSTILE)
     assert folder == 'Tom\'s "Best" <App> & co -- Ünïcødé 名前.app'

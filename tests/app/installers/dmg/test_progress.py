@@ -7,8 +7,8 @@ import random
 from pathlib import Path
 
 import pytest
-from kiln_testing import StageRecorder
-from kiln_testing import find_tool as need
+from kit.testing import StageRecorder
+from kit.testing import find_tool as need
 
 from kiln.installers.dmg.hfs_volume import make_dmg
 from kiln.installers.dmg.installer import DmgInstaller, build_epoch

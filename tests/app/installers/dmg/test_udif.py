@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from kiln_testing import find_tool as need
+from kit.testing import find_tool as need
 
 from kiln.installers.dmg.reader import read_dmg, read_image, verify_dmg
 from kiln.installers.dmg.udif import (

@@ -6,15 +6,15 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import msi_kit as kit
 import pytest
-from wine_kit import Prefix, wine_env
+from kit import msi as msi_kit
+from kit.wine import Prefix, wine_env
 
 
 @pytest.fixture(scope="module")
 def wine_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     """A prefix initialised once (wineboot takes seconds); tests copy it."""
-    kit.need("wine", "wineserver", "wixl", "msibuild", "msiinfo", "msiextract")
+    msi_kit.need("wine", "wineserver", "wixl", "msibuild", "msiinfo", "msiextract")
     base = tmp_path_factory.mktemp("wine")
     env = wine_env(base, base / "template")
     subprocess.run(["wine", "wineboot", "-i"], env=env, check=True, capture_output=True, timeout=300)

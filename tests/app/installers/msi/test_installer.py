@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import msi_kit as kit
 import pefile
 import pytest
-from kiln_testing import StageRecorder
+from kit import msi as msi_kit
+from kit.testing import StageRecorder
 
 from kiln.engine.payload import boot_script
 from kiln.installers.msi import pe_resources
@@ -23,23 +23,23 @@ from kiln.support import icons
 from kiln.support.errors import KilnError
 from kiln.support.targets import TARGETS
 
-TITLE, PUBLISHER, DESCRIPTION = kit.HOSTILE_TITLE, kit.HOSTILE_PUBLISHER, kit.HOSTILE_DESCRIPTION
+TITLE, PUBLISHER, DESCRIPTION = msi_kit.HOSTILE_TITLE, msi_kit.HOSTILE_PUBLISHER, msi_kit.HOSTILE_DESCRIPTION
 
 
 @pytest.fixture(autouse=True)
 def _tools() -> None:
-    kit.need("wixl", "msibuild", "msiinfo", "msiextract")
+    msi_kit.need("wixl", "msibuild", "msiinfo", "msiextract")
 
 
 def make_bundle(root: Path) -> Path:
     """A staged Windows bundle as kiln.engine.staging lays it out (runtime, app, packages, kiln_boot.py)."""
     bundle = root / "bundle"
-    pe = (kit.REPO / "resources" / "launchers" / "windows" / "launcher-console.exe").read_bytes()
+    pe = (msi_kit.REPO / "resources" / "launchers" / "windows" / "launcher-console.exe").read_bytes()
     files = {
         "runtime/python.exe": pe, "runtime/pythonw.exe": pe, "runtime/python311.dll": pe,
         "runtime/Lib/os.py": b"# os\n", "runtime/Lib/encodings/__init__.py": b"",
         "app/hello/__init__.pyc": b"\x00pyc", "app/hello/données/café ☕.txt": "données ☕\n".encode(),
-        f"app/{kit.DOLLAR_FILE}": b"$(env.HOME)\n",
+        f"app/{msi_kit.DOLLAR_FILE}": b"$(env.HOME)\n",
         "packages/six.py": b"# six\n", "kiln_boot.py": boot_script(EntrySection(module="hello:main")).encode(),
     }
     for relative, data in files.items():
@@ -56,9 +56,9 @@ def direct_build(root: Path, *, scope: str = "per-user", kind: str = "console", 
     root.mkdir(parents=True, exist_ok=True)
     bundle = root / "bundle" if (root / "bundle").exists() else make_bundle(root)
     app = AppSection(name="hello", display_name=title, version=version, publisher=publisher,
-                     description=DESCRIPTION, homepage=kit.HOMEPAGE)
+                     description=DESCRIPTION, homepage=msi_kit.HOMEPAGE)
     entry = EntrySection(module="hello:main", kind=kind)  # type: ignore[arg-type]
-    options = MsiOptions(upgrade_code=kit.UPGRADE_CODE, scope=scope, desktop_shortcut=desktop)  # type: ignore[arg-type]
+    options = MsiOptions(upgrade_code=msi_kit.UPGRADE_CODE, scope=scope, desktop_shortcut=desktop)  # type: ignore[arg-type]
     project = Project(app=app, entry=entry, installer=[options])
     reporter = StageRecorder()
     ctx = BuildContext(project=project, base_dir=root, work_dir=root / "work", cache_dir=root / "cache",
@@ -90,8 +90,8 @@ def test_per_user_msi_reads_back_with_three_readers(tmp_path: Path) -> None:
     msi, bundle, reporter = direct_build(tmp_path / "b")
     assert msi.name == "hello-1.2-windows-x86_64.msi" and not reporter.warnings
     # msiextract + diff -r: the install folder is the bundle plus the launcher and the runtime's ._pth.
-    installed = kit.extract(msi, tmp_path / "extracted")
-    assert installed.name == kit.FOLDER_NAME and installed.parent.name == "Programs"
+    installed = msi_kit.extract(msi, tmp_path / "extracted")
+    assert installed.name == msi_kit.FOLDER_NAME and installed.parent.name == "Programs"
     expected = tmp_path / "expected"
     shutil.copytree(bundle, expected)
     pe_resources.write_runtime_pth(expected / "runtime", "3.11")  # before the rmdir: the build saw DLLs/
@@ -100,50 +100,50 @@ def test_per_user_msi_reads_back_with_three_readers(tmp_path: Path) -> None:
     diff = subprocess.run(["diff", "-r", str(expected), str(installed)], capture_output=True, text=True)
     assert diff.returncode == 0, diff.stdout + diff.stderr
     # pymsi decompresses the same bytes.
-    assert kit.pymsi_files(msi) == kit.files_below(installed)
+    assert msi_kit.pymsi_files(msi) == msi_kit.files_below(installed)
     # Tables hold what the project says.
-    properties = {r["Property"]: r["Value"] for r in kit.table(msi, "Property", tmp_path)}
+    properties = {r["Property"]: r["Value"] for r in msi_kit.table(msi, "Property", tmp_path)}
     assert properties["ProductName"] == TITLE and properties["Manufacturer"] == PUBLISHER
-    assert properties["ProductVersion"] == "1.2.0" and properties["UpgradeCode"] == "{" + kit.UPGRADE_CODE + "}"
-    assert properties["ARPURLINFOABOUT"] == kit.HOMEPAGE and properties["ARPCOMMENTS"] == DESCRIPTION
-    assert properties["ARPHELPLINK"] == kit.HOMEPAGE
+    assert properties["ProductVersion"] == "1.2.0" and properties["UpgradeCode"] == "{" + msi_kit.UPGRADE_CODE + "}"
+    assert properties["ARPURLINFOABOUT"] == msi_kit.HOMEPAGE and properties["ARPCOMMENTS"] == DESCRIPTION
+    assert properties["ARPHELPLINK"] == msi_kit.HOMEPAGE
     installed_bytes = sum(p.stat().st_size for p in installed.rglob("*") if p.is_file())
     assert int(properties["ARPSIZE"]) == (installed_bytes + 1023) // 1024  # what gets installed, in KiB
     assert properties["ARPPRODUCTICON"] == "AppIcon.ico" and "ALLUSERS" not in properties
-    shortcuts = {r["Directory_"]: r for r in kit.table(msi, "Shortcut", tmp_path)}
+    shortcuts = {r["Directory_"]: r for r in msi_kit.table(msi, "Shortcut", tmp_path)}
     assert set(shortcuts) == {"ProgramMenuFolder", "DesktopFolder"}
     for shortcut in shortcuts.values():
-        assert long_name(shortcut["Name"]) == kit.FOLDER_NAME and shortcut["Target"] == "[#f_hello.exe]"
+        assert long_name(shortcut["Name"]) == msi_kit.FOLDER_NAME and shortcut["Target"] == "[#f_hello.exe]"
         assert shortcut["Icon_"] == "AppIcon.ico" and shortcut["Description"] == DESCRIPTION
         assert shortcut["WkDir"] == "INSTALLDIR"
-    (icon,) = kit.table(msi, "Icon", tmp_path)  # msiinfo writes the icon's data next to the export
+    (icon,) = msi_kit.table(msi, "Icon", tmp_path)  # msiinfo writes the icon's data next to the export
     ico = tmp_path / "check.ico"
     icons.write_ico(icons.load_icon(None), ico)
     assert icon["Name"] == "AppIcon.ico" and (tmp_path / "Icon" / icon["Data"]).read_bytes() == ico.read_bytes()
-    upgrade = {r["ActionProperty"]: r for r in kit.table(msi, "Upgrade", tmp_path)}
+    upgrade = {r["ActionProperty"]: r for r in msi_kit.table(msi, "Upgrade", tmp_path)}
     assert upgrade["WIX_UPGRADE_DETECTED"]["VersionMax"] == "1.2.0"
     assert upgrade["WIX_DOWNGRADE_DETECTED"]["VersionMin"] == "1.2.0"
     same = upgrade["WIX_SAME_VERSION_UPGRADE_DETECTED"]  # a rebuild of 1.2 replaces an installed 1.2
     assert (same["VersionMin"], same["VersionMax"], same["Attributes"]) == ("1.2.0", "1.2.1", "256")  # [min, max)
-    assert {r["UpgradeCode"] for r in upgrade.values()} == {"{" + kit.UPGRADE_CODE + "}"}
+    assert {r["UpgradeCode"] for r in upgrade.values()} == {"{" + msi_kit.UPGRADE_CODE + "}"}
     assert "WIX_SAME_VERSION_UPGRADE_DETECTED" in properties["SecureCustomProperties"].split(";")
-    assert [r["Condition"] for r in kit.table(msi, "LaunchCondition", tmp_path)] == ["NOT WIX_DOWNGRADE_DETECTED"]
-    components = kit.table(msi, "Component", tmp_path)
-    registry = {r["Registry"]: r for r in kit.table(msi, "Registry", tmp_path)}
+    assert [r["Condition"] for r in msi_kit.table(msi, "LaunchCondition", tmp_path)] == ["NOT WIX_DOWNGRADE_DETECTED"]
+    components = msi_kit.table(msi, "Component", tmp_path)
+    registry = {r["Registry"]: r for r in msi_kit.table(msi, "Registry", tmp_path)}
     for component in components:
         assert int(component["Attributes"]) & 256, component  # msidbComponentAttributes64bit
         key = registry[component["KeyPath"]]  # every per-user component is keyed by an HKCU value
         assert key["Root"] == "1" and key["Key"] == r"Software\[Manufacturer]\[ProductName]"
-    removed = {r["DirProperty"] for r in kit.table(msi, "RemoveFile", tmp_path)}
-    directories = {r["Directory"]: r for r in kit.table(msi, "Directory", tmp_path)}
+    removed = {r["DirProperty"] for r in msi_kit.table(msi, "RemoveFile", tmp_path)}
+    directories = {r["Directory"]: r for r in msi_kit.table(msi, "Directory", tmp_path)}
     assert removed == set(directories) - {"TARGETDIR", "LocalAppDataFolder", "ProgramMenuFolder", "DesktopFolder"}
-    assert long_name(directories["INSTALLDIR"]["DefaultDir"]) == kit.FOLDER_NAME
+    assert long_name(directories["INSTALLDIR"]["DefaultDir"]) == msi_kit.FOLDER_NAME
     assert directories["INSTALLDIR"]["Directory_Parent"] == "d_Programs"
-    created = {directories[r["Directory_"]]["DefaultDir"] for r in kit.table(msi, "CreateFolder", tmp_path)}
+    created = {directories[r["Directory_"]]["DefaultDir"] for r in msi_kit.table(msi, "CreateFolder", tmp_path)}
     assert created == {"DLLs"}
-    files = {long_name(r["FileName"]) for r in kit.table(msi, "File", tmp_path)}
+    files = {long_name(r["FileName"]) for r in msi_kit.table(msi, "File", tmp_path)}
     assert {"café ☕.txt", "pay$(env.HOME)$.txt"} <= files and len(files) == 12
-    info = kit.summary(msi)
+    info = msi_kit.summary(msi)
     assert info["Subject"] == TITLE and info["Author"] == PUBLISHER
     assert info["Template"] == "x64;1033" and info["Source"].startswith("10 ")  # compressed, no elevation
     codepage = subprocess.run(["msiinfo", "export", str(msi), "_ForceCodepage"], capture_output=True).stdout
@@ -153,7 +153,7 @@ def test_per_user_msi_reads_back_with_three_readers(tmp_path: Path) -> None:
 def test_launcher_is_branded_per_entry_kind(tmp_path: Path) -> None:
     for kind, subsystem in (("console", 3), ("gui", 2)):
         msi, _, _ = direct_build(tmp_path / kind, kind=kind, desktop=False)
-        exe = kit.extract(msi, tmp_path / f"x-{kind}") / "hello.exe"
+        exe = msi_kit.extract(msi, tmp_path / f"x-{kind}") / "hello.exe"
         pe = pefile.PE(str(exe))
         assert pe.OPTIONAL_HEADER.Subsystem == subsystem
         strings = {k.decode(): v.decode() for info in pe.FileInfo[0] if hasattr(info, "StringTable")
@@ -167,24 +167,24 @@ def test_launcher_is_branded_per_entry_kind(tmp_path: Path) -> None:
 
 def test_per_machine_msi(tmp_path: Path) -> None:
     msi, _, _ = direct_build(tmp_path / "b", scope="per-machine", desktop=False)
-    properties = {r["Property"]: r["Value"] for r in kit.table(msi, "Property", tmp_path)}
+    properties = {r["Property"]: r["Value"] for r in msi_kit.table(msi, "Property", tmp_path)}
     assert properties["ALLUSERS"] == "1"
-    directories = {r["Directory"]: r for r in kit.table(msi, "Directory", tmp_path)}
+    directories = {r["Directory"]: r for r in msi_kit.table(msi, "Directory", tmp_path)}
     assert directories["INSTALLDIR"]["Directory_Parent"] == "ProgramFiles64Folder"
-    components = kit.table(msi, "Component", tmp_path)
-    files = {r["File"]: r for r in kit.table(msi, "File", tmp_path)}
+    components = msi_kit.table(msi, "Component", tmp_path)
+    files = {r["File"]: r for r in msi_kit.table(msi, "File", tmp_path)}
     keyed = [c for c in components if c["KeyPath"]]
     assert keyed and all(c["KeyPath"] in files and files[c["KeyPath"]]["Component_"] == c["Component"]
                          for c in keyed)  # one file per component, the file is the key path
     assert all(int(c["Attributes"]) & 256 for c in components)
     # Only the chosen install folder, remembered in HKLM for maintenance and upgrades (msi/dialogs.py).
-    assert [(r["Root"], r["Name"], r["Value"]) for r in kit.table(msi, "Registry", tmp_path)] == [
+    assert [(r["Root"], r["Name"], r["Value"]) for r in msi_kit.table(msi, "Registry", tmp_path)] == [
         ("2", "InstallDir", "[INSTALLDIR]")]
-    removed = {r["DirProperty"] for r in kit.table(msi, "RemoveFile", tmp_path)}
+    removed = {r["DirProperty"] for r in msi_kit.table(msi, "RemoveFile", tmp_path)}
     assert removed == set(directories) - {"TARGETDIR", "ProgramFiles64Folder", "ProgramMenuFolder"}
-    (shortcut,) = kit.table(msi, "Shortcut", tmp_path)
+    (shortcut,) = msi_kit.table(msi, "Shortcut", tmp_path)
     assert shortcut["Component_"] == files["f_hello.exe"]["Component_"]
-    assert kit.summary(msi)["Source"].startswith("2 ")  # compressed; elevation allowed
+    assert msi_kit.summary(msi)["Source"].startswith("2 ")  # compressed; elevation allowed
 
 
 def test_rebuilds_give_identical_tables(tmp_path: Path) -> None:
@@ -197,35 +197,35 @@ def test_rebuilds_give_identical_tables(tmp_path: Path) -> None:
             continue
         (tmp_path / "e1").mkdir(exist_ok=True)
         (tmp_path / "e2").mkdir(exist_ok=True)
-        assert kit.table(first, name, tmp_path / "e1") == kit.table(second, name, tmp_path / "e2"), name
-    assert kit.files_below(tmp_path / "e1") == kit.files_below(tmp_path / "e2")  # streams (the icon)
-    product_codes = {kit.summary(m)["Revision number (UUID)"] for m in (first, second)}
+        assert msi_kit.table(first, name, tmp_path / "e1") == msi_kit.table(second, name, tmp_path / "e2"), name
+    assert msi_kit.files_below(tmp_path / "e1") == msi_kit.files_below(tmp_path / "e2")  # streams (the icon)
+    product_codes = {msi_kit.summary(m)["Revision number (UUID)"] for m in (first, second)}
     assert len(product_codes) == 2  # wixl always draws a new package code (documented in docs/msi.md)
 
 
 def test_cli_build_and_inspect(tmp_path: Path) -> None:
-    kit.write_app(tmp_path)
-    archive = kit.fake_runtime_archive(tmp_path)
+    msi_kit.write_app(tmp_path)
+    archive = msi_kit.fake_runtime_archive(tmp_path)
     wheelhouse = tmp_path / "wheels"
-    kit.make_wheel(wheelhouse)
-    project = kit.write_project(tmp_path, archive, wheelhouse=wheelhouse, desktop_shortcut=True)
-    msi = kit.built_msi(project, tmp_path / "cache")
+    msi_kit.make_wheel(wheelhouse)
+    project = msi_kit.write_project(tmp_path, archive, wheelhouse=wheelhouse, desktop_shortcut=True)
+    msi = msi_kit.built_msi(project, tmp_path / "cache")
     assert msi == tmp_path / "dist" / "hello-1.0-windows-x86_64.msi"
-    installed = kit.extract(msi, tmp_path / "x")
+    installed = msi_kit.extract(msi, tmp_path / "x")
     assert {p.name for p in (installed / "packages" / "kilnfixture").iterdir()} & {"__init__.py", "__init__.pyc"}
     assert (installed / "packages" / "kilnfixture-1.0.dist-info" / "METADATA").is_file()
     assert (installed / "kiln_boot.py").read_text() == boot_script(EntrySection(module="hello:main"))
-    assert (installed / "app" / kit.DATA_FILE).read_text(encoding="utf-8") == "données ☕\n"
+    assert (installed / "app" / msi_kit.DATA_FILE).read_text(encoding="utf-8") == "données ☕\n"
     assert (installed / "runtime" / "python311._pth").read_bytes().startswith(b".\r\nDLLs\r\nLib\r\n")  # no zip here
-    launcher_template = (kit.REPO / "resources" / "launchers" / "windows" / "launcher-console.exe").read_bytes()
+    launcher_template = (msi_kit.REPO / "resources" / "launchers" / "windows" / "launcher-console.exe").read_bytes()
     assert (installed / "runtime" / "python.exe").read_bytes() == launcher_template  # the archive's bytes
-    assert kit.pymsi_files(msi) == kit.files_below(installed)
-    result = subprocess.run([sys.executable, "-m", "kiln", "inspect", str(msi)], cwd=kit.REPO, capture_output=True,
+    assert msi_kit.pymsi_files(msi) == msi_kit.files_below(installed)
+    result = subprocess.run([sys.executable, "-m", "kiln", "inspect", str(msi)], cwd=msi_kit.REPO, capture_output=True,
                             text=True, check=True)
     text = result.stdout
-    for expected in (TITLE, "1.0.0", PUBLISHER, "{" + kit.UPGRADE_CODE + "}", "ProductCode:", kit.HOMEPAGE,
-                     f"{kit.FOLDER_NAME} (Start menu)", f"{kit.FOLDER_NAME} (desktop)", "per-user",
-                     f"files:        {len(kit.files_below(installed))},", "signed:       no"):
+    for expected in (TITLE, "1.0.0", PUBLISHER, "{" + msi_kit.UPGRADE_CODE + "}", "ProductCode:", msi_kit.HOMEPAGE,
+                     f"{msi_kit.FOLDER_NAME} (Start menu)", f"{msi_kit.FOLDER_NAME} (desktop)", "per-user",
+                     f"files:        {len(msi_kit.files_below(installed))},", "signed:       no"):
         assert expected in text, text
 
 
@@ -237,13 +237,13 @@ def test_describe_refuses_other_files(tmp_path: Path) -> None:
 
 
 def test_missing_wixl_is_a_one_line_error(tmp_path: Path) -> None:
-    kit.write_app(tmp_path)
-    project = kit.write_project(tmp_path, kit.fake_runtime_archive(tmp_path))
+    msi_kit.write_app(tmp_path)
+    project = msi_kit.write_project(tmp_path, msi_kit.fake_runtime_archive(tmp_path))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("msibuild", "msiinfo"):
         os.symlink(shutil.which(tool) or tool, bin_dir / tool)
-    code, events = kit.build(project, tmp_path / "cache", env={"PATH": str(bin_dir)})
+    code, events = msi_kit.build(project, tmp_path / "cache", env={"PATH": str(bin_dir)})
     (error,) = [e for e in events if e["kind"] == "error"]
     assert code != 0
     assert error["message"] == "'wixl' is not installed (needed for this build)"
@@ -251,9 +251,9 @@ def test_missing_wixl_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_unmappable_version_fails_the_build(tmp_path: Path) -> None:
-    kit.write_app(tmp_path)
-    project = kit.write_project(tmp_path, kit.fake_runtime_archive(tmp_path), version="1.0rc1")
-    code, events = kit.build(project, tmp_path / "cache")
+    msi_kit.write_app(tmp_path)
+    project = msi_kit.write_project(tmp_path, msi_kit.fake_runtime_archive(tmp_path), version="1.0rc1")
+    code, events = msi_kit.build(project, tmp_path / "cache")
     (error,) = [e for e in events if e["kind"] == "error"]
     assert code != 0 and "app.version '1.0rc1' cannot be an MSI version" in error["message"]
     assert not (tmp_path / "dist" / "hello-1.0rc1-windows-x86_64.msi").exists()
@@ -263,9 +263,9 @@ def test_ascii_strings_with_xml_specials_pass_through_wixl(tmp_path: Path) -> No
     """Plain ASCII goes through the XML (escaped by ElementTree) and wixl, not through placeholders."""
     title, publisher = 'A & <B> "C" \'D\' [E] {F} %G%', "P & <Q>"
     msi, _, _ = direct_build(tmp_path / "b", title=title, publisher=publisher)
-    properties = {r["Property"]: r["Value"] for r in kit.table(msi, "Property", tmp_path)}
+    properties = {r["Property"]: r["Value"] for r in msi_kit.table(msi, "Property", tmp_path)}
     assert properties["ProductName"] == title and properties["Manufacturer"] == publisher
-    info = kit.summary(msi)
+    info = msi_kit.summary(msi)
     assert info["Subject"] == title and info["Author"] == publisher
-    (shortcut, _) = kit.table(msi, "Shortcut", tmp_path)
+    (shortcut, _) = msi_kit.table(msi, "Shortcut", tmp_path)
     assert long_name(shortcut["Name"]) == "A & _B_ _C_ 'D' [E] {F} %G%"

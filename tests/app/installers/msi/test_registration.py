@@ -6,10 +6,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import msi_kit as kit
 import pytest
 import tomlkit
-from wine_kit import Prefix
+from kit import msi as msi_kit
+from kit.wine import Prefix
 
 from kiln.installers.msi.registration import Launcher, association_rows, prog_id
 from kiln.model.associations import Association
@@ -23,26 +23,26 @@ ASSOCIATIONS = [{"extension": "tally", "description": "Tally document"},
 def build(base: Path, name: str, scope: str, **options: object) -> Path:
     folder = base / name
     folder.mkdir()
-    kit.write_app(folder)
-    project = kit.write_project(folder, kit.fake_runtime_archive(folder, base / "python311.dll"), scope=scope,
+    msi_kit.write_app(folder)
+    project = msi_kit.write_project(folder, msi_kit.fake_runtime_archive(folder, base / "python311.dll"), scope=scope,
                                 **options)
     document = tomlkit.parse(project.read_text(encoding="utf-8"))
     document["association"] = ASSOCIATIONS
     project.write_text(tomlkit.dumps(document), encoding="utf-8")
-    return kit.built_msi(project, base / "cache")
+    return msi_kit.built_msi(project, base / "cache")
 
 
 @pytest.fixture(scope="module")
 def msis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    kit.need("wixl", "msibuild", "msiinfo", "x86_64-w64-mingw32-gcc")
+    msi_kit.need("wixl", "msibuild", "msiinfo", "x86_64-w64-mingw32-gcc")
     base = tmp_path_factory.mktemp("registration")
-    kit.compile_stub_dll(base / "python311.dll")
+    msi_kit.compile_stub_dll(base / "python311.dll")
     return {"per-user": build(base, "user", "per-user"), "per-machine": build(base, "machine", "per-machine"),
             "gui": build(base, "gui", "per-user", add_to_path=False)}
 
 
 def launcher_row(msi: Path, tmp_path: Path) -> dict[str, str]:
-    (row,) = [r for r in kit.table(msi, "File", tmp_path) if r["FileName"].split("|")[-1] == "hello.exe"]
+    (row,) = [r for r in msi_kit.table(msi, "File", tmp_path) if r["FileName"].split("|")[-1] == "hello.exe"]
     return row
 
 
@@ -55,21 +55,22 @@ def test_per_machine_rows_in_progid_extension_verb_mime_and_environment(msis: di
                                                                        tmp_path: Path) -> None:
     msi = msis["per-machine"]
     exe = launcher_row(msi, tmp_path)
-    assert kit.table(msi, "ProgId", tmp_path) == [
+    assert msi_kit.table(msi, "ProgId", tmp_path) == [
         {"ProgId": "hello.tally", "ProgId_Parent": "", "Class_": "", "Description": "Tally document",
          "Icon_": "AppIcon.ico", "IconIndex": "0"},
         {"ProgId": "hello.knote", "ProgId_Parent": "", "Class_": "", "Description": "Kiln note",
          "Icon_": "AppIcon.ico", "IconIndex": "0"}]
-    assert sorted(kit.table(msi, "Extension", tmp_path), key=lambda r: r["Extension"]) == [
+    assert sorted(msi_kit.table(msi, "Extension", tmp_path), key=lambda r: r["Extension"]) == [
         {"Extension": "knote", "Component_": exe["Component_"], "ProgId_": "hello.knote", "MIME_": "text/x-kiln-note",
          "Feature_": "Main"},
         {"Extension": "tally", "Component_": exe["Component_"], "ProgId_": "hello.tally",
          "MIME_": "application/x-tally", "Feature_": "Main"}]
-    assert {(r["Extension_"], r["Verb"], r["Command"], r["Argument"]) for r in kit.table(msi, "Verb", tmp_path)} == {
+    verbs = msi_kit.table(msi, "Verb", tmp_path)
+    assert {(r["Extension_"], r["Verb"], r["Command"], r["Argument"]) for r in verbs} == {
         ("tally", "open", "&Open", '"%1"'), ("knote", "open", "&Open", '"%1"')}
-    assert kit.table(msi, "Environment", tmp_path) == [
+    assert msi_kit.table(msi, "Environment", tmp_path) == [
         {"Environment": "e_path", "Name": "=-*PATH", "Value": "[~];[INSTALLDIR]", "Component_": exe["Component_"]}]
-    actions = {r["Action"]: int(r["Sequence"]) for r in kit.table(msi, "InstallExecuteSequence", tmp_path)}
+    actions = {r["Action"]: int(r["Sequence"]) for r in msi_kit.table(msi, "InstallExecuteSequence", tmp_path)}
     assert actions["InstallFiles"] < actions["RegisterExtensionInfo"] < actions["InstallFinalize"]
     assert actions["RemoveEnvironmentStrings"] < actions["InstallFiles"] < actions["WriteEnvironmentStrings"]
     assert "UnregisterProgIdInfo" in actions and "RegisterMIMEInfo" in actions
@@ -79,13 +80,13 @@ def test_per_user_rows_in_registry_and_environment(msis: dict[str, Path], tmp_pa
     msi = msis["per-user"]
     exe = launcher_row(msi, tmp_path)
     rows = {(r["Key"], r["Name"]): (r["Root"], r["Value"], r["Component_"])
-            for r in kit.table(msi, "Registry", tmp_path) if r["Registry"].startswith("r_assoc_")}
+            for r in msi_kit.table(msi, "Registry", tmp_path) if r["Registry"].startswith("r_assoc_")}
     file = exe["File"]
     assert rows[("Software\\Classes\\.tally", "")] == ("1", "hello.tally", exe["Component_"])
     assert rows[("Software\\Classes\\.tally", "Content Type")][1] == "application/x-tally"
     assert rows[("Software\\Classes\\hello.tally\\shell\\open\\command", "")][1] == f'"[#{file}]" "%1"'
     assert rows[("Software\\Classes\\hello.knote", "")][1] == "Kiln note"
-    assert kit.table(msi, "Environment", tmp_path)[0]["Name"] == "=-PATH"
+    assert msi_kit.table(msi, "Environment", tmp_path)[0]["Name"] == "=-PATH"
     tables = subprocess.run(["msiinfo", "tables", str(msi)], capture_output=True, text=True, check=True).stdout
     assert "Extension" not in tables.split()  # per-user: no component has the launcher as key file
 

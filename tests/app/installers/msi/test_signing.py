@@ -8,9 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import msi_kit as kit
 import pytest
-from kiln_testing import REPO
+from kit import msi as msi_kit
+from kit.testing import REPO
 
 from kiln.installers.msi.installer import describe
 from kiln.installers.msi.options import MsiOptions
@@ -26,7 +26,7 @@ LAUNCHER = REPO / "resources" / "launchers" / "windows" / "launcher-console.exe"
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway self-signed code-signing certificate: cert.pem, key.pem (encrypted), cert.p12 (same password)."""
-    kit.need("openssl", "osslsigncode")
+    msi_kit.need("openssl", "osslsigncode")
     folder = tmp_path_factory.mktemp("certs")
     env = {**os.environ, "CERT_PASS": PASSWORD}
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-keyout", "key.pem", "-out", "cert.pem",
@@ -39,7 +39,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def options(**values: str) -> MsiOptions:
-    return MsiOptions(upgrade_code=kit.UPGRADE_CODE, signing_password_env="KILN_TEST_SIGNING_PASSWORD", **values)
+    return MsiOptions(upgrade_code=msi_kit.UPGRADE_CODE, signing_password_env="KILN_TEST_SIGNING_PASSWORD", **values)
 
 
 def test_pem_identity_signs_an_exe_that_verifies(certs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -101,17 +101,17 @@ def test_identity_problems(certs: Path) -> None:
 
 
 def test_signed_msi_build(certs: Path, tmp_path: Path) -> None:
-    kit.need("wixl", "msibuild", "msiinfo", "msiextract")
-    kit.write_app(tmp_path)
+    msi_kit.need("wixl", "msibuild", "msiinfo", "msiextract")
+    msi_kit.write_app(tmp_path)
     for name in ("cert.pem", "key.pem"):
         shutil.copy(certs / name, tmp_path / name)
-    project = kit.write_project(tmp_path, kit.fake_runtime_archive(tmp_path), signing_certificate="cert.pem",
+    project = msi_kit.write_project(tmp_path, msi_kit.fake_runtime_archive(tmp_path), signing_certificate="cert.pem",
                                 signing_key="key.pem", signing_password_env="KILN_TEST_SIGNING_PASSWORD")
-    msi = kit.built_msi(project, tmp_path / "cache", env={"KILN_TEST_SIGNING_PASSWORD": PASSWORD})
+    msi = msi_kit.built_msi(project, tmp_path / "cache", env={"KILN_TEST_SIGNING_PASSWORD": PASSWORD})
     assert "Signature verification: ok" in verify_signature(msi, certs / "cert.pem")
-    launcher = kit.extract(msi, tmp_path / "x") / "hello.exe"  # signed before it was packed
+    launcher = msi_kit.extract(msi, tmp_path / "x") / "hello.exe"  # signed before it was packed
     assert "Signature verification: ok" in verify_signature(launcher, certs / "cert.pem")
-    assert kit.table(msi, "Property", tmp_path)  # signing left a readable database
+    assert msi_kit.table(msi, "Property", tmp_path)  # signing left a readable database
     assert "signed:       yes (Authenticode)" in describe(msi)
     for text_file in (project, tmp_path / "dist" / "hello-build.log", tmp_path / "dist" / "hello-report.json"):
         assert PASSWORD not in text_file.read_text(encoding="utf-8")

@@ -15,16 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import msi_kit as kit
 import pytest
 import tomlkit
-from kiln_testing import require_tools
-from wine_kit import wine_env
+from kit import msi as msi_kit
+from kit.testing import require_tools
+from kit.wine import wine_env
 
 from kiln.model import lockfile
 
 pytestmark = [pytest.mark.wine, pytest.mark.slow]
-EXAMPLE = kit.REPO / "examples" / "hello"
+EXAMPLE = msi_kit.REPO / "examples" / "hello"
 GREETING = (EXAMPLE / "hello" / "greeting.txt").read_text(encoding="utf-8").strip()
 
 
@@ -45,7 +45,7 @@ def make_version(folder: Path, version: str, greeting: str) -> Path:
 
 
 def build_msi(project: Path, cache: Path) -> tuple[Path, list[dict[str, Any]]]:
-    code, events = kit.build(project, cache)
+    code, events = msi_kit.build(project, cache)
     problems = [e for e in events if e["kind"] in ("error", "warning")]
     assert code == 0, problems
     (artifact,) = [Path(e["data"]["path"]) for e in events if e["kind"] == "artifact"]

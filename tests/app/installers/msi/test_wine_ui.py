@@ -11,11 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import msi_kit as kit
 import pytest
 import tomlkit
+from kit import msi as msi_kit
+from kit.wine import Prefix
 from PIL import ImageGrab
-from wine_kit import Prefix
 
 pytestmark = [pytest.mark.wine, pytest.mark.slow]
 LICENCE = "Tally Licence\n\nYou may use this app. {Braces} and back\\slashes and Ünïcode stay as they are.\n"
@@ -27,7 +27,7 @@ CHOSEN = "C:\\Kiln Chosen\\Tally"
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
     """A private Xvfb display for the module (stopped by its process id)."""
-    kit.need("Xvfb", "xdotool")
+    msi_kit.need("Xvfb", "xdotool")
     number = next(n for n in range(90, 140) if not Path(f"/tmp/.X11-unix/X{n}").exists())
     server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -43,18 +43,18 @@ def display() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def msi(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A per-machine GUI app with a licence file: every page of the wizard."""
-    kit.need("wixl", "msibuild", "msiinfo", "x86_64-w64-mingw32-gcc")
+    msi_kit.need("wixl", "msibuild", "msiinfo", "x86_64-w64-mingw32-gcc")
     base = tmp_path_factory.mktemp("ui-msi")
-    archive = kit.fake_runtime_archive(base, kit.compile_stub_dll(base / "python311.dll"))
+    archive = msi_kit.fake_runtime_archive(base, msi_kit.compile_stub_dll(base / "python311.dll"))
     folder = base / "app"
     folder.mkdir()
-    kit.write_app(folder)
+    msi_kit.write_app(folder)
     (folder / "LICENSE").write_text(LICENCE, encoding="utf-8")
-    project = kit.write_project(folder, archive, scope="per-machine", kind="gui")
+    project = msi_kit.write_project(folder, archive, scope="per-machine", kind="gui")
     document = tomlkit.parse(project.read_text(encoding="utf-8"))
     document["app"]["license_file"] = "LICENSE"  # type: ignore[index]
     project.write_text(tomlkit.dumps(document), encoding="utf-8")
-    return kit.built_msi(project, base / "cache")
+    return msi_kit.built_msi(project, base / "cache")
 
 
 class Screen:
@@ -120,7 +120,7 @@ def test_wizard_licence_folder_launch_and_remove(prefix: Prefix, display: str, m
         finish = screen.wait_for(": complete", timeout=180)
         screen.shot("5-finish")
         assert (chosen / "hello.exe").is_file() and (chosen / "kiln_boot.py").is_file()
-        assert not (prefix.drive_c / "Program Files" / kit.FOLDER_NAME).exists()
+        assert not (prefix.drive_c / "Program Files" / msi_kit.FOLDER_NAME).exists()
         screen.keys(finish, "Return")  # Finish, with "Launch" ticked
         assert install.wait(timeout=120) == 0
         deadline = time.monotonic() + 60

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from kiln_testing import StageRecorder, require_tools
+from kit.testing import StageRecorder, require_tools
 
 from kiln.installers.portable.installer import PortableInstaller
 from kiln.installers.portable.reader import describe

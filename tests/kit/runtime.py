@@ -6,7 +6,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from kiln_testing import REPO
+from kit.testing import REPO
 
 
 def standin_archive(folder: Path, platform: str, version: str = "3.11.4") -> Path:

@@ -1,4 +1,4 @@
-"""Shared helpers of the MSI tests (loaded by file path: tests run with --import-mode=importlib).
+"""Shared helpers of the MSI tests.
 
 A fake python-build-standalone Windows runtime (python.exe, pythonw.exe, python311.dll, Lib/, an empty DLLs/),
 a small app with hostile display strings and a non-ASCII data file, kiln.toml writing, builds through the CLI,
@@ -7,20 +7,20 @@ and readers: msiinfo (tables, summary), msiextract, pymsi.
 
 from __future__ import annotations
 
+import dataclasses
 import io
-import json
 import os
 import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-from kiln_testing import require_tools as need
+from kit import projects
+from kit.runner import kiln
+from kit.testing import require_tools as need
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STUB_DLL_SOURCE = REPO / "tests" / "resources" / "stub_python_dll.c"
 ARCHIVE_NAME = "cpython-3.11.9+20240726-x86_64-pc-windows-msvc-install_only.tar.gz"
 UPGRADE_CODE = "6F1E0C7A-8F43-4E2B-9C1D-1A2B3C4D5E6F"
@@ -111,17 +111,14 @@ def write_project(folder: Path, archive: Path, *, version: str = "1.0", kind: st
     if wheelhouse is not None:
         document["dependencies"] = {"requirements": ["kilnfixture==1.0"], "no_index": True,
                                     "find_links": [os.path.relpath(wheelhouse, folder)]}
-    path = folder / "kiln.toml"
-    path.write_text(tomlkit.dumps(document), encoding="utf-8")
-    return path
+    return projects.write_project(folder, document)
 
 
 def build(project: Path, cache: Path, env: dict[str, str] | None = None) -> tuple[int, list[dict[str, Any]]]:
     """`python -m kiln build --events jsonl`: the exit code and the events."""
-    full_env = {**os.environ, "KILN_CACHE_DIR": str(cache), **(env or {})}
-    result = subprocess.run([sys.executable, "-m", "kiln", "build", str(project), "--events", "jsonl"], cwd=REPO,
-                            env=full_env, capture_output=True, text=True, timeout=300)
-    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    result = kiln("build", project, "--events", "jsonl", env={"KILN_CACHE_DIR": str(cache), **(env or {})}, cwd=REPO,
+                  timeout=300)
+    events = [dataclasses.asdict(event) for event in result.events]
     return result.returncode, events
 
 

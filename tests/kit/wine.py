@@ -1,5 +1,5 @@
 """Wine for the MSI tests: the environment that keeps Wine headless and out of $HOME, and what a test does in a
-prefix (imported as a module: tests are not packages). The fixtures that make prefixes are in
+prefix. The fixtures that make prefixes are in
 tests/app/installers/msi/conftest.py."""
 
 from __future__ import annotations

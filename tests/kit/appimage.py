@@ -1,5 +1,5 @@
 """What the AppImage tests share: running a built image, reading its payload with unsquashfs, and a tiny staged
-bundle that the real AppImage installer builds in a second (imported as a module: tests are not packages)."""
+bundle that the real AppImage installer builds in a second."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiln_testing import find_tool as _tool
-
 from kiln.installers.appimage.format import elf_end_offset
 from kiln.installers.appimage.installer import AppImageInstaller
 from kiln.installers.appimage.options import AppImageOptions
 from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.targets import TARGETS
+from kit.testing import find_tool as _tool
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 
