@@ -14,9 +14,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from kiln.resources import prebuilt_launcher
 from kiln.support.atomic import atomic_path
 from kiln.support.errors import KilnError
+from kiln.support.prebuilt import prebuilt_launcher
 from kiln.support.progress import mksquashfs_fraction, run_with_progress
 from kiln.support.tools import run
 

@@ -16,9 +16,10 @@ from typing import Literal
 import lief
 from packaging.version import InvalidVersion, Version
 
-from kiln.resources import prebuilt_launcher, resource_path
+from kiln.resources import resource_path
 from kiln.support.atomic import atomic_write_bytes
 from kiln.support.errors import KilnError
+from kiln.support.prebuilt import prebuilt_launcher
 
 LAUNCHER_DIR = resource_path("launchers", "windows")
 LAUNCHERS_ENV = "KILN_WINDOWS_LAUNCHERS"
