@@ -138,6 +138,7 @@ class Engine:
     def check_cancelled(self) -> None:
         if tools.cancel_requested.is_set():
             raise BuildCancelled("build cancelled")
+        tools.check_time()  # the stage's time limit ([build] timeout), between steps as within commands
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
@@ -168,7 +169,8 @@ class Engine:
         log.info("stage %s: %s", name, message)
         started = time.monotonic()
         try:
-            yield _StageReporter(self, name)
+            with tools.time_limit(name, self.project.build.timeout):  # commands past it are stopped
+                yield _StageReporter(self, name)
         except BaseException:
             self._done_weight += weight  # a failed stage still moves the overall progress on
             raise

@@ -8,14 +8,15 @@ exactly the wheel selection the build uses, and reports what it would install or
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.engine.dependencies import target_args
+from kiln.support.errors import ToolFailed
 from kiln.support.pip import pip_argv
 from kiln.support.targets import TARGETS
+from kiln.support.tools import run
 
 TIMEOUT_S = 300
 
@@ -46,14 +47,15 @@ def resolve_for(requirements: list[str], platform: str, python_version: str, ind
         return TargetResolution(platform, True)
     with tempfile.TemporaryDirectory(prefix="kiln-resolve-") as work:
         report = Path(work) / "report.json"
-        try:
-            done = subprocess.run(resolve_argv(requirements, platform, python_version, index, report),
-                                  capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired:
+        try:  # through tools.run: a timeout or a cancel ends pip and any build backend it started
+            done = run(resolve_argv(requirements, platform, python_version, index, report), timeout=TIMEOUT_S,
+                       check=False, what="pip's resolver")
+        except ToolFailed:
             return TargetResolution(platform, False, reason=f"pip did not answer within {TIMEOUT_S} s")
         if done.returncode != 0 or not report.is_file():
-            errors = [line.removeprefix("ERROR: ") for line in done.stderr.splitlines() if line.startswith("ERROR:")]
-            return TargetResolution(platform, False, reason=errors[0] if errors else done.stderr.strip()[-300:])
+            stderr = done.stderr.decode(errors="replace")
+            errors = [line.removeprefix("ERROR: ") for line in stderr.splitlines() if line.startswith("ERROR:")]
+            return TargetResolution(platform, False, reason=errors[0] if errors else stderr.strip()[-300:])
         installs = json.loads(report.read_text(encoding="utf-8")).get("install", [])
         packages = [f"{i['metadata']['name']} {i['metadata']['version']}" for i in installs]
         return TargetResolution(platform, True, packages=packages)

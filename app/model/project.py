@@ -35,6 +35,12 @@ PATTERN_MAX_CHARS = 256
 """source.include / exclude: each pattern is compiled and matched against every file, so both are bounded."""
 TEXT_MAX_CHARS = 4000
 """publisher, description, license, homepage: free text, bounded so no file format field overflows."""
+STAGE_TIMEOUT_S = 30 * 60
+"""`[build] timeout`'s default: a stage (one pip run, one installer) that takes half an hour on a slow machine is
+far past normal (a large Qt app's whole build takes minutes), so it is most likely waiting forever: a build
+backend asking for input, a hung download. Without a limit, an unattended CI build would wait until killed."""
+STAGE_TIMEOUT_MAX_S = 24 * 60 * 60
+"""The most `[build] timeout` accepts: a stage of over a day is a hang, whatever the project."""
 
 
 def _path_field(value: str) -> str:
@@ -268,6 +274,9 @@ class BuildSection(Section):
     """Ship .py sources next to bytecode (better tracebacks, bigger artifacts)."""
     compression_level: int = Field(default=10, ge=1, le=22)
     """zstandard level for compressed artifacts (1 fast … 22 smallest)."""
+    timeout: int = Field(default=STAGE_TIMEOUT_S, ge=1, le=STAGE_TIMEOUT_MAX_S)
+    """Seconds each build stage may take (building the app's wheel, installing dependencies, each installer);
+    a command still running then is stopped, with everything it started, and the build says which stage it was."""
 
     @field_validator("output_dir")
     @classmethod

@@ -50,5 +50,11 @@ class ToolFailed(KilnError):
     """An external command ran and failed."""
 
 
+class TimedOut(KilnError):
+    """A stage ran past its time limit (`[build] timeout`); the command it was running was stopped.
+
+    Not a ToolFailed: code that turns a tool's failure into its own message must not hide the limit's hint."""
+
+
 class BuildCancelled(KilnError):
     """The user cancelled the build (SIGTERM/SIGINT)."""

@@ -5,7 +5,8 @@ minutes. `run_with_progress` reads the tool's output as it comes, hands each lin
 as well as `\\n`: progress bars redraw with `\\r`) to a parser, and reports the fractions it finds: mksquashfs
 draws its bar on stdout, xorriso writes its `UPDATE` lines to stderr. Everything else is as with `tools.run`:
 the argv list, the lookup on PATH, the environment overlay, cancellation within a fraction of a second (the tool
-is killed), the output in the build log, and ToolFailed with the last lines when the tool fails.
+and its process group are killed), the stage's time limit, the output in the build log, and ToolFailed with the
+last lines when the tool fails.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ import logging
 import os
 import re
 import selectors
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from kiln.support import tools
-from kiln.support.errors import BuildCancelled, ToolFailed
+from kiln.support.errors import ToolFailed
 
 log = logging.getLogger("kiln.tools")
 
@@ -54,11 +54,8 @@ def run_with_progress(argv: Sequence[str | os.PathLike[str]], parse: Callable[[b
     args[0] = tools.require(args[0]) if os.sep not in args[0] else args[0]
     log.debug("run %s (progress read from %s, env+=%s)", args, stream, dict(env or {}))
     started = time.monotonic()
-    try:
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env={**os.environ, **env} if env else None)
-    except OSError as e:
-        raise ToolFailed(f"could not start {args[0]}: {e.strerror}") from e
+    deadline, limit = tools.deadline_for(None)
+    process = tools.start(args, env={**os.environ, **env} if env else None)
     assert process.stdout is not None and process.stderr is not None
     out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
     progress_fd = out_fd if stream == "stdout" else err_fd
@@ -71,8 +68,7 @@ def run_with_progress(argv: Sequence[str | os.PathLike[str]], parse: Callable[[b
         open_streams = 2
         try:
             while open_streams:
-                if tools.cancel_requested.is_set():
-                    raise BuildCancelled("build cancelled")
+                tools.check_stop(process, deadline, limit, what or Path(args[0]).name, None)
                 for key, _ in selector.select(timeout=0.2):
                     data = os.read(key.fd, 65536)
                     if not data:
@@ -93,9 +89,9 @@ def run_with_progress(argv: Sequence[str | os.PathLike[str]], parse: Callable[[b
                             last = fraction
                             report(fraction)
         except BaseException:
-            # A cancel (here, or raised by `report`: the engine checks at each event) must not leave the tool running.
-            process.kill()
-            process.wait()
+            # A cancel (here, or raised by `report`: the engine checks at each event) must not leave the tool, or
+            # anything it started, running.
+            tools.stop(process)
             raise
         process.wait()
     output[progress_fd] += pending

@@ -1,17 +1,27 @@
-"""The one place external commands are run: lookup on PATH, argv lists only, output captured to the build log."""
+"""The one place external commands are run: lookup on PATH, argv lists only, output captured to the build log.
+
+Every command runs in a process group of its own, and stopping it (cancel, a timeout, an exception in Kiln) ends
+the whole group: pip's build backend, a compiler or Wine's helpers are children of the command Kiln started, and
+killing that command alone would leave them running. The engine gives each stage a time limit (`time_limit`);
+a command still running when its stage's time is up is stopped with a `TimedOut` naming the stage and the limit.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from kiln.support.errors import BuildCancelled, ToolFailed, ToolMissing
+from kiln.support.errors import BuildCancelled, TimedOut, ToolFailed, ToolMissing
 
 log = logging.getLogger("kiln.tools")
 
@@ -19,6 +29,94 @@ log = logging.getLogger("kiln.tools")
 # lief), so it only sets this flag; `run` notices it within a fraction of a second and stops its tool.
 cancel_requested = threading.Event()
 _POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class _Limit:
+    stage: str
+    seconds: float
+    deadline: float  # time.monotonic() value
+
+
+_limit: _Limit | None = None
+"""The running stage's time limit (one build runs one stage at a time), None outside a build."""
+
+
+@contextmanager
+def time_limit(stage: str, seconds: float) -> Iterator[None]:
+    """Commands run inside stop when `stage` has run for `seconds` (the project's `[build] timeout`)."""
+    global _limit
+    previous, _limit = _limit, _Limit(stage, seconds, time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _limit = previous
+
+
+def check_time(doing: str = "") -> None:
+    """Raise TimedOut when the running stage's time is up (the engine calls this at its checkpoints)."""
+    if _limit is not None and time.monotonic() > _limit.deadline:
+        raise _timed_out(_limit, doing)
+
+
+def _timed_out(limit: _Limit, doing: str) -> TimedOut:
+    stopped = f": {doing} was still running and was stopped" if doing else ""
+    return TimedOut(
+        f"the {limit.stage} stage ran out of time after {_duration(limit.seconds)} ([build] timeout){stopped}",
+        hint=f"if this build needs longer, raise [build] timeout in the project file (now {limit.seconds:.0f}, in "
+             "seconds); otherwise the build log shows what it was waiting for",
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120 and seconds % 60 == 0:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:g} s"
+
+
+def start(args: list[str], *, stdin: Any = subprocess.DEVNULL, cwd: Path | None = None,
+          env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `args` (argv[0] already looked up) in a new process group, stdout and stderr piped."""
+    try:
+        return subprocess.Popen(args, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, process_group=0)
+    except OSError as e:
+        raise ToolFailed(f"could not start {args[0]}: {e.strerror}") from e
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End the command and everything it started (its process group), then reap it.
+
+    The group is signalled before the command is reaped, so its id cannot have been reused by then."""
+    if process.returncode is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+    process.wait()
+
+
+def deadline_for(timeout: float | None) -> tuple[float | None, _Limit | None]:
+    """When a command started now must stop: its own `timeout` or the stage's limit, whichever comes first.
+    Returns that time and the stage limit when the stage's limit is the one that applies."""
+    own = None if timeout is None else time.monotonic() + timeout
+    if _limit is not None and (own is None or _limit.deadline < own):
+        return _limit.deadline, _limit
+    return own, None
+
+
+def check_stop(process: subprocess.Popen[bytes], deadline: float | None, limit: _Limit | None, name: str,
+               timeout: float | None) -> None:
+    """Stop the command (raising) when the build was cancelled or its time is up."""
+    if cancel_requested.is_set():
+        stop(process)
+        raise BuildCancelled("build cancelled")
+    if deadline is not None and time.monotonic() > deadline:
+        stop(process)
+        if limit is not None:
+            raise _timed_out(limit, name)
+        raise ToolFailed(f"{name} took longer than {timeout:.0f} s and was stopped")
+
 
 # Which Debian package provides each command Kiln calls, for the "install X" hint. Each installer kind declares its
 # own tools in its SPEC (kiln.kinds.spec.Tool); the registry adds them here (declare_packages).
@@ -80,13 +178,8 @@ def run(
         full_env.update(env)
     log.debug("run %s (cwd=%s, env+=%s)", args, cwd, dict(env or {}))
     started = time.monotonic()
-    try:
-        process = subprocess.Popen(
-            args, cwd=cwd, env=full_env, stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-    except OSError as e:
-        raise ToolFailed(f"could not start {args[0]}: {e.strerror}") from e
+    stdin = subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL
+    process = start(args, cwd=cwd, env=full_env, stdin=stdin)
     result = _wait(process, args, input_bytes, timeout, what)
     elapsed = time.monotonic() - started
     log.debug("exit %d after %.2fs", result.returncode, elapsed)
@@ -107,23 +200,21 @@ def _wait(
     process: subprocess.Popen[bytes], args: list[str], input_bytes: bytes | None, timeout: float | None,
     what: str | None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Collect a tool's output, stopping it when the build is cancelled or its time is up."""
-    deadline = None if timeout is None else time.monotonic() + timeout
+    """Collect a tool's output, stopping it (and its process group) when the build is cancelled, its time is
+    up, or Kiln itself is interrupted (Ctrl-C outside a build)."""
+    deadline, limit = deadline_for(timeout)
+    name = what or Path(args[0]).name
     pending_input = input_bytes
     with process:
-        while True:
-            try:
-                stdout, stderr = process.communicate(pending_input, timeout=_POLL_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                pending_input = None  # communicate() keeps feeding what it started with
-                if cancel_requested.is_set():
-                    process.kill()
-                    process.wait()
-                    raise BuildCancelled("build cancelled") from None
-                if deadline is not None and time.monotonic() > deadline:
-                    process.kill()
-                    process.wait()
-                    name = what or Path(args[0]).name
-                    raise ToolFailed(f"{name} took longer than {timeout:.0f} s and was stopped") from None
+        try:
+            while True:
+                try:
+                    stdout, stderr = process.communicate(pending_input, timeout=_POLL_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    pending_input = None  # communicate() keeps feeding what it started with
+                    check_stop(process, deadline, limit, name, timeout)
+        except BaseException:
+            stop(process)
+            raise
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)

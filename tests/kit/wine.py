@@ -5,9 +5,10 @@ tests/app/installers/msi/conftest.py."""
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from kit.testing import run_in_group
 
 
 def wine_env(base: Path, prefix: Path) -> dict[str, str]:
@@ -37,15 +38,14 @@ class Prefix:
         return user
 
     def run(self, *args: str | Path, env: dict[str, str] | None = None, timeout: float = 180) -> int:
-        result = subprocess.run(["wine", *map(str, args)], env={**self.env, **(env or {})}, capture_output=True,
-                                timeout=timeout)
+        result = run_in_group(["wine", *map(str, args)], env={**self.env, **(env or {})}, timeout=timeout)
         return result.returncode
 
     def msiexec(self, action: str, msi: Path) -> int:
         return self.run("msiexec", action, msi, "/qn", "/l*v", self.root.parent / f"{msi.stem}{action[1:]}.log")
 
     def installed_product_codes(self) -> set[str]:
-        out = subprocess.run(["wine", "uninstaller", "--list"], env=self.env, capture_output=True, timeout=120)
+        out = run_in_group(["wine", "uninstaller", "--list"], env=self.env, timeout=120)
         return {line.split("|")[0] for line in out.stdout.decode(errors="replace").splitlines() if "|" in line}
 
     def user_registry(self) -> str:

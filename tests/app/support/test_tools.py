@@ -1,14 +1,20 @@
-"""The external-command wrapper: clear errors, logged output, timeouts, and cancellation that kills the tool."""
+"""The external-command wrapper: clear errors, logged output, timeouts, and cancellation that kills the tool and
+whatever it started (its process group)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from kit.testing import wait_until_group_gone
 
 from kiln.support import tools
-from kiln.support.errors import BuildCancelled, ToolFailed, ToolMissing
+from kiln.support.errors import BuildCancelled, TimedOut, ToolFailed, ToolMissing
+from kiln.support.progress import run_with_progress
 
 
 def test_missing_tool_names_the_debian_package(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
@@ -53,3 +59,100 @@ def test_cancel_kills_the_running_tool() -> None:
         tools.cancel_requested.clear()
         timer.cancel()
     assert time.monotonic() - started < 10
+
+
+# A command that starts a helper of its own and waits for it, as pip waits for the build backend it starts.
+# It writes the helper's process group (the group `sleep` was started in) once the helper runs.
+_PARENT_AND_HELPER = 'sleep 300 & ps -o pgid= -p "$!" > "$1.tmp" && mv "$1.tmp" "$1"; wait'
+
+
+def _helper_group(pid_file: Path) -> int:
+    """The helper's process group, once the command has written it."""
+    for _ in range(600):
+        if pid_file.is_file():
+            return int(pid_file.read_text())
+        time.sleep(0.05)
+    raise AssertionError("the command never started its helper")
+
+
+def test_cancel_ends_the_commands_whole_process_group(tmp_path: Path) -> None:
+    pid_file = tmp_path / "helper.pid"
+    groups: list[int] = []
+
+    def cancel_once_started() -> None:
+        groups.append(_helper_group(pid_file))
+        tools.cancel_requested.set()
+
+    tools.cancel_requested.clear()
+    canceller = threading.Thread(target=cancel_once_started)
+    canceller.start()
+    try:
+        with pytest.raises(BuildCancelled):
+            tools.run(["sh", "-c", _PARENT_AND_HELPER, "sh", pid_file])
+    finally:
+        canceller.join()
+        tools.cancel_requested.clear()
+    (group,) = groups
+    assert group != os.getpgid(0)  # the command ran in a group of its own, not Kiln's
+    assert wait_until_group_gone(group) == []
+
+
+def test_stage_time_limit_stops_the_command_and_its_helpers(tmp_path: Path) -> None:
+    pid_file = tmp_path / "helper.pid"
+    with tools.time_limit("dependencies", 1), pytest.raises(TimedOut) as caught:
+        tools.run(["sh", "-c", _PARENT_AND_HELPER, "sh", pid_file], what="pip install")
+    message = caught.value.message
+    assert "dependencies stage ran out of time after 1 s ([build] timeout)" in message
+    assert "pip install was still running and was stopped" in message
+    assert "[build] timeout" in (caught.value.hint or "")
+    assert wait_until_group_gone(_helper_group(pid_file)) == []
+
+
+def test_the_stage_limit_applies_to_commands_with_progress(tmp_path: Path) -> None:
+    pid_file = tmp_path / "helper.pid"
+    with tools.time_limit("appimage", 1), pytest.raises(TimedOut, match="appimage stage ran out of time"):
+        run_with_progress(["sh", "-c", _PARENT_AND_HELPER, "sh", pid_file], lambda line: None, lambda f: None,
+                          "creating the AppImage payload")
+    assert wait_until_group_gone(_helper_group(pid_file)) == []
+
+
+def test_a_commands_own_shorter_timeout_still_applies_inside_a_stage() -> None:
+    with tools.time_limit("payload", 3600), pytest.raises(ToolFailed, match="took longer than"):
+        tools.run(["sleep", "30"], timeout=0.5)
+
+
+def test_check_time_raises_once_the_stage_is_over() -> None:
+    with tools.time_limit("runtime", 0.2):
+        tools.check_time()
+        time.sleep(0.3)
+        with pytest.raises(TimedOut, match="runtime stage ran out of time"):
+            tools.check_time()
+    tools.check_time()  # outside a stage there is no limit
+
+
+def test_kiln_being_interrupted_ends_the_command_too(tmp_path: Path) -> None:
+    pid_file = tmp_path / "helper.pid"
+
+    class Interrupt(BaseException):
+        pass
+
+    def interrupt_once_started() -> None:
+        _helper_group(pid_file)
+        raise Interrupt
+
+    # communicate() is where Ctrl-C lands while a command runs; an exception there must not leave the command.
+    original = subprocess.Popen.communicate
+    calls = 0
+
+    def communicate(self: subprocess.Popen[bytes], *args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            interrupt_once_started()
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subprocess.Popen, "communicate", communicate)
+        with pytest.raises(Interrupt):
+            tools.run(["sh", "-c", _PARENT_AND_HELPER, "sh", pid_file])
+    assert wait_until_group_gone(_helper_group(pid_file)) == []

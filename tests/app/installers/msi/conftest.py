@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from kit import msi as msi_kit
+from kit.testing import run_in_group
 from kit.wine import Prefix, wine_env
 
 
@@ -17,7 +18,7 @@ def wine_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
     msi_kit.need("wine", "wineserver", "wixl", "msibuild", "msiinfo", "msiextract")
     base = tmp_path_factory.mktemp("wine")
     env = wine_env(base, base / "template")
-    subprocess.run(["wine", "wineboot", "-i"], env=env, check=True, capture_output=True, timeout=300)
+    run_in_group(["wine", "wineboot", "-i"], env=env, timeout=300).check_returncode()
     subprocess.run(["wineserver", "-w"], env=env, check=True, capture_output=True, timeout=300)
     users = base / "template" / "drive_c" / "users"
     for folder in (p for user in users.iterdir() for p in user.iterdir() if p.is_symlink()):
