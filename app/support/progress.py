@@ -104,4 +104,4 @@ def run_with_progress(argv: Sequence[str | os.PathLike[str]], parse: Callable[[b
         tail = (stderr or stdout).decode(errors="replace").strip().splitlines()[-12:]
         detail = "\n    ".join(tail) if tail else "(no output)"
         raise ToolFailed(f"{what or Path(args[0]).name} failed (exit {process.returncode}):\n    {detail}",
-                         hint="the full output is in the build log")
+                         hint=tools.log_hint())

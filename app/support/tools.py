@@ -39,7 +39,7 @@ class _Limit:
 
 
 _limit: _Limit | None = None
-"""The running stage's time limit (one build runs one stage at a time), None outside a build."""
+"""The running build stage and its time limit (a build runs one stage at a time), None outside a build."""
 
 
 @contextmanager
@@ -51,6 +51,12 @@ def time_limit(stage: str, seconds: float) -> Iterator[None]:
         yield
     finally:
         _limit = previous
+
+
+def log_hint() -> str | None:
+    """Where a failed command's whole output is: the build log, during a build (outside one, e.g. `kiln inspect`,
+    nothing keeps it, and the message already ends with its last lines)."""
+    return "the full output is in the build log" if _limit is not None else None
 
 
 def check_time(doing: str = "") -> None:
@@ -189,10 +195,8 @@ def run(
     if check and result.returncode != 0:
         tail = (result.stderr or result.stdout).decode(errors="replace").strip().splitlines()[-12:]
         detail = "\n    ".join(tail) if tail else "(no output)"
-        raise ToolFailed(
-            f"{what or Path(args[0]).name} failed (exit {result.returncode}):\n    {detail}",
-            hint="the full output is in the build log",
-        )
+        raise ToolFailed(f"{what or Path(args[0]).name} failed (exit {result.returncode}):\n    {detail}",
+                         hint=log_hint())
     return result
 
 

@@ -40,9 +40,10 @@ from kiln.installers.appimage.format import (
 from kiln.installers.appimage.mime import write_file_types
 from kiln.installers.appimage.options import AppImageOptions
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
-from kiln.support.errors import KilnError
+from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.icons import hicolor_set, load_icon, write_png
 from kiln.support.layers import base_key, normalized_mode, take_base, tree_digest
+from kiln.support.limits import APPIMAGE_RUNTIME_MAX_BYTES
 from kiln.support.links import link_or_copy, link_tree
 from kiln.support.posix_launcher import posix_launcher
 from kiln.support.sizes import human_size
@@ -204,6 +205,9 @@ def describe(path: Path) -> str:
         offset = elf_end_offset(path)
     except AppImageFormatError as e:
         raise KilnError(f"{path.name}: {e.message}") from None
+    if offset > APPIMAGE_RUNTIME_MAX_BYTES:  # the runtime is read whole: never a gigabyte of it
+        raise KilnError(f"{path.name}: its ELF runtime part is {human_size(offset)}; an AppImage runtime is a few MB "
+                        f"(Kiln reads runtimes of up to {human_size(APPIMAGE_RUNTIME_MAX_BYTES)})")
     with path.open("rb") as f:
         runtime = f.read(offset)
         raw = f.read(_SUPERBLOCK.size)
@@ -211,6 +215,9 @@ def describe(path: Path) -> str:
         raise KilnError(f"{path.name}: no squashfs payload at offset {offset} (truncated or not an AppImage)")
     sb = _SUPERBLOCK.unpack(raw)
     inodes, block_size, compression_id, major, minor, bytes_used = sb[1], sb[3], sb[5], sb[9], sb[10], sb[12]
+    if offset + bytes_used > size:
+        raise KilnError(f"{path.name}: the file is cut short: its squashfs payload says it is {bytes_used} bytes, but "
+                        f"only {size - offset} bytes follow the runtime", hint="download or copy the file again")
     compression = _COMPRESSORS.get(compression_id, f"unknown (id {compression_id})")
     lines = [
         f"{path.name}: AppImage (type 2), {human_size(size)}",
@@ -220,7 +227,11 @@ def describe(path: Path) -> str:
         f"  payload:  squashfs {major}.{minor} at offset {offset}, {human_size(size - offset)} "
         f"({bytes_used} bytes used), {compression}, {human_size(block_size)} blocks, {inodes} inodes",
     ]
-    entries = _listing(path, offset)
+    try:
+        entries = _listing(path, offset)
+    except ToolFailed as e:
+        raise KilnError(f"{path.name}: its squashfs payload cannot be listed (damaged?): unsquashfs said:"
+                        f"{e.message.split(':', 1)[1]}") from None
     files = [e for e in entries if e[0].startswith("-")]
     symlinks = sum(1 for e in entries if e[0].startswith("l"))
     folders = sum(1 for e in entries if e[0].startswith("d"))

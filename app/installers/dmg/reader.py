@@ -2,6 +2,11 @@
 
 Reads the koly trailer, the XML plist and each partition's "mish" chunk table; decompresses zlib, bzip2, xz, raw and
 zero chunks (ADC and LZFSE, which Kiln never writes, are reported as unsupported).
+
+The file may come from anywhere, so what it declares is checked before anything is allocated (kiln.support.limits):
+the whole image's size when the tables are read, each chunk's size before it is read, and each chunk's inflated
+size while it inflates (never more than one byte past what the table declares). Zero runs are never allocated: they
+come out in pieces, and their checksum is computed without them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from kiln.installers.dmg.udif import (
     SECTOR,
 )
 from kiln.support.errors import KilnError
+from kiln.support.limits import CHUNK_MAX_BYTES, INFLATED_MAX_BYTES, PLIST_MAX_BYTES, WHOLE_READ_MAX_BYTES
+from kiln.support.sizes import human_size
 
 CHUNK_TYPES = {
     0x00000000: "zero",
@@ -40,13 +47,13 @@ CHUNK_TYPES = {
     0x7FFFFFFE: "comment",
     0xFFFFFFFF: "end",
 }
-_DECOMPRESS: dict[str, Callable[[bytes], bytes]] = {
-    "zlib": zlib.decompress,
-    "bzip2": bz2.decompress,
-    "xz": lzma.decompress,
+_DECOMPRESSORS: dict[str, Callable[[], Any]] = {  # each has .decompress(data, max_length)
+    "zlib": zlib.decompressobj,
+    "bzip2": bz2.BZ2Decompressor,
+    "xz": lzma.LZMADecompressor,
 }
 _ZERO_KINDS = ("zero", "ignore")
-_MAX_XML = 64 << 20  # refuse absurd plists rather than reading them into memory
+_ZERO_PIECE = bytes(1 << 20)  # zero runs come out in pieces of this, never allocated whole
 
 
 @dataclass(frozen=True)
@@ -164,8 +171,11 @@ def read_dmg(path: Path) -> DmgInfo:
         if k[0] != b"koly":
             raise _bad(path, "no koly trailer")
         fork_offset, fork_length, xml_offset, xml_length = k[5], k[6], k[15], k[16]
-        if xml_length == 0 or xml_length > _MAX_XML or xml_offset + xml_length > size - 512:
+        if xml_length == 0 or xml_offset + xml_length > size - 512:
             raise _bad(path, "no XML plist (old resource-fork images are not supported)")
+        if xml_length > PLIST_MAX_BYTES:
+            raise _bad(path, f"its plist declares {human_size(xml_length)}; Kiln reads plists of up to "
+                             f"{human_size(PLIST_MAX_BYTES)}")
         f.seek(xml_offset)
         try:
             plist = plistlib.loads(f.read(xml_length))
@@ -179,6 +189,7 @@ def read_dmg(path: Path) -> DmgInfo:
         first, count, ident, crc, chunks = _parse_mish(path, entry["Data"], fork_offset)
         name = str(entry.get("Name") or entry.get("CFName") or "")
         partitions.append(Partition(name, ident, first, count, crc, chunks))
+    _check_declared_sizes(path, partitions)
     return DmgInfo(
         path=path,
         version=k[1],
@@ -195,33 +206,70 @@ def read_dmg(path: Path) -> DmgInfo:
     )
 
 
+def _check_declared_sizes(path: Path, partitions: list[Partition]) -> None:
+    """Refuse, before anything is read, an image whose tables declare more than Kiln inflates."""
+    total = sum(c.sector_count for p in partitions for c in p.chunks) * SECTOR
+    if total > INFLATED_MAX_BYTES:
+        raise _bad(path, f"its chunk tables declare {human_size(total)} of disk image; Kiln reads images of up to "
+                         f"{human_size(INFLATED_MAX_BYTES)}")
+    for chunk in (c for p in partitions for c in p.chunks if c.kind not in _ZERO_KINDS):
+        if (declared := chunk.sector_count * SECTOR) > CHUNK_MAX_BYTES:
+            raise _bad(path, f"the chunk at sector {chunk.first_sector} declares {human_size(declared)}; Kiln reads "
+                             f"chunks of up to {human_size(CHUNK_MAX_BYTES)}")
+        if chunk.length > CHUNK_MAX_BYTES:
+            raise _bad(path, f"the chunk at sector {chunk.first_sector} stores {chunk.length} bytes; Kiln reads chunks "
+                             f"of up to {CHUNK_MAX_BYTES} bytes")
+
+
+def read_chunk(f: IO[bytes], chunk: Chunk) -> bytes:
+    """The inflated bytes of one data chunk (not a zero run), checked to be exactly its declared size.
+
+    Inflation stops one byte past the declared size, so a chunk that inflates to more costs no more memory."""
+    size = chunk.sector_count * SECTOR
+    name = Path(getattr(f, "name", "image"))
+    if size > CHUNK_MAX_BYTES or chunk.length > CHUNK_MAX_BYTES:  # read_dmg refuses such tables; be sure
+        raise _bad(name, f"the chunk at sector {chunk.first_sector} is larger than {human_size(CHUNK_MAX_BYTES)}")
+    f.seek(chunk.offset)
+    stored = f.read(chunk.length)
+    if len(stored) != chunk.length:
+        raise _bad(name, f"chunk at sector {chunk.first_sector} is cut short")
+    if chunk.kind == "raw":
+        data = stored
+    elif chunk.kind in _DECOMPRESSORS:
+        try:
+            data = _DECOMPRESSORS[chunk.kind]().decompress(stored, size + 1)
+        except (zlib.error, OSError, lzma.LZMAError, ValueError, EOFError) as e:
+            raise _bad(name, f"chunk at sector {chunk.first_sector}: {e}") from e
+        if len(data) > size:
+            raise _bad(name, f"chunk at sector {chunk.first_sector} inflates to more than the {size} bytes its "
+                             "table declares")
+    else:
+        raise KilnError(f"{chunk.kind} chunks are not supported by Kiln's DMG reader")
+    if len(data) != size:
+        raise _bad(name, f"chunk at sector {chunk.first_sector} has the wrong size ({len(data)} bytes, its table "
+                         f"declares {size})")
+    return data
+
+
 def iter_chunks(f: IO[bytes], partition: Partition) -> Iterator[tuple[Chunk, bytes]]:
-    """Each chunk of `partition` with its decompressed bytes, read from the open DMG file `f`."""
+    """Each chunk of `partition` with its decompressed bytes, read from the open DMG file `f`.
+
+    A data chunk comes whole (at most CHUNK_MAX_BYTES); a zero run comes as several pieces of at most 1 MiB, each
+    with its chunk."""
     for chunk in partition.chunks:
-        size = chunk.sector_count * SECTOR
         if chunk.kind in _ZERO_KINDS:
-            yield chunk, bytes(size)
+            left = chunk.sector_count * SECTOR
+            while left:
+                piece = min(left, len(_ZERO_PIECE))
+                yield chunk, _ZERO_PIECE if piece == len(_ZERO_PIECE) else bytes(piece)
+                left -= piece
             continue
-        f.seek(chunk.offset)
-        stored = f.read(chunk.length)
-        if len(stored) != chunk.length:
-            raise _bad(Path(getattr(f, "name", "image")), f"chunk at sector {chunk.first_sector} is cut short")
-        if chunk.kind == "raw":
-            data = stored
-        elif chunk.kind in _DECOMPRESS:
-            try:
-                data = _DECOMPRESS[chunk.kind](stored)
-            except (zlib.error, OSError, lzma.LZMAError, ValueError) as e:
-                raise _bad(Path(getattr(f, "name", "image")), f"chunk at sector {chunk.first_sector}: {e}") from e
-        else:
-            raise KilnError(f"{chunk.kind} chunks are not supported by Kiln's DMG reader")
-        if len(data) != size:
-            raise _bad(Path(getattr(f, "name", "image")), f"chunk at sector {chunk.first_sector} has the wrong size")
-        yield chunk, data
+        yield chunk, read_chunk(f, chunk)
 
 
 def read_partition(info: DmgInfo, partition: Partition) -> bytes:
-    """The decompressed bytes of one partition."""
+    """The decompressed bytes of one partition (for tests and small images: see WHOLE_READ_MAX_BYTES)."""
+    _check_whole_read(info.path, partition.sector_count * SECTOR)
     with info.path.open("rb") as f:
         return b"".join(data for _, data in iter_chunks(f, partition))
 
@@ -229,8 +277,47 @@ def read_partition(info: DmgInfo, partition: Partition) -> bytes:
 def read_image(path: Path) -> bytes:
     """The whole decompressed disk image (every partition in order), for tests and small images."""
     info = read_dmg(path)
+    _check_whole_read(path, sum(p.sector_count for p in info.partitions) * SECTOR)
     with path.open("rb") as f:
         return b"".join(data for p in info.partitions for _, data in iter_chunks(f, p))
+
+
+def _check_whole_read(path: Path, size: int) -> None:
+    if size > WHOLE_READ_MAX_BYTES:
+        raise KilnError(f"{path}: {human_size(size)} is too much to read into memory at once (the limit is "
+                        f"{human_size(WHOLE_READ_MAX_BYTES)})", hint="read it chunk by chunk (iter_chunks)")
+
+
+def crc32_of_zeros(count: int, crc: int = 0) -> int:
+    """zlib.crc32(bytes(count), crc) without the bytes: CRC-32 is linear, so appending `count` zero bytes is one
+    32x32 bit-matrix (squared for each doubling of the count) applied to the register, as zlib's crc32_combine."""
+    register = crc ^ 0xFFFFFFFF
+    operator = _CRC_ZERO_BYTE
+    while count:
+        if count & 1:
+            register = _gf2_times(operator, register)
+        count >>= 1
+        if count:
+            operator = _gf2_square(operator)
+    return register ^ 0xFFFFFFFF
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    result, row = 0, 0
+    while vector:
+        if vector & 1:
+            result ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return result
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, row) for row in matrix]
+
+
+_CRC_ZERO_BIT = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit through the reflected CRC-32 register
+_CRC_ZERO_BYTE = _gf2_square(_gf2_square(_gf2_square(_CRC_ZERO_BIT)))
 
 
 def verify_dmg(path: Path) -> list[str]:
@@ -262,9 +349,11 @@ def verify_dmg(path: Path) -> list[str]:
                 problems.append(f"data fork CRC32 is {crc:08x}, the trailer says {info.data_fork_checksum:08x}")
         for p in info.partitions:
             crc = 0
-            for chunk, data in iter_chunks(f, p):
-                if chunk.kind != "ignore":
-                    crc = zlib.crc32(data, crc)
+            for chunk in p.chunks:  # zero runs are checksummed without being made
+                if chunk.kind == "zero":
+                    crc = crc32_of_zeros(chunk.sector_count * SECTOR, crc)
+                elif chunk.kind != "ignore":
+                    crc = zlib.crc32(read_chunk(f, chunk), crc)
             if p.checksum is not None and crc != p.checksum:
                 problems.append(f"partition {p.name!r} CRC32 is {crc:08x}, its table says {p.checksum:08x}")
     if info.master_checksum is not None:
