@@ -35,6 +35,15 @@ PATTERN_MAX_CHARS = 256
 """source.include / exclude: each pattern is compiled and matched against every file, so both are bounded."""
 TEXT_MAX_CHARS = 4000
 """publisher, description, license, homepage: free text, bounded so no file format field overflows."""
+PROJECT_FILE_MAX_BYTES = 1 << 20
+"""A project file is refused unread past 1 MiB: a real one is a few KB (the biggest, with every option and a long
+description, stays under 20 KB), and TOML parsing takes seconds and hundreds of MB per 10 MB."""
+INSTALLERS_MAX = 32
+"""`[[installer]]` tables: four kinds for up to four platforms each, with room for variants."""
+ASSOCIATIONS_MAX = 256
+"""`[[association]]` tables: file types one app opens (an office suite registers a few dozen)."""
+REQUIREMENTS_MAX = 2000
+"""`dependencies.requirements` entries: a large application pins a few hundred."""
 STAGE_TIMEOUT_S = 30 * 60
 """`[build] timeout`'s default: a stage (one pip run, one installer) that takes half an hour on a slow machine is
 far past normal (a large Qt app's whole build takes minutes), so it is most likely waiting forever: a build

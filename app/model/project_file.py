@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import stat
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +17,13 @@ from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
 from kiln.kinds import registry
-from kiln.model.project import Project
+from kiln.model.project import (
+    ASSOCIATIONS_MAX,
+    INSTALLERS_MAX,
+    PROJECT_FILE_MAX_BYTES,
+    REQUIREMENTS_MAX,
+    Project,
+)
 from kiln.model.toml_keys import duplicate_keys
 from kiln.support.atomic import atomic_write_text
 from kiln.support.errors import KilnError, Problem, ProjectInvalid
@@ -41,7 +51,8 @@ class ProjectFile:
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
-    """('installer', 0, 'kind') → 'installer[0].kind'; drops pydantic's union-tag steps."""
+    """('installer', 0, 'kind') → 'installer[0].kind'; drops pydantic's union-tag steps. A key that is not a bare
+    TOML key is quoted as TOML writes it: app."" (empty), app."a b", app."a.b" (one key with a dot, not two)."""
     text = ""
     for part in loc:
         if isinstance(part, int):
@@ -49,8 +60,15 @@ def _location(loc: tuple[int | str, ...]) -> str:
         elif part in registry.kind_names() and text.endswith("]"):
             continue  # the discriminated union adds the tag as a path step
         else:
-            text += f".{part}" if text else str(part)
+            key = part if _BARE_KEY.fullmatch(part) else visible(json.dumps(part, ensure_ascii=False))
+            text += f".{key}" if text else key
     return text or "(top level)"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+PROBLEMS_SHOWN = 50
+"""Validation problems listed one by one; past that, one problem counts the rest (a file with 60,000 unknown keys
+gets 51 lines, not 60,000)."""
 
 
 def _hints() -> dict[str, str]:
@@ -76,15 +94,21 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
             message = "unknown key"
         message = visible(message)  # a value's newline or control character stays visible, on one line
         problems.append(Problem(_location(tuple(item["loc"])), message, _hints().get(item["type"])))
+    if len(problems) > PROBLEMS_SHOWN:
+        rest = len(problems) - PROBLEMS_SHOWN
+        problems = [*problems[:PROBLEMS_SHOWN], Problem("(file)", f"and {rest:,} more problems",
+                                                        "fix the ones above, then check again")]
     return problems
 
 
 def parse_project(text: str, path: Path) -> ProjectFile:
     """Parse TOML text into a ProjectFile; every problem is reported at once as ProjectInvalid."""
+    _refuse_oversize(path, len(text.encode("utf-8", errors="surrogatepass")))
     text = text.removeprefix(BOM)  # editors on Windows save UTF-8 with a byte order mark; TOML forbids it
     syntax = toml_syntax_problems(text)
     if syntax:
         raise ProjectInvalid(str(path), syntax)
+    _refuse_long_lists(text, path)
     try:
         document = tomlkit.parse(text)
         data = document.unwrap()
@@ -99,6 +123,46 @@ def parse_project(text: str, path: Path) -> ProjectFile:
 
 
 BOM = "\ufeff"
+
+
+def _refuse_oversize(path: Path, size: int, known: bool = True) -> None:
+    """Refuse a project file over PROJECT_FILE_MAX_BYTES before parsing it (TOML parsing takes seconds per MB).
+    `known`: `size` is the file's size, not only what was read of it."""
+    if size > PROJECT_FILE_MAX_BYTES:
+        what = f"is {size:,} bytes" if known else f"holds more than {PROJECT_FILE_MAX_BYTES:,} bytes"
+        raise ProjectInvalid(str(path), [Problem(
+            "(file)", f"{what}; a project file may be at most {PROJECT_FILE_MAX_BYTES:,} bytes (1 MiB)",
+            "is this the right file? A kiln.toml is a few KB")])
+
+
+def _refuse_long_lists(text: str, path: Path) -> None:
+    """Refuse over-long lists (count_problems) before tomlkit parses the file: the standard library's parser reads a
+    megabyte of TOML about ten times faster. Called once toml_syntax_problems found the text valid."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return
+    too_many = count_problems(data)
+    if too_many:  # one problem per list, not one per table: validating 30,000 tables would say 30,000 things
+        raise ProjectInvalid(str(path), too_many)
+
+
+def count_problems(data: dict[str, Any]) -> list[Problem]:
+    """The lists whose length is bounded (kiln.model.project), checked before their items are validated."""
+    dependencies = data.get("dependencies")
+    lists = [
+        ("installer", data.get("installer"), INSTALLERS_MAX, "[[installer]] tables"),
+        ("association", data.get("association"), ASSOCIATIONS_MAX, "[[association]] tables"),
+        ("dependencies.requirements", dependencies.get("requirements") if isinstance(dependencies, dict) else None,
+         REQUIREMENTS_MAX, "requirements"),
+    ]
+    return [
+        Problem(field_path, f"{len(items):,} {what}; the limit is {limit:,}", "remove the ones you do not need")
+        for field_path, items, limit, what in lists
+        if isinstance(items, list) and len(items) > limit
+    ]
+
+
 _INVISIBLE_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _TOMLLIB_WHERE_RE = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)")
 _UNQUOTED_TEXT_RE = re.compile(r"\s*[A-Za-z0-9_.\"' -]+=\s*([A-Za-z_][^\"'\[{#]*?)\s*(#.*)?$")
@@ -142,9 +206,20 @@ def toml_syntax_problems(text: str) -> list[Problem]:
 
 
 def load_project(path: Path) -> ProjectFile:
-    """Read a project file; missing/unreadable files and invalid content become KilnErrors."""
+    """Read a project file; missing/unreadable files and invalid content become KilnErrors.
+
+    A file over PROJECT_FILE_MAX_BYTES is refused by its size, unread; a pipe is read no further than that."""
+    ending = next((e for e in registry.artifact_endings() if path.name.lower().endswith(e.lower())), None)
+    if ending is not None:  # `kiln try hello.AppImage`, `kiln check hello.msi`
+        raise _not_a_project(path, f"a built installer ({path.name[-len(ending):]})")
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            info = os.fstat(f.fileno())
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+                raise _not_a_project(path, "a device")
+            _refuse_oversize(path, info.st_size)
+            raw = f.read(PROJECT_FILE_MAX_BYTES + 1)
+            _refuse_oversize(path, len(raw), known=False)  # a pipe, a file still growing: stat did not tell
     except FileNotFoundError:
         raise KilnError(f"{path}: no such project file", hint="create one with: kiln new FOLDER") from None
     except IsADirectoryError:
@@ -153,12 +228,22 @@ def load_project(path: Path) -> ProjectFile:
         from kiln.model.paths import os_error_text
 
         raise KilnError(f"{path}: cannot read ({os_error_text(e)})") from None
+    if b"\x00" in raw[:8192]:  # TOML text never holds NUL: an image, an archive, a program
+        raise _not_a_project(path, "binary data, not text")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        problem = Problem(f"byte {e.start}", "not UTF-8 text", "save the file as UTF-8")
+        line = raw[: e.start].count(b"\n") + 1
+        problem = Problem(f"line {line}", f"not UTF-8 text (byte {e.start + 1:,} of the file, counting from 1)",
+                          "save the file as UTF-8")
         raise ProjectInvalid(str(path), [problem]) from None
     return parse_project(text, path)
+
+
+def _not_a_project(path: Path, what: str) -> ProjectInvalid:
+    return ProjectInvalid(str(path), [Problem(
+        "(file)", f"is not a project file: it is {what}",
+        "pass the project's kiln.toml (kiln new FOLDER writes one); kiln inspect describes a built installer")])
 
 
 def new_project_file(path: Path, project: Project, header: str | None = None) -> ProjectFile:

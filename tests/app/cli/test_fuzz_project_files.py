@@ -115,9 +115,9 @@ def project_texts(draw: st.DrawFn) -> bytes:
     return data
 
 
-LOCATION = re.compile(
-    r"(line \d+|byte \d+|\(top level\)|[A-Za-z_]\w*(\[\d+\])?(\.[A-Za-z_]\w*(\[\d+\])?)*)"
-)
+# A key that is not a bare TOML key is shown quoted, as TOML writes it: app."a b".
+_KEY = r'([A-Za-z0-9_-]+|"([^"\\]|\\.)*")(\[\d+\])?'
+LOCATION = re.compile(rf"(line \d+|byte \d+|\(top level\)|\(file\)|{_KEY}(\.{_KEY})*)")
 
 
 def run_check(path: Path) -> int:
