@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from kiln.model.paths import containment_problems
@@ -57,8 +58,8 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
         "dependencies.requirements_file": project.dependencies.requirements_file,
     }
     for field_path, value in optional_files.items():
-        if value and not (base / value).is_file():
-            problems.append(Problem(field_path, f"file '{value}' does not exist", "fix the path or clear the value"))
+        if value and (problem := file_problem(base / value, value)) is not None:
+            problems.append(Problem(field_path, problem, "fix the path or clear the value"))
     if project.icon.path and (base / project.icon.path).is_file():  # read as the build reads it: any image Pillow reads
         from kiln.support.icons import icon_problem
 
@@ -75,6 +76,28 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
         problems.append(Problem("python.source", f"\"embed\" is a Windows runtime, but installers target "
                                 f"{', '.join(others)}", "use source = \"auto\" (it picks embed for Windows)"))
     return problems
+
+
+_FILE_KINDS = [(stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
+               (stat.S_ISSOCK, "a socket")]
+
+
+def file_problem(path: Path, shown: str) -> str | None:
+    """Why `path` (shown as `shown`, the value the user wrote) is not a readable regular file, or None."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return f"file '{shown}' does not exist"
+    except OSError as e:
+        from kiln.model.paths import os_error_text
+
+        return f"file '{shown}' cannot be read ({os_error_text(e)})"
+    if stat.S_ISDIR(info.st_mode):
+        return f"'{shown}' is a folder, not a file"
+    kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), None)
+    if kind is not None:
+        return f"'{shown}' is {kind}, not a file"
+    return None
 
 
 def _check_installers(project: Project, base: Path) -> list[Problem]:

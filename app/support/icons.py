@@ -186,9 +186,21 @@ def _open_png(path: Path, data: bytes) -> Image.Image:
     except Image.DecompressionBombError as e:  # Pillow's own limit, checked from the header as well
         raise KilnError(f"icon {path} is too many pixels to be an icon; the limit is {MAX_PIXELS} pixels ({e})",
                         hint="scale it down to 1024x1024 (Kiln draws icons at most that big)") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except UnidentifiedImageError:  # Pillow's message names its in-memory buffer, not the file
+        what = "plain text, not an image" if _is_text(data) else "not an image in a format Kiln reads"
+        raise KilnError(f"icon {path} is {what} (PNG, JPEG, BMP, GIF, ICO, WebP, TIFF or SVG)",
+                        hint="point icon.path at a PNG of 256 px or more, or an SVG") from None
+    except (OSError, SyntaxError, ValueError) as e:
         raise KilnError(f"icon {path} is not a readable image ({e})", hint=f"the file may be damaged; {_SVG_HINT}") \
             from None
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data[:4096].decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start > 4090  # only a character cut by the 4096-byte window
+    return b"\x00" not in data[:4096]
 
 
 def icon_problem(path: Path) -> str | None:

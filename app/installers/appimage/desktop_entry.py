@@ -93,6 +93,19 @@ def normalize_categories(categories: Iterable[str]) -> list[str]:
     return result
 
 
+_ICON_FILE_ENDINGS = (".png", ".svg", ".svgz", ".xpm")
+
+
+def icon_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a desktop entry's Icon= name (a theme icon, not a path), or None. The AppImage names
+    its icon after app.name: `kiln check` applies this to app.name, the build to the entry it writes."""
+    ending = next((e for e in _ICON_FILE_ENDINGS if name.lower().endswith(e)), None)
+    if ending is not None:
+        return (f"ends with '{name[-len(ending):]}': the AppImage's icon is named after the app, and an icon name "
+                "with a file ending is not found in icon themes (desktop-file-validate refuses it)")
+    return None
+
+
 @dataclass(frozen=True)
 class DesktopEntry:
     """An application's [Desktop Entry] group. Every text may hold anything; `render` makes it safe."""
@@ -116,6 +129,8 @@ class DesktopEntry:
         icon = escape_text(self.icon)
         if not icon:
             raise ValueError("the desktop entry's Icon is empty")
+        if (problem := icon_name_problem(icon)) is not None:
+            raise ValueError(f"the desktop entry's Icon {icon!r} {problem}")
         lines = ["[Desktop Entry]", "Type=Application", f"Name={name}"]
         comment = escape_text(self.comment)
         if comment and comment.casefold() != name.casefold():  # validators warn about a Comment that repeats Name

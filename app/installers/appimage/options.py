@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from kiln.kinds.options import InstallerOptions
+from kiln.support.errors import Problem
 from kiln.support.targets import PlatformName
+
+if TYPE_CHECKING:
+    from kiln.model.project import Project
 
 
 class AppImageOptions(InstallerOptions):
@@ -58,3 +63,11 @@ class AppImageOptions(InstallerOptions):
     @property
     def platform(self) -> PlatformName:
         return "linux-x86_64"
+
+    def problems(self, project: Project, base_dir: Path, where: str) -> list[Problem]:
+        from kiln.installers.appimage.desktop_entry import icon_name_problem
+
+        problem = None if project.todo_fields() else icon_name_problem(project.app.name)
+        if problem is None:
+            return []
+        return [Problem("app.name", problem, "leave the ending out, e.g. name = \"my-app\"")]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from kiln.installers.msi import dialogs, pe_resources, registration
-from kiln.installers.msi.names import clean_text, windows_name
+from kiln.installers.msi.names import clean_text, launcher_name, windows_name
 from kiln.installers.msi.options import MsiOptions
 from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_identity
 from kiln.installers.msi.tables import export_table, table_rows
@@ -49,7 +49,7 @@ class MsiInstaller(Installer[MsiOptions]):
         payload = work / "payload"
         ctx.reporter.progress(0.0, "laying out the Windows payload")
         link_tree(staged.bundle, payload)
-        exe_name = f"{app.name}.exe"
+        exe_name = launcher_name(app.name)
         ico = work / "app.ico"
         source = icons.load_icon(staged.icon_source)
         for warning in source.warnings:

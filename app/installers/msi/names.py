@@ -25,16 +25,27 @@ def windows_name(text: str, fallback: str) -> str:
     return name
 
 
+def windows_name_problem(name: str) -> str | None:
+    """Why Windows cannot create a file named `name`, or None: the one rule for payload files (the build) and for
+    the launcher named after app.name (`kiln check`, through the MSI kind's problems)."""
+    bad = sorted({c for c in name if c in _WINDOWS_FORBIDDEN or unicodedata.category(c) == "Cc"})
+    if bad:
+        return f"it contains {' '.join(repr(c) for c in bad)}"
+    if name.endswith((".", " ")):
+        return "it ends with a dot or a space"
+    if name.split(".")[0].upper() in _RESERVED_NAMES:
+        return f"'{name.split('.')[0]}' is a reserved device name on Windows"
+    return None
+
+
+def launcher_name(app_name: str) -> str:
+    """The Windows launcher's file name: the app's name, so the Start menu and PATH find it."""
+    return f"{app_name}.exe"
+
+
 def check_windows_name(name: str, relative: str) -> None:
     """Refuse a payload name Windows cannot create (the MSI would fail at the user's desk)."""
-    bad = sorted({c for c in name if c in _WINDOWS_FORBIDDEN or unicodedata.category(c) == "Cc"})
-    problem = ""
-    if bad:
-        problem = f"it contains {' '.join(repr(c) for c in bad)}"
-    elif name.endswith((".", " ")):
-        problem = "it ends with a dot or a space"
-    elif name.split(".")[0].upper() in _RESERVED_NAMES:
-        problem = f"'{name.split('.')[0]}' is a reserved device name on Windows"
+    problem = windows_name_problem(name)
     if problem:
         raise KilnError(f"cannot put '{relative}' into an MSI: {problem}",
                         hint="rename the file, or leave it out with [source] exclude")

@@ -79,4 +79,16 @@ class MsiOptions(InstallerOptions):
                 msi_product_version(project.app.version)
             except KilnError as e:
                 problems.append(Problem("app.version", e.message.removeprefix("app.version: "), e.hint))
+            problems += name_problems(project.app.name)
         return problems
+
+
+def name_problems(app_name: str) -> list[Problem]:
+    """app.name names the Windows launcher: the rule the build applies to every file of the MSI, applied first."""
+    from kiln.installers.msi.names import launcher_name, windows_name_problem
+
+    problem = windows_name_problem(launcher_name(app_name))
+    if problem is None:
+        return []
+    return [Problem("app.name", f"names the Windows launcher '{launcher_name(app_name)}', which Windows cannot "
+                    f"create: {problem}", "choose another name, e.g. \"my-app\"")]

@@ -182,7 +182,10 @@ def test_corrupt_png(tmp_path: Path) -> None:
 def test_garbage_file(tmp_path: Path) -> None:
     path = tmp_path / "icon.png"
     path.write_bytes(b"this is not an image at all")
-    with pytest.raises(KilnError, match=r"icon\.png is not a readable image"):
+    with pytest.raises(KilnError, match=r"icon\.png is plain text, not an image"):
+        icons.load_icon(path)
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(KilnError, match=r"icon\.png is not an image in a format Kiln reads \(PNG, JPEG, BMP"):
         icons.load_icon(path)
 
 
@@ -202,7 +205,8 @@ def test_icon_problem_says_why_in_plain_words(tmp_path: Path) -> None:
     path = tmp_path / "notes.png"
     path.write_text("not an image", encoding="utf-8")
     problem = icons.icon_problem(path)
-    assert problem is not None and "is not a readable image" in problem and "PNG, JPEG or WebP" in problem
+    assert problem == (f"icon {path} is plain text, not an image (PNG, JPEG, BMP, GIF, ICO, WebP, TIFF or SVG) "
+                       "(point icon.path at a PNG of 256 px or more, or an SVG)")  # not Pillow's "<_io.BytesIO …>"
 
 
 def test_invalid_svg(tmp_path: Path) -> None:
