@@ -61,6 +61,21 @@ def _find_os_error(error: BaseException) -> OSError | None:
     return None
 
 
+def _full_path(error: OSError) -> str | None:
+    """The path a full-disk error is about. A copy (shutil.copyfile) that fills the disk reports the source as
+    `filename` and the destination as `filename2`: the destination is the one written to, so of the two it is the
+    one on the fuller disk that is named (the destination when both are on one)."""
+    paths = [os.fsdecode(p) for p in (error.filename2, error.filename) if p is not None]
+    if len(paths) < 2:
+        return paths[0] if paths else None
+    return min(paths, key=lambda p: _free_or_plenty(Path(p)))
+
+
+def _free_or_plenty(path: Path) -> int:
+    free = free_space(path)
+    return free if free is not None else 1 << 62
+
+
 def user_error(error: BaseException, places: tuple[Path, ...] = ()) -> KilnError | None:
     """A KilnError for an OSError the user can act on (full disk, read-only, forbidden…), else None.
 
@@ -70,8 +85,9 @@ def user_error(error: BaseException, places: tuple[Path, ...] = ()) -> KilnError
     if found is None or found.errno is None:
         return None
     what, hint = _USER_ERRNOS[found.errno]
-    path = found.filename if found.filename is not None else None
-    if path is None and places and found.errno in (errno.ENOSPC, errno.EDQUOT):
+    full = found.errno in (errno.ENOSPC, errno.EDQUOT)
+    path = _full_path(found) if full else found.filename
+    if path is None and places and full:
         path = str(min(places, key=lambda place: free_space(place) or 0))
     where = f"{os.fsdecode(path)}: " if path is not None else ""
     message = f"{where}{what}"
