@@ -32,3 +32,7 @@ ARCHIVE_MEMBERS_MAX = 1_000_000
 """Members of a portable .tar.zst that `kiln inspect` reads before refusing: a bundle holds tens of thousands, and
 past a million the listing alone would take minutes."""
 
+
+TOOL_OUTPUT_MAX_BYTES = 256 * MiB
+"""What a tool listing an artifact (msiinfo, unsquashfs -lls, 7-Zip) may print before it is stopped: a Kiln
+artifact lists in a few MB, and the output is read into memory whole."""

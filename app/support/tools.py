@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -81,11 +82,12 @@ def _duration(seconds: float) -> str:
 
 
 def start(args: list[str], *, stdin: Any = subprocess.DEVNULL, cwd: Path | None = None,
-          env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start `args` (argv[0] already looked up) in a new process group, stdout and stderr piped."""
+          env: Mapping[str, str] | None = None, stdout: Any = subprocess.PIPE,
+          stderr: Any = subprocess.PIPE) -> subprocess.Popen[bytes]:
+    """Start `args` (argv[0] already looked up) in a new process group, stdout and stderr piped by default."""
     try:
-        return subprocess.Popen(args, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, process_group=0)
+        return subprocess.Popen(args, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr,
+                                process_group=0)
     except OSError as e:
         raise ToolFailed(f"could not start {args[0]}: {e.strerror}") from e
 
@@ -171,11 +173,14 @@ def run(
     timeout: float | None = None,
     check: bool = True,
     what: str | None = None,
+    max_output: int | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run argv[0] (looked up with `require`) and return its result, logging argv, cwd, env overlay and output.
 
     `env` is an overlay on os.environ, never a replacement. On failure raises ToolFailed whose message says
-    what Kiln was doing (`what`) and ends with the command's last lines of output.
+    what Kiln was doing (`what`) and ends with the command's last lines of output. With `max_output` (a tool
+    that lists a file Kiln did not make), the output goes to temporary files, and a tool printing more than that
+    many bytes is stopped (ToolFailed) before Kiln reads any of it into memory.
     """
     args = [str(a) for a in argv]
     args[0] = require(args[0]) if os.sep not in args[0] else args[0]
@@ -185,8 +190,10 @@ def run(
     log.debug("run %s (cwd=%s, env+=%s)", args, cwd, dict(env or {}))
     started = time.monotonic()
     stdin = subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL
-    process = start(args, cwd=cwd, env=full_env, stdin=stdin)
-    result = _wait(process, args, input_bytes, timeout, what)
+    if max_output is not None and input_bytes is None:
+        result = _run_bounded(args, cwd, full_env, timeout, what, max_output)
+    else:
+        result = _wait(start(args, cwd=cwd, env=full_env, stdin=stdin), args, input_bytes, timeout, what)
     elapsed = time.monotonic() - started
     log.debug("exit %d after %.2fs", result.returncode, elapsed)
     for stream_name, data in (("stdout", result.stdout), ("stderr", result.stderr)):
@@ -198,6 +205,36 @@ def run(
         raise ToolFailed(f"{what or Path(args[0]).name} failed (exit {result.returncode}):\n    {detail}",
                          hint=log_hint())
     return result
+
+
+def _run_bounded(args: list[str], cwd: Path | None, env: Mapping[str, str], timeout: float | None,
+                 what: str | None, max_output: int) -> subprocess.CompletedProcess[bytes]:
+    """`run` with the output in temporary files, stopped past `max_output` bytes (stdout and stderr together)."""
+    deadline, limit = deadline_for(timeout)
+    name = what or Path(args[0]).name
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = start(args, cwd=cwd, env=env, stdout=out, stderr=err)
+        try:
+            while True:
+                try:
+                    process.wait(timeout=_POLL_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    check_stop(process, deadline, limit, name, timeout)
+                    if os.fstat(out.fileno()).st_size + os.fstat(err.fileno()).st_size > max_output:
+                        stop(process)
+                        raise ToolFailed(f"{name} printed more than {max_output >> 20} MiB and was stopped (a "
+                                         "file that lists as that much is not one Kiln made)") from None
+        except BaseException:
+            stop(process)
+            raise
+        sizes = os.fstat(out.fileno()).st_size + os.fstat(err.fileno()).st_size
+        if sizes > max_output:  # it printed that much in its last moments
+            raise ToolFailed(f"{name} printed more than {max_output >> 20} MiB (a file that lists as that much is "
+                             "not one Kiln made)")
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(args, process.returncode, out.read(), err.read())
 
 
 def _wait(

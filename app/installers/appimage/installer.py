@@ -43,7 +43,7 @@ from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.icons import hicolor_set, load_icon, write_png
 from kiln.support.layers import base_key, normalized_mode, take_base, tree_digest
-from kiln.support.limits import APPIMAGE_RUNTIME_MAX_BYTES
+from kiln.support.limits import APPIMAGE_RUNTIME_MAX_BYTES, TOOL_OUTPUT_MAX_BYTES
 from kiln.support.links import link_or_copy, link_tree
 from kiln.support.posix_launcher import posix_launcher
 from kiln.support.sizes import human_size
@@ -250,7 +250,8 @@ def describe(path: Path) -> str:
         lines.append("  desktop entry: none (an AppImage needs one at the top level)")
     else:
         text = run(["unsquashfs", "-o", str(offset), "-cat", path, desktop[0]], timeout=120,
-                   what="reading the desktop entry").stdout.decode("utf-8", errors="replace")
+                   what="reading the desktop entry", max_output=TOOL_OUTPUT_MAX_BYTES
+                   ).stdout.decode("utf-8", errors="replace")
         lines.append(f"  desktop entry {_printable(desktop[0])}:")
         lines += [f"    {_printable(line)}" for line in text.splitlines()[:40]]
     return "\n".join(lines)
@@ -258,7 +259,8 @@ def describe(path: Path) -> str:
 
 def _listing(path: Path, offset: int) -> list[tuple[str, int, str]]:
     """(mode, size, path relative to the AppDir) for every entry, from `unsquashfs -lls`."""
-    result = run(["unsquashfs", "-o", str(offset), "-lls", path], timeout=300, what="listing the AppImage payload")
+    result = run(["unsquashfs", "-o", str(offset), "-lls", path], timeout=300, what="listing the AppImage payload",
+                 max_output=TOOL_OUTPUT_MAX_BYTES)
     entries = []
     for line in result.stdout.decode("utf-8", errors="replace").splitlines():
         match = _LS_LINE.match(line)

@@ -25,6 +25,7 @@ from kiln.installers.dmg.options import DmgOptions
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.support.errors import KilnError
 from kiln.support.icons import load_icon, write_icns
+from kiln.support.limits import TOOL_OUTPUT_MAX_BYTES
 from kiln.support.sizes import human_size
 from kiln.support.tools import run
 
@@ -109,7 +110,8 @@ def list_volume(path: Path) -> list[str]:
     seven = next((name for name in _SEVEN_ZIP if shutil.which(name)), None)
     if seven is None:
         return ["files: install 7-Zip (sudo apt-get install 7zip) to list the volume's files"]
-    entries = _seven_zip_entries(run([seven, "l", "-slt", "-sccUTF-8", path], what="listing the disk image").stdout)
+    entries = _seven_zip_entries(run([seven, "l", "-slt", "-sccUTF-8", path], what="listing the disk image",
+                                     max_output=TOOL_OUTPUT_MAX_BYTES).stdout)
     lines = ["files:"]
     summaries: dict[str, list[int]] = {}
     links = 0

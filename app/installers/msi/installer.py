@@ -23,6 +23,7 @@ from kiln.installers.msi.wxs import ProductInfo, build_wxs, needs_placeholder
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.support import icons
 from kiln.support.errors import KilnError, ToolFailed
+from kiln.support.limits import TOOL_OUTPUT_MAX_BYTES
 from kiln.support.links import link_tree
 from kiln.support.sizes import human_size
 from kiln.support.tools import run
@@ -153,7 +154,8 @@ def describe(path: Path) -> str:
                  for row in table_rows(path, "Shortcut")]
     scope = {"1": "per-machine (Program Files)", "2": "per-user or per-machine (ALLUSERS=2)"}.get(
         properties.get("ALLUSERS", ""), "per-user (%LOCALAPPDATA%\\Programs)")
-    streams = run(["msiinfo", "streams", path], check=False, what="listing the MSI's streams").stdout
+    streams = run(["msiinfo", "streams", path], check=False, what="listing the MSI's streams",
+                  max_output=TOOL_OUTPUT_MAX_BYTES).stdout
     signed = b"DigitalSignature" in streams
     lines = [
         f"{path.name}: Windows Installer package, {human_size(path.stat().st_size)}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kiln.support.limits import TOOL_OUTPUT_MAX_BYTES
 from kiln.support.tools import run
 
 
@@ -14,7 +15,8 @@ def export_table(msi: Path, table: str, *, raw: bool = False) -> list[list[str]]
     Tables that do not exist come back as the empty list. `raw` keeps undecodable bytes (surrogateescape), so the
     rows can be written back unchanged; otherwise they are replaced, for showing.
     """
-    result = run(["msiinfo", "export", msi, table], check=False, what=f"reading the MSI's {table} table")
+    result = run(["msiinfo", "export", msi, table], check=False, what=f"reading the MSI's {table} table",
+                 max_output=TOOL_OUTPUT_MAX_BYTES)
     if result.returncode != 0:
         return []
     text = result.stdout.decode("utf-8", errors="surrogateescape" if raw else "replace")

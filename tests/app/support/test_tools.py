@@ -156,3 +156,25 @@ def test_kiln_being_interrupted_ends_the_command_too(tmp_path: Path) -> None:
         with pytest.raises(Interrupt):
             tools.run(["sh", "-c", _PARENT_AND_HELPER, "sh", pid_file])
     assert wait_until_group_gone(_helper_group(pid_file)) == []
+
+
+def test_a_listing_that_prints_too_much_is_stopped_unread(tmp_path: Path) -> None:
+    pid_file = tmp_path / "helper.pid"
+    script = 'sleep 300 & ps -o pgid= -p "$!" > "$1"; exec yes "a line of a listing"'
+    with pytest.raises(ToolFailed, match=r"listing it printed more than 1 MiB and was stopped"):
+        tools.run(["sh", "-c", script, "sh", pid_file], what="listing it", max_output=1 << 20)
+    assert wait_until_group_gone(int(pid_file.read_text())) == []
+
+
+def test_a_bounded_listing_returns_its_output() -> None:
+    result = tools.run(["sh", "-c", "echo out; echo err >&2; exit 3"], check=False, max_output=1 << 20)
+    assert (result.returncode, result.stdout, result.stderr) == (3, b"out\n", b"err\n")
+
+
+def test_outside_a_build_a_failure_does_not_point_at_a_build_log() -> None:
+    with pytest.raises(ToolFailed) as caught:
+        tools.run(["sh", "-c", "echo why >&2; exit 1"], what="listing the disk image")
+    assert caught.value.hint is None  # kiln inspect writes no build log
+    with tools.time_limit("dmg", 3600), pytest.raises(ToolFailed) as caught:
+        tools.run(["sh", "-c", "exit 1"])
+    assert caught.value.hint == "the full output is in the build log"
