@@ -44,5 +44,5 @@ def test_a_non_image_is_refused_with_the_checks_words(driver: Any, hello: Path) 
     driver.type(page.path.edit, "notes.png")
     driver.next()
     assert driver.wizard.currentId() == PageId.ICON
-    assert "notes.png is not a readable image" in page.message.text()
-    assert "PNG, JPEG or WebP" in page.message.text()
+    assert "notes.png is plain text, not an image" in page.message.text()
+    assert "PNG, JPEG, BMP, GIF, ICO, WebP, TIFF or SVG" in page.message.text()

@@ -133,7 +133,7 @@ def test_icon(at: Any, hello: Path) -> None:
     refused(at, PageId.ICON, "Icon file: the file", "does not exist", "use Kiln's default icon")
     (hello / "broken.png").write_text("not a picture")
     at.type(page.path.edit, "broken.png")
-    refused(at, PageId.ICON, "broken.png is not a readable image")
+    refused(at, PageId.ICON, "broken.png is plain text, not an image")
     at.click(page.default_button)
     at.next(PageId.INSTALLERS)
 
