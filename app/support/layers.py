@@ -8,8 +8,10 @@ mksquashfs appends to the AppImage's base image, the portable .tar.zst gets a se
 
 A cold build goes the same way: it makes the base, stores it, then adds the layer. So an artifact has the same
 bytes whether its base came from the cache or was just made. A cache entry is its compressed file plus a record of
-its size and sha256, written into a temporary folder and renamed into place under the entry's lock; an entry whose
-file does not match its record (cut short, damaged) is made again, never used.
+the key material (kind, content digest, compression settings) and of the file's size and sha256, written into a
+temporary folder and renamed into place under the entry's lock. An entry is used only when the key computed from its
+record is the key it is filed under and its file matches the record (kiln.support.cache_proof): a base copied in
+from another project, or cut short, is made again, with a notice, never used.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ import os
 import shutil
 import stat
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kiln import __version__
+from kiln.support.cache_proof import KEY, canonical, key_of, notice, record_problem
 from kiln.support.locks import FileLock, lock_path_for, remove_dead_temps, unique_temp_dir
 
-FORMAT = 1
+FORMAT = 2
 BASES = "bases"
 """The cache's folder of compressed bases, one folder per kind (listed and cleaned by `kiln cache`)."""
 BASE = "base"
@@ -99,10 +103,23 @@ def tree_digest(parts: Sequence[tuple[str, Path]], remember: Sequence[Path] = ()
     return digest.hexdigest()
 
 
-def base_key(kind: str, content: str, settings: Mapping[str, object]) -> str:
+@dataclass(frozen=True)
+class BaseKey:
+    """What a base is made from (`material`: kind, content digest, compression settings), and the key computed from
+    it, which names its cache entry."""
+
+    kind: str
+    material: dict[str, Any]
+
+    @property
+    def digest(self) -> str:
+        return key_of(self.material, 40)
+
+
+def base_key(kind: str, content: str, settings: Mapping[str, object]) -> BaseKey:
     """The cache key of a base: its content digest and everything that decides how it is compressed."""
-    payload = {"format": FORMAT, "kiln": __version__, "kind": kind, "content": content, "settings": settings}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:40]
+    return BaseKey(kind, canonical({"format": FORMAT, "kiln": __version__, "kind": kind, "content": content,
+                                    "settings": dict(settings)}))
 
 
 def _sha256(path: Path) -> str:
@@ -110,44 +127,56 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _intact(entry: Path) -> dict[str, Any] | None:
-    """The entry's record when its file is there, whole and unchanged (size and sha256 as recorded), else None."""
+def _check(entry: Path, key: BaseKey) -> tuple[dict[str, Any] | None, str | None]:
+    """(the entry's record, None) when it is `key`'s base, whole and unchanged; (None, why not) when the entry is
+    there but is not; (None, None) when there is no entry."""
+    if not entry.exists() and not entry.is_symlink():
+        return None, None
     try:
         meta = json.loads((entry / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, "its record cannot be read"
+    problem = record_problem(meta, key.digest)
+    if problem is not None:
+        return None, problem
+    try:
         base = entry / BASE
-        if (meta.get("format") == FORMAT and isinstance(meta.get("info"), dict)
-                and base.stat().st_size == meta["size"] and _sha256(base) == meta["sha256"]):
-            return dict(meta)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return None
+        if (meta.get("format") != FORMAT or not isinstance(meta.get("info"), dict)
+                or base.stat().st_size != meta["size"] or _sha256(base) != meta["sha256"]):
+            return None, "its file is not the one its record describes (cut short, damaged or replaced)"
+    except (OSError, KeyError, TypeError):
+        return None, "its file is missing or unreadable"
+    return dict(meta), None
 
 
 Info = dict[str, Any]
 
 
-def take_base(cache_dir: Path, kind: str, key: str, make: Callable[[Path], Info | None], dest: Path,
-              ) -> tuple[bool, Info]:
-    """Put the compressed base `key` of `kind` at `dest`; returns (True when it came from the cache, its info).
+def take_base(cache_dir: Path, key: BaseKey, make: Callable[[Path], Info | None], dest: Path,
+              warn: Callable[[str], None]) -> tuple[bool, Info]:
+    """Put the compressed base `key` at `dest`; returns (True when it came from the cache, its info).
 
-    When the cache has no intact entry for the key, `make(path)` writes the base and returns what the layer on top
+    When the cache has no entry proven to be `key`'s, `make(path)` writes the base and returns what the layer on top
     needs to know of it (JSON values, kept with it), which is stored (under the entry's lock, so concurrent builds
-    make it once) and then copied to `dest`. A cache that cannot be written costs only the reuse: the base is made
-    straight into `dest`.
+    make it once) and then copied to `dest`; an entry that was there but not proven is replaced, and `warn` gets one
+    line saying why. A cache that cannot be written costs only the reuse: the base is made straight into `dest`.
     """
-    entry = cache_dir / BASES / kind / key
+    entry = cache_dir / BASES / key.kind / key.digest
     lock = FileLock(lock_path_for(entry))
     try:
         lock.acquire()
     except OSError:
         return False, make(dest) or {}
     try:
-        meta = _intact(entry)
+        meta, problem = _check(entry, key)
         if meta is not None:
             shutil.copyfile(entry / BASE, dest)
             with contextlib.suppress(OSError):
                 os.utime(entry / META)  # last use, for eviction
             return True, meta["info"]
+        if problem is not None:
+            warn(notice(f"compressed base of the {key.kind} (runtime and dependencies)", problem,
+                        "compressing it again"))
         try:
             remove_dead_temps(entry)
             temp = unique_temp_dir(entry)
@@ -155,8 +184,8 @@ def take_base(cache_dir: Path, kind: str, key: str, make: Callable[[Path], Info 
             return False, make(dest) or {}
         try:
             info = make(temp / BASE) or {}
-            meta = {"format": FORMAT, "size": (temp / BASE).stat().st_size, "sha256": _sha256(temp / BASE),
-                    "info": info}
+            meta = {"format": FORMAT, KEY: key.material, "size": (temp / BASE).stat().st_size,
+                    "sha256": _sha256(temp / BASE), "info": info}
             (temp / META).write_text(json.dumps(meta), encoding="utf-8")
             if entry.exists() or entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)

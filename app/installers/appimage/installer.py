@@ -137,7 +137,7 @@ class AppImageInstaller(Installer[AppImageOptions]):
                 "blocks"))
 
         squashfs = ctx.work_dir / "payload.squashfs"
-        if take_base(ctx.cache_dir, self.kind, key, make_base, squashfs)[0]:
+        if take_base(ctx.cache_dir, key, make_base, squashfs, ctx.reporter.warn)[0]:
             ctx.reporter.log("runtime and dependencies unchanged: reusing their compressed squashfs from the cache")
         else:
             ctx.reporter.log("compressed the runtime and the dependencies once; the cache keeps them for rebuilds")

@@ -56,7 +56,7 @@ class PortableInstaller(Installer[PortableOptions]):
                 _add(tar, staged, [staged.bundle, *base])  # not closed: the end-of-archive blocks come last
             return {"tar_length": tar.offset}
 
-        reused, info = take_base(ctx.cache_dir, self.kind, key, make_base, out)
+        reused, info = take_base(ctx.cache_dir, key, make_base, out, ctx.reporter.warn)
         if reused:
             ctx.reporter.log("runtime and dependencies unchanged: reusing their compressed tar frame from the cache")
         with out.open("ab") as raw, compressor.stream_writer(raw, closefd=False) as compressed:
