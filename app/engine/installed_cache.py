@@ -11,14 +11,19 @@ The tree is also compiled to bytecode once, in the cache, beside it: one compile
 (the interpreter, `[build] optimize` and `keep_sources`). Its sources stay in it, so the payload stage can still
 read them (entry point, tkinter and Qt checks); the build then drops the compiled sources from its linked copy
 (`kiln.support.bytecode.finish_tree`), which leaves exactly what compiling in the bundle would have.
+
+An entry proves it is the one its key names (kiln.support.cache_proof): its record holds the key material (with
+the lock file's sha256, whatever the lock's format) and the digest of its tree, and a compiled copy's record names
+its entry, its way of compiling and its own tree's digest. The key is computed again from the record, and the tree
+a build links is hashed again; an entry or copy that fails is discarded and made again, with a notice.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +35,20 @@ from kiln.model import lockfile
 from kiln.model.project import DependenciesSection
 from kiln.runtimes.cache import INSTALLED
 from kiln.support import bytecode
+from kiln.support.cache_proof import KEY, canonical, key_of, notice, record_problem
+from kiln.support.hashing import file_sha256
+from kiln.support.layers import tree_digest
 from kiln.support.links import link_tree
-from kiln.support.locks import build_once
+from kiln.support.locks import build_once, entry_lock
 from kiln.support.targets import Target
 
-FORMAT = 1
+FORMAT = 2
+RECORD = "result.json"
+"""An entry's record: its key material, what was installed, and the digest of its `packages/` tree."""
+COMPILED_RECORD = "compiled.json"
+"""A compiled copy's record: its key material (the entry's key and the way of compiling), its tree's digest, and
+what was compiled."""
+KEY_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -47,22 +61,101 @@ class Bytecode:
     optimize: int
     keep_sources: bool
 
-    def variant(self) -> str:
-        text = json.dumps([self.python_full_version, self.optimize, self.keep_sources, bytecode.script_digest()])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+    def material(self) -> dict[str, Any]:
+        return {"python": self.python_full_version, "optimize": self.optimize, "keep_sources": self.keep_sources,
+                "script": bytecode.script_digest()}
 
 
-def _key(section: DependenciesSection, base_dir: Path, target: Target, python_version: str,
-         lock_file: Path | None) -> str | None:
+def key_material(section: DependenciesSection, base_dir: Path, target: Target, python_version: str,
+                 lock_file: Path | None) -> dict[str, Any] | None:
+    """What decides an installed tree's content: the lock (by the sha256 of its bytes, whatever its format), the
+    requirements, the index settings, the target, the Python version and Kiln's version. None without a lock."""
     if lock_file is None or not lock_file.is_file():
         return None
-    digest = hashlib.sha256()
-    payload = {"format": FORMAT, "kiln": __version__, "target": target.name, "python": python_version,
-               "requirements": deps.read_requirements(section, base_dir),
-               "index": deps.index_args(section, base_dir)}
-    digest.update(json.dumps(payload, sort_keys=True).encode())
-    digest.update(lock_file.read_bytes())
-    return digest.hexdigest()[:32]
+    return canonical({"format": FORMAT, "kiln": __version__, "target": target.name, "python": python_version,
+                      "requirements": deps.read_requirements(section, base_dir),
+                      "index": deps.index_args(section, base_dir), "lock": file_sha256(lock_file)})
+
+
+class _Unproven(Exception):
+    """A cached tree is not the one its record describes (the message says how)."""
+
+
+def install_reusing(section: DependenciesSection, base_dir: Path, target: Target, python_version: str, dest: Path,
+                    cache_dir: Path, lock_file: Path | None, compile_with: Bytecode | None,
+                    warn: Callable[[str], None]) -> tuple[deps.DepsResult, bool, bytecode.Compiled | None]:
+    """deps.install, or the tree it made for the same lock; returns (result, reused, compiled).
+
+    With `compile_with`, `dest` receives the cached compiled copy (sources still in it, __pycache__ and bin/
+    already gone): `compiled` says what was compiled, for bytecode.finish_tree. It is None when the tree could
+    not be cached (no kiln.lock, a read-only cache): then `dest` holds pip's tree, to be compiled in place.
+    A cached entry or compiled copy that does not prove to be this key's is discarded, and `warn` says so in a line.
+    """
+    store = cache_dir / INSTALLED
+    material = key_material(section, base_dir, target, python_version, lock_file)
+    entry = store / key_of(material, KEY_LENGTH) if material is not None else None
+    record = _record(entry, target, warn) if entry is not None else None
+    linked: tuple[Path, bytecode.Compiled | None] | None = None
+    if entry is not None and record is not None:
+        try:
+            linked = _tree_to_link(entry, record, compile_with, warn, target, proven=False)
+        except _Unproven as e:
+            warn(notice(f"tree of installed dependencies for {target.name}", str(e), "installing it again"))
+            _discard(entry)
+    reused = linked is not None
+    if record is not None and linked is not None:
+        result = _result(record)
+    else:
+        result = deps.install(section, base_dir, target, python_version, dest, cache_dir / "wheels",
+                              lock_file=lock_file)
+        material = key_material(section, base_dir, target, python_version, lock_file)  # the lock this install left
+        if material is not None and dest.is_dir():
+            entry = store / key_of(material, KEY_LENGTH)
+            stored = _store(entry, material, dest, result, warn, target)
+            if stored is not None and compile_with is not None:
+                linked = _tree_to_link(entry, stored, compile_with, warn, target, proven=True)
+                if linked[1] is None:
+                    linked = None  # not compiled in the cache: `dest` keeps pip's tree, compiled in place
+    if linked is not None:
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        link_tree(linked[0], dest, dirs_exist_ok=True)
+    return result, reused, linked[1] if linked is not None else None
+
+
+def _record(entry: Path, target: Target, warn: Callable[[str], None]) -> dict[str, Any] | None:
+    """The entry's record when it names this entry's key; an entry whose record does not is discarded."""
+    problem = _record_problem(entry)
+    if problem is None:
+        return dict(json.loads((entry / RECORD).read_text(encoding="utf-8")))
+    if entry.exists():
+        warn(notice(f"tree of installed dependencies for {target.name}", problem, "installing it again"))
+        _discard(entry)
+    return None
+
+
+def _record_problem(entry: Path) -> str | None:
+    """Why the record of `entry` does not show it is the entry of its folder's key; None when it does."""
+    try:
+        record = json.loads((entry / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "its record cannot be read"
+    problem = record_problem(record, entry.name)
+    if problem is None and not (isinstance(record.get("installed"), list) and isinstance(record.get("tree"), str)):
+        problem = "its record is incomplete"
+    return problem
+
+
+def _tree_to_link(entry: Path, record: dict[str, Any], how: Bytecode | None, warn: Callable[[str], None],
+                  target: Target, proven: bool) -> tuple[Path, bytecode.Compiled | None]:
+    """The tree a build links from `entry`, with what was compiled in it: the compiled copy for `how` (made once),
+    else the entry's own tree. The one linked is hashed again here; `proven`: the entry's tree was just hashed."""
+    compiled = _compiled(entry, record, how, warn, target, proven) if how is not None else None
+    if compiled is not None:
+        return compiled
+    if not proven and _tree(entry / "packages") != record["tree"]:
+        raise _Unproven("its installed files are not the ones its record describes (changed or replaced)")
+    return entry / "packages", None
 
 
 def _result(data: dict[str, Any]) -> deps.DepsResult:
@@ -72,78 +165,83 @@ def _result(data: dict[str, Any]) -> deps.DepsResult:
                            reused_wheels=True, locked=True)
 
 
-def install_reusing(section: DependenciesSection, base_dir: Path, target: Target, python_version: str, dest: Path,
-                    cache_dir: Path, lock_file: Path | None, compile_with: Bytecode | None = None,
-                    ) -> tuple[deps.DepsResult, bool, bytecode.Compiled | None]:
-    """deps.install, or the tree it made for the same lock; returns (result, reused, compiled).
-
-    With `compile_with`, `dest` receives the cached compiled copy (sources still in it, __pycache__ and bin/
-    already gone): `compiled` says what was compiled, for bytecode.finish_tree. It is None when the tree could
-    not be cached (no kiln.lock, a read-only cache): then `dest` holds pip's tree, to be compiled in place.
-    """
-    store = cache_dir / INSTALLED
-    key = _key(section, base_dir, target, python_version, lock_file)
-    reused = key is not None and (store / key / "result.json").is_file()
-    if reused:
-        data = json.loads((store / key / "result.json").read_text(encoding="utf-8"))  # type: ignore[operator]
-        result = _result(data)
-    else:
-        result = deps.install(section, base_dir, target, python_version, dest, cache_dir / "wheels",
-                              lock_file=lock_file)
-        key = _key(section, base_dir, target, python_version, lock_file)  # the lock as this install left it
-        if key is not None and dest.is_dir():
-            _store(store, key, dest, result)
-    entry = store / key if key is not None else None
-    compiled = None
-    if entry is not None and compile_with is not None and (entry / "result.json").is_file():
-        compiled = _compiled(entry, compile_with)
-    if entry is not None and compile_with is not None and compiled is not None:
-        source: Path | None = entry / "compiled" / compile_with.variant() / "packages"
-    elif entry is not None and reused:
-        source = entry / "packages"
-    else:
-        source = None  # `dest` keeps the tree pip just made
-    if source is not None:
-        shutil.rmtree(dest, ignore_errors=True)
-        dest.mkdir(parents=True)
-        link_tree(source, dest, dirs_exist_ok=True)
-    return result, reused, compiled
+def _tree(folder: Path) -> str:
+    return tree_digest([("", folder)]) if folder.is_dir() else "none"
 
 
-def _compiled(entry: Path, how: Bytecode) -> bytecode.Compiled | None:
-    """The compiled copy of an entry's tree for `how`, made once (under the entry's lock); None if it cannot be."""
-    final = entry / "compiled" / how.variant()
+def _discard(entry: Path) -> None:
+    with entry_lock(entry):
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def _compiled(entry: Path, record: dict[str, Any], how: Bytecode, warn: Callable[[str], None], target: Target,
+              proven: bool) -> tuple[Path, bytecode.Compiled] | None:
+    """The compiled copy of an entry's tree for `how` and what was compiled in it, made once (under the copy's
+    lock); None if it cannot be (a read-only or broken cache: the build compiles in the bundle instead).
+
+    The copy's key is made of the entry's key and the way of compiling; a copy that does not prove to be its key's
+    (its record, its tree) is made again, from the entry's tree once that proves to be the entry's own."""
+    material = {"entry": entry.name, "bytecode": how.material()}
+    final = entry / "compiled" / key_of(material, 16)
+    problems: list[str] = []
 
     def complete(folder: Path) -> bool:
-        return (folder / "compiled.json").is_file() and (folder / "packages").is_dir()
+        if not folder.exists():
+            return False
+        try:
+            data = json.loads((folder / COMPILED_RECORD).read_text(encoding="utf-8"))
+            problem = record_problem(data, folder.name)
+        except (OSError, ValueError):
+            problem = "its record cannot be read"
+        if problem is None and _tree(folder / "packages") != data.get("tree"):
+            problem = "its files are not the ones its record describes (changed or replaced)"
+        if problem is not None:
+            problems.append(problem)
+        return problem is None
 
     def make(temp: Path) -> None:
+        if not proven and _tree(entry / "packages") != record["tree"]:  # compiled from the entry's own tree only
+            raise _Unproven("its installed files are not the ones its record describes (changed or replaced)")
+        if problems:
+            warn(notice(f"compiled copy of the dependencies for {target.name}", problems[-1], "compiling it again"))
         shutil.copytree(entry / "packages", temp / "packages", symlinks=True)
         remove_unshipped(temp / "packages")
         done = bytecode.precompile_tree(how.python, temp / "packages", how.optimize, how.keep_sources)
-        (temp / "compiled.json").write_text(json.dumps({"pairs": done.pairs, "failed": done.failed}),
-                                            encoding="utf-8")
+        (temp / COMPILED_RECORD).write_text(json.dumps({
+            KEY: material, "tree": _tree(temp / "packages"), "pairs": done.pairs, "failed": done.failed,
+        }), encoding="utf-8")
 
     try:
         build_once(final, complete, make)
-        data = json.loads((final / "compiled.json").read_text(encoding="utf-8"))
+        data = json.loads((final / COMPILED_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None  # a read-only or broken cache: the build compiles in the bundle instead
-    return bytecode.Compiled([(a, b) for a, b in data["pairs"]], list(data["failed"]))
+        return None
+    return final / "packages", bytecode.Compiled([(a, b) for a, b in data["pairs"]], list(data["failed"]))
 
 
-def _store(store: Path, key: str, packages: Path, result: deps.DepsResult) -> None:
+def _store(entry: Path, material: dict[str, Any], packages: Path, result: deps.DepsResult,
+           warn: Callable[[str], None], target: Target) -> dict[str, Any] | None:
     """Copy the fresh tree into the cache (real copies: later stages delete and add files in the bundle, and
-    a copy is never changed through a link), then publish it with one rename."""
-    store.mkdir(parents=True, exist_ok=True)
-    temp = store / f".{key}.{os.getpid()}"
+    a copy is never changed through a link), then publish it with one rename; returns its record, or None when it
+    was not stored (a read-only cache, or another build stored this key first)."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    temp = entry.with_name(f".{entry.name}.{os.getpid()}")
     shutil.rmtree(temp, ignore_errors=True)
     try:
         shutil.copytree(packages, temp / "packages", symlinks=True)
-        (temp / "result.json").write_text(json.dumps({"installed": [asdict(d) for d in result.installed],
-                                                      "locked": result.locked}), encoding="utf-8")
-        os.rename(temp, store / key)
+        record = {KEY: material, "tree": _tree(temp / "packages"), "installed": [asdict(d) for d in result.installed],
+                  "locked": result.locked}
+        (temp / RECORD).write_text(json.dumps(record), encoding="utf-8")
+        with entry_lock(entry):
+            if entry.exists():
+                problem = _record_problem(entry)
+                if problem is None:
+                    return None  # another build stored the same key first: its tree is in use, leave it
+                warn(notice(f"tree of installed dependencies for {target.name}", problem, "storing it again"))
+                shutil.rmtree(entry, ignore_errors=True)
+            os.rename(temp, entry)
     except OSError:
-        pass  # another build stored the same key first, or the cache is read-only: nothing lost
+        return None  # a read-only cache: nothing lost
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+    return record

@@ -87,7 +87,7 @@ def stage_app(
             how = Bytecode(compiler, runtime.full_version, project.build.optimize,
                            project.build.keep_sources) if can_compile else None
             result, reused, precompiled = install_reusing(project.dependencies, base_dir, target, version, packages,
-                                                          cache_dir, lock_file, how)
+                                                          cache_dir, lock_file, how, stage.warn)
             if reused:
                 stage.log("dependencies unchanged (same kiln.lock): reusing the installed tree from the cache")
             if precompiled is not None:
