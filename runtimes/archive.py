@@ -6,6 +6,7 @@ python.org's Windows embeddable distribution (files at the top or in one folder;
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -18,7 +19,8 @@ from pathlib import Path
 from kiln.runtimes.base import ProgressCallback, Runtime
 from kiln.runtimes.cache import (
     CachedRuntime,
-    find_cached,
+    find_proven,
+    proof_problem,
     prune_runtime,
     read_marker,
     remove_tree,
@@ -28,6 +30,7 @@ from kiln.runtimes.cache import (
 )
 from kiln.runtimes.catalog import build_of
 from kiln.runtimes.extract import extract_archive
+from kiln.support.cache_proof import notice
 from kiln.support.errors import KilnError
 from kiln.support.hashing import file_sha256
 from kiln.support.locks import entry_lock
@@ -195,6 +198,7 @@ def install_archive(
     full_version: str | None = None,
     build: str | None = None,
     inspect: Callable[[Path], str] | None = None,
+    warn: Callable[[str], None] = lambda message: None,
 ) -> tuple[CachedRuntime, bool]:
     """Put the runtime in `archive` into the cache (extract, check, prune) and return it with `reused`.
 
@@ -202,12 +206,13 @@ def install_archive(
     download may sit in a temp file); `minor` / `full_version` what the archive must hold. An archive already
     in the cache (same sha256) is not extracted again. `build` names the cached copy (default: the
     python-build-standalone release in the name, else local-<sha256>); `inspect` checks the extracted runtime
-    (e.g. its signatures) and returns a line added to its source, or raises.
+    (e.g. its signatures) and returns a line added to its source, or raises. A cached copy that does not prove to
+    be what its marker says is made again (kiln.runtimes.cache.proof_problem), and `warn` gets a line saying so.
     """
     name = filename or archive.name
     check_archive_name(name, target)
     digest = sha256 or file_sha256(archive)
-    existing = find_cached(cache_dir, target, sha256=digest)
+    existing = find_proven(cache_dir, target, warn, sha256=digest)
     if existing is not None:
         _check_minor(existing.minor, minor, name)
         return existing, True
@@ -229,13 +234,15 @@ def install_archive(
         if build is None:
             build = build_of(name) if _PBS_VERSION_RE.match(name) else f"local-{digest[:12]}"
         final = runtime_dir(cache_dir, target, full, build)
-        cached = CachedRuntime(final, target.name, full, build, digest, name, source, pruned)
-        write_marker(content, cached)
+        cached = write_marker(content, CachedRuntime(final, target.name, full, build, digest, name, source, pruned))
         with entry_lock(final):  # builds sharing the cache take turns on this entry (kiln.support.locks)
             current = read_marker(final)
-            if current is not None and current.sha256 == digest:
+            problem = proof_problem(current) if current is not None else None
+            if current is not None and problem is None and current.sha256 == digest:
                 # Another Kiln process finished the same runtime first: use theirs.
                 return current, True
+            if problem is not None:
+                warn(notice(f"Python runtime in {target.name}/{final.name}", problem, "replacing it"))
             remove_tree(final)
             os.rename(content, final)
         progress(1.0, f"Python {full} for {target.name} is ready")
@@ -267,6 +274,8 @@ class ArchiveRuntimeProvider:
         if not self.archive.is_file():
             raise KilnError(f"python.source: the archive {self.archive} does not exist",
                             hint="fix the path, or set python.source = \"download\"")
+        warnings: list[str] = []
         cached, reused = install_archive(self.archive, target, cache_dir, minor=version, progress=progress,
-                                         source=f"archive {self.archive.name}")
-        return as_runtime(cached, target, f"archive {cached.filename} (sha256 {cached.sha256[:12]}…)", reused)
+                                         source=f"archive {self.archive.name}", warn=warnings.append)
+        runtime = as_runtime(cached, target, f"archive {cached.filename} (sha256 {cached.sha256[:12]}…)", reused)
+        return dataclasses.replace(runtime, warnings=(*runtime.warnings, *warnings))

@@ -1,27 +1,39 @@
 """Kiln's cache folder: where runtimes, wheels and rebuild products live, what a complete cached runtime is, and
-cleaning up."""
+cleaning up.
+
+A cached runtime is found by the sha256 of the archive it came from, which its marker records, with the platform,
+version and build its folder is named after and the digest of its `python/` tree. A build takes a runtime only when
+it proves to be what its marker says (`proof_problem`: filed under the folder its marker names, its tree unchanged);
+one that does not is discarded, with a notice, and made again (kiln.support.cache_proof).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
 from kiln.runtimes.prune import prune_stdlib
-from kiln.support.layers import BASES
+from kiln.support.cache_proof import notice
+from kiln.support.layers import BASES, tree_digest
+from kiln.support.locks import entry_lock
 from kiln.support.sizes import tree_size
 from kiln.support.targets import TARGETS, Target
 
 CACHE_ENV = "KILN_CACHE_DIR"
 MARKER = "kiln-runtime.json"
 """Written into a runtime's folder last, once it is extracted, checked and pruned: its presence means complete."""
-MARKER_VERSION = 1
+MARKER_VERSION = 2
+"""2 records the digest of the runtime's tree; a marker of version 1 (no digest) gets it the first time a build takes
+the runtime, so runtimes cached by an earlier Kiln (perhaps added by hand, offline) stay usable."""
 
 
 def cache_root() -> Path:
@@ -68,6 +80,8 @@ class CachedRuntime:
     filename: str
     source: str
     pruned_bytes: int = 0
+    tree: str | None = None
+    """The digest of the `python/` tree (kiln.support.layers.tree_digest) as it was cached."""
 
     @property
     def python_root(self) -> Path:
@@ -82,29 +96,38 @@ class CachedRuntime:
         return TARGETS[self.platform]
 
 
-def write_marker(folder: Path, runtime: CachedRuntime) -> None:
-    """Record a finished runtime; call this after everything else in `folder` is in place."""
+def write_marker(folder: Path, runtime: CachedRuntime) -> CachedRuntime:
+    """Record a finished runtime, with the digest of its `python/` tree; call this after everything else in `folder`
+    is in place. Returns `runtime` with that digest."""
+    recorded = dataclasses.replace(runtime, tree=runtime_tree(folder / "python"))
     data = {
         "marker_version": MARKER_VERSION,
-        "platform": runtime.platform,
-        "full_version": runtime.full_version,
-        "build": runtime.build,
-        "sha256": runtime.sha256,
-        "filename": runtime.filename,
-        "source": runtime.source,
-        "pruned_bytes": runtime.pruned_bytes,
+        "platform": recorded.platform,
+        "full_version": recorded.full_version,
+        "build": recorded.build,
+        "sha256": recorded.sha256,
+        "filename": recorded.filename,
+        "source": recorded.source,
+        "pruned_bytes": recorded.pruned_bytes,
+        "tree": recorded.tree,
     }
     temp = folder / f".{MARKER}.tmp"
     temp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(temp, folder / MARKER)
+    return recorded
+
+
+def runtime_tree(python_root: Path) -> str:
+    return tree_digest([("python", python_root)])
 
 
 def read_marker(folder: Path) -> CachedRuntime | None:
     """The cached runtime in `folder`, or None when it is missing, incomplete or from an unknown Kiln."""
     try:
         data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-        if data.get("marker_version") != MARKER_VERSION or data["platform"] not in TARGETS:
+        if data.get("marker_version") not in (1, MARKER_VERSION) or data["platform"] not in TARGETS:
             return None
+        tree = data.get("tree") if data["marker_version"] == MARKER_VERSION else None
         runtime = CachedRuntime(
             path=folder,
             platform=str(data["platform"]),
@@ -114,14 +137,56 @@ def read_marker(folder: Path) -> CachedRuntime | None:
             filename=str(data["filename"]),
             source=str(data["source"]),
             pruned_bytes=int(data.get("pruned_bytes", 0)),
+            tree=str(tree) if tree is not None else None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return runtime if runtime.python_root.is_dir() else None
 
 
+def proof_problem(cached: CachedRuntime) -> str | None:
+    """Why `cached` is not the runtime its marker describes, or None when it is: it must sit in the folder its
+    marker names, and its tree must have the recorded digest. A marker from before digests were recorded gets the
+    digest now (what an earlier Kiln cached is taken as it is, once)."""
+    if not _filed_right(cached):
+        return (f"its record is of Python {cached.full_version} ({cached.build}) for {cached.platform}, filed under "
+                f"{cached.path.parent.name}/{cached.path.name}")
+    if cached.tree is None:
+        with contextlib.suppress(OSError):
+            write_marker(cached.path, cached)
+        return None
+    if runtime_tree(cached.python_root) != cached.tree:
+        return "its files are not the ones its record describes (changed or replaced)"
+    return None
+
+
+def _filed_right(cached: CachedRuntime) -> bool:
+    """`cached` sits in the folder its marker names (`<platform>/<version>-<build>`)."""
+    return cached.path.name == f"{cached.full_version}-{cached.build}" and cached.path.parent.name == cached.platform
+
+
+def take_cached(candidates: list[CachedRuntime], warn: Callable[[str], None]) -> CachedRuntime | None:
+    """The first of `candidates` that proves to be what its marker says; each one before it that does not is
+    discarded (removed from the cache), and `warn` gets a line saying so."""
+    for cached in candidates:
+        problem = proof_problem(cached)
+        if problem is None:
+            return cached
+        warn(notice(f"Python {cached.full_version} for {cached.platform} ({cached.path.name})", problem,
+                    "making it again"))
+        discard(cached.path)
+    return None
+
+
+def discard(folder: Path) -> None:
+    """Remove a cached runtime's folder, under its entry lock (kiln.support.locks)."""
+    with entry_lock(folder), contextlib.suppress(OSError):
+        remove_tree(folder)
+
+
 def list_cached(root: Path | None = None, target: Target | None = None) -> list[CachedRuntime]:
-    """Every complete runtime in the cache (optionally for one target), newest version first."""
+    """Every complete runtime in the cache (optionally for one target), newest version first. A folder whose marker
+    names another folder (a runtime copied over another one's) is none of them: it is left out."""
     base = runtimes_root(root)
     platforms: list[str]
     if target is not None:
@@ -136,7 +201,7 @@ def list_cached(root: Path | None = None, target: Target | None = None) -> list[
         for child in folder.iterdir():
             if child.is_dir() and not child.name.startswith("."):
                 cached = read_marker(child)
-                if cached is not None and cached.platform == platform:
+                if cached is not None and _filed_right(cached):
                     found.append(cached)
     return sorted(found, key=lambda c: (c.platform, _version_key(c.full_version), c.build), reverse=True)
 
@@ -144,16 +209,21 @@ def list_cached(root: Path | None = None, target: Target | None = None) -> list[
 def find_cached(
     root: Path, target: Target, *, sha256: str | None = None, full_version: str | None = None, build: str | None = None
 ) -> CachedRuntime | None:
-    """A complete cached runtime for `target` matching every given field, or None."""
-    for cached in list_cached(root, target):
-        if sha256 is not None and cached.sha256 != sha256:
-            continue
-        if full_version is not None and cached.full_version != full_version:
-            continue
-        if build is not None and cached.build != build:
-            continue
-        return cached
-    return None
+    """A complete cached runtime for `target` matching every given field, or None (as its marker says: for what a
+    build takes, `find_proven`)."""
+    return next(iter(_matching(root, target, sha256, full_version, build)), None)
+
+
+def find_proven(root: Path, target: Target, warn: Callable[[str], None], *, sha256: str | None = None,
+                full_version: str | None = None, build: str | None = None) -> CachedRuntime | None:
+    """find_cached for a build: the first match that proves to be what its marker says (take_cached)."""
+    return take_cached(_matching(root, target, sha256, full_version, build), warn)
+
+
+def _matching(root: Path, target: Target, sha256: str | None, full_version: str | None,
+              build: str | None) -> list[CachedRuntime]:
+    return [c for c in list_cached(root, target) if (sha256 is None or c.sha256 == sha256)
+            and (full_version is None or c.full_version == full_version) and (build is None or c.build == build)]
 
 
 def remove_tree(path: Path) -> int:

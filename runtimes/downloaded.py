@@ -5,12 +5,21 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from kiln.runtimes import catalog
 from kiln.runtimes.archive import as_runtime, install_archive
 from kiln.runtimes.base import ProgressCallback, Runtime
-from kiln.runtimes.cache import CachedRuntime, find_cached, list_cached, runtimes_root, sweep_leftovers
+from kiln.runtimes.cache import (
+    CachedRuntime,
+    find_cached,
+    find_proven,
+    list_cached,
+    runtimes_root,
+    sweep_leftovers,
+    take_cached,
+)
 from kiln.runtimes.download import download
 from kiln.support.errors import KilnError
 from kiln.support.targets import Target
@@ -20,15 +29,17 @@ DOWNLOAD_SHARE = 0.85
 
 
 def fetch(
-    target: Target, minor: str, cache_dir: Path, progress: ProgressCallback, *, timeout: float = 60.0
+    target: Target, minor: str, cache_dir: Path, progress: ProgressCallback, *, timeout: float = 60.0,
+    warn: Callable[[str], None] = lambda message: None,
 ) -> tuple[CachedRuntime, bool, catalog.CatalogEntry]:
     """The cached runtime for Python `minor` on `target`, downloading it first if needed; (runtime, reused, entry).
 
     The catalog picks the archive (newest patch, stripped when available). A complete cached copy of that
-    exact archive is returned at once, without any network access.
+    exact archive is returned at once, without any network access, once it proves to be what its marker says (one
+    that does not is discarded, and `warn` says so).
     """
     entry = catalog.pick(target, minor)
-    cached = find_cached(cache_dir, target, sha256=entry.sha256)
+    cached = find_proven(cache_dir, target, warn, sha256=entry.sha256)
     if cached is not None:
         progress(1.0, f"Python {cached.full_version} for {target.name} is cached")
         return cached, True, entry
@@ -49,6 +60,7 @@ def fetch(
             sha256=entry.sha256,
             filename=entry.filename,
             full_version=entry.version,
+            warn=warn,
         )
         return cached, reused, entry
     finally:
@@ -59,9 +71,13 @@ def fetch(
 def best_cached(cache_dir: Path, target: Target, minor: str) -> CachedRuntime | None:
     """The runtime a build uses for `minor` when the catalog's archive cannot be fetched: the newest patch in
     the cache (one added with `kiln runtimes add` or downloaded earlier), python-build-standalone's first."""
+    return next(iter(_fallbacks(cache_dir, target, minor)), None)
+
+
+def _fallbacks(cache_dir: Path, target: Target, minor: str) -> list[CachedRuntime]:
     candidates = [c for c in list_cached(cache_dir, target) if c.minor == minor]
     candidates.sort(key=lambda c: c.build.startswith("embed-"))  # stable: newest first within each group
-    return candidates[0] if candidates else None
+    return candidates
 
 
 def fix_hint(target: Target, minor: str) -> str:
@@ -104,10 +120,16 @@ class DownloadedRuntimeProvider:
         self.timeout = timeout
 
     def provide(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback) -> Runtime:
+        notices: list[str] = []
+        runtime = self._provide(target, version, cache_dir, progress, notices.append)
+        return dataclasses.replace(runtime, warnings=(*notices, *runtime.warnings))
+
+    def _provide(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback,
+                 warn: Callable[[str], None]) -> Runtime:
         try:
-            cached, reused, entry = fetch(target, version, cache_dir, progress, timeout=self.timeout)
+            cached, reused, entry = fetch(target, version, cache_dir, progress, timeout=self.timeout, warn=warn)
         except KilnError as e:
-            fallback = best_cached(cache_dir, target, version)
+            fallback = take_cached(_fallbacks(cache_dir, target, version), warn)
             if fallback is None:
                 raise KilnError(f"no Python {version} runtime for {target.name}: {e.message}",
                                 hint=fix_hint(target, version)) from None

@@ -10,8 +10,10 @@ unpacked runtime is cached like any other (keyed by the sdist's sha256).
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from kiln.model import lockfile
 from kiln.runtimes.archive import as_runtime, install_archive
 from kiln.runtimes.authenticode import check_runtime
 from kiln.runtimes.base import ProgressCallback, Runtime
-from kiln.runtimes.cache import CachedRuntime, find_cached, list_cached, runtimes_root, sweep_leftovers
+from kiln.runtimes.cache import CachedRuntime, find_proven, list_cached, runtimes_root, sweep_leftovers, take_cached
 from kiln.runtimes.extract import extract_archive
 from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.hashing import file_sha256
@@ -111,10 +113,11 @@ class EmbedRuntimeProvider:
             raise KilnError(f"python.org's embeddable Python exists only for {PLATFORM}, not {target.name}",
                             hint="use [python] source = \"auto\" for the other platforms")
         pin = self._pin(version)
-        cached = self._cached(target, version, cache_dir, pin)
+        notices: list[str] = []
+        cached = self._cached(target, version, cache_dir, pin, notices.append)
         if cached is not None:
             progress(1.0, f"Python {cached.full_version} (embeddable) for {target.name} is cached")
-            return as_runtime(cached, target, cached.source, True)
+            return _with(as_runtime(cached, target, cached.source, True), notices)
         platform_dir = runtimes_root(cache_dir) / target.name
         platform_dir.mkdir(parents=True, exist_ok=True)
         sweep_leftovers(platform_dir)
@@ -129,12 +132,12 @@ class EmbedRuntimeProvider:
             cached, reused = install_archive(
                 data, target, cache_dir, source=source, minor=version, sha256=fetched.sha256,
                 filename=fetched.sdist.name, build=f"{BUILD_PREFIX}{fetched.version}", inspect=check_runtime,
-                progress=lambda f, m: progress(0.7 + 0.3 * f, m),
+                progress=lambda f, m: progress(0.7 + 0.3 * f, m), warn=notices.append,
             )
         finally:
             shutil.rmtree(work, ignore_errors=True)
         self._save_pin(cached, fetched.version)
-        return as_runtime(cached, target, cached.source, reused)
+        return _with(as_runtime(cached, target, cached.source, reused), notices)
 
     def _pin(self, minor: str) -> lockfile.LockedRuntime | None:
         lock = lockfile.read_lock(self.lock_file) if self.lock_file else None
@@ -143,12 +146,12 @@ class EmbedRuntimeProvider:
 
     @staticmethod
     def _cached(
-        target: Target, minor: str, cache_dir: Path, pin: lockfile.LockedRuntime | None
+        target: Target, minor: str, cache_dir: Path, pin: lockfile.LockedRuntime | None, warn: Callable[[str], None]
     ) -> CachedRuntime | None:
         if pin is not None:
-            return find_cached(cache_dir, target, sha256=pin.sha256)
+            return find_proven(cache_dir, target, warn, sha256=pin.sha256)
         # No pin yet: the newest embeddable runtime already cached for this minor (builds stay offline).
-        return next((c for c in list_cached(cache_dir, target) if is_embed(c) and c.minor == minor), None)
+        return take_cached([c for c in list_cached(cache_dir, target) if is_embed(c) and c.minor == minor], warn)
 
     def _save_pin(self, cached: CachedRuntime, version: str) -> None:
         """Record the sdist in kiln.lock (created if missing) so the next build gets exactly this file."""
@@ -157,3 +160,8 @@ class EmbedRuntimeProvider:
         lock = lockfile.read_lock(self.lock_file) or lockfile.Lock(python=cached.minor)
         lock.runtimes[PLATFORM] = lockfile.LockedRuntime(PACKAGE, version, cached.filename, cached.sha256)
         lockfile.write_lock(self.lock_file, lock)
+
+
+def _with(runtime: Runtime, notices: list[str]) -> Runtime:
+    """`runtime` with the notices of cache entries discarded on the way among its warnings."""
+    return dataclasses.replace(runtime, warnings=(*notices, *runtime.warnings))

@@ -3,11 +3,14 @@
 A copied interpreter keeps looking for libpython and the extension modules' libraries where it was built,
 and silently loads another libpython from the system when that one is gone. So the copy gets RUNPATHs
 relative to itself ($ORIGIN), and every shared library it needs beyond glibc travels with it.
+
+The cached copy's record holds its key material (the interpreter's prefix, version and libpython's size and time)
+and the digest of its tree; it is used only when the key computed from that record is the one it is filed under
+and its tree is unchanged (kiln.support.cache_proof), else it is made again, with a warning.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -19,9 +22,11 @@ from pathlib import Path
 import lief
 
 from kiln.runtimes.base import ProgressCallback, Runtime
+from kiln.runtimes.cache import runtime_tree
 from kiln.runtimes.prune import prune_stdlib
 from kiln.support.atomic import atomic_path
 from kiln.support.bytecode import compile_tree
+from kiln.support.cache_proof import KEY, key_of, notice, record_problem
 from kiln.support.errors import KilnError
 from kiln.support.locks import build_once
 from kiln.support.targets import Target
@@ -72,35 +77,53 @@ class HostRuntimeProvider:
                 hint="use a Python built with --enable-shared (pyenv: PYTHON_CONFIGURE_OPTS=--enable-shared), "
                 "or set [python] source = \"download\"",
             )
-        key = self._cache_key(version)
-        final = cache_dir / "runtimes" / "host" / f"{version}-{key}"
-        marker = final / ".kiln-complete"
-        if marker.exists():
+        material = self._key_material(version)
+        final = cache_dir / "runtimes" / "host" / f"{version}-{key_of(material, 16)}"
+        problems: list[str] = []
+
+        def complete(folder: Path) -> bool:
+            if not folder.exists():
+                return False
+            problem = _proof_problem(folder)
+            if problem is not None:
+                problems.append(problem)
+            return problem is None
+
+        if complete(final):
             return self._runtime(final / "python", target, version, reused=True)
         progress(0.0, f"relocating host Python {sys.version.split()[0]}")
+        warnings: list[str] = []
 
         def relocate(temp: Path) -> None:
+            if problems:
+                warnings.append(notice(f"relocated host Python ({final.name})", problems[-1], "relocating it again"))
             self._relocate(temp / "python", version, progress)
-            (temp / ".kiln-complete").write_text(json.dumps({"prefix": str(self.prefix)}), encoding="utf-8")
+            record = {KEY: material, "tree": runtime_tree(temp / "python")}
+            (temp / COMPLETE).write_text(json.dumps(record), encoding="utf-8")
 
         # Builds sharing the cache take turns on this entry (kiln.support.locks): each relocates into its own
         # temp folder, renamed into place; a build that waited reuses what the first one made.
-        reused = build_once(final, lambda folder: (folder / ".kiln-complete").exists(), relocate)
+        reused = build_once(final, complete, relocate)
         progress(1.0, "host Python relocated")
-        return self._runtime(final / "python", target, version, reused=reused)
+        return self._runtime(final / "python", target, version, reused=reused, warnings=tuple(warnings))
 
-    def _cache_key(self, version: str) -> str:
+    def _key_material(self, version: str) -> dict[str, object]:
+        """What the relocated copy is made from: this interpreter (its prefix, version and libpython's size and
+        modification time) and the relocation's format."""
         libpython = self.prefix / "lib" / f"libpython{version}.so.1.0"
         stat = libpython.stat()
-        text = f"{self.prefix}|{sys.version}|{stat.st_size}|{stat.st_mtime_ns}|{RUNTIME_FORMAT}"
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return {"format": RUNTIME_FORMAT, "prefix": str(self.prefix), "python": sys.version,
+                "libpython_size": stat.st_size, "libpython_mtime_ns": stat.st_mtime_ns}
 
-    def _runtime(self, root: Path, target: Target, version: str, reused: bool) -> Runtime:
+    def _runtime(self, root: Path, target: Target, version: str, reused: bool,
+                 warnings: tuple[str, ...] = ()) -> Runtime:
         return Runtime(
             root=root, target=target, version=version, full_version=sys.version.split()[0],
             source=f"host {self.prefix}", reused=reused,
             notes=(f"built from this machine's Python: needs glibc {glibc_version()} or newer on the user's machine",),
+            warnings=warnings,
         )
+
 
     def _relocate(self, dest: Path, version: str, progress: ProgressCallback) -> None:
         src_lib = self.prefix / "lib"
@@ -142,6 +165,22 @@ class HostRuntimeProvider:
         progress(0.8, "compiling the standard library")
         # The stdlib ships as bytecode only: smaller, and nothing to re-validate at start-up.
         compile_tree(dest / "bin" / f"python{version}", stdlib, optimize=0, keep_sources=False)
+
+
+COMPLETE = ".kiln-complete"
+"""The relocated copy's record, written last: its key material and the digest of its `python/` tree."""
+
+
+def _proof_problem(folder: Path) -> str | None:
+    """Why the relocated copy in `folder` (named `<3.X>-<key>`) is not its key's, or None when it is."""
+    try:
+        record = json.loads((folder / COMPLETE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "its record cannot be read"
+    problem = record_problem(record, folder.name.rpartition("-")[2])
+    if problem is None and runtime_tree(folder / "python") != record.get("tree"):
+        problem = "its files are not the ones its record describes (changed or replaced)"
+    return problem
 
 
 def needed_libraries(elf: Path) -> dict[str, Path]:

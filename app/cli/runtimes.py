@@ -128,8 +128,11 @@ def cmd_runtimes_fetch(args: argparse.Namespace) -> int:
     platforms = args.platform or [host_target().name]
     for platform in dict.fromkeys(platforms):
         target = TARGETS[platform]
+        notices: list[str] = []
         with _progress_bar(console, f"Python {args.version} for {platform}") as update:
-            cached, reused, _entry = fetch(target, args.version, _root(args), update)
+            cached, reused, _entry = fetch(target, args.version, _root(args), update, warn=notices.append)
+        for line in notices:
+            console.print(f"[yellow]warning:[/] {escape(line)}")
         state = "already cached" if reused else "downloaded, verified and cached"
         size = _mb(tree_size(cached.path))
         where = escape(str(cached.python_root))
@@ -144,9 +147,13 @@ def cmd_runtimes_add(args: argparse.Namespace) -> int:
         raise KilnError(f"{archive} does not exist or is not a file")
     target = TARGETS[args.platform]
     with _progress_bar(console, f"adding {archive.name}") as update:
+        notices: list[str] = []
         cached, reused = install_archive(
-            archive, target, _root(args), minor=args.version, progress=update, source=f"added {archive.name}"
+            archive, target, _root(args), minor=args.version, progress=update, source=f"added {archive.name}",
+            warn=notices.append,
         )
+    for line in notices:
+        console.print(f"[yellow]warning:[/] {escape(line)}")
     state = "was already in the cache" if reused else "added to the cache"
     console.print(f"Python {cached.full_version} for {args.platform} {state}: {escape(str(cached.python_root))}")
     console.print(f"sha256 {cached.sha256}")

@@ -96,3 +96,30 @@ def test_wrong_version_or_target_is_a_clear_error(tmp_path: Path) -> None:
 def test_no_stale_bytecode_caches(runtime) -> None:  # type: ignore[no-untyped-def]
     # timestamped __pycache__ files would make artifacts depend on when the cache was made
     assert list(runtime.root.rglob("__pycache__")) == []
+
+
+def test_a_changed_or_swapped_relocated_runtime_is_made_again(runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The cached copy proves it is its key's: the key computed from its record, and its tree as recorded."""
+    entry = runtime.root.parent
+    copy = tmp_path / "cache" / "runtimes" / "host" / entry.name
+    shutil.copytree(entry, copy, symlinks=True)
+
+    def provide():  # type: ignore[no-untyped-def]
+        return HostRuntimeProvider().provide(runtime.target, runtime.version, tmp_path / "cache", lambda f, m: None)
+
+    assert provide().reused, "a copy of a good entry is as good"
+    # Another interpreter's relocated copy filed under this key: its record names that interpreter.
+    record = json.loads((copy / ".kiln-complete").read_text(encoding="utf-8"))
+    (copy / ".kiln-complete").write_text(json.dumps({**record, "key": {**record["key"], "prefix": "/opt/other"}}),
+                                         encoding="utf-8")
+    again = provide()
+    assert not again.reused and again.root == copy / "python"
+    assert again.warnings == (f"the cached relocated host Python ({entry.name}) was not this build's (its record is "
+                              "of another entry, made from other inputs): discarded, relocating it again",)
+    assert provide().reused and provide().warnings == ()
+    # A file slipped into its tree (its record kept).
+    stdlib = copy / "python" / "lib" / f"python{runtime.version}"
+    (stdlib / "sitecustomize.py").write_text("print('not Python any more')\n", encoding="utf-8")
+    again = provide()
+    assert not again.reused and not (stdlib / "sitecustomize.py").exists()
+    assert "its files are not the ones its record describes" in again.warnings[0]
