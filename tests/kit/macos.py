@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kit.testing import require_tools
+from kit.testing import REPO, require_tools
 
 MARKUPSAFE = "markupsafe==3.0.2"
 SPEEDUPS = "markupsafe/_speedups.cpython-311-darwin.so"
@@ -116,3 +116,14 @@ def recompute_signatures(path: Path) -> list[Recomputed]:
             binary.header.cpu_type, str(binary.header.cpu_type))
         found.append(Recomputed(arch, flags, identifier, n_code, matching, cms))
     return found
+
+
+def linux_launcher(out: Path) -> Path:
+    """resources/launchers/macos/launcher.c compiled for this machine (its logic, runnable here)."""
+    require_tools("gcc")
+    out.mkdir(parents=True, exist_ok=True)
+    launcher = out / "launcher"
+    subprocess.run(["gcc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(launcher),
+                    str(REPO / "resources" / "launchers" / "macos" / "launcher.c"), "-ldl"],
+                   check=True, capture_output=True, timeout=120)
+    return launcher

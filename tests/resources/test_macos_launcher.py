@@ -21,7 +21,8 @@ from pathlib import Path
 
 import lief
 import pytest
-from kit.testing import REPO, require_tools
+from kit.macos import linux_launcher
+from kit.testing import REPO
 
 from kiln.installers.dmg.app_bundle import BUNDLE_FROM_LAUNCHER
 from kiln.installers.dmg.macho import MH_EXECUTE, check_file
@@ -107,14 +108,11 @@ def test_launcher_and_bundle_agree_on_the_layout() -> None:
 @pytest.fixture(scope="session")
 def linux_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(launcher, stub libpython) compiled for this machine from the same sources."""
-    require_tools("gcc")
     out = tmp_path_factory.mktemp("linux-launcher")
-    flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"]
-    subprocess.run(["gcc", *flags, "-o", str(out / "launcher"), str(SOURCES / "launcher.c"), "-ldl"],
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run(["gcc", "-shared", "-fPIC", *flags, "-o", str(out / "libpython.so"), str(HERE / "stub_libpython.c")],
-                   check=True, capture_output=True, timeout=120)
-    return out / "launcher", out / "libpython.so"
+    launcher = linux_launcher(out)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(out / "libpython.so"),
+                    str(HERE / "stub_libpython.c")], check=True, capture_output=True, timeout=120)
+    return launcher, out / "libpython.so"
 
 
 App = Callable[..., Path]
