@@ -127,3 +127,37 @@ def linux_launcher(out: Path) -> Path:
                     str(REPO / "resources" / "launchers" / "macos" / "launcher.c"), "-ldl"],
                    check=True, capture_output=True, timeout=120)
     return launcher
+
+
+def macos_runtime_archive(folder: Path, platform: str = "macos-arm64", version: str = "3.11.4",
+                          extension: Path | None = None) -> Path:
+    """A python-build-standalone install_only archive for macOS in layout, whose interpreter and libpython are real
+    (if empty) Mach-O files, unsigned, made by the signing library; `extension` (a real module, e.g. markupsafe's)
+    becomes lib-dynload/_json.cpython-3X-darwin.so. No macOS CPython can be downloaded here."""
+    import io
+    import tarfile
+
+    import apple_platform as ap
+
+    arch = {"macos-arm64": "aarch64", "macos-x86_64": "x86_64"}[platform]
+    minor = ".".join(version.split(".")[:2])
+    tag = minor.replace(".", "")
+    files = {
+        f"python/bin/python{minor}": (ap.macho.create_synthetic(arch, "executable"), 0o755),
+        f"python/lib/libpython{minor}.dylib": (ap.macho.create_synthetic(arch, "dylib"), 0o755),
+        f"python/lib/python{minor}/os.py": (b"# os\n", 0o644),
+        f"python/lib/python{minor}/site-packages/README.txt": (b"", 0o644),
+        f"python/include/python{minor}/patchlevel.h": (f'#define PY_VERSION "{version}"\n'.encode(), 0o644),
+    }
+    if extension is not None:
+        files[f"python/lib/python{minor}/lib-dynload/_json.cpython-{tag}-darwin.so"] = (extension.read_bytes(), 0o755)
+    path = folder / f"cpython-{version}+20240726-{arch}-apple-darwin-install_only.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, (data, mode) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("python/bin/python3")
+        link.type, link.linkname = tarfile.SYMTYPE, f"python{minor}"
+        tar.addfile(link)
+    return path

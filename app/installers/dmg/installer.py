@@ -1,7 +1,9 @@
 """The dmg kind: a macOS disk image holding `<Title>.app` and an Applications link, built on Linux.
 
-Steps: the .app bundle (app_bundle.py) and the link go into a volume folder; xorriso turns it into an HFS+ volume
-and Kiln's UDIF writer compresses it (hfs_volume.py, udif.py), each reporting its progress into the stage's.
+Steps: the .app bundle (app_bundle.py), its universal Mach-O files thinned to the target's architecture (thin.py)
+and signed (codesign.py), and the link go into a volume folder; xorriso turns it into an HFS+ volume and Kiln's UDIF
+writer compresses it (hfs_volume.py, udif.py), each reporting its progress into the stage's. With a Developer ID
+certificate the DMG is signed too, and notarized when asked (notarize.py).
 Same input, same bytes: every date on the volume is $SOURCE_DATE_EPOCH or a fixed date, owners are 0:0 and modes
 are normalised.
 """
@@ -18,10 +20,22 @@ from xml.parsers.expat import ExpatError
 
 from kiln.installers.dmg import reader as dmg_reader
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
+from kiln.installers.dmg.apple_network import TIMESTAMP_SERVICE, unreachable
+from kiln.installers.dmg.codesign import (
+    Identity,
+    check_app,
+    entitlements_file,
+    find_macho_files,
+    sign_app,
+    sign_dmg,
+    signing_identity,
+)
 from kiln.installers.dmg.documents import add_document_types
 from kiln.installers.dmg.finder import layout_for, write_finder_files
 from kiln.installers.dmg.hfs_volume import make_dmg, sanitize_volume_name
+from kiln.installers.dmg.notarize import notarize_dmg
 from kiln.installers.dmg.options import DmgOptions
+from kiln.installers.dmg.thin import thin_files
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.support.errors import KilnError
 from kiln.support.icons import load_icon, write_icns
@@ -30,7 +44,10 @@ from kiln.support.tools import run
 
 FIXED_EPOCH = 946684800  # 2000-01-01 00:00 UTC: the date on every file when SOURCE_DATE_EPOCH is not set
 _SEVEN_ZIP = ("7z", "7zz")
-_BUNDLE_SHARE = 0.2  # of the stage: icon and .app bundle (a copy of the staged files); make_dmg reports the rest
+_BUNDLE_SHARE = 0.1  # of the stage: icon and .app bundle (a copy of the staged files)
+_SIGNED_SHARE = 0.25  # ... and thinning and signing; make_dmg reports up to _DMG_SHARE, the rest signs the DMG
+_DMG_SHARE = 0.95
+_PROBLEMS_SHOWN = 5
 _LISTED_LINKS = 20  # symlink targets `describe` reads one 7-Zip call each; enough for the volume's top levels
 
 
@@ -74,18 +91,73 @@ class DmgInstaller(Installer[DmgOptions]):
             ctx.reporter.warn(warning)
         if self.options.applications_link:
             (volume / "Applications").symlink_to("/Applications")  # drag-to-install target in Finder
+        ctx.check_cancelled()
+        ctx.reporter.progress(_BUNDLE_SHARE, "thinning and signing the app")
+        identity = signing_identity(self.options.signing, ctx.base_dir)
+        timestamp = self._timestamp(ctx, identity)
+        self._thin(ctx, app_dir)
+        ctx.check_cancelled()
+        self._sign(ctx, app_dir, identifier, identity, timestamp)
         layout = layout_for(app_folder_name(staged.app.title), self.options.applications_link)
         write_finder_files(volume, self.volume_name(staged), layout, icns, build_epoch())
         ctx.check_cancelled()
-        ctx.reporter.progress(_BUNDLE_SHARE, "making the HFS+ volume and compressing it")
+        ctx.reporter.progress(_SIGNED_SHARE, "making the HFS+ volume and compressing it")
 
-        def report(fraction: float, message: str) -> None:  # make_dmg's own progress, into the rest of the stage
-            ctx.reporter.progress(_BUNDLE_SHARE + (1 - _BUNDLE_SHARE) * fraction, message)
+        def report(fraction: float, message: str) -> None:  # make_dmg's own progress, into the stage's
+            ctx.reporter.progress(_SIGNED_SHARE + (_DMG_SHARE - _SIGNED_SHARE) * fraction, message)
 
         stats = make_dmg(volume, self.volume_name(staged), out, epoch=build_epoch(), custom_icon=True, progress=report)
         ctx.reporter.log(f"{out.name}: {human_size(stats.uncompressed_bytes)} image, "
                          f"{human_size(stats.file_bytes)} compressed ({stats.chunk_counts})")
+        if identity is not None:
+            ctx.reporter.progress(_DMG_SHARE, "signing the disk image")
+            sign_dmg(out, identifier, identity, timestamp)
+            if self.options.signing.notarize:
+                ctx.reporter.progress(_DMG_SHARE, "notarizing the disk image")
+                notarize_dmg(out, self.options.signing, ctx.work_dir, ctx.reporter.log, ctx.reporter.warn)
         ctx.reporter.progress(1.0, "disk image written")
+
+    def _timestamp(self, ctx: BuildContext, identity: Identity | None) -> bool:
+        """Whether signatures get Apple's secure timestamp: asked for, and the server reachable (else say so)."""
+        if identity is None or not self.options.signing.timestamp:
+            return False
+        problem = unreachable(TIMESTAMP_SERVICE)
+        if problem:
+            ctx.reporter.warn(f"signing without a secure timestamp: {problem}; notarization needs one, so build "
+                              "again with network before publishing")
+        return problem is None
+
+    def _thin(self, ctx: BuildContext, app_dir: Path) -> None:
+        """Cut universal Mach-O files down to the target's architecture; warn about files without it."""
+        arch = self.target.arch
+        files = [(f.relpath, f.path, f.macho) for f in find_macho_files(app_dir) if f.macho is not None]
+        thinned = thin_files(files, arch)
+        if thinned.files:
+            ctx.reporter.log(f"thinned {thinned.files} universal Mach-O files to {arch}: "
+                             f"{human_size(thinned.bytes_before)} -> {human_size(thinned.bytes_after)}")
+        if thinned.foreign:
+            listed = ", ".join(thinned.foreign[:_PROBLEMS_SHOWN])
+            extra = len(thinned.foreign) - _PROBLEMS_SHOWN
+            more = f" and {extra} more" if extra > 0 else ""
+            ctx.reporter.warn(f"{len(thinned.foreign)} Mach-O files have no {arch} code and will not load on the "
+                              f"Macs this DMG is for: {listed}{more}")
+
+    def _sign(self, ctx: BuildContext, app_dir: Path, identifier: str, identity: Identity | None,
+              timestamp: bool) -> None:
+        """Sign the app (ad hoc, or with the Developer ID certificate), then read every signature back."""
+        signing = self.options.signing
+        entitlements = entitlements_file(signing, ctx.base_dir, ctx.work_dir) if identity else None
+        signed = sign_app(app_dir, identifier, identity, entitlements, timestamp, ctx.reporter.log)
+        for path in signed.unreadable:
+            ctx.reporter.warn(f"{path} starts like a Mach-O file but cannot be read; it is sealed but not signed")
+        problems = check_app(app_dir, identity)
+        if problems:
+            raise KilnError(f"the signed app does not check out: {'; '.join(problems[:_PROBLEMS_SHOWN])}",
+                            hint="this is a bug in Kiln or its signing library; please report it with the build log")
+        kept = f", {signed.kept} kept their own valid signatures" if signed.kept else ""
+        stamp = ", timestamped" if signed.timestamped else ""
+        ctx.reporter.log(f"signed {app_dir.name} ({signed.mode}{stamp}): {signed.signed} Mach-O files{kept}, "
+                         "every file sealed")
 
 
 def build_epoch() -> int:

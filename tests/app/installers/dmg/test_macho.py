@@ -9,7 +9,7 @@ from pathlib import Path
 
 import lief
 import pytest
-from kit.macos import COMMON_NAME, TEAM, Certificate, developer_id_certificate, markupsafe_module, recompute_signatures
+from kit.macos import COMMON_NAME, TEAM, Certificate, recompute_signatures
 
 from kiln.installers.dmg.cms import CmsError, cms_summary, oid, parse
 from kiln.installers.dmg.macho import (
@@ -23,20 +23,6 @@ from kiln.installers.dmg.macho import (
     parse_macho,
     read_macho,
 )
-
-
-@pytest.fixture(scope="module")
-def modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("markupsafe")
-    return {"arm64": markupsafe_module(folder, "macosx_11_0_arm64"),
-            "universal2": markupsafe_module(folder, "macosx_10_9_universal2")}
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Certificate]:
-    folder = tmp_path_factory.mktemp("certificates")
-    return {"developer-id": developer_id_certificate(folder / "devid"),
-            "other": developer_id_certificate(folder / "other", "Apple Development: Someone", developer_id=False)}
 
 
 def sign(path: Path, certificate: Certificate | None, runtime: bool = True) -> None:
