@@ -32,6 +32,7 @@ from kiln.installers.dmg.codesign import (
 )
 from kiln.installers.dmg.documents import add_document_types
 from kiln.installers.dmg.finder import layout_for, write_finder_files
+from kiln.installers.dmg.hfs_names import use_hfs_plus_names
 from kiln.installers.dmg.hfs_volume import make_dmg, sanitize_volume_name
 from kiln.installers.dmg.notarize import notarize_dmg
 from kiln.installers.dmg.options import DmgOptions
@@ -95,6 +96,7 @@ class DmgInstaller(Installer[DmgOptions]):
         ctx.reporter.progress(_BUNDLE_SHARE, "thinning and signing the app")
         identity = signing_identity(self.options.signing, ctx.base_dir)
         timestamp = self._timestamp(ctx, identity)
+        use_hfs_plus_names(app_dir)  # the seal must name files as the Mac will read them
         self._thin(ctx, app_dir)
         ctx.check_cancelled()
         self._sign(ctx, app_dir, identifier, identity, timestamp)
@@ -147,7 +149,7 @@ class DmgInstaller(Installer[DmgOptions]):
         """Sign the app (ad hoc, or with the Developer ID certificate), then read every signature back."""
         signing = self.options.signing
         entitlements = entitlements_file(signing, ctx.base_dir, ctx.work_dir) if identity else None
-        signed = sign_app(app_dir, identifier, identity, entitlements, timestamp, ctx.reporter.log)
+        signed = sign_app(app_dir, identifier, identity, entitlements, timestamp)
         for path in signed.unreadable:
             ctx.reporter.warn(f"{path} starts like a Mach-O file but cannot be read; it is sealed but not signed")
         problems = check_app(app_dir, identity)
