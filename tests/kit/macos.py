@@ -24,6 +24,10 @@ SPEEDUPS = "markupsafe/_speedups.cpython-311-darwin.so"
 TEAM = "KILNTEST01"
 COMMON_NAME = f"Developer ID Application: Kiln Test ({TEAM})"
 P12_PASSWORD = "s3cret pass"
+IDENTIFIER = "org.example.hello"
+"""The bundle identifier of the tests' apps."""
+ODD = "odd [x]*? e\u0301"
+"""A folder name with the characters a glob pattern would take for wildcards (and an é as HFS+ stores it)."""
 
 
 def markupsafe_module(folder: Path, platform: str) -> Path:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import plistlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from kiln.installers.dmg.macho import (
     MachO,
     MachOError,
     SliceCheck,
+    binds_bundle,
     check_file,
     is_macho,
     overall_state,
@@ -52,9 +52,6 @@ DEFAULT_ENTITLEMENTS: dict[str, Any] = {
 HARDENED_RUNTIME = "runtime"
 GOOD_STATES = ("ad hoc", "certificate", "Developer ID")
 SEAL_OMITTED = ("Info.plist", "PkgInfo")  # bound through the main executable's Info slot, or not sealed (rules2)
-
-Log = Callable[[str], None]
-
 
 @dataclass(frozen=True)
 class Identity:
@@ -168,7 +165,7 @@ def main_executable(app_dir: Path) -> Path:
 
 
 def sign_app(app_dir: Path, identifier: str, identity: Identity | None, entitlements: Path | None,
-             timestamp: bool, log: Log) -> SigningReport:
+             timestamp: bool) -> SigningReport:
     """Sign every Mach-O file of `app_dir` that needs it, then the bundle; see the module's docstring."""
     import apple_platform as ap
 
@@ -177,8 +174,7 @@ def sign_app(app_dir: Path, identifier: str, identity: Identity | None, entitlem
     exclude, paths = [], {}
     kept = 0
     for item in files:
-        if item.problem:
-            log(f"{item.relpath}: starts like a Mach-O file but cannot be read ({item.problem}); sealed, not signed")
+        if item.problem:  # reported by the caller; the signing library would stop on it
             exclude.append(_glob_escape(item.relpath))
         elif identity is None and item.state in GOOD_STATES:
             kept += 1
@@ -280,6 +276,8 @@ def check_app(app_dir: Path, identity: Identity | None) -> list[str]:
     main = check_main(app_dir)
     if main.problem:
         return [*problems, f"the main executable: {main.problem}"]
+    if main.macho is not None and not all(s.signature and binds_bundle(s.signature) for s in main.macho.slices):
+        problems.append(f"{main.relpath}: its signature does not bind Info.plist and the seal")
     items = [main, *(f for f in find_macho_files(app_dir) if f.path != main.path and not f.problem)]
     wanted = ("certificate", "Developer ID") if identity else GOOD_STATES
     for item in items:

@@ -21,6 +21,7 @@ from xml.parsers.expat import ExpatError
 from kiln.installers.dmg import reader as dmg_reader
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
 from kiln.installers.dmg.apple_network import TIMESTAMP_SERVICE, unreachable
+from kiln.installers.dmg.code_listing import list_code
 from kiln.installers.dmg.codesign import (
     Identity,
     check_app,
@@ -175,6 +176,7 @@ def describe(path: Path) -> str:
     problems = dmg_reader.verify_dmg(path)
     lines.append("checksums: " + ("all CRC32s match" if not problems else "; ".join(problems)))
     lines += list_volume(path)
+    lines += list_code(path)
     return "\n".join(lines)
 
 

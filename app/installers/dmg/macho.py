@@ -307,7 +307,8 @@ def check_slice(data: bytes, piece: Slice, outside: dict[int, bytes] | None = No
     """Whether `piece`'s signature holds over `data` (the whole file's bytes).
 
     `outside`: the data of special slots kept outside the file, for a bundle's main executable:
-    {SPECIAL_INFO: Info.plist bytes, SPECIAL_RESOURCES: CodeResources bytes}; their hashes are checked too.
+    {SPECIAL_INFO: Info.plist bytes, SPECIAL_RESOURCES: CodeResources bytes}; their hashes are checked when the
+    signature binds them (see `binds_bundle`).
     """
     if piece.signature_problem:
         return SliceCheck("broken", (piece.signature_problem,))
@@ -363,9 +364,18 @@ def _special_problems(directory: CodeDirectory, present: dict[int, bytes]) -> li
             if recorded is not None and any(recorded) and slot not in (SPECIAL_INFO, SPECIAL_RESOURCES):
                 problems.append(f"the {name} the {directory.algorithm} CodeDirectory names are missing")
             continue
+        if slot in (SPECIAL_INFO, SPECIAL_RESOURCES) and (recorded is None or not any(recorded)):
+            continue  # a signature that does not bind the bundle's files (an unsigned bundle's executable)
         if recorded is None or hashlib.new(algorithm, present[slot]).digest()[:directory.hash_size] != recorded:
             problems.append(f"the {name} do not match the {directory.algorithm} CodeDirectory")
     return problems
+
+
+def binds_bundle(signature: Signature) -> bool:
+    """Whether every CodeDirectory binds an Info.plist and a seal (CodeResources): a bundle's signed main executable."""
+    return bool(signature.code_directories) and all(
+        any(d.special_hashes.get(SPECIAL_INFO, b"")) and any(d.special_hashes.get(SPECIAL_RESOURCES, b""))
+        for d in signature.code_directories)
 
 
 def check_file(path: Path, outside: dict[int, bytes] | None = None) -> tuple[MachO, list[SliceCheck]]:

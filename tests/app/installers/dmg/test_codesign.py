@@ -10,12 +10,10 @@ import struct
 import subprocess
 from pathlib import Path
 
-import apple_platform as ap
 import pytest
-from kit.macos import COMMON_NAME, P12_PASSWORD, Certificate, recompute_signatures
+from kit.macos import COMMON_NAME, IDENTIFIER, ODD, P12_PASSWORD, Certificate, recompute_signatures
 from kit.testing import find_tool
 
-from kiln.installers.dmg.app_bundle import make_app_bundle
 from kiln.installers.dmg.codesign import (
     DEFAULT_ENTITLEMENTS,
     Identity,
@@ -31,54 +29,9 @@ from kiln.installers.dmg.hfs_volume import make_dmg
 from kiln.installers.dmg.macho import CS_RUNTIME, check_signature, parse_superblob
 from kiln.installers.dmg.options import DmgSigning
 from kiln.installers.dmg.reader import read_image, verify_dmg
-from kiln.kinds.contract import StagedApp
-from kiln.model.project import AppSection, EntrySection
 from kiln.support.errors import KilnError
-from kiln.support.targets import TARGETS
 
-IDENTIFIER = "org.example.hello"
-ODD = "odd [x]*? é"
 CS_ADHOC = 0x2
-
-
-def staged_with_code(root: Path, modules: dict[str, Path], certificates: dict[str, Certificate]) -> StagedApp:
-    """A staged bundle holding the kinds of Mach-O files a real one has, next to plain files."""
-    bundle = root / "bundle"
-    root.mkdir(parents=True, exist_ok=True)
-    vendor = root / "vendor.so"
-    shutil.copy(modules["arm64"], vendor)
-    ap.sign(vendor, signer=ap.Signer(pem=ap.PemKey(files=[certificates["other"].pem, certificates["other"].key])),
-            timestamp_url="none")
-    files: dict[str, bytes] = {
-        "runtime/bin/python3.11": ap.macho.create_synthetic("aarch64", "executable"),  # unsigned
-        "runtime/lib/libpython3.11.dylib": ap.macho.create_synthetic("aarch64", "dylib"),  # unsigned
-        "runtime/lib/python3.11/os.py": b"# os\n",
-        "runtime/lib/fake.dylib": b"\xcf\xfa\xed\xfe not really a dylib",  # looks like Mach-O, is not
-        "packages/markupsafe/_speedups.cpython-311-darwin.so": modules["arm64"].read_bytes(),  # linker-signed
-        "packages/vendor/signed.so": vendor.read_bytes(),  # a vendor's own signature
-        "packages/uni/uni.so": modules["universal2"].read_bytes(),  # one unsigned slice
-        f"packages/{ODD}/é.so": ap.macho.create_synthetic("aarch64", "dylib"),
-        "packages/markupsafe/__init__.py": b"# markupsafe\n",
-        "app/hello/__init__.pyc": b"pyc",
-        "kiln_boot.py": b"# boot\n",
-    }
-    for rel, data in files.items():
-        (bundle / rel).parent.mkdir(parents=True, exist_ok=True)
-        (bundle / rel).write_bytes(data)
-        (bundle / rel).chmod(0o755 if rel.endswith((".so", ".dylib", "python3.11")) else 0o644)
-    (bundle / "runtime" / "bin" / "python3").symlink_to("python3.11")
-    app = AppSection(name="hello", display_name="Hello", version="1.0", identifier=IDENTIFIER)
-    return StagedApp(bundle, TARGETS["macos-arm64"], "3.11", app, EntrySection(module="hello:main"), None)
-
-
-@pytest.fixture
-def app(tmp_path: Path, modules: dict[str, Path], certificates: dict[str, Certificate]) -> Path:
-    staged = staged_with_code(tmp_path / "staged", modules, certificates)
-    (tmp_path / "volume").mkdir()
-    icns = tmp_path / "icon.icns"
-    icns.write_bytes(b"icns\x00\x00\x00\x08")
-    app_dir, _ = make_app_bundle(staged, tmp_path / "volume", "11.0", icns)
-    return app_dir
 
 
 def code_files(app_dir: Path) -> dict[str, bytes]:
@@ -96,15 +49,14 @@ def independent_checks(app_dir: Path) -> None:
     contents = app_dir / "Contents"
     seal = plistlib.loads((contents / "_CodeSignature" / "CodeResources").read_bytes())["files2"]
     for rel in ("Resources/app-bundle/kiln_boot.py", "Resources/app-bundle/runtime/lib/fake.dylib",
-                f"Resources/app-bundle/packages/{ODD}/é.so", "Resources/hello.icns"):
+                f"Resources/app-bundle/packages/{ODD}/e\u0301.so", "Resources/hello.icns"):
         assert seal[rel]["hash2"] == hashlib.sha256((contents / rel).read_bytes()).digest(), rel
     assert seal["Resources/app-bundle/runtime/bin/python3"] == {"symlink": "python3.11"}
 
 
 def test_ad_hoc_signs_what_lacks_a_valid_signature_and_keeps_the_rest(app: Path) -> None:
     before = code_files(app)
-    log: list[str] = []
-    report = sign_app(app, IDENTIFIER, None, None, timestamp=False, log=log.append)
+    report = sign_app(app, IDENTIFIER, None, None, timestamp=False)
     after = code_files(app)
     base = "Contents/Resources/app-bundle/"
     kept = [f"{base}packages/markupsafe/_speedups.cpython-311-darwin.so", f"{base}packages/vendor/signed.so",
@@ -113,7 +65,7 @@ def test_ad_hoc_signs_what_lacks_a_valid_signature_and_keeps_the_rest(app: Path)
     changed = [rel for rel in before if before[rel] != after[rel]]
     assert sorted(changed) == sorted(["Contents/MacOS/hello", f"{base}runtime/bin/python3.11",
                                       f"{base}runtime/lib/libpython3.11.dylib", f"{base}packages/uni/uni.so",
-                                      f"{base}packages/{ODD}/é.so"])
+                                      f"{base}packages/{ODD}/e\u0301.so"])
     assert (report.mode, report.signed, report.kept, report.timestamped) == ("ad hoc", 5, 2, False)
     assert report.unreadable == (f"{base}runtime/lib/fake.dylib",)
     assert check_app(app, None) == []
@@ -131,7 +83,7 @@ def test_developer_id_signs_everything_with_the_hardened_runtime(app: Path, tmp_
     certificate = certificates["developer-id"]
     identity = Identity(certificate.p12, None, "KILN_TEST_PASSWORD", P12_PASSWORD)
     entitlements = entitlements_file(DmgSigning(), tmp_path, tmp_path)
-    report = sign_app(app, IDENTIFIER, identity, entitlements, timestamp=False, log=lambda m: None)
+    report = sign_app(app, IDENTIFIER, identity, entitlements, timestamp=False)
     assert (report.mode, report.signed, report.kept) == ("Developer ID", 7, 0)
     assert check_app(app, identity) == []
     der = certificate_der(certificate)
@@ -160,7 +112,7 @@ def certificate_der(certificate: Certificate) -> bytes:
 
 
 def test_a_file_changed_after_signing_is_found(app: Path) -> None:
-    sign_app(app, IDENTIFIER, None, None, timestamp=False, log=lambda m: None)
+    sign_app(app, IDENTIFIER, None, None, timestamp=False)
     (app / "Contents" / "Resources" / "app-bundle" / "kiln_boot.py").write_text("# changed\n")
     (app / "Contents" / "Resources" / "app-bundle" / "new.txt").write_text("added\n")
     assert sorted(seal_problems(app)) == ["Resources/app-bundle/kiln_boot.py: the sealed hash differs",
@@ -196,7 +148,7 @@ def test_a_bad_password_is_a_clear_error(app: Path, certificates: dict[str, Cert
                                          password: str | None) -> None:
     identity = Identity(certificates["developer-id"].p12, None, "KILN_MACOS_SIGNING_PASSWORD", password)
     with pytest.raises(KilnError) as caught:
-        sign_app(app, IDENTIFIER, identity, None, timestamp=False, log=lambda m: None)
+        sign_app(app, IDENTIFIER, identity, None, timestamp=False)
     assert "KILN_MACOS_SIGNING_PASSWORD" in str(caught.value.hint)
     assert "-legacy" in str(caught.value.hint)  # OpenSSL 3's default PKCS#12 encryption is not readable
 
@@ -213,7 +165,7 @@ def test_project_entitlements_are_checked(tmp_path: Path) -> None:
 
 def test_a_signed_disk_image_still_reads_and_its_signature_holds(app: Path, tmp_path: Path,
                                                                  certificates: dict[str, Certificate]) -> None:
-    sign_app(app, IDENTIFIER, None, None, timestamp=False, log=lambda m: None)
+    sign_app(app, IDENTIFIER, None, None, timestamp=False)
     dmg, unsigned = tmp_path / "hello.dmg", tmp_path / "unsigned.dmg"
     make_dmg(app.parent, "Hello", dmg, epoch=946684800)
     shutil.copy(dmg, unsigned)

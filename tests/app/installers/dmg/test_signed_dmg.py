@@ -155,6 +155,9 @@ def test_developer_id_dmg_carries_the_certificate_and_the_hardened_runtime(
     for path in check_code(app, "arm64"):
         for recomputed in recompute_signatures(path):
             assert recomputed.flags & CS_RUNTIME and COMMON_NAME.encode() in recomputed.cms, path
+    listing = kiln("inspect", dmg)
+    assert listing.returncode == 0, listing.output
+    assert f"disk image: Developer ID ({COMMON_NAME})" in listing.stdout
     readers_agree(dmg, tmp_path)
 
 
