@@ -69,6 +69,8 @@ def describe_file(item: MachOFile) -> str:
     states = [describe_check(c) for c in item.checks]
     state = states[0] if len(set(states)) == 1 else ", ".join(
         f"{arch}: {text}" for arch, text in zip(item.macho.archs, states, strict=True))
+    if item.problem:
+        state += f" (not signable: {item.problem})"
     kinds = sorted({s.kind for s in item.macho.slices})
     return f"    {' '.join(item.macho.archs):<14} {'/'.join(kinds):<10} {state}  {item.relpath}"
 

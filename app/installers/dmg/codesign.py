@@ -32,7 +32,7 @@ from kiln.installers.dmg.macho import (
     SliceCheck,
     binds_bundle,
     check_file,
-    is_macho,
+    has_macho_magic,
     overall_state,
 )
 from kiln.installers.dmg.options import PKCS12_SUFFIXES, DmgSigning
@@ -78,7 +78,7 @@ class MachOFile:
     path: Path
     macho: MachO | None
     checks: tuple[SliceCheck, ...]
-    problem: str = ""  # why it could not be read as Mach-O
+    problem: str = ""  # why it cannot be read as Mach-O, or signed
 
     @property
     def state(self) -> str:
@@ -94,7 +94,7 @@ class SigningReport:
     mode: str  # "ad hoc" or "Developer ID"
     signed: int
     kept: int
-    unreadable: tuple[str, ...]
+    not_signable: tuple[str, ...]  # "relpath (why)": files that look like Mach-O but cannot be signed
     timestamped: bool
 
 
@@ -133,7 +133,8 @@ def entitlements_file(signing: DmgSigning, base_dir: Path, work_dir: Path) -> Pa
 
 
 def find_macho_files(app_dir: Path) -> list[MachOFile]:
-    """Every regular file of the app that starts like a Mach-O file, read and checked (symlinks are not followed)."""
+    """Every regular file of the app with a Mach-O magic number, read and checked (symlinks are not followed); those
+    that cannot be read or signed carry a `problem`."""
     found = []
     for folder, dirs, files in os.walk(app_dir):
         dirs.sort()
@@ -142,13 +143,16 @@ def find_macho_files(app_dir: Path) -> list[MachOFile]:
             if path.is_symlink():
                 continue
             with path.open("rb") as f:
-                if not is_macho(f.read(8)):
+                if not has_macho_magic(f.read(4)):  # a file the signing library would try to sign
                     continue
             relpath = path.relative_to(app_dir).as_posix()
             try:
                 macho, checks = check_file(path)
             except (MachOError, ValueError) as e:
                 found.append(MachOFile(relpath, path, None, (), str(e) or "unreadable"))
+                continue
+            if not all(piece.signable for piece in macho.slices):
+                found.append(MachOFile(relpath, path, macho, tuple(checks), "no __LINKEDIT segment to sign"))
                 continue
             found.append(MachOFile(relpath, path, macho, tuple(checks)))
     return found
@@ -188,9 +192,9 @@ def sign_app(app_dir: Path, identifier: str, identity: Identity | None, entitlem
         main_settings = ap.PathSettings(binary_identifier=identifier, code_signature_flags=[HARDENED_RUNTIME],
                                         entitlements_xml_file=entitlements)
     _sign(ap, app_dir, identity, timestamp, {"@main": main_settings, **paths}, exclude, f"signing {app_dir.name}")
-    unreadable = tuple(f.relpath for f in files if f.problem)
-    return SigningReport("Developer ID" if identity else "ad hoc", len(files) - kept - len(unreadable) + 1, kept,
-                         unreadable, identity is not None and timestamp)
+    not_signable = tuple(f"{f.relpath} ({f.problem})" for f in files if f.problem)
+    return SigningReport("Developer ID" if identity else "ad hoc", len(files) - kept - len(not_signable) + 1, kept,
+                         not_signable, identity is not None and timestamp)
 
 
 def sign_dmg(dmg: Path, identifier: str, identity: Identity, timestamp: bool) -> None:

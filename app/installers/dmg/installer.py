@@ -151,8 +151,8 @@ class DmgInstaller(Installer[DmgOptions]):
         signing = self.options.signing
         entitlements = entitlements_file(signing, ctx.base_dir, ctx.work_dir) if identity else None
         signed = sign_app(app_dir, identifier, identity, entitlements, timestamp)
-        for path in signed.unreadable:
-            ctx.reporter.warn(f"{path} starts like a Mach-O file but cannot be read; it is sealed but not signed")
+        for entry in signed.not_signable:
+            ctx.reporter.warn(f"{entry} looks like Mach-O code Kiln cannot sign; it is sealed as data, not signed")
         problems = check_app(app_dir, identity)
         if problems:
             raise KilnError(f"the signed app does not check out: {'; '.join(problems[:_PROBLEMS_SHOWN])}",

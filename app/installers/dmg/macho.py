@@ -28,7 +28,7 @@ CPU_NAMES = {7: "i386", 0x01000007: "x86_64", 12: "arm", 0x0100000C: "arm64", 0x
 CPU_SUBTYPE_ARM64E = 2
 MH_EXECUTE, MH_DYLIB, MH_BUNDLE = 2, 6, 8
 FILE_TYPES = {1: "object", MH_EXECUTE: "executable", 6: "dylib", 8: "bundle", 7: "dylinker", 11: "dSYM"}
-LC_CODE_SIGNATURE = 0x1D
+LC_SEGMENT, LC_SEGMENT_64, LC_CODE_SIGNATURE = 0x1, 0x19, 0x1D
 LC_NAMES = {0x1: "LC_SEGMENT", 0x19: "LC_SEGMENT_64", 0x2: "LC_SYMTAB", 0xB: "LC_DYSYMTAB", 0xC: "LC_LOAD_DYLIB",
             0xD: "LC_ID_DYLIB", 0xE: "LC_LOAD_DYLINKER", 0x1B: "LC_UUID", LC_CODE_SIGNATURE: "LC_CODE_SIGNATURE",
             0x80000022: "LC_DYLD_INFO_ONLY", 0x80000028: "LC_MAIN", 0x32: "LC_BUILD_VERSION",
@@ -124,10 +124,16 @@ class Slice:
     load_commands: tuple[LoadCommand, ...]
     signature: Signature | None
     signature_problem: str = ""  # why the signature could not be parsed, when it could not
+    segments: tuple[str, ...] = ()  # segment names (__TEXT, __LINKEDIT, ...)
 
     @property
     def kind(self) -> str:
         return FILE_TYPES.get(self.filetype, f"type {self.filetype}")
+
+    @property
+    def signable(self) -> bool:
+        """An embedded signature lives at the end of __LINKEDIT: an image without it (an object file) has none."""
+        return "__LINKEDIT" in self.segments
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,11 @@ class SliceCheck:
     team_id: str = ""
     hardened_runtime: bool = False
     entitlements: bytes = field(default=b"", repr=False)
+
+
+def has_macho_magic(head: bytes) -> bool:
+    """Whether a file starts with a Mach-O magic number (what the signing library goes by; a Java class file too)."""
+    return len(head) >= 4 and struct.unpack(">I", head[:4])[0] in (*THIN_MAGICS, FAT_MAGIC, FAT_MAGIC_64)
 
 
 def is_macho(head: bytes) -> bool:
@@ -207,7 +218,7 @@ def _parse_slice(view: memoryview, offset: int, size: int, path: Path) -> Slice:
         arch = "arm64e"
     if header + sizeofcmds > size:
         raise MachOError(f"{path.name}: the load commands run past the end of the {arch} image")
-    commands, at = [], header
+    commands, segments, at = [], [], header
     signature: Signature | None = None
     problem = ""
     for _ in range(ncmds):
@@ -217,6 +228,8 @@ def _parse_slice(view: memoryview, offset: int, size: int, path: Path) -> Slice:
         if cmdsize < 8 or at + cmdsize > header + sizeofcmds:
             raise MachOError(f"{path.name}: a load command of {cmdsize} bytes ({arch})")
         commands.append(LoadCommand(cmd, at, cmdsize))
+        if cmd in (LC_SEGMENT, LC_SEGMENT_64) and cmdsize >= 24:
+            segments.append(_c_string(bytes(part[at + 8:at + 24]), 0))
         if cmd == LC_CODE_SIGNATURE and cmdsize >= 16:
             dataoff, datasize = struct.unpack_from(order + "II", part, at + 8)
             try:
@@ -224,7 +237,7 @@ def _parse_slice(view: memoryview, offset: int, size: int, path: Path) -> Slice:
             except (MachOError, struct.error, UnicodeDecodeError, KeyError) as e:
                 problem = e.message if isinstance(e, MachOError) else f"unreadable signature ({e})"
         at += cmdsize
-    return Slice(arch, offset, size, bits, filetype, tuple(commands), signature, problem)
+    return Slice(arch, offset, size, bits, filetype, tuple(commands), signature, problem, tuple(segments))
 
 
 def _parse_signature(part: memoryview, offset: int, size: int) -> Signature:

@@ -46,6 +46,8 @@ def staged_with_code(root: Path, modules: dict[str, Path], certificates: dict[st
         "runtime/lib/libpython3.11.dylib": ap.macho.create_synthetic("aarch64", "dylib"),  # unsigned
         "runtime/lib/python3.11/os.py": b"# os\n",
         "runtime/lib/fake.dylib": b"\xcf\xfa\xed\xfe not really a dylib",  # looks like Mach-O, is not
+        "runtime/lib/header.dylib": b"\xcf\xfa\xed\xfe\x0c\x00\x00\x01" + bytes(64),  # a header, nothing to sign
+        "runtime/lib/magic.dylib": b"\xcf\xfa\xed\xfe",  # the magic number alone
         "packages/markupsafe/_speedups.cpython-311-darwin.so": modules["arm64"].read_bytes(),  # linker-signed
         "packages/vendor/signed.so": vendor.read_bytes(),  # a vendor's own signature
         "packages/uni/uni.so": modules["universal2"].read_bytes(),  # one unsigned slice

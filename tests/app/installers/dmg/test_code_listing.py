@@ -32,7 +32,7 @@ def test_an_unsigned_app_lists_each_file_and_its_state(app: Path, tmp_path: Path
     lines = list_code(image(app, tmp_path / "unsigned.dmg"))
     assert lines[:2] == ["code signing:", "  disk image: not signed"]
     assert "Hello.app: seal problems: no readable CodeResources" in lines[2]
-    assert "  Hello.app: 8 Mach-O files (architectures, kind, signature):" in lines
+    assert "  Hello.app: 10 Mach-O files (architectures, kind, signature):" in lines
     assert line_for(lines, "Contents/MacOS/hello") == "arm64 executable ad hoc Contents/MacOS/hello"
     assert line_for(lines, f"{BUNDLE}/packages/uni/uni.so") == (
         f"x86_64 arm64 bundle x86_64: none, arm64: ad hoc {BUNDLE}/packages/uni/uni.so")
@@ -42,6 +42,8 @@ def test_an_unsigned_app_lists_each_file_and_its_state(app: Path, tmp_path: Path
         f"arm64 bundle certificate (Apple Development: Someone) {BUNDLE}/packages/vendor/signed.so")
     assert re.fullmatch(rf"\? \? unreadable \(.*\) {BUNDLE}/runtime/lib/fake.dylib",
                         line_for(lines, f"{BUNDLE}/runtime/lib/fake.dylib"))
+    assert line_for(lines, f"{BUNDLE}/runtime/lib/header.dylib") == (
+        f"arm64 type 0 none (not signable: no __LINKEDIT segment to sign) {BUNDLE}/runtime/lib/header.dylib")
 
 
 def test_a_signed_app_and_image(app: Path, tmp_path: Path, certificates: dict[str, Certificate]) -> None:
@@ -52,7 +54,7 @@ def test_a_signed_app_and_image(app: Path, tmp_path: Path, certificates: dict[st
     lines = list_code(dmg)
     assert lines[1] == f"  disk image: Developer ID ({COMMON_NAME})"
     assert lines[2] == "  Hello.app: every file sealed in Contents/_CodeSignature/CodeResources"
-    states = [line for line in lines[4:] if "unreadable" not in line]
+    states = [line for line in lines[4:] if "unreadable" not in line and "not signable" not in line]
     assert len(states) == 7
     assert all(f"Developer ID ({COMMON_NAME}), hardened runtime" in line for line in states), states
 

@@ -60,14 +60,16 @@ def test_ad_hoc_signs_what_lacks_a_valid_signature_and_keeps_the_rest(app: Path)
     after = code_files(app)
     base = "Contents/Resources/app-bundle/"
     kept = [f"{base}packages/markupsafe/_speedups.cpython-311-darwin.so", f"{base}packages/vendor/signed.so",
-            f"{base}runtime/lib/fake.dylib"]
+            f"{base}runtime/lib/fake.dylib", f"{base}runtime/lib/header.dylib", f"{base}runtime/lib/magic.dylib"]
     assert all(before[rel] == after[rel] for rel in kept), "valid (and unreadable) files are left as they were"
     changed = [rel for rel in before if before[rel] != after[rel]]
     assert sorted(changed) == sorted(["Contents/MacOS/hello", f"{base}runtime/bin/python3.11",
                                       f"{base}runtime/lib/libpython3.11.dylib", f"{base}packages/uni/uni.so",
                                       f"{base}packages/{ODD}/e\u0301.so"])
     assert (report.mode, report.signed, report.kept, report.timestamped) == ("ad hoc", 5, 2, False)
-    assert report.unreadable == (f"{base}runtime/lib/fake.dylib",)
+    assert report.not_signable == (f"{base}runtime/lib/fake.dylib (fake.dylib: the Mach-O header is cut short)",
+                                   f"{base}runtime/lib/header.dylib (no __LINKEDIT segment to sign)",
+                                   f"{base}runtime/lib/magic.dylib (magic.dylib: the Mach-O header is cut short)")
     assert check_app(app, None) == []
     states = {f.relpath: f.state for f in find_macho_files(app)}
     assert states[f"{base}packages/vendor/signed.so"] == "certificate"
