@@ -32,7 +32,7 @@ from kiln.source.tree import update_digest
 
 STATE_NAME = ".kiln-fingerprint.json"
 FORMAT = 1
-ENVIRONMENT = ("KILN_APPIMAGE_RUNTIME", "KILN_WINDOWS_LAUNCHERS", "SOURCE_DATE_EPOCH")
+ENVIRONMENT = ("KILN_APPIMAGE_RUNTIME", "KILN_WINDOWS_LAUNCHERS", "KILN_MACOS_LAUNCHERS", "SOURCE_DATE_EPOCH")
 """Environment variables that change what a build produces."""
 def _file_digest(path: Path) -> str:
     try:

@@ -63,6 +63,17 @@ def test_inputs_follow_sources_not_outputs(tmp_path: Path) -> None:
     assert _inputs(project)["lock"] != changed["lock"]
 
 
+@pytest.mark.parametrize("variable", ["KILN_APPIMAGE_RUNTIME", "KILN_WINDOWS_LAUNCHERS", "KILN_MACOS_LAUNCHERS"])
+def test_another_launcher_build_is_a_new_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    """CI points Kiln at freshly built launchers: a build with other launchers must not be a no-op."""
+    project = _project(tmp_path)
+    monkeypatch.delenv(variable, raising=False)
+    first = _inputs(project)
+    (tmp_path / "rebuilt").mkdir()
+    monkeypatch.setenv(variable, str(tmp_path / "rebuilt"))
+    assert _inputs(project)["environment"] != first["environment"]
+
+
 def test_check_refuses_a_touched_or_missing_artifact(tmp_path: Path) -> None:
     out = tmp_path / "dist"
     out.mkdir()
