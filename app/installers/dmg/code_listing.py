@@ -7,7 +7,6 @@ The files come out of the image with 7-Zip (into a temporary folder, symlinks ke
 from __future__ import annotations
 
 import plistlib
-import shutil
 import struct
 import tempfile
 from pathlib import Path
@@ -15,12 +14,12 @@ from xml.parsers.expat import ExpatError
 
 from kiln.installers.dmg.codesign import MachOFile, check_main, find_macho_files, seal_problems
 from kiln.installers.dmg.macho import MachOError, SliceCheck, check_signature, parse_superblob
+from kiln.installers.dmg.seven_zip import find_seven_zip
 from kiln.support.errors import KilnError
 from kiln.support.tools import run
 
 KOLY_SIZE = 512
 KOLY_CODE_SIGNATURE = 0x128  # big-endian offset and length of the image's code signature in the koly trailer
-_SEVEN_ZIP = ("7z", "7zz")
 _SHOWN_PROBLEMS = 3
 _MAX_SIGNATURE = 16 << 20  # a signature is a few KB; refuse absurd lengths rather than reading them
 
@@ -99,7 +98,7 @@ def list_code(path: Path) -> list[str]:
     """`kiln inspect`'s code section for the DMG at `path`."""
     signature = dmg_signature(path)
     lines = ["code signing:", "  disk image: " + (describe_check(signature) if signature else "not signed")]
-    seven = next((name for name in _SEVEN_ZIP if shutil.which(name)), None)
+    seven = find_seven_zip()
     if seven is None:
         return [*lines, "  install 7-Zip (sudo apt-get install 7zip) to list the app's Mach-O files"]
     with tempfile.TemporaryDirectory(prefix="kiln-inspect-") as tmp:

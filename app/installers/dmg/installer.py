@@ -37,6 +37,7 @@ from kiln.installers.dmg.hfs_names import use_hfs_plus_names
 from kiln.installers.dmg.hfs_volume import make_dmg, sanitize_volume_name
 from kiln.installers.dmg.notarize import notarize_dmg
 from kiln.installers.dmg.options import DmgOptions
+from kiln.installers.dmg.seven_zip import find_seven_zip, listing_entries
 from kiln.installers.dmg.thin import thin_files
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.support.errors import KilnError
@@ -45,7 +46,6 @@ from kiln.support.sizes import human_size
 from kiln.support.tools import run
 
 FIXED_EPOCH = 946684800  # 2000-01-01 00:00 UTC: the date on every file when SOURCE_DATE_EPOCH is not set
-_SEVEN_ZIP = ("7z", "7zz")
 _BUNDLE_SHARE = 0.1  # of the stage: icon and .app bundle (a copy of the staged files)
 _SIGNED_SHARE = 0.25  # ... and thinning and signing; make_dmg reports up to _DMG_SHARE, the rest signs the DMG
 _DMG_SHARE = 0.95
@@ -182,10 +182,10 @@ def describe(path: Path) -> str:
 
 def list_volume(path: Path) -> list[str]:
     """The volume's files as 7-Zip lists them; the bundled runtime, app and packages are summed up per folder."""
-    seven = next((name for name in _SEVEN_ZIP if shutil.which(name)), None)
+    seven = find_seven_zip()
     if seven is None:
         return ["files: install 7-Zip (sudo apt-get install 7zip) to list the volume's files"]
-    entries = _seven_zip_entries(run([seven, "l", "-slt", "-sccUTF-8", path], what="listing the disk image").stdout)
+    entries = listing_entries(run([seven, "l", "-slt", "-sccUTF-8", path], what="listing the disk image").stdout)
     lines = ["files:"]
     summaries: dict[str, list[int]] = {}
     links = 0
@@ -220,21 +220,6 @@ def _plist_summary(app: str, data: bytes) -> str:
         return f"{app}: unreadable Info.plist ({e})"
     keys = ("CFBundleIdentifier", "CFBundleShortVersionString", "CFBundleExecutable", "LSMinimumSystemVersion")
     return f"{app}: " + ", ".join(f"{key} {plist.get(key)!r}" for key in keys)
-
-
-def _seven_zip_entries(listing: bytes) -> list[tuple[str, dict[str, str]]]:
-    """(path, fields) of each file in a `7z l -slt` listing of the HFS+ volume (the UDIF layers come first)."""
-    text = listing.decode(errors="replace")
-    if "----------" not in text:
-        return []
-    entries: list[tuple[str, dict[str, str]]] = []
-    for line in text.split("----------", 1)[1].splitlines():
-        key, sep, value = line.partition(" = ")
-        if sep and key == "Path":
-            entries.append((value, {}))
-        elif sep and entries:
-            entries[-1][1][key] = value
-    return entries
 
 
 def _run_quiet(argv: list[str]) -> bytes:
