@@ -6,14 +6,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 from kit.macos import COMMON_NAME, IDENTIFIER, P12_PASSWORD, Certificate
+from kit.testing import find_tool
 
-from kiln.installers.dmg.code_listing import list_code
+from kiln.installers.dmg.code_listing import declared_apps, list_code
 from kiln.installers.dmg.codesign import Identity, sign_app, sign_dmg
 from kiln.installers.dmg.hfs_volume import make_dmg
+from kiln.support.sizes import human_size
 
 BUNDLE = "Contents/Resources/app-bundle"
 
@@ -81,3 +85,38 @@ def test_without_7zip_the_rest_is_still_listed(app: Path, tmp_path: Path, monkey
     assert shutil.which("7z") is None and os.environ["PATH"] == str(empty)
     assert list_code(dmg) == ["code signing:", "  disk image: not signed",
                               "  install 7-Zip (sudo apt-get install 7zip) to list the app's Mach-O files"]
+
+
+def written(folder: Path) -> tuple[int, int]:
+    """(files, bytes) below `folder` as the file system has them: files and symlinks (a link's size: its target)."""
+    entries = [p.lstat() for p in folder.rglob("*") if p.is_symlink() or not p.is_dir()]
+    return len(entries), sum(e.st_size for e in entries)
+
+
+def test_what_is_measured_before_extracting_is_what_7zip_writes(app: Path, tmp_path: Path) -> None:
+    dmg = image(app, tmp_path / "x.dmg")
+    out = tmp_path / "out"
+    subprocess.run([find_tool("7z", "7zz"), "x", "-y", f"-o{out}", "-snl", str(dmg), "*.app", "-r"], check=True,
+                   capture_output=True, timeout=300)
+    files, size = declared_apps(find_tool("7z", "7zz"), dmg)
+    assert (files, size) == written(out) == written(app)
+    assert files > 10  # the Mach-O files and more
+
+
+@pytest.mark.parametrize("over", ["bytes", "files"])
+def test_an_app_past_the_limits_is_not_extracted(app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 over: str) -> None:
+    dmg = image(app, tmp_path / "x.dmg")
+    files, size = written(app)
+    at_the_limits = list_code(dmg, max_bytes=size, max_files=files)
+    assert "  Hello.app: 10 Mach-O files (architectures, kind, signature):" in at_the_limits
+    # Past them no temporary folder is even made: one would fail here.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    limits = {"max_bytes": size - 1, "max_files": files} if over == "bytes" else {"max_bytes": size,
+                                                                                   "max_files": files - 1}
+    lines = list_code(dmg, **limits)
+    assert lines[:2] == ["code signing:", "  disk image: not signed"]
+    assert lines[2:] == [f"  the app is not extracted to check its code: it holds {files:,} files, "
+                         f"{human_size(size)}; kiln inspect unpacks at most {limits['max_files']:,} files, "
+                         f"{human_size(limits['max_bytes'])}"]
+
