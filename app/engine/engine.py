@@ -23,13 +23,13 @@ from typing import Any
 
 from kiln import __version__
 from kiln.engine import fingerprint
+from kiln.engine.lock_convert import finish as finish_conversion
 from kiln.engine.output_folder import open_output_folder, refuse
 from kiln.engine.report import BuildReport
 from kiln.engine.staging import stage_app
 from kiln.kinds.contract import Artifact, BuildContext, Installer, StagedApp
 from kiln.kinds.registry import make_installer
 from kiln.model.events import Event, Reporter
-from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile
 from kiln.source.checks import check_project
 from kiln.support import sweep, tools
@@ -103,6 +103,11 @@ class _StageReporter:
         log.warning(message)
         self._engine.report.warnings.append(message)  # the report keeps what the user was warned about
         self._engine.reporter.emit(Event("warning", message, stage=self._stage))
+
+    def note(self, message: str) -> None:
+        """A line the build output shows as it is (a log line the terminal and the wizard print)."""
+        log.info(message)
+        self._engine.reporter.emit(Event("log", message, stage=self._stage, data={"note": True}))
 
 
 class Engine:
@@ -292,6 +297,13 @@ class Engine:
                     continue
                 artifacts.append(artifact)
                 self.outcomes.append(InstallerOutcome(installer.kind, target_name, "ok", artifact=str(artifact.path)))
+        # An old kiln.lock whose platforms all have their PEP 751 lock now is set aside (kiln.engine.lock_convert).
+        converted = finish_conversion(self.project_file.path.parent,
+                                      {i.platform for i in self.project.active_installers()})
+        if converted:
+            log.warning(converted)
+            self.report.warnings.append(converted)
+            self.reporter.emit(Event("warning", converted))
         return artifacts
 
     def _writes_into(self) -> tuple[Path, ...]:
@@ -332,7 +344,7 @@ class Engine:
             return self._stage(f"{step}{suffix}", message)
 
         return stage_app(self.project, self.project_file.base_dir, target, work_dir, self.cache_dir, enter,
-                         self.report, lock_file=lock_path(self.project_file.path))
+                         self.report, lock_dir=self.project_file.path.parent)
 
     def _build_installer(self, installer: Installer[Any], staged: StagedApp, work_dir: Path,
                          publish_dir: Path) -> Artifact:

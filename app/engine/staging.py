@@ -25,6 +25,7 @@ from kiln.engine.payload import (
 from kiln.engine.qt_prune import prune_bundle_qt
 from kiln.engine.report import BuildReport
 from kiln.kinds.contract import StagedApp
+from kiln.model import pylock
 from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
@@ -39,10 +40,11 @@ from kiln.support.targets import Target
 StageEnter = Callable[[str, str], AbstractContextManager[Any]]
 
 
-def runtime_provider(project: Project, base_dir: Path, lock_file: Path | None = None) -> RuntimeProvider:
+def runtime_provider(project: Project, base_dir: Path, lock_dir: Path | None = None) -> RuntimeProvider:
     """The provider for `[python] source`; "auto" uses the host interpreter for Linux when the versions match.
 
-    The [dependencies] index settings and kiln.lock also serve the runtime from the package index ("embed").
+    The [dependencies] index settings and Kiln's lock (in `lock_dir`) also serve the runtime from the package index
+    ("embed").
     """
     from kiln.runtimes.host import HostRuntimeProvider
     from kiln.runtimes.select import provider_for
@@ -50,18 +52,19 @@ def runtime_provider(project: Project, base_dir: Path, lock_file: Path | None = 
     host_version = f"{sys.version_info.major}.{sys.version_info.minor}"
     host_platforms = ("linux-x86_64",) if project.python.version == host_version else ()
     return provider_for(project.python.source, base_dir, HostRuntimeProvider(), host_platforms=host_platforms,
-                        index_args=deps.index_args(project.dependencies, base_dir), lock_file=lock_file)
+                        index_args=deps.index_args(project.dependencies, base_dir), lock_dir=lock_dir)
 
 
 def stage_app(
     project: Project, base_dir: Path, target: Target, work_dir: Path, cache_dir: Path,
-    enter: StageEnter, report: BuildReport, lock_file: Path | None = None,
+    enter: StageEnter, report: BuildReport, lock_dir: Path | None = None,
 ) -> StagedApp:
+    """The bundle for `target`. `lock_dir` is the folder of Kiln's lock files (the project file's), None: no lock."""
     bundle = work_dir / "bundle"
     bundle.mkdir(parents=True)
     version = project.python.version
     with enter("runtime", f"preparing Python {version} for {target.name}") as stage:
-        provider = runtime_provider(project, base_dir, lock_file)
+        provider = runtime_provider(project, base_dir, lock_dir)
         runtime: Runtime = provider.provide(target, version, cache_dir, stage.progress)
         link_tree(runtime.root, bundle / "runtime")
         report.runtimes[target.name] = {
@@ -87,16 +90,20 @@ def stage_app(
             how = Bytecode(compiler, runtime.full_version, project.build.optimize,
                            project.build.keep_sources) if can_compile else None
             result, reused, precompiled = install_reusing(project.dependencies, base_dir, target, version, packages,
-                                                          cache_dir, lock_file, how)
+                                                          cache_dir, lock_dir, how, source_root=root)
             if reused:
-                stage.log("dependencies unchanged (same kiln.lock): reusing the installed tree from the cache")
+                stage.log("dependencies unchanged (same lock): reusing the installed tree from the cache")
             if precompiled is not None:
                 stage.log("dependencies compiled to bytecode once, in the cache: linking the compiled tree")
         else:
-            result = deps.install(project.dependencies, base_dir, target, version, packages,
-                                  cache_dir / "wheels", lock_file=lock_file, app_wheel=app_wheel)
+            result = deps.install(project.dependencies, base_dir, target, version, packages, cache_dir,
+                                  lock_dir=lock_dir, app_wheel=app_wheel, source_root=root)
+        for note in result.notes:  # where each version came from, in the build's output (kiln.engine.dependencies)
+            _note(stage, note)
         report.dependencies[target.name] = {
             "reused_wheels": result.reused_wheels, "locked": result.locked,
+            "developer_lock": result.developer_lock,
+            "lock": pylock.lock_name(target.name) if lock_dir is not None else "",
             "installed": [asdict(d) for d in result.installed],
         }
         stage.progress(0.8, f"{len(result.installed)} distributions installed")
@@ -139,6 +146,11 @@ def stage_app(
     if not report.size_by_component:
         report.size_by_component = staged.size_by_component
     return staged
+
+
+def _note(stage: Any, message: str) -> None:
+    """A line the build output shows (not only the log); reporters without `note` log it."""
+    (getattr(stage, "note", None) or stage.log)(message)
 
 
 def _app_wheel(project: Project, base_dir: Path, root: Path, wheel_dir: Path, stage: Any) -> Path:

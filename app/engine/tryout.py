@@ -22,8 +22,8 @@ from kiln import __version__
 from kiln.engine.report import BuildReport
 from kiln.engine.staging import stage_app
 from kiln.model.events import Event, Reporter
-from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile
+from kiln.model.pylock import lock_files
 from kiln.source.tree import update_digest
 from kiln.support.targets import Target, host_target
 
@@ -52,16 +52,17 @@ class TryBundle:
 
 
 def fingerprint(project_file: ProjectFile) -> str:
-    """What the staged bundle depends on: the project's values, kiln.lock, and every file of the source folder."""
+    """What the staged bundle depends on: the project's values, Kiln's locks, and every file of the source folder."""
     project = project_file.project
     digest = hashlib.sha256()
     digest.update(f"{FORMAT}\0{__version__}\0".encode())
     digest.update(json.dumps(project.to_data(), sort_keys=True, default=str).encode())
-    lock = lock_path(project_file.path)
-    digest.update(lock.read_bytes() if lock.is_file() else b"no lock")
+    for lock in lock_files(project_file.path.parent):
+        digest.update(lock.read_bytes() if lock.is_file() else b"no lock")
     root = (project_file.base_dir / project.source.root).resolve()
     output = (project_file.base_dir / project.build.output_dir).resolve()
-    update_digest(digest, root, skip={output})  # the same files a no-op rebuild looks at (kiln.source.tree)
+    # The same files a no-op rebuild looks at (kiln.source.tree); the locks counted above by content.
+    update_digest(digest, root, skip={output, *lock_files(project_file.path.parent)})
     return digest.hexdigest()
 
 
@@ -107,6 +108,9 @@ class _StepReporter:
     def warn(self, message: str) -> None:
         self.reporter.emit(Event("warning", message, stage=self.stage))
 
+    def note(self, message: str) -> None:
+        self.reporter.emit(Event("log", message, stage=self.stage, data={"note": True}))
+
 
 def prepare(project_file: ProjectFile, reporter: Reporter, cache_dir: Path, target: Target | None = None) -> TryBundle:
     """The bundle for this machine, staged by the build's own stages, or the cached one when nothing changed."""
@@ -124,7 +128,7 @@ def prepare(project_file: ProjectFile, reporter: Reporter, cache_dir: Path, targ
     staging.mkdir(parents=True)
     report = BuildReport(project=str(project_file.path), kiln_version=__version__)
     stage_app(project, project_file.base_dir, target, staging / "work", cache_dir, _Steps(reporter), report,
-              lock_file=lock_path(project_file.path))
+              lock_dir=project_file.path.parent)
     # Only the bundle is kept (the app's wheel and pip's work folders are not needed to run it).
     (staging / "work" / "bundle").rename(staging / "bundle")
     shutil.rmtree(staging / "work", ignore_errors=True)

@@ -22,6 +22,7 @@ TODO = "TODO"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9-]*)+")
 _MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_.]*)?")
+_EXTRA_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 _PYTHON_RE = re.compile(r"3\.(\d+)")
 NAME_MAX_CHARS = 64
 """app.name ends up in file names with the version and platform (`<name>-<version>-<platform>.AppImage`)."""
@@ -203,6 +204,12 @@ class DependenciesSection(Section):
     """PEP 508 requirement strings, e.g. "rich>=13"."""
     requirements_file: str = ""
     """A requirements.txt to read as well, relative to the project file."""
+    extras: list[str] = Field(default_factory=list)
+    """The app's own extras to ship (its `[project.optional-dependencies]`), e.g. ["gui"]: resolved with the app's
+    wheel, and selected from the developer's lock."""
+    lock: str = "auto"
+    """The developer's lock whose versions ship: "auto" (uv.lock, pylock.toml or a fully pinned requirements file in
+    the app's folder), "none", or its path relative to the project file."""
     index_url: str = ""
     find_links: list[str] = Field(default_factory=list)
     no_index: bool = False
@@ -226,6 +233,19 @@ class DependenciesSection(Section):
     @classmethod
     def _requirements_file(cls, value: str) -> str:
         return _path_field(value)
+
+    @field_validator("extras")
+    @classmethod
+    def _extras(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _EXTRA_RE.fullmatch(value):
+                raise ValueError(f"'{value[:40]}' is not an extra's name (letters, digits, '-', '_', '.')")
+        return values
+
+    @field_validator("lock")
+    @classmethod
+    def _lock(cls, value: str) -> str:
+        return value if value in ("auto", "none") else _path_field(value)
 
 
 class PythonSection(Section):

@@ -6,6 +6,7 @@ One Kiln cache (host runtime, wheels) serves the whole corpus; each shape is bui
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ import tomlkit
 from kit.app_shapes import SHAPES, Shape
 from kit.runner import KilnRun, kiln
 from kit.testing import require_tools
+from packaging.pylock import Pylock
 
 pytestmark = pytest.mark.slow
 
@@ -146,13 +148,18 @@ def test_portable_runs_in_a_clean_environment(key: str, built: _Built, tmp_path:
 
 
 @pytest.mark.parametrize("key", [k for k, s in SHAPES.items() if "requirements.txt" not in s.files])
-def test_the_lock_lists_the_apps_own_wheel(key: str, built: _Built) -> None:
+def test_the_report_lists_the_apps_own_wheel_and_the_lock_does_not(key: str, built: _Built) -> None:
     shape = SHAPES[key]
     folder = built(key)
-    lock = tomllib.loads((folder / "kiln.lock").read_text(encoding="utf-8"))
-    own = [p for p in lock["platforms"]["linux-x86_64"] if p.get("built")]
-    assert [(p["name"], p["version"]) for p in own] == [(shape.name, shape.version)]
-    assert own[0]["wheel"].startswith(f"{shape.name}-{shape.version}-") and len(own[0]["sha256"]) == 64
+    app_name = tomllib.loads((folder / "kiln.toml").read_text(encoding="utf-8"))["app"]["name"]
+    report = json.loads((folder / "dist" / f"{app_name}-report.json").read_text(encoding="utf-8"))
+    own = [p for p in report["dependencies"]["linux-x86_64"]["installed"] if p["built"]]
+    assert [(p["name"], p["version"], p["source"]) for p in own] == [(shape.name, shape.version, "app")]
+    assert own[0]["wheel"].startswith(f"{shape.name.replace('-', '_')}-{shape.version}-") or \
+        own[0]["wheel"].startswith(f"{shape.name}-{shape.version}-")
+    assert len(own[0]["sha256"]) == 64
+    lock = Pylock.from_dict(tomllib.loads((folder / "pylock.linux-x86_64.toml").read_text(encoding="utf-8")))
+    assert shape.name not in {p.name for p in lock.packages}  # the app's wheel changes with its code: never locked
 
 
 def test_a_folder_without_metadata_gets_marked_guesses(built: _Built, corpus_cache: Path) -> None:
@@ -177,7 +184,8 @@ def test_kiln_new_offers_the_projects_scripts_labelled(built: _Built) -> None:
 
 def test_the_users_folder_gets_no_build_litter(built: _Built) -> None:
     folder = built("setup-py-only")
-    assert sorted(p.name for p in folder.iterdir()) == ["dist", "kiln.lock", "kiln.toml", "oldstyle", "setup.py"]
+    assert sorted(p.name for p in folder.iterdir()) == ["dist", "kiln.toml", "oldstyle", "pylock.linux-x86_64.toml",
+                                                        "setup.py"]
     assert not shutil.which("oldstyle")  # nothing was installed on this machine either
 
 
@@ -207,7 +215,7 @@ def test_pure_wheel_shapes_build_msi_and_dmg_holding_the_apps_dist_info(
     require_tools("wixl", "msiextract", "xorriso")
     shape = SHAPES[key]
     folder = tmp_path / "app"
-    shutil.copytree(built(key), folder, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
+    shutil.copytree(built(key), folder, ignore=shutil.ignore_patterns("dist", "pylock.*.toml"))
     dist_info = f"{shape.name.replace('-', '_')}-{shape.version}.dist-info"
     for kind, runtime in stand_in_runtimes.items():
         project = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
@@ -225,6 +233,6 @@ def test_pure_wheel_shapes_build_msi_and_dmg_holding_the_apps_dist_info(
     assert (metadata.parent / "entry_points.txt").is_file()
     (dmg,) = (folder / "dist").glob("*.dmg")
     assert any(path.endswith(f"/packages/{dist_info}/METADATA") for path in seven_zip(dmg)), key
-    lock = tomllib.loads((folder / "kiln.lock").read_text(encoding="utf-8"))
-    for platform in ("windows-x86_64", "macos-arm64"):  # the same pure wheel serves every platform
-        assert [p["name"] for p in lock["platforms"][platform] if p.get("built")] == [shape.name]
+    for platform in ("windows-x86_64", "macos-arm64"):  # the same pure wheel serves every platform, never locked
+        lock = Pylock.from_dict(tomllib.loads((folder / f"pylock.{platform}.toml").read_text(encoding="utf-8")))
+        assert shape.name not in {p.name for p in lock.packages}

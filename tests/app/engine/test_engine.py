@@ -125,9 +125,11 @@ def test_second_build_reuses_runtime_and_wheels(hello_build: tuple[Path, list[Ev
     report = json.loads(Path(events[-1].data["report"]).read_text())
     assert report["runtimes"]["linux-x86_64"]["reused"] is True
     assert report["dependencies"]["linux-x86_64"]["reused_wheels"] is True
-    # the first build wrote kiln.lock; this one installed exactly the locked, hash-checked wheels
+    # the first build wrote Kiln's lock; this one installed exactly the locked, hash-checked wheels
     assert report["dependencies"]["linux-x86_64"]["locked"] is True
-    assert 'name = "rich"' in (project.parent / "kiln.lock").read_text()
+    assert 'name = "rich"' in (project.parent / "pylock.linux-x86_64.toml").read_text()
+    rich = next(d for d in report["dependencies"]["linux-x86_64"]["installed"] if d["name"] == "rich")
+    assert rich["source"] == "kiln-lock" and len(rich["sha256"]) == 64
     assert [d["name"] for d in report["dependencies"]["linux-x86_64"]["installed"]].count("rich") == 1
 
 

