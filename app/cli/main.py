@@ -138,13 +138,14 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         root = project_file.base_dir / project.source.root
         lock_project(project.dependencies, project_file.base_dir, targets, project.python.version, lock_dir,
                      cache_dir, Path(work), upgrade=args.upgrade, source_root=root,
-                     build_app=builds_wheel(project.source, root), log=lambda line: console.print(escape(line)))
+                     build_app=builds_wheel(project.source, root),
+                     log=lambda line: console.print(escape(line), soft_wrap=True))
     for target in targets:
         if lock_file(lock_dir, target.name).is_file():
-            console.print(f"[green]wrote[/] {escape(str(lock_file(lock_dir, target.name)))}")
+            console.print(f"[green]wrote[/] {escape(str(lock_file(lock_dir, target.name)))}", soft_wrap=True)
     converted = finish(lock_dir, [t.name for t in targets])
     if converted:
-        console.print(f"[yellow]note:[/] {escape(converted)}")
+        console.print(f"[yellow]note:[/] {escape(converted)}", soft_wrap=True)
     return 0
 
 

@@ -12,8 +12,6 @@ from typing import Any
 
 from kiln.support.targets import PLATFORMS
 
-SOURCE_WORDS = {"developer-lock": "from {lock}", "kiln-lock": "from Kiln's lock", "resolved": "resolved now"}
-
 
 def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser("resolve", help="resolve requirements for each platform (nothing is installed) "
@@ -28,6 +26,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
                         help='the developer\'s lock: "auto" (found in the --folder folders), "none", or a path')
     parser.add_argument("--folder", action="append", type=Path, default=[],
                         help="where the developer's lock is looked for (the first: what a --lock path is relative to)")
+    parser.add_argument("--lock-dir", type=Path, help="the folder of Kiln's own locks (pylock.<platform>.toml): "
+                        "their versions are preferred")
     parser.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
     parser.add_argument("--events", choices=["jsonl"], help="one JSON object per platform")
     parser.add_argument("requirements", nargs="*")
@@ -36,7 +36,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     from kiln.engine.engine import default_cache_dir
-    from kiln.engine.resolve import Request, resolve_all
+    from kiln.engine.resolve import Request, resolve_all, source_words
     from kiln.model.developer_lock import find
     from kiln.support.errors import KilnError
     from kiln.support.pip import require_pip
@@ -62,7 +62,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     request = Request(requirements=tuple(args.requirements), extras=tuple(args.extra), developer_lock=developer,
                       index=tuple(index))
     with tempfile.TemporaryDirectory(prefix="kiln-resolve-") as work:
-        results = resolve_all(request, list(args.platform), args.python, Path(work), cache_dir)
+        results = resolve_all(request, list(args.platform), args.python, Path(work), cache_dir, args.lock_dir)
     for result in results:
         if args.events == "jsonl":
             print(json.dumps(result.as_dict()), flush=True)
@@ -75,8 +75,3 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         else:
             print(f"FAIL  {result.platform}: {result.reason}")
     return 0 if all(r.ok for r in results) else 1
-
-
-def source_words(source: str, lock: str) -> str:
-    """Where a version came from, in words: "from uv.lock", "from Kiln's lock", "resolved now"."""
-    return SOURCE_WORDS.get(source, source).format(lock=lock or "the developer's lock")

@@ -154,9 +154,9 @@ def install(
     inputs = inputs_digest(section, requirements, app, developer, python_version)
     lock_path = pylock.lock_file(lock_dir, target.name) if lock_dir is not None else None
     lock = pylock.read(lock_path) if lock_path is not None else None
-    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix=temp_prefix("kiln-pip-")) as scratch_name:
         scratch = Path(scratch_name)
+        carried = False
         if lock is not None and lock.is_current(python_version, inputs) and not upgrade:
             packages = [replace(p, source="kiln-lock") if p.source == "resolved" else p for p in lock.packages]
             locked = True
@@ -168,7 +168,7 @@ def install(
             fresh = lock is None or not lock.inputs
             pinned, hashes = legacy_pins(lock_dir, target.name, inputs) if lock_dir and fresh else ({}, {})
             if pinned:
-                request = replace(request, pinned={target.name: pinned})
+                request, carried = replace(request, pinned={target.name: pinned}), True
             if request.input_lines():
                 packages = resolve.resolve(request, target, python_version, scratch / "resolve", cache_dir,
                                            previous=lock_path, upgrade=upgrade, preferred_hashes=hashes)
@@ -178,8 +178,6 @@ def install(
             if lock_path is not None:
                 runtime = lock.runtime if lock is not None else None
                 pylock.write(lock_path, pylock.KilnLock(target.name, python_version, inputs, packages, runtime))
-            if pinned and lock_path is not None:
-                notes.append(f"{target.name}: the versions of kiln.lock carried over to {lock_path.name}")
         wheels = cache_dir / "wheels" / f"{target.name}-py{python_version}"
         with entry_lock(wheels):  # builds sharing the cache take turns: pip never reads a half-written wheel
             before = set(wheels.rglob("*.whl")) if wheels.is_dir() else set()
@@ -193,8 +191,10 @@ def install(
 
         installed.append(Installed(str(canonicalize_name(app.name)), app.version, app_wheel.name,
                                    file_sha256(app_wheel), built=True, source="app"))
-    notes.insert(0, summary(target.name, packages, developer.label if developer else "",
-                            lock_path.name if lock_path else "", locked))
+    # Kept from Kiln's lock (unchanged, or preferred by a new resolution), or carried over from an old kiln.lock.
+    kiln_lock = "kiln.lock" if carried else f"Kiln's lock ({lock_path.name}{', unchanged' if locked else ''})" \
+        if lock_path is not None else ""
+    notes = [summary(target.name, packages, developer.label if developer else "", kiln_lock)]
     return DepsResult(sorted(installed, key=lambda d: d.name), reused_wheels=reused, locked=locked,
                       developer_lock=developer.label if developer else "", notes=notes)
 
@@ -220,6 +220,9 @@ def pip_install_argv(dest: Path, target: Target, python_version: str, what: list
             *target_args(target, python_version), *what]
 
 
+KILN_LOCK_WORDS = "Kiln's lock"
+
+
 class _Versioned(Protocol):
     @property
     def name(self) -> str: ...
@@ -229,9 +232,9 @@ class _Versioned(Protocol):
     def source(self) -> str: ...
 
 
-def summary(platform: str, packages: Sequence[_Versioned], developer: str, lock_name: str, locked: bool) -> str:
+def summary(platform: str, packages: Sequence[_Versioned], developer: str, kiln_lock: str) -> str:
     """One line saying where the versions for `platform` came from, e.g. "windows-x86_64: 12 packages from
-    uv.lock, 1 resolved now (not in uv.lock): colorama 0.4.6"."""
+    uv.lock, 1 resolved now (not in uv.lock): colorama 0.4.6". `kiln_lock` names Kiln's lock the others came from."""
     if not packages:
         return f"{platform}: no dependencies"
     counts = {s: [p for p in packages if p.source == s] for s in pylock.SOURCES}
@@ -239,8 +242,7 @@ def summary(platform: str, packages: Sequence[_Versioned], developer: str, lock_
     if counts["developer-lock"]:
         parts.append(f"{len(counts['developer-lock'])} from {developer or 'the developer lock'}")
     if counts["kiln-lock"]:
-        where = f"Kiln's lock ({lock_name}{', unchanged' if locked else ''})" if lock_name else "kiln.lock"
-        parts.append(f"{len(counts['kiln-lock'])} from {where}")
+        parts.append(f"{len(counts['kiln-lock'])} from {kiln_lock or KILN_LOCK_WORDS}")
     resolved = counts["resolved"]
     if resolved:
         names = ", ".join(f"{p.name} {p.version}" for p in resolved[:8]) + (" …" if len(resolved) > 8 else "")
@@ -269,7 +271,8 @@ def check_dependencies(project_file: ProjectFile, cache_dir: Path) -> tuple[list
                               developer_lock=developer, index=tuple(index_args(section, base)))
     platforms = sorted({i.platform for i in project.active_installers()})
     with tempfile.TemporaryDirectory(prefix=temp_prefix("kiln-pip-")) as work:
-        results = resolve.resolve_all(request, platforms, project.python.version, Path(work), cache_dir)
+        results = resolve.resolve_all(request, platforms, project.python.version, Path(work), cache_dir,
+                                      project_file.path.parent)
     unchecked = [f"dependencies not checked for {r.platform} (offline): the package index cannot be reached"
                  for r in results if not r.checked]
     failed: dict[tuple[str, str], list[str]] = {}

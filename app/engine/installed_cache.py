@@ -74,7 +74,8 @@ def _result(data: dict[str, Any], platform: str, lock_name: str) -> deps.DepsRes
     installed = [deps.Installed(**{**d, "source": "kiln-lock" if d["source"] == "resolved" else d["source"]})
                  for d in data["installed"]]
     developer = str(data.get("developer_lock", ""))
-    notes = [deps.summary(platform, [d for d in installed if not d.built], developer, lock_name, True)]
+    notes = [deps.summary(platform, [d for d in installed if not d.built], developer,
+                          f"Kiln's lock ({lock_name}, unchanged)")]
     return deps.DepsResult(installed=installed, reused_wheels=True, locked=True, developer_lock=developer,
                            notes=notes)
 

@@ -29,6 +29,7 @@ from packaging.pylock import (
 )
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from kiln.model import pylock
 from kiln.model.developer_lock import DeveloperLock
 from kiln.model.pylock import LockedPackage, Source
 from kiln.support.errors import KilnError, ToolFailed
@@ -89,7 +90,8 @@ def resolve(request: Request, target: Target, python_version: str, work_dir: Pat
             previous: Path | None = None, upgrade: bool = False,
             preferred_hashes: Mapping[str, str] | None = None) -> list[LockedPackage]:
     """The packages that ship for `target`, each with its wheel (or sdist), where its version came from and the
-    marker that selected it. `previous` (Kiln's last lock for the target) gives the versions uv prefers;
+    marker that selected it. `previous` (Kiln's last lock for the target) gives the versions uv prefers (those it
+    keeps are marked `kiln-lock`);
     `preferred_hashes` ({name: sha256}) picks that wheel of a package when it is one of the target's.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -102,8 +104,11 @@ def resolve(request: Request, target: Target, python_version: str, work_dir: Pat
                            "".join(f"{name}=={version}\n" for name, version in sorted(pinned.items())
                                    if name not in developer), encoding="utf-8")
     output.unlink(missing_ok=True)
+    kept: dict[str, str] = {}
     if previous is not None and previous.is_file() and not upgrade:
         shutil.copyfile(previous, output)
+        earlier = pylock.read(previous)
+        kept = {canonicalize_name(p.name): p.version for p in earlier.packages} if earlier else {}
     argv = compile_argv(requirements, constraints, output, target, python_version, request.index, upgrade)
     try:
         run(argv, cwd=work_dir, env={**uv_env(cache_dir), **target.uv_environment()}, timeout=TIMEOUT_S,
@@ -123,7 +128,7 @@ def resolve(request: Request, target: Target, python_version: str, work_dir: Pat
         source: Source = "resolved"
         if package in developer and developer[package].version == chosen.version:
             source = "developer-lock"
-        elif package in pinned and pinned[package] == chosen.version:
+        elif pinned.get(package) == chosen.version or kept.get(package) == chosen.version:
             source = "kiln-lock"
         packages.append(LockedPackage(name=package, version=chosen.version, url=chosen.url, sha256=chosen.sha256,
                                       wheel=chosen.wheel, size=chosen.size, index=chosen.index, source=source,
@@ -188,6 +193,14 @@ def failure(output: str, platform: str) -> ResolveFailed:
                               "has uv's whole answer")
 
 
+SOURCE_WORDS = {"developer-lock": "from {lock}", "kiln-lock": "from Kiln's lock", "resolved": "resolved now"}
+
+
+def source_words(source: str, lock: str) -> str:
+    """Where a version came from, in words: "from uv.lock", "from Kiln's lock", "resolved now"."""
+    return SOURCE_WORDS.get(source, source).format(lock=lock or "the developer's lock")
+
+
 @dataclass
 class TargetResolution:
     """`kiln resolve`'s answer for one platform (the Dependencies page shows it)."""
@@ -210,8 +223,9 @@ class TargetResolution:
 
 
 def resolve_all(request: Request, platforms: Sequence[str], python_version: str, work_dir: Path,
-                cache_dir: Path) -> list[TargetResolution]:
-    """Resolve for each platform; failures are answers (with `reason` in words), not exceptions."""
+                cache_dir: Path, lock_dir: Path | None = None) -> list[TargetResolution]:
+    """Resolve for each platform; failures are answers (with `reason` in words), not exceptions. With `lock_dir`
+    (the folder of Kiln's locks), the versions of Kiln's lock are preferred and said to come from it."""
     results = []
     label = request.developer_lock.label if request.developer_lock else ""
     for platform in sorted(set(platforms)):
@@ -219,7 +233,8 @@ def resolve_all(request: Request, platforms: Sequence[str], python_version: str,
             results.append(TargetResolution(platform, True, developer_lock=label))
             continue
         try:
-            packages = resolve(request, TARGETS[platform], python_version, work_dir / platform, cache_dir)
+            previous = pylock.lock_file(lock_dir, platform) if lock_dir is not None else None
+            packages = resolve(request, TARGETS[platform], python_version, work_dir / platform, cache_dir, previous)
         except ResolveFailed as e:
             offline = e.reason == "offline"
             reason = "not checked (offline): the package index cannot be reached" if offline else e.message

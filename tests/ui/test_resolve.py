@@ -1,5 +1,6 @@
-"""After edits, the Dependencies page asks pip's resolver (in a child process) whether every requirement has
-wheels for every platform the installers target, and shows the answer per platform."""
+"""After edits, the Dependencies page asks `kiln resolve` (uv, in a child process) whether every requirement
+resolves for every platform the installers target, and shows the answer per platform: each package with where its
+version comes from, and a name that is not on the package index said in words."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def test_results_per_platform_after_an_edit(driver: Any, hello: Path) -> None:
     driver.qtbot.waitUntil(lambda: set(deps.resolution) == {"linux-x86_64", "windows-x86_64"}, timeout=180_000)
     assert all(r["ok"] for r in deps.resolution.values()), deps.resolve_status.text()
     assert any(p.startswith("rich ") for p in deps.resolution["windows-x86_64"]["packages"])
-    assert "✓ windows-x86_64: rich" in deps.resolve_status.text()
+    assert "✓ windows-x86_64: " in deps.resolve_status.text() and "(resolved now)" in deps.resolve_status.text()
+    rich = next(s for s in deps.resolution["windows-x86_64"]["sources"] if s["name"] == "rich")
+    assert rich["source"] in ("resolved", "kiln-lock")
 
     driver.click(deps.add_button)
     editor = QApplication.focusWidget()
@@ -33,6 +36,6 @@ def test_results_per_platform_after_an_edit(driver: Any, hello: Path) -> None:
     driver.qtbot.keyClick(editor, Qt.Key.Key_Return)
     driver.qtbot.waitUntil(lambda: "✗" in deps.resolve_status.text(), timeout=180_000)
     assert not deps.resolution["linux-x86_64"]["ok"] and not deps.resolution["windows-x86_64"]["ok"]
-    assert "kiln-no-such-package-zz" in deps.resolution["linux-x86_64"]["reason"]
+    assert deps.resolution["linux-x86_64"]["reason"] == "kiln-no-such-package-zz is not on the package index"
     assert "the build for it will fail" in deps.resolve_status.text()
     driver.screenshot("dependencies-check")

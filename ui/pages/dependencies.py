@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiln.engine.dependencies import index_args, read_requirements
+from kiln.engine.resolve import source_words
 from kiln.model.project import Project
 from kiln.source.detect import detect
 from kiln.support.errors import KilnError, Problem
@@ -62,6 +63,17 @@ def check_requirement(text: str) -> str | None:
     except InvalidRequirement as error:
         return str(error).splitlines()[0]
     return None
+
+
+def shown_packages(result: dict[str, Any], limit: int = 6) -> str:
+    """The packages of one platform's answer, each with where its version comes from: "rich 13.7.1 (from
+    uv.lock), colorama 0.4.6 (resolved now) and 3 more"."""
+    sources = result.get("sources") or [{"name": n, "version": ""} for n in result.get("packages") or []]
+    lock = str(result.get("developer_lock", ""))
+    words = [f"{s['name']} {s['version']}".strip() + (f" ({source_words(str(s['source']), lock)})" if s.get("source")
+                                                        else "") for s in sources]
+    shown = ", ".join(words[:limit]) + (f" and {len(words) - limit} more" if len(words) > limit else "")
+    return shown or "nothing to install"
 
 
 def read_requirements_from(path: Path) -> list[str]:
@@ -177,7 +189,7 @@ class DependenciesPage(KilnPage):
         self._requires: tuple[Path | None, str] = (None, "")
         self.offers: list[Offer] = []
 
-    # --- does every requirement have wheels for every platform? (pip's resolver, in a child process) -------------
+    # --- does every requirement resolve for every platform, and from where? (`kiln resolve`, a child process) ------
     def on_edit(self, *args: object) -> None:
         super().on_edit(*args)
         if not self._loading:
@@ -199,10 +211,15 @@ class DependenciesPage(KilnPage):
             return
         platforms = sorted({i.platform for i in project.active_installers()})
         self.resolution = {}
-        self.resolve_status.setText(f"Checking that every requirement has wheels for {', '.join(platforms)} "
+        self.resolve_status.setText(f"Resolving the requirements for {', '.join(platforms)} "
                                     f"(Python {project.python.version})…")
-        self.resolver.start(resolve_argv(requirements, platforms, project.python.version,
-                                         index_args(project.dependencies, self.host.base_dir)))
+        base = self.host.base_dir
+        section = project.dependencies
+        self.resolver.start(resolve_argv(
+            requirements, platforms, project.python.version, index_args(section, base), lock=section.lock,
+            # a lock's path is relative to the project file's folder (the first); "auto" looks in the source root first
+            folders=[base / project.source.root, base][:: 1 if section.lock == "auto" else -1],
+            extras=section.extras, lock_dir=base))
 
     def _resolved(self, results: list[dict[str, Any]]) -> None:
         self.resolution = {str(r.get("platform")): r for r in results}
@@ -212,9 +229,9 @@ class DependenciesPage(KilnPage):
         lines = []
         for result in results:
             if result.get("ok"):
-                packages = result.get("packages") or []
-                shown = ", ".join(packages[:6]) + (f" and {len(packages) - 6} more" if len(packages) > 6 else "")
-                lines.append(f"✓ {result.get('platform')}: {shown or 'nothing to install'}")
+                lines.append(f"✓ {result.get('platform')}: {shown_packages(result)}")
+            elif result.get("checked") is False:  # the index could not be asked: neither ✓ nor ✗
+                lines.append(f"– {result.get('platform')}: {result.get('reason')}")
             else:
                 lines.append(f"✗ {result.get('platform')}: {result.get('reason')} — the build for it will fail; "
                              "change the requirement or the Python version, or untick that installer")

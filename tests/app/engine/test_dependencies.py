@@ -210,7 +210,10 @@ def test_a_current_lock_is_installed_exactly_and_a_tampered_wheel_refused(wheels
     # A requirement added: resolved again, the locked versions preferred (demo-pure stays 1.0).
     more = deps.install(_section(wheels, "demo-pure", "humanize"), tmp_path, LINUX, "3.12", tmp_path / "third",
                         tmp_path / "cache", lock_dir=tmp_path)
-    assert not more.locked and {d.name: d.version for d in more.installed}["demo-pure"] == "1.0"
+    assert not more.locked and {d.name: (d.version, d.source) for d in more.installed} == {
+        "demo-pure": ("1.0", "kiln-lock"), "demo-native": ("1.0", "kiln-lock"), "humanize": ("4.17.0", "resolved")}
+    assert more.notes[0] == ("linux-x86_64: 2 packages from Kiln's lock (pylock.linux-x86_64.toml), 1 resolved now: "
+                             "humanize 4.17.0")
     upgraded = deps.install(_section(wheels, "demo-pure", "humanize"), tmp_path, LINUX, "3.12", tmp_path / "fourth",
                             tmp_path / "cache", lock_dir=tmp_path, upgrade=True)
     assert {d.name: d.version for d in upgraded.installed}["demo-pure"] == "1.1"
