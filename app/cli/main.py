@@ -87,7 +87,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from kiln.engine.dependencies import check_dependencies
     from kiln.engine.engine import default_cache_dir
 
-    problems, unchecked = check_dependencies(project_file, args.cache_dir or default_cache_dir())
+    unchecked: list[str] = []
+    if getattr(args, "resolve", True):  # each platform resolved: names not on the package index are problems
+        problems, unchecked = check_dependencies(project_file, getattr(args, "cache_dir", None) or default_cache_dir())
     for line in unchecked:
         Console(highlight=False, stderr=True).print(f"[yellow]warning:[/] {_escape(line)}")
     if problems:
@@ -186,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a project file and report every problem")
     check.add_argument("project", type=Path)
     check.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
+    check.add_argument("--no-resolve", dest="resolve", action="store_false",
+                       help="do not resolve the requirements for each platform (no package index is asked)")
     check.set_defaults(handler=_cmd_check)
 
     build = commands.add_parser("build", help="build the project's installers")

@@ -124,7 +124,7 @@ def run_check(path: Path) -> int:
     """What `kiln check PATH` runs once its arguments are parsed (kiln.cli.main.main), without building the
     argument parser 10,000 times; an escaped exception goes through the CLI's guard as it would there."""
     try:
-        return cli._cmd_check(argparse.Namespace(project=path))
+        return cli._cmd_check(argparse.Namespace(project=path, resolve=False))  # no package index asked
     except KilnError as e:
         cli._print_error(e)
         return 1

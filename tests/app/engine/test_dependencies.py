@@ -193,6 +193,7 @@ def test_the_apps_extras_and_its_own_requirements(wheels: Path, tmp_path: Path) 
     assert [d.name for d in fancy.installed] == ["humanize", "my-app", "rich"]
 
 
+@pytest.mark.slow
 def test_a_current_lock_is_installed_exactly_and_a_tampered_wheel_refused(wheels: Path, tmp_path: Path) -> None:
     section = _section(wheels, "demo-pure")
     first = _install(section, tmp_path, "linux-x86_64")

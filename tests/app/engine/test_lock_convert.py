@@ -84,6 +84,7 @@ def test_an_old_kiln_lock_converts_without_losing_anything(tmp_path: Path) -> No
     assert "windows-x86_64: 1 package from kiln.lock, 1 resolved now: colorama 0.4.6" in done.stdout
 
 
+@pytest.mark.slow
 def test_kiln_lock_pins_every_platform_and_upgrade_refreshes(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     wheels.mkdir()

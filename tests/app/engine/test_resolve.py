@@ -71,8 +71,10 @@ def test_each_platform_answers_with_its_sources(wheels: Path, tmp_path: Path) ->
 
 
 def _kiln(*args: str | Path, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    # UV_HTTP_RETRIES=0: an index that cannot be reached is said at once, not after uv's retries
+    env = {**os.environ, "KILN_CACHE_DIR": str(cache), "UV_HTTP_RETRIES": "0"}
     return subprocess.run([sys.executable, "-P", "-m", "kiln", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd, env={**os.environ, "KILN_CACHE_DIR": str(cache)})
+                          timeout=300, cwd=cwd, env=env)
 
 
 def test_kiln_resolve_names_the_lock_each_version_came_from(wheels: Path, tmp_path: Path) -> None:
