@@ -13,6 +13,9 @@ from pathlib import Path
 
 from kiln.support.errors import KilnError
 
+UV_CACHE = "uv"
+"""uv's cache folder inside Kiln's cache (package metadata, downloaded and built distributions)."""
+
 
 def uv_binary() -> str:
     """The uv executable installed with Kiln."""
@@ -30,5 +33,5 @@ def uv_binary() -> str:
 
 def uv_env(cache_dir: Path) -> dict[str, str]:
     """The environment overlay of every uv run: Kiln's cache, no downloads of Python, plain output."""
-    return {"UV_CACHE_DIR": str(cache_dir / "uv"), "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1",
+    return {"UV_CACHE_DIR": str(cache_dir / UV_CACHE), "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1",
             "NO_COLOR": "1"}

@@ -4,16 +4,19 @@ installed by pip exactly (hash-checked), all offline against a folder of wheels 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import subprocess
 import sys
+import textwrap
 import tomllib
 from pathlib import Path
 
 import pytest
-from kit.wheels import NATIVE_TAGS, isolate_pip, make_wheel, module_wheel
+from kit.wheels import BACKEND, NATIVE_TAGS, PYPROJECT, isolate_pip, make_sdist, make_wheel, module_wheel
 from packaging.pylock import Pylock
 
 from kiln.engine import dependencies as deps
+from kiln.engine.wheelhouse import build_pure_wheel, is_pure_wheel
 from kiln.model import pylock
 from kiln.model.project import DependenciesSection
 from kiln.support.errors import KilnError, ToolFailed
@@ -226,3 +229,65 @@ def test_a_current_lock_is_installed_exactly_and_a_tampered_wheel_refused(wheels
     with pytest.raises((KilnError, ToolFailed), match=r"(?i)hash|locked wheels"):
         deps.install(_section(wheels, "demo-pure", "humanize"), tmp_path, LINUX, "3.12", tmp_path / "fifth",
                      tmp_path / "cache", lock_dir=tmp_path)
+
+
+# --- packages with only a source distribution -----------------------------------------------------------------------
+
+SETUP_PY = textwrap.dedent('''
+    from setuptools import Extension, setup
+    # optional=True: the wheel is platform-specific even where no C compiler is installed.
+    setup(name="demo-ext", version="1.0", packages=["demo_ext"],
+          ext_modules=[Extension("demo_ext._speedups", ["demo_ext/_speedups.c"], optional=True)])
+''')
+
+
+def test_an_sdist_only_pure_package_is_built_once_and_installed_cross_target(tmp_path: Path) -> None:
+    sdists = tmp_path / "sdists"
+    make_sdist(sdists, "demo_sdist", {"pyproject.toml": PYPROJECT, "backend.py": BACKEND})
+    result = _install(_section(sdists, "demo-sdist"), tmp_path, "windows-x86_64")
+    assert (tmp_path / "packages-windows-x86_64" / "demo_sdist/__init__.py").read_text() == "BUILT = True\n"
+    assert [d.wheel for d in result.installed] == ["demo_sdist-1.0-py3-none-any.whl"]
+    lock = pylock.read(tmp_path / "pylock.windows-x86_64.toml")
+    assert lock is not None and lock.packages[0].wheel == "" and lock.packages[0].url.endswith(".tar.gz")  # the sdist
+    (built,) = (tmp_path / "cache" / "wheels" / "windows-x86_64-py3.12" / "built").rglob("*.whl")
+    again = deps.install(_section(sdists, "demo-sdist"), tmp_path, WINDOWS, "3.12", tmp_path / "again",
+                         tmp_path / "cache", lock_dir=tmp_path)
+    assert again.locked and again.reused_wheels and again.installed[0].sha256 == hashlib.sha256(
+        built.read_bytes()).hexdigest()  # built once, kept under the sdist's sha256
+
+
+def _setuptools_builds_wheels() -> bool:
+    """bdist_wheel is built into setuptools >= 70.1; older ones need the `wheel` package."""
+    if importlib.util.find_spec("setuptools") is None:
+        return False
+    from importlib.metadata import version
+
+    major, minor = (int(p) for p in version("setuptools").split(".")[:2])
+    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
+
+
+@pytest.mark.slow
+def test_an_sdist_with_extension_modules_is_refused_for_another_platform(tmp_path: Path) -> None:
+    if not _setuptools_builds_wheels():
+        pytest.fail("setuptools cannot build wheels here (needs setuptools>=70.1, or the wheel package)")
+    sdists = tmp_path / "sdists"
+    files = {"setup.py": SETUP_PY, "demo_ext/__init__.py": "", "demo_ext/_speedups.c": "int x;\n"}
+    make_sdist(sdists, "demo_ext", files)
+    built = tmp_path / "built"
+    # The host's setuptools builds it (an isolated build would need setuptools from an index: tests stay offline).
+    with pytest.raises(KilnError) as error:
+        build_pure_wheel("demo-ext", built, platform="windows-x86_64",
+                         pip_args=["--no-index", "--find-links", str(sdists), "--no-build-isolation"])
+    message, hint = error.value.message, error.value.hint or ""
+    assert "demo-ext has no wheel for windows-x86_64, and its source build is platform-specific" in message
+    assert "linux_x86_64.whl" in message
+    assert "find a wheel of demo-ext for windows-x86_64" in hint and "drop the dependency" in hint
+    assert "build the windows-x86_64 installer on windows-x86_64" in hint
+    assert list(built.iterdir()) == []  # the host-only wheel never reaches the wheelhouse
+
+
+def test_is_pure_wheel() -> None:
+    assert is_pure_wheel("a-1.0-py3-none-any.whl") and is_pure_wheel("a-1.0-py2.py3-none-any.whl")
+    for name in ("a-1.0-cp312-cp312-linux_x86_64.whl", "a-1.0-py3-none-win_amd64.whl", "a-1.0-cp312-abi3-any.whl",
+                 "a-1.0-py2-none-any.whl"):
+        assert not is_pure_wheel(name), name
