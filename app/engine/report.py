@@ -19,7 +19,9 @@ class BuildReport:
     runtimes: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per target: source, full_version, reused (from cache), notes."""
     dependencies: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per target: reused_wheels and the installed distributions with their wheel sha256."""
+    """Per target: locked, reused_wheels, developer_lock, lock, and the installed distributions (name, version,
+    wheel, sha256, url, source, marker, built: kiln.engine.dependencies.Installed), as docs/runtimes.md lists them.
+    Other tools read it (an SBOM): keep its shape."""
     artifacts: list[Artifact] = field(default_factory=list)
     size_by_component: dict[str, int] = field(default_factory=dict)
     """Bytes per component of the first target's bundle: runtime, stdlib, app, then each dependency."""
