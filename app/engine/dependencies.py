@@ -25,6 +25,7 @@ from kiln.model.project_file import ProjectFile
 from kiln.source.app_wheel import AppMetadata, read_app_metadata
 from kiln.support.atomic import atomic_write_text
 from kiln.support.errors import KilnError, Problem
+from kiln.support.hashing import file_sha256
 from kiln.support.locks import entry_lock
 from kiln.support.pip import pip_argv
 from kiln.support.sweep import temp_prefix
@@ -156,28 +157,16 @@ def install(
     lock = pylock.read(lock_path) if lock_path is not None else None
     with tempfile.TemporaryDirectory(prefix=temp_prefix("kiln-pip-")) as scratch_name:
         scratch = Path(scratch_name)
-        carried = False
         if lock is not None and lock.is_current(python_version, inputs) and not upgrade:
             packages = [replace(p, source="kiln-lock") if p.source == "resolved" else p for p in lock.packages]
-            locked = True
+            locked, carried = True, False
         else:
             request = resolve.Request(
                 requirements=tuple(requirements), app_wheel=app_wheel, app_name=app.name if app else "",
                 extras=tuple(section.extras), developer_lock=developer, index=tuple(index_args(section, base_dir)))
-            # No lock of this platform made from inputs yet: an old kiln.lock's versions carry over (lock_convert).
-            fresh = lock is None or not lock.inputs
-            pinned, hashes = legacy_pins(lock_dir, target.name, inputs) if lock_dir and fresh else ({}, {})
-            if pinned:
-                request, carried = replace(request, pinned={target.name: pinned}), True
-            if request.input_lines():
-                packages = resolve.resolve(request, target, python_version, scratch / "resolve", cache_dir,
-                                           previous=lock_path, upgrade=upgrade, preferred_hashes=hashes)
-            else:
-                packages = []
+            packages, carried = _resolve(request, target, python_version, lock_dir, lock, inputs, upgrade,
+                                         scratch / "resolve", cache_dir)
             locked = False
-            if lock_path is not None:
-                runtime = lock.runtime if lock is not None else None
-                pylock.write(lock_path, pylock.KilnLock(target.name, python_version, inputs, packages, runtime))
         wheels = cache_dir / "wheels" / f"{target.name}-py{python_version}"
         with entry_lock(wheels):  # builds sharing the cache take turns: pip never reads a half-written wheel
             before = set(wheels.rglob("*.whl")) if wheels.is_dir() else set()
@@ -187,8 +176,6 @@ def install(
     installed = [Installed(p.name, p.version, files[p.name][0].name, files[p.name][1], source=p.source,
                            marker=p.marker, url=p.url) for p in packages]
     if app_wheel is not None and app is not None:
-        from kiln.support.hashing import file_sha256
-
         installed.append(Installed(str(canonicalize_name(app.name)), app.version, app_wheel.name,
                                    file_sha256(app_wheel), built=True, source="app"))
     # Kept from Kiln's lock (unchanged, or preferred by a new resolution), or carried over from an old kiln.lock.
@@ -197,6 +184,24 @@ def install(
     notes = [summary(target.name, packages, developer.label if developer else "", kiln_lock)]
     return DepsResult(sorted(installed, key=lambda d: d.name), reused_wheels=reused, locked=locked,
                       developer_lock=developer.label if developer else "", notes=notes)
+
+
+def _resolve(request: resolve.Request, target: Target, python_version: str, lock_dir: Path | None,
+             lock: pylock.KilnLock | None, inputs: str, upgrade: bool, work: Path,
+             cache_dir: Path) -> tuple[list[pylock.LockedPackage], bool]:
+    """Resolve `target` and write its lock; True with the packages when an old kiln.lock's versions carried over."""
+    lock_path = pylock.lock_file(lock_dir, target.name) if lock_dir is not None else None
+    # No lock of this platform made from inputs yet: an old kiln.lock's versions carry over (lock_convert).
+    fresh = lock is None or not lock.inputs
+    pinned, hashes = legacy_pins(lock_dir, target.name, inputs) if lock_dir and fresh else ({}, {})
+    if pinned:
+        request = replace(request, pinned={target.name: pinned})
+    packages = resolve.resolve(request, target, python_version, work, cache_dir, previous=lock_path,
+                               upgrade=upgrade, preferred_hashes=hashes) if request.input_lines() else []
+    if lock_path is not None:
+        runtime = lock.runtime if lock is not None else None  # a runtime pin stays with the new packages
+        pylock.write(lock_path, pylock.KilnLock(target.name, python_version, inputs, packages, runtime))
+    return packages, bool(pinned)
 
 
 def _pip_install(packages: list[pylock.LockedPackage], files: dict[str, tuple[Path, str]], app_wheel: Path | None,
