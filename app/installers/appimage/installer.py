@@ -23,7 +23,7 @@ import struct
 from pathlib import Path
 from typing import ClassVar
 
-from kiln.installers.appimage import glibc_need, sections, update
+from kiln.installers.appimage import glibc_need, sections, start_cache, update
 from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
 from kiln.installers.appimage.format import (
     APPIMAGE_MAGIC,
@@ -148,6 +148,7 @@ class AppImageInstaller(Installer[AppImageOptions]):
         updates = update.update_information(self.options.update_url, self.options.update_information, out.name)
         needs = glibc_need.payload_glibc(staged.bundle)
         runtime_bytes = glibc_need.embed(runtime_path().read_bytes(), needs)
+        runtime_bytes = start_cache.embed(runtime_bytes, start_cache.payload_digest(squashfs), self.options.start_cache)
         if updates:
             runtime_bytes = update.embed(runtime_bytes, updates)
         runtime = ctx.work_dir / "runtime-for-this-appimage"
@@ -217,6 +218,7 @@ def describe(path: Path) -> str:
         f"  runtime:  {runtime_version(runtime)}, {offset} bytes",
         f"  updates:  {_printable(update.read(runtime)) or 'none (no update information)'}",
         f"  glibc:    {_glibc_line(runtime)}",
+        f"  start:    {_start_line(runtime)}",
         f"  payload:  squashfs {major}.{minor} at offset {offset}, {human_size(size - offset)} "
         f"({bytes_used} bytes used), {compression}, {human_size(block_size)} blocks, {inodes} inodes",
     ]
@@ -266,7 +268,7 @@ def runtime_version(runtime: bytes) -> str:
     """Which runtime an AppImage starts with, read from its bytes (the runtime is never executed)."""
     version = _version_in(runtime)
     shipped = _shipped_runtime()
-    unfilled = sections.blank(runtime, update.SECTION, glibc_need.SECTION)  # as shipped, before Kiln filled it in
+    unfilled = sections.blank(runtime, update.SECTION, glibc_need.SECTION, start_cache.SECTION)  # as shipped
     if shipped is not None and shipped.read_bytes() == unfilled:
         return f"Kiln AppImage runtime {version or '?'} (the one this Kiln ships)"
     if version is not None:
@@ -279,6 +281,14 @@ def _glibc_line(runtime: bytes) -> str:
     if needs:
         return f"{needs} or newer (recorded at build time; the runtime checks it before starting the app)"
     return "not recorded (the runtime reads it from the payload's libraries at start)"
+
+
+def _start_line(runtime: bytes) -> str:
+    digest, cache = start_cache.read(runtime)
+    if cache:
+        return (f"from a cached copy after the first start (~/.cache/kiln-appimage/…-{digest}; "
+                "APPIMAGE_KILN_CACHE=0 turns it off)")
+    return "always mounted (start cache off)" if digest else "always mounted (no payload digest recorded)"
 
 
 def _version_in(runtime: bytes) -> str | None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
 import io
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from PIL import Image
 from pydantic import ValidationError
 
 from kiln.cli.inspect import inspect_artifact
+from kiln.installers.appimage import start_cache
 from kiln.installers.appimage.desktop_entry import one_line
 from kiln.installers.appimage.format import assemble, elf_end_offset, make_squashfs, runtime_path
 from kiln.installers.appimage.installer import AppImageInstaller, runtime_version
@@ -135,9 +138,11 @@ def test_describe_reads_without_running(tiny: Path) -> None:
     text = inspect_artifact(tiny)
     assert not marker.exists(), "kiln inspect must not execute the AppImage"
     offset = elf_end_offset(tiny)
-    assert f"runtime:  Kiln AppImage runtime 1.2.0 (the one this Kiln ships), {offset} bytes" in text
+    assert f"runtime:  Kiln AppImage runtime 1.3.0 (the one this Kiln ships), {offset} bytes" in text
     assert f"squashfs 4.0 at offset {offset}" in text and ", zstd," in text
     assert "glibc:    not recorded" in text  # the tiny payload has no ELF files
+    digest = hashlib.sha256(tiny.read_bytes()[offset:]).hexdigest()[:32]
+    assert f"start:    from a cached copy after the first start (~/.cache/kiln-appimage/…-{digest};" in text
     seven = _run([_tool("7z", "7zz"), "l", "-slt", tiny]).stdout  # an independent squashfs reader
     assert f"Offset = {offset}" in seven and "Method = ZSTD" in seven
     files, folders = re.search(r"(\d+) files, (\d+) folders", _run([_tool("7z", "7zz"), "l", tiny]).stdout).groups()  # type: ignore[union-attr]
@@ -145,6 +150,20 @@ def test_describe_reads_without_running(tiny: Path) -> None:
     assert f"contents: {int(files) - 1} files, {folders} folders, 1 symlinks" in text
     assert "desktop entry org.example.tiny.desktop:" in text and "    Name=Tiny App" in text
     assert re.search(r"\d+ B  AppRun", text) and "usr/kiln_boot.py" in text
+
+
+def test_payload_digest_is_recorded_and_the_start_cache_follows_the_option(tiny: Path, tmp_path: Path) -> None:
+    """The runtime's .kiln_payload holds the first 128 bits of the payload's sha256, so it names the start cache's
+    folder with no hashing at start; `start_cache = false` records the digest without the cache switch."""
+    offset = elf_end_offset(tiny)
+    digest = hashlib.sha256(tiny.read_bytes()[offset:]).hexdigest()[:32]
+    assert start_cache.read(tiny.read_bytes()[:offset]) == (digest, True)
+    staged = _tiny_staged(tmp_path)
+    on = _tiny_build(tmp_path / "on", staged).read_bytes()
+    off = _tiny_build(tmp_path / "off", staged, AppImageOptions(start_cache=False))
+    assert off.read_bytes()[offset:] == on[offset:], "the option changes the runtime's section only"
+    assert start_cache.read(off.read_bytes()[:offset]) == (start_cache.read(on[:offset])[0], False)
+    assert "start:    always mounted (start cache off)" in inspect_artifact(off)
 
 
 def test_describe_shows_hostile_payload_text_inert(tmp_path: Path) -> None:
@@ -176,10 +195,10 @@ def test_describe_rejects_non_appimages_and_truncated_files(tiny: Path, tmp_path
 
 def test_runtime_version_is_read_from_bytes() -> None:
     shipped = runtime_path().read_bytes()
-    assert runtime_version(shipped) == "Kiln AppImage runtime 1.2.0 (the one this Kiln ships)"
+    assert runtime_version(shipped) == "Kiln AppImage runtime 1.3.0 (the one this Kiln ships)"
     patched = bytearray(shipped)
     patched[-1] ^= 0xFF  # no longer the shipped file: the version comes from the string table
-    assert runtime_version(bytes(patched)) == "Kiln AppImage runtime 1.2.0"
+    assert runtime_version(bytes(patched)) == "Kiln AppImage runtime 1.3.0"
     assert runtime_version(b"\x7fELF" + bytes(100)).startswith("not Kiln's runtime")
 
 
@@ -276,14 +295,34 @@ def _hide_host_python(argv: list[str | Path], env: dict[str, str]) -> subprocess
 
 @pytest.mark.slow
 def test_hello_through_fuse(hello: Path, fuse: None, tmp_path: Path) -> None:
-    result = _run([hello, "--exit", "3", "a b", "$(touch PWNED)", "ü"], env=_env(tmp_path), cwd=tmp_path)
+    result = _run([hello, "--exit", "3", "a b", "$(touch PWNED)", "ü"], env=_env(tmp_path, APPIMAGE_KILN_CACHE="0"),
+                  cwd=tmp_path)
     assert result.returncode == 3, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:2] == [_greeting(), f"rich {_bundled_rich(hello)}"]
     assert json.loads(lines[2].removeprefix("args: ")) == ["--exit", "3", "a b", "$(touch PWNED)", "ü"]
-    assert not (tmp_path / "cache").exists(), "a FUSE start must not extract anything"
+    assert not (tmp_path / "cache").exists(), "a FUSE start without the start cache must not extract anything"
     assert not (tmp_path / "PWNED").exists()
     assert not list(tmp_path.glob(".mount_*")), "the mount point must be gone after the app ends"
+
+
+@pytest.mark.slow
+def test_hello_starts_from_the_start_cache_after_its_first_start(hello: Path, fuse: None, tmp_path: Path) -> None:
+    """The first start mounts; after it a background process extracts the payload into the cache folder, and the
+    next start's Python runs from that copy (its prefix and libpython are there), printing the same."""
+    first = _run([hello, "--diagnose"], env=_env(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["prefix"].startswith(str(tmp_path / ".mount_"))
+    digest = start_cache.read(hello.read_bytes()[:elf_end_offset(hello)])[0]
+    copy = tmp_path / "cache" / "kiln-appimage" / f"{hello.name.removesuffix('.AppImage')}-{digest}"
+    deadline = time.monotonic() + 120  # the extraction runs at the lowest priority on a shared machine
+    while not copy.exists():
+        assert time.monotonic() < deadline, "the start cache made no copy"
+        time.sleep(0.1)
+    shown = json.loads(_run([hello, "--diagnose"], env=_env(tmp_path)).stdout)
+    assert shown["prefix"].startswith(str(copy)) and shown["libpython"].startswith(str(copy))
+    again = _run([hello, "x"], env=_env(tmp_path))
+    assert again.returncode == 0 and again.stdout.splitlines()[:2] == [_greeting(), f"rich {_bundled_rich(hello)}"]
 
 
 @pytest.mark.slow
@@ -309,7 +348,7 @@ def test_hello_without_host_python_or_environment(hello: Path, tmp_path: Path, m
                                                    request: pytest.FixtureRequest) -> None:
     if mode == "fuse":
         request.getfixturevalue("fuse")
-    env = {"TMPDIR": str(tmp_path)}
+    env = {"TMPDIR": str(tmp_path), "APPIMAGE_KILN_CACHE": "0"}  # without HOME the cache would go to /tmp
     if mode == "extract":
         env |= {"APPIMAGE_EXTRACT_AND_RUN": "1", "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     result = _hide_host_python([hello, "--diagnose"], env)
