@@ -204,10 +204,8 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
 
 
-# What an app never needs from a runtime, relative to its `python/` folder (`{v}` is 3.X). The top-level stdlib
-# entries come from runtimes.prune (shared with the host runtime); nested test packages are listed one by one
-# because a blanket "*/test" could hit a real module.
-_STDLIB_DROP = ("unittest/test", "ctypes/test", "distutils/tests", "sqlite3/test")
+# What an app never needs from a runtime, relative to its `python/` folder (`{v}` is 3.X). The stdlib's entries
+# (top-level ones and nested test packages) come from runtimes.prune, shared with the host runtime.
 # Tcl/Tk stays in the cached runtime: staging removes it from each bundle whose code does not import tkinter
 # (runtimes.prune.drop_tkinter), so tkinter apps work with downloaded runtimes too.
 _UNIX_DROP = ("include", "lib/pkgconfig", "share/man", "lib/Tix*", "bin/idle3*", "bin/2to3*", "bin/python3*-config")
@@ -222,8 +220,7 @@ def prune_runtime(python_root: Path, target: Target, minor: str) -> int:
     """
     windows = target.os == "windows"
     stdlib = python_root / ("Lib" if windows else f"lib/python{minor}")
-    patterns = [f"{stdlib.relative_to(python_root).as_posix()}/{p}" for p in _STDLIB_DROP]
-    patterns += list(_WINDOWS_DROP if windows else _UNIX_DROP)
+    patterns = list(_WINDOWS_DROP if windows else _UNIX_DROP)
     freed = tree_size(stdlib)
     prune_stdlib(stdlib)
     freed -= tree_size(stdlib)

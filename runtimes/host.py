@@ -37,7 +37,7 @@ SKIPPED_EXTENSIONS = re.compile(r"^(nis|_test\w*|xxlimited\w*|_ctypes_test|_xxsu
 # What _tkinter brings along: Tcl/Tk and the two small X extensions Tk uses. X11, fontconfig and freetype
 # themselves come from the user's desktop (like every AppImage), as they must match its X server and fonts.
 TK_LIBRARIES = re.compile(r"^lib(tcl|tk)\d[\d.]*\.so|^libX(ft|ss)\.so")
-RUNTIME_FORMAT = 5  # bump when the layout this module produces changes, so old caches are not reused
+RUNTIME_FORMAT = 6  # bump when the layout this module produces changes, so old caches are not reused
 
 
 def glibc_version() -> str:
