@@ -660,6 +660,9 @@ static void fill_cache_later(const struct payload *p, const struct stat *st)
 	if (pid != 0)
 		return; /* the caller exits with the app's status; a failed fork only means no cache yet */
 	setsid();
+	signal(SIGCHLD, SIG_DFL); /* the serving loop's handlers: a logout's SIGTERM must end this process */
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		signal(forwarded[i], SIG_DFL);
 	int null = open("/dev/null", O_RDWR);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);
