@@ -568,7 +568,7 @@ static void cache_key(char *key, size_t cap, const struct payload *p, const stru
 }
 
 /* Extract the payload into root/key through a ".<key>.partial.<pid>" folder renamed when complete, so a
- * folder under the final name is always whole. The copy is read-only, like the mount. 0 when root/key
+ * folder under the final name is always whole. Its files are read-only, like the mount's. 0 when root/key
  * exists afterwards (made by us or by a parallel start), else -1 (reported). */
 static int populate(const struct payload *p, const char *root, const char *key, const char *final)
 {
@@ -611,12 +611,19 @@ static int cache_paths(char *root, char *final, const struct payload *p, const s
 	return 0;
 }
 
-/* The cached copy's folder is its last-use stamp: cleaning goes by its modification time. */
+/* The cached copy's folder is its last-use stamp: cleaning goes by its modification time. A copy without
+ * a runnable AppRun (damaged by hand) is removed, so this start extracts or mounts afresh. */
 static bool use_cached(const char *final)
 {
 	struct stat fs;
+	char apprun[PATH_MAX];
 	if (stat(final, &fs) != 0 || !S_ISDIR(fs.st_mode))
 		return false;
+	if (snprintf(apprun, sizeof apprun, "%s/AppRun", final) >= (int)sizeof apprun || access(apprun, X_OK) != 0) {
+		debug("removing the damaged copy %s", final);
+		rm_rf(final);
+		return false;
+	}
 	utimensat(AT_FDCWD, final, NULL, 0);
 	return true;
 }

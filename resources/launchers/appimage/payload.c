@@ -139,7 +139,7 @@ struct extractor {
 	const char *list_prefix;
 	size_t block_size;
 	unsigned char *buf;
-	mode_t drop; /* permission bits taken away (EXTRACT_READ_ONLY: the write bits) */
+	mode_t drop; /* permission bits taken away from files (EXTRACT_READ_ONLY: the write bits) */
 	char path[PATH_MAX]; /* relative path of the current node */
 };
 
@@ -190,7 +190,8 @@ static bool wanted(struct extractor *x, const sqfs_tree_node_t *n)
 /* Permission bits to restore; set-id bits are dropped so extracting as root never creates them. */
 static mode_t restored_mode(const struct extractor *x, const sqfs_tree_node_t *n)
 {
-	return n->inode->base.mode & 01777 & ~x->drop;
+	/* Folders keep their write bit, so `rm -rf` of a cache folder works for its owner. */
+	return n->inode->base.mode & 01777 & (is_dir(n) ? (mode_t)01777 : ~x->drop);
 }
 
 static void set_times(int dirfd, const char *name, int fd, const sqfs_tree_node_t *n)

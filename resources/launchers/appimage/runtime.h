@@ -36,7 +36,7 @@ struct payload {
 int payload_check(struct payload *p);
 
 enum {
-	EXTRACT_READ_ONLY = 1,   /* no write bits on anything extracted (a cached copy, read-only like the mount) */
+	EXTRACT_READ_ONLY = 1,   /* no write bits on extracted files (a cached copy, read-only like the mount) */
 	EXTRACT_CHECK_SPACE = 2, /* fail before writing when dest's file system cannot hold everything */
 };
 
