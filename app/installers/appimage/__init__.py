@@ -25,6 +25,10 @@ SPEC = KindSpec(
         OptionSpec("update_url", "&Update URL:", "The web folder where you publish new versions: the AppImage can "
                    "then update itself (AppImageUpdate) from the .zsync file the build writes beside it. Empty: no "
                    "updates.", placeholder="e.g. https://example.org/downloads/"),
+        OptionSpec("start_cache", "Fast starts: keep an e&xtracted copy after the first start",
+                   "From the second start on, the app runs from a copy in the user's cache folder, as fast as an "
+                   "installed app, instead of unpacking itself at every start. Copies unused for 30 days are "
+                   "removed."),
     ),
     run_here="kiln.installers.appimage.run_here:run_here",
     tools=(Tool("mksquashfs", "squashfs-tools"), Tool("unsquashfs", "squashfs-tools"), Tool("zsyncmake", "zsync")),
