@@ -156,3 +156,20 @@ def test_a_disk_without_room_for_the_copy_is_refused_before_writing(tmp_path: Pa
     assert result.stdout == "rc=1\n", result.stderr
     assert "not enough free space for the app's files" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_no_copy_on_a_cache_folder_mounted_noexec(tmp_path: Path, env: dict[str, str]) -> None:
+    """Where the cache folder's file system is mounted noexec, the copy's AppRun could not run: no copy is made
+    (decided before anything is forked), and every start mounts."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (a tmpfs in a private mount namespace)")
+    need_fuse()
+    need("unshare", "mount")
+    image, _appdir, _digest = make_image(tmp_path, cache=True)
+    (tmp_path / "cache").mkdir()
+    script = ('mount -t tmpfs -o noexec tmpfs "$XDG_CACHE_HOME" && for i in 1 2; do "$@"; done; '
+              'ls -A "$XDG_CACHE_HOME"/kiln-appimage')
+    result = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(image)],
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("MOUNTED=yes") == 2 and result.stdout.splitlines()[-1].startswith("MOUNTED=")

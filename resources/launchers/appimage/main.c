@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -663,6 +664,11 @@ static void fill_cache_later(const struct payload *p, const struct stat *st)
 	}
 	if (access(final, F_OK) == 0)
 		return;
+	struct statvfs fs;
+	if (statvfs(root, &fs) == 0 && (fs.f_flag & ST_NOEXEC)) {
+		debug("no start cache: %s is on a file system mounted noexec", root);
+		return; /* the copy's AppRun could not run */
+	}
 	pid_t pid = fork();
 	if (pid != 0)
 		return; /* the caller exits with the app's status; a failed fork only means no cache yet */
