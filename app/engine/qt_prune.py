@@ -13,7 +13,7 @@ into the bundle this module:
    translations only when `[dependencies] qt_translations` asks;
 5. deletes every Qt binary outside that closure, plus files only a developer needs (headers, type stubs,
    CMake files, Designer/Linguist/qml tools);
-6. trims the ICU data library a Linux wheel ships to what Qt reads (kiln.build.qt_icu).
+6. trims the ICU data library a Linux wheel ships to what Qt reads (kiln.engine.qt_icu).
 
 The same steps run for Linux, Windows and macOS bundles; what differs between the wheels' layouts (the C++
 runtime and the DLLs Qt opens by name on Windows, frameworks and .app folders on macOS) is in
@@ -107,7 +107,7 @@ class QtPruneResult:
     by_distribution: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per installed distribution: {"unpruned": bytes, "pruned": bytes}."""
     icu: dict[str, Any] = field(default_factory=dict)
-    """What trimming the ICU data did (kiln.build.qt_icu.IcuTrim.as_dict), or {} when the binding ships none."""
+    """What trimming the ICU data did (kiln.engine.qt_icu.IcuTrim.as_dict), or {} when the binding ships none."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"binding": self.binding, "modules": self.modules, "qml_modules": self.qml_modules,

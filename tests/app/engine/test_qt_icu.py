@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from kiln.engine.qt_icu import DROPPED_FILES, DROPPED_TREES, list_items, other_icu_imports, trim_bundle_icu, trim_library
+from kiln.engine.qt_icu import (
+    DROPPED_FILES,
+    DROPPED_TREES,
+    list_items,
+    other_icu_imports,
+    trim_bundle_icu,
+    trim_library,
+)
 
 # What QtCore asks ICU for, printed as JSON: sort orders (ucol_*), converters (ucnv_*), time-zone names (ucal_*),
 # locale-aware upper case (u_strToUpper).
