@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kiln_testing import require_tools as need
+from kit.testing import require_tools as need
 
 from kiln.installers.appimage import glibc_need, start_cache
 from kiln.installers.appimage.format import assemble, make_squashfs
