@@ -49,11 +49,14 @@ def uv_cache_root(root: Path | None = None) -> Path:
 INSTALLED = "installed"
 """kiln.engine.installed_cache: the dependencies as pip installed them for one lock (and their bytecode)."""
 # BASES (imported from kiln.support.layers): compressed bases per installer kind, that rebuilds add the app to.
+BUILD_ENVS = "build-envs"
+"""kiln.source.build_env: the environments the app's own build backend runs in, one per [build-system]."""
 
 
 def rebuild_roots(root: Path | None = None) -> list[Path]:
-    """What only makes rebuilds faster: installed dependency trees and compressed bases (any build remakes them)."""
-    return [(root or cache_root()) / INSTALLED, (root or cache_root()) / BASES]
+    """What only makes rebuilds faster: installed dependency trees, compressed bases and the app's build
+    environments (any build remakes them)."""
+    return [(root or cache_root()) / name for name in (INSTALLED, BASES, BUILD_ENVS)]
 
 
 def runtime_dir(root: Path, target: Target, full_version: str, build: str) -> Path:

@@ -54,7 +54,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
     group.add_argument("--runtimes", action="store_const", const="runtimes", dest="what")
     group.add_argument("--wheels", action="store_const", const="wheels", dest="what")
     group.add_argument("--rebuilds", action="store_const", const="rebuilds", dest="what",
-                       help="installed dependency trees and compressed bases (they only make rebuilds faster)")
+                       help="installed dependency trees, compressed bases and the app's build environments (they only "
+                       "make rebuilds faster)")
     group.add_argument("--all", action="store_const", const="all", dest="what")
     p.set_defaults(what="all")
 
@@ -175,13 +176,18 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
     table = Table(title="Kept for rebuilds (remade by any build when missing)")
     for column in ("what", "entries", "size"):
         table.add_column(column)
-    installed, bases = rebuild_roots(root)
+    installed, bases, build_envs = rebuild_roots(root)
     entries = [p for p in installed.iterdir() if p.is_dir() and not p.name.startswith(".")] \
         if installed.is_dir() else []
     table.add_row("installed dependencies (one per lock and target)", str(len(entries)), _mb(tree_size(installed)))
     for kind in sorted(p for p in bases.iterdir() if p.is_dir()) if bases.is_dir() else []:
         count = sum(1 for p in kind.iterdir() if p.is_dir() and not p.name.startswith("."))
         table.add_row(f"compressed bases for {kind.name}", str(count), _mb(tree_size(kind)))
+    envs = [p for p in build_envs.iterdir() if p.is_dir() and not p.name.startswith(".")] \
+        if build_envs.is_dir() else []
+    if envs:
+        table.add_row("the app's build environments (one per [build-system])", str(len(envs)),
+                      _mb(tree_size(build_envs)))
     console.print(table)
     return 0
 
@@ -201,8 +207,9 @@ def cmd_cache_clean(args: argparse.Namespace) -> int:
     what = args.what
     freed = clean(_root(args), runtimes=what in ("runtimes", "all"), wheels=what in ("wheels", "all"),
                   rebuilds=what in ("rebuilds", "all"))
-    label = {"runtimes": "runtimes", "wheels": "wheels", "rebuilds": "installed dependencies and compressed bases",
-             "all": "runtimes, wheels, installed dependencies and compressed bases"}[what]
+    rebuilds = "installed dependencies, compressed bases and build environments"
+    label = {"runtimes": "runtimes", "wheels": "wheels", "rebuilds": rebuilds,
+             "all": f"runtimes, wheels, {rebuilds}"}[what]
     _console().print(f"removed cached {label}: {_mb(freed)} freed")
     report_leftovers(_console(), _root(args))  # kiln.support.sweep: what killed builds left behind
     return 0
