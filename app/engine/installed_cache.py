@@ -4,8 +4,10 @@ A rebuild after a change to the app's own code runs the same pip command on the 
 the same files; that costs 1-2 s per target. The installed `packages/` tree is kept in Kiln's cache under a key
 made of everything that decides its content (the target's lock file's bytes, the requirements, the developer's
 lock, the index settings, the target, the Python version and Kiln's version) and hard-linked into the next
-bundle, as the runtime stage does with the relocated runtime. Apps built into a wheel (their wheel is installed
-together with the dependencies) always go through pip.
+bundle, as the runtime stage does with the relocated runtime. For an app built into a wheel, pip installs the
+wheel after the dependencies; the tree kept is the dependencies alone (kiln.engine.app_layer takes the app out and
+puts it into the bundle's app/), under a key that also holds the app's own requirements, so a change to the app's
+code finds it again.
 
 The tree is also compiled to bytecode once, in the cache, beside it: one compiled copy per way of compiling
 (the interpreter, `[build] optimize` and `keep_sources`). Its sources stay in it, so the payload stage can still
@@ -19,17 +21,23 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from kiln import __version__
 from kiln.engine import dependencies as deps
+from kiln.engine.app_layer import remove_distribution
 from kiln.engine.payload import remove_unshipped
 from kiln.model import pylock
 from kiln.model.project import DependenciesSection
 from kiln.runtimes.cache import INSTALLED
+from kiln.source.app_wheel import AppMetadata, read_app_metadata
 from kiln.support import bytecode
+from kiln.support.hashing import file_sha256
 from kiln.support.links import link_tree
 from kiln.support.locks import build_once
 from kiln.support.targets import Target
@@ -53,7 +61,8 @@ class Bytecode:
 
 
 def _key(section: DependenciesSection, base_dir: Path, target: Target, python_version: str,
-         lock_dir: Path | None, source_root: Path | None, cache_dir: Path) -> str | None:
+         lock_dir: Path | None, source_root: Path | None, cache_dir: Path, app: AppMetadata | None = None,
+         ) -> str | None:
     lock_file = pylock.lock_file(lock_dir, target.name) if lock_dir is not None else None
     if lock_file is None or not lock_file.is_file():
         return None
@@ -63,6 +72,8 @@ def _key(section: DependenciesSection, base_dir: Path, target: Target, python_ve
                "requirements": deps.read_requirements(section, base_dir),
                "developer_lock": developer.sha256 if developer else "", "extras": section.extras,
                "index": deps.index_args(section, base_dir)}
+    if app is not None:  # the lock's own inputs may predate a requirement the app gained
+        payload["app_requires"] = list(app.requires_dist)
     digest.update(json.dumps(payload, sort_keys=True).encode())
     digest.update(lock_file.read_bytes())
     return digest.hexdigest()[:32]
@@ -81,33 +92,47 @@ def _result(data: dict[str, Any], platform: str, lock_name: str) -> deps.DepsRes
 
 
 def install_reusing(section: DependenciesSection, base_dir: Path, target: Target, python_version: str, dest: Path,
-                    cache_dir: Path, lock_dir: Path | None, compile_with: Bytecode | None = None,
-                    source_root: Path | None = None) -> tuple[deps.DepsResult, bool, bytecode.Compiled | None]:
+                    cache_dir: Path, lock_dir: Path | None,
+                    compile_with: Callable[[], Bytecode | None] | None = None, source_root: Path | None = None,
+                    app_wheel: Path | None = None) -> tuple[deps.DepsResult, bool, bytecode.Compiled | None]:
     """deps.install, or the tree it made for the same lock; returns (result, reused, compiled).
 
-    With `compile_with`, `dest` receives the cached compiled copy (sources still in it, __pycache__ and bin/
-    already gone): `compiled` says what was compiled, for bytecode.finish_tree. It is None when the tree could
-    not be cached (no kiln.lock, a read-only cache): then `dest` holds pip's tree, to be compiled in place.
+    With `compile_with` (asked once the tree is there: the runtime that compiles may still be on its way) giving a
+    Bytecode, `dest` receives the cached compiled copy (sources still in it, __pycache__ and bin/ already gone):
+    `compiled` says what was compiled, for bytecode.finish_tree. It is None when the tree could not be cached (no
+    lock, a read-only cache): then `dest` holds pip's tree, to be compiled in place.
+
+    `app_wheel` is the app's own wheel: resolved with the dependencies, but not left in `dest` (kiln.engine.app_layer
+    puts it into the bundle's app/ folder); the result lists it.
     """
     store = cache_dir / INSTALLED
-    key = _key(section, base_dir, target, python_version, lock_dir, source_root, cache_dir)
+    app = read_app_metadata(app_wheel) if app_wheel is not None else None
+    key = _key(section, base_dir, target, python_version, lock_dir, source_root, cache_dir, app)
     reused = key is not None and (store / key / "result.json").is_file()
     if reused:
         data = json.loads((store / key / "result.json").read_text(encoding="utf-8"))  # type: ignore[operator]
         result = _result(data, target.name, pylock.lock_name(target.name))
     else:
         result = deps.install(section, base_dir, target, python_version, dest, cache_dir, lock_dir=lock_dir,
-                              source_root=source_root)
+                              source_root=source_root, app_wheel=app_wheel)
+        if app is not None:
+            remove_distribution(dest, app.name)
         # the lock as this install left it
-        key = _key(section, base_dir, target, python_version, lock_dir, source_root, cache_dir)
+        key = _key(section, base_dir, target, python_version, lock_dir, source_root, cache_dir, app)
         if key is not None and dest.is_dir():
             _store(store, key, dest, result)
+    if app_wheel is not None and app is not None:  # the wheel built now, whichever build stored the tree
+        name = str(canonicalize_name(app.name))
+        result.installed = sorted([*(d for d in result.installed if not d.built), deps.Installed(
+            name, app.version, app_wheel.name, file_sha256(app_wheel), built=True, source="app")],
+            key=lambda d: d.name)
     entry = store / key if key is not None else None
     compiled = None
-    if entry is not None and compile_with is not None and (entry / "result.json").is_file():
-        compiled = _compiled(entry, compile_with)
-    if entry is not None and compile_with is not None and compiled is not None:
-        source: Path | None = entry / "compiled" / compile_with.variant() / "packages"
+    how = compile_with() if compile_with is not None else None
+    if entry is not None and how is not None and (entry / "result.json").is_file():
+        compiled = _compiled(entry, how)
+    if entry is not None and how is not None and compiled is not None:
+        source: Path | None = entry / "compiled" / how.variant() / "packages"
     elif entry is not None and reused:
         source = entry / "packages"
     else:

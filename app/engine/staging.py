@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from kiln.engine import dependencies as deps
+from kiln.engine.app_layer import unpack_app_wheel
 from kiln.engine.installed_cache import Bytecode, install_reusing
 from kiln.engine.payload import (
     boot_script,
@@ -31,7 +34,7 @@ from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
 from kiln.source.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
 from kiln.source.entry_checks import installed_entry_problems
-from kiln.support.bytecode import compile_tree, finish_tree
+from kiln.support.bytecode import Compiled, compile_tree, finish_tree
 from kiln.support.errors import ProjectInvalid
 from kiln.support.links import link_tree
 from kiln.support.sizes import tree_size
@@ -57,67 +60,60 @@ def runtime_provider(project: Project, base_dir: Path, lock_dir: Path | None = N
 
 def stage_app(
     project: Project, base_dir: Path, target: Target, work_dir: Path, cache_dir: Path,
-    enter: StageEnter, report: BuildReport, lock_dir: Path | None = None,
+    enter: StageEnter, report: BuildReport, lock_dir: Path | None = None, parallel: bool = False,
 ) -> StagedApp:
-    """The bundle for `target`. `lock_dir` is the folder of Kiln's lock files (the project file's), None: no lock."""
+    """The bundle for `target`. `lock_dir` is the folder of Kiln's lock files (the project file's), None: no lock.
+
+    With `parallel` (the engine's `enter` is thread-safe), the runtime is prepared on a second thread while the
+    dependencies are installed: neither needs the other until the dependencies are compiled to bytecode with the
+    runtime's interpreter."""
     bundle = work_dir / "bundle"
     bundle.mkdir(parents=True)
     version = project.python.version
-    with enter("runtime", f"preparing Python {version} for {target.name}") as stage:
-        provider = runtime_provider(project, base_dir, lock_dir)
-        runtime: Runtime = provider.provide(target, version, cache_dir, stage.progress)
-        link_tree(runtime.root, bundle / "runtime")
-        report.runtimes[target.name] = {
-            "source": runtime.source, "full_version": runtime.full_version, "reused": runtime.reused,
-            "notes": list(runtime.notes),
-        }
-        for note in runtime.notes:
-            stage.log(note)
-        for warning in runtime.warnings:
-            stage.warn(warning)
+
+    def prepare_runtime(started: threading.Event) -> Runtime:
+        with enter("runtime", f"preparing Python {version} for {target.name}") as stage:
+            started.set()
+            provider = runtime_provider(project, base_dir, lock_dir)
+            runtime: Runtime = provider.provide(target, version, cache_dir, stage.progress)
+            link_tree(runtime.root, bundle / "runtime")
+            report.runtimes[target.name] = {
+                "source": runtime.source, "full_version": runtime.full_version, "reused": runtime.reused,
+                "notes": list(runtime.notes),
+            }
+            for note in runtime.notes:
+                stage.log(note)
+            for warning in runtime.warnings:
+                stage.warn(warning)
+        return runtime
+
+    started = threading.Event()
+    with ThreadPoolExecutor(1, thread_name_prefix="kiln-runtime") as pool:
+        pending: Future[Runtime]
+        if parallel:
+            pending = pool.submit(prepare_runtime, started)
+            while not started.wait(0.05) and not pending.done():
+                pass  # the runtime's stage-start comes first, as in a sequential build
+        else:
+            pending = Future()
+            pending.set_result(prepare_runtime(started))
+        app_wheel, precompiled = _dependencies(project, base_dir, target, work_dir, cache_dir, enter, report,
+                                               lock_dir, pending)
+        runtime = pending.result()  # the runtime's own error, if it failed
     # Bytecode must come from the target's own Python version; a foreign-OS runtime cannot run here.
     compiler = runtime.python if target.os == "linux" else None
     can_compile = compiler is not None or version == f"{sys.version_info.major}.{sys.version_info.minor}"
     root = base_dir / project.source.root
     packages, app_dir = bundle / "packages", bundle / "app"
-    with enter("dependencies", f"installing the app and its dependencies for {target.name}") as stage:
-        app_wheel = None
-        if builds_wheel(project.source, root):
-            app_wheel = _app_wheel(project, base_dir, root, work_dir.parent / "app-wheel", stage)
-            require_wheel_serves(app_wheel, project.app.name, target.name, version)
-        precompiled = None
-        if app_wheel is None:  # the same lock as last time: link the tree pip made then (no pip run)
-            how = Bytecode(compiler, runtime.full_version, project.build.optimize,
-                           project.build.keep_sources) if can_compile else None
-            result, reused, precompiled = install_reusing(project.dependencies, base_dir, target, version, packages,
-                                                          cache_dir, lock_dir, how, source_root=root)
-            if reused:
-                stage.log("dependencies unchanged (same lock): reusing the installed tree from the cache")
-            if precompiled is not None:
-                stage.log("dependencies compiled to bytecode once, in the cache: linking the compiled tree")
-        else:
-            result = deps.install(project.dependencies, base_dir, target, version, packages, cache_dir,
-                                  lock_dir=lock_dir, app_wheel=app_wheel, source_root=root)
-        for note in result.notes:  # where each version came from, in the build's output (kiln.engine.dependencies)
-            _note(stage, note)
-        report.dependencies[target.name] = {
-            "reused_wheels": result.reused_wheels, "locked": result.locked,
-            "developer_lock": result.developer_lock,
-            "lock": pylock.lock_name(target.name) if lock_dir is not None else "",
-            "installed": [asdict(d) for d in result.installed],
-        }
-        stage.progress(0.8, f"{len(result.installed)} distributions installed")
-        for warning in deps.known_bad(result.installed, version):
-            stage.warn(warning)
-        if precompiled is None:  # the cached compiled tree has neither bin/ nor stray caches
-            remove_unshipped(packages)
     with enter("payload", "copying and compiling the app") as stage:
         app_dir.mkdir()
         if app_wheel is None:
             files = copy_sources(root, project.source, app_dir)
             stage.progress(0.3, f"{len(files)} files copied")
-        elif project.entry.script:  # a project started by a script of its folder: that file ships beside the wheel
-            copy_script(root, project.entry.script, app_dir)
+        else:  # the app's own wheel is the app layer (kiln.engine.app_layer)
+            unpack_app_wheel(app_wheel, app_dir)
+            if project.entry.script:  # a project started by a script of its folder: it ships beside the wheel
+                copy_script(root, project.entry.script, app_dir)
         problems = installed_entry_problems(project.entry, app_dir, packages)
         if problems:
             raise ProjectInvalid(f"[entry] checked against the bundle for {target.name}", problems)
@@ -153,13 +149,61 @@ def _note(stage: Any, message: str) -> None:
     (getattr(stage, "note", None) or stage.log)(message)
 
 
-def _app_wheel(project: Project, base_dir: Path, root: Path, wheel_dir: Path, stage: Any) -> Path:
+def _dependencies(project: Project, base_dir: Path, target: Target, work_dir: Path, cache_dir: Path,
+                  enter: StageEnter, report: BuildReport, lock_dir: Path | None, runtime: Future[Runtime],
+                  ) -> tuple[Path | None, Compiled | None]:
+    """The dependencies stage: the app's wheel (for a project built as one) and `packages/`; returns the wheel and
+    what was compiled in the cache (None: `packages/` is to be compiled in the bundle)."""
+    version = project.python.version
+    root = base_dir / project.source.root
+    packages = work_dir / "bundle" / "packages"
+
+    def compile_with() -> Bytecode | None:
+        try:
+            ready = runtime.result()
+        except BaseException:
+            return None  # the runtime stage reports its own failure
+        compiler = ready.python if target.os == "linux" else None
+        if compiler is None and version != f"{sys.version_info.major}.{sys.version_info.minor}":
+            return None
+        return Bytecode(compiler, ready.full_version, project.build.optimize, project.build.keep_sources)
+
+    with enter("dependencies", f"installing the app and its dependencies for {target.name}") as stage:
+        app_wheel = None
+        if builds_wheel(project.source, root):
+            app_wheel = _app_wheel(project, base_dir, root, work_dir.parent / "app-wheel", cache_dir, stage)
+            require_wheel_serves(app_wheel, project.app.name, target.name, version)
+        # The same lock as last time: link the tree pip made then (no pip run).
+        result, reused, precompiled = install_reusing(project.dependencies, base_dir, target, version, packages,
+                                                      cache_dir, lock_dir, compile_with, source_root=root,
+                                                      app_wheel=app_wheel)
+        if reused:
+            stage.log("dependencies unchanged (same lock): reusing the installed tree from the cache")
+        if precompiled is not None:
+            stage.log("dependencies compiled to bytecode once, in the cache: linking the compiled tree")
+        for note in result.notes:  # where each version came from, in the build's output (kiln.engine.dependencies)
+            _note(stage, note)
+        report.dependencies[target.name] = {
+            "reused_wheels": result.reused_wheels, "locked": result.locked,
+            "developer_lock": result.developer_lock,
+            "lock": pylock.lock_name(target.name) if lock_dir is not None else "",
+            "installed": [asdict(d) for d in result.installed],
+        }
+        stage.progress(0.8, f"{len(result.installed)} distributions installed")
+        for warning in deps.known_bad(result.installed, version):
+            stage.warn(warning)
+        if precompiled is None:  # the cached compiled tree has neither bin/ nor stray caches
+            remove_unshipped(packages)
+    return app_wheel, precompiled
+
+
+def _app_wheel(project: Project, base_dir: Path, root: Path, wheel_dir: Path, cache_dir: Path, stage: Any) -> Path:
     """The app's own wheel, built once per build (every target of the build installs the same wheel)."""
     built = sorted(wheel_dir.glob("*.whl"))
     if built:
         return built[0]
     stage.log(f"building the app's wheel from {root} with its own build backend (log: the build log)")
-    wheel = build_app_wheel(root, wheel_dir, deps.index_args(project.dependencies, base_dir))
+    wheel = build_app_wheel(root, wheel_dir, deps.index_args(project.dependencies, base_dir), cache_dir)
     stage.log(f"built {wheel.name}")
     return wheel
 
