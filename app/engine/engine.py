@@ -3,6 +3,10 @@
 Each installer succeeds or fails on its own: a target whose runtime cannot be had fails its installers only,
 an installer that fails leaves the others to be built and published. The `done` event and the report carry
 one status per installer; the build's status is "ok" only when every installer was built.
+
+Independent stages run side by side, two at a time (the machines Kiln is built for have few cores, and the tools
+it runs use several): a target's runtime while its dependencies are installed, and the installers of one target.
+Stages still start in the planned order; events go out one at a time, and the overall progress only moves on.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +49,8 @@ log = logging.getLogger("kiln")
 
 # Relative weight of each stage in the overall progress bar (installers dominate, validation is instant).
 _WEIGHTS = {"validate": 1.0, "runtime": 3.0, "dependencies": 3.0, "payload": 2.0, "installer": 4.0, "report": 0.5}
+WORKERS = 2
+"""Stages run at once at most: the tools inside them (mksquashfs, zstd, pip) use more than one core already."""
 
 
 def default_cache_dir() -> Path:
@@ -86,6 +94,17 @@ class BuildResult:
     installers: list[InstallerOutcome] = field(default_factory=list)
 
 
+class _OneAtATime:
+    """A reporter that passes on one event at a time, whichever stage's thread emits it."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter, self._lock = reporter, threading.Lock()
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            self._reporter.emit(event)
+
+
 class _StageReporter:
     """What a stage sees: progress within the stage, turned into overall progress events."""
 
@@ -119,7 +138,7 @@ class Engine:
     ) -> None:
         self.project_file = project_file
         self.project = project_file.project
-        self.reporter = reporter
+        self.reporter: Reporter = _OneAtATime(reporter)
         self.cache_dir = cache_dir or default_cache_dir()
         self.output_dir = project_file.base_dir / self.project.build.output_dir
         self.installers: list[Installer[Any]] = [
@@ -127,7 +146,10 @@ class Engine:
             if not kinds or options.kind in kinds
         ]
         self._stages: list[_Stage] = []
-        self._done_weight = 0.0
+        self._fractions: dict[str, float] = {}
+        """How far each stage is (1.0 when it ended, failed or will not run)."""
+        self._shown = 0.0
+        self._progress_lock = threading.Lock()
         self.outcomes: list[InstallerOutcome] = []
         self._entered: set[str] = set()
         self.report = BuildReport(project=str(project_file.path), kiln_version=__version__)
@@ -155,33 +177,41 @@ class Engine:
                 signal.signal(sig, handler)
 
     # -- events -------------------------------------------------------------------------------------------
-    def _overall(self, stage_fraction: float, weight: float) -> float:
-        total = sum(s.weight for s in self._stages) or 1.0
-        return min(1.0, (self._done_weight + weight * max(0.0, min(1.0, stage_fraction))) / total)
+    def _overall(self, stage: str | None = None, fraction: float = 0.0) -> float:
+        """The build's fraction done once `stage` is at `fraction` (stages running side by side each count); it
+        never goes back."""
+        with self._progress_lock:
+            if stage is not None:
+                self._fractions[stage] = max(self._fractions.get(stage, 0.0), max(0.0, min(1.0, fraction)))
+            total = sum(s.weight for s in self._stages) or 1.0
+            done = sum(s.weight * self._fractions.get(s.name, 0.0) for s in self._stages)
+            self._shown = max(self._shown, min(1.0, done / total))
+            return self._shown
+
+    def _finish(self, names: set[str]) -> None:
+        for name in names:
+            self._overall(name, 1.0)
 
     def _progress(self, stage: str, fraction: float, message: str) -> None:
-        weight = next((s.weight for s in self._stages if s.name == stage), 0.0)
-        self.reporter.emit(Event("progress", message, stage=stage, fraction=self._overall(fraction, weight)))
+        self.reporter.emit(Event("progress", message, stage=stage, fraction=self._overall(stage, fraction)))
         self.check_cancelled()
 
     @contextmanager
     def _stage(self, name: str, message: str) -> Iterator[_StageReporter]:
         self.check_cancelled()
-        weight = next(s.weight for s in self._stages if s.name == name)
         self._entered.add(name)
-        self.reporter.emit(Event("stage-start", message, stage=name, fraction=self._overall(0.0, weight)))
+        self.reporter.emit(Event("stage-start", message, stage=name, fraction=self._overall(name, 0.0)))
         log.info("stage %s: %s", name, message)
         started = time.monotonic()
         try:
             yield _StageReporter(self, name)
         except BaseException:
-            self._done_weight += weight  # a failed stage still moves the overall progress on
+            self._finish({name})  # a failed stage still moves the overall progress on
             raise
         seconds = time.monotonic() - started
         self.report.stages[name] = round(seconds, 3)
-        self._done_weight += weight
         self.reporter.emit(
-            Event("stage-end", f"{name} done in {seconds:.1f} s", stage=name, fraction=self._overall(0.0, 0.0),
+            Event("stage-end", f"{name} done in {seconds:.1f} s", stage=name, fraction=self._overall(name, 1.0),
                   data={"seconds": round(seconds, 3)})
         )
 
@@ -286,17 +316,17 @@ class Engine:
                 self._failed(installers, e)
                 # The overall progress moves past this target's stages that will never run.
                 skipped = {f"{step}{suffix}" for step in ("runtime", "dependencies", "payload")}
-                skipped |= {i.kind for i in installers}
-                self._done_weight += sum(s.weight for s in self._stages if s.name in skipped - self._entered)
+                self._finish(skipped | {i.kind for i in installers})
                 continue
-            for installer in installers:
-                try:
-                    artifact = self._build_installer(installer, staged, work_dir, publish_dir)
-                except Exception as e:
-                    self._failed([installer], e)
+            for installer, outcome in zip(installers, self._build_installers(installers, staged, work_dir,
+                                                                              publish_dir), strict=True):
+                if isinstance(outcome, BuildCancelled):
+                    raise outcome
+                if isinstance(outcome, Exception):
+                    self._failed([installer], outcome)
                     continue
-                artifacts.append(artifact)
-                self.outcomes.append(InstallerOutcome(installer.kind, target_name, "ok", artifact=str(artifact.path)))
+                artifacts.append(outcome)
+                self.outcomes.append(InstallerOutcome(installer.kind, target_name, "ok", artifact=str(outcome.path)))
         # An old kiln.lock whose platforms all have their PEP 751 lock now is set aside (kiln.engine.lock_convert).
         converted = finish_conversion(self.project_file.path.parent,
                                       {i.platform for i in self.project.active_installers()})
@@ -305,6 +335,25 @@ class Engine:
             self.report.warnings.append(converted)
             self.reporter.emit(Event("warning", converted))
         return artifacts
+
+    def _build_installers(self, installers: list[Installer[Any]], staged: StagedApp, work_dir: Path,
+                          publish_dir: Path) -> list[Artifact | Exception]:
+        """Build a target's installers side by side (each compresses the bundle its own way); each one's artifact
+        or error, in the planned order. They start one after the other, so their stage-start events keep it."""
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="kiln-installer") as pool:
+            pending: list[Future[Artifact]] = []
+            for installer in installers:
+                started = threading.Event()
+                pending.append(pool.submit(self._build_installer, installer, staged, work_dir, publish_dir, started))
+                while not started.wait(0.05) and not pending[-1].done():
+                    pass
+            outcomes: list[Artifact | Exception] = []
+            for future in pending:
+                try:
+                    outcomes.append(future.result())
+                except Exception as e:  # BuildCancelled too; a KeyboardInterrupt or SystemExit goes on up
+                    outcomes.append(e)
+        return outcomes
 
     def _writes_into(self) -> tuple[Path, ...]:
         """The folders a build writes into, for an error that names none (a disk filling up mid-file)."""
@@ -344,11 +393,13 @@ class Engine:
             return self._stage(f"{step}{suffix}", message)
 
         return stage_app(self.project, self.project_file.base_dir, target, work_dir, self.cache_dir, enter,
-                         self.report, lock_dir=self.project_file.path.parent)
+                         self.report, lock_dir=self.project_file.path.parent, parallel=True)
 
     def _build_installer(self, installer: Installer[Any], staged: StagedApp, work_dir: Path,
-                         publish_dir: Path) -> Artifact:
+                         publish_dir: Path, started: threading.Event | None = None) -> Artifact:
         with self._stage(installer.kind, f"building the {installer.kind} installer") as stage:
+            if started is not None:
+                started.set()
             name = installer.artifact_name(staged)
             temp_out = publish_dir / name
             installer.build(self._context(stage, work_dir / f"installer-{installer.kind}"), staged, temp_out)
