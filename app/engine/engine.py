@@ -149,7 +149,8 @@ class Engine:
         self._fractions: dict[str, float] = {}
         """How far each stage is (1.0 when it ended, failed or will not run)."""
         self._shown = 0.0
-        self._progress_lock = threading.Lock()
+        self._progress_lock = threading.RLock()
+        """Held from computing an event's fraction to emitting it, so fractions go out in order."""
         self.outcomes: list[InstallerOutcome] = []
         self._entered: set[str] = set()
         self.report = BuildReport(project=str(project_file.path), kiln_version=__version__)
@@ -193,14 +194,16 @@ class Engine:
             self._overall(name, 1.0)
 
     def _progress(self, stage: str, fraction: float, message: str) -> None:
-        self.reporter.emit(Event("progress", message, stage=stage, fraction=self._overall(stage, fraction)))
+        with self._progress_lock:
+            self.reporter.emit(Event("progress", message, stage=stage, fraction=self._overall(stage, fraction)))
         self.check_cancelled()
 
     @contextmanager
     def _stage(self, name: str, message: str) -> Iterator[_StageReporter]:
         self.check_cancelled()
         self._entered.add(name)
-        self.reporter.emit(Event("stage-start", message, stage=name, fraction=self._overall(name, 0.0)))
+        with self._progress_lock:
+            self.reporter.emit(Event("stage-start", message, stage=name, fraction=self._overall(name, 0.0)))
         log.info("stage %s: %s", name, message)
         started = time.monotonic()
         try:
@@ -210,10 +213,11 @@ class Engine:
             raise
         seconds = time.monotonic() - started
         self.report.stages[name] = round(seconds, 3)
-        self.reporter.emit(
-            Event("stage-end", f"{name} done in {seconds:.1f} s", stage=name, fraction=self._overall(name, 1.0),
-                  data={"seconds": round(seconds, 3)})
-        )
+        with self._progress_lock:
+            self.reporter.emit(
+                Event("stage-end", f"{name} done in {seconds:.1f} s", stage=name, fraction=self._overall(name, 1.0),
+                      data={"seconds": round(seconds, 3)})
+            )
 
     # -- the build ----------------------------------------------------------------------------------------
     def _plan(self) -> dict[str, list[Installer[Any]]]:
