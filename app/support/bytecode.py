@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kiln.support.tools import run
 
@@ -18,11 +20,16 @@ _COMPILE_SCRIPT = r"""
 import json, os, py_compile, sys
 root, optimize, keep_sources = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 drop_sources, listing = sys.argv[4] == "1", sys.argv[5] == "1"
+shard, shards = (int(n) for n in sys.argv[6].split("/"))
 failed, pairs = [], []
+index = -1
 for folder, dirs, files in os.walk(root):
     dirs.sort()
     for name in sorted(files):
         if not name.endswith(".py"):
+            continue
+        index += 1
+        if index % shards != shard:
             continue
         source = os.path.join(folder, name)
         relative = os.path.relpath(source, root)
@@ -31,26 +38,25 @@ for folder, dirs, files in os.walk(root):
             written = py_compile.compile(source, cfile=target, dfile=relative, optimize=optimize, doraise=True,
                                          invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         except (py_compile.PyCompileError, SyntaxError, ValueError, UnicodeDecodeError):
-            failed.append(relative)  # e.g. templates or Python 2 files shipped as data: keep them as they are
+            failed.append((index, relative))  # e.g. templates or Python 2 files shipped as data: kept as they are
             continue
-        pairs.append((relative, os.path.relpath(written, root)))
+        pairs.append((index, relative, os.path.relpath(written, root)))
         if drop_sources:
             os.remove(source)
-if listing:
-    print(json.dumps({"pairs": pairs, "failed": failed}))
-else:
-    for relative in failed:
-        print(relative)
+print(json.dumps({"pairs": pairs if listing else [], "failed": failed}))
 """
 
 
-def compile_tree(python: Path | None, root: Path, optimize: int, keep_sources: bool) -> list[str]:
+def compile_tree(python: Path | None, root: Path, optimize: int, keep_sources: bool, workers: int = 1) -> list[str]:
     """Compile every .py below `root`; without keep_sources, replace each by a sourceless .pyc beside it.
 
     `python` is the target interpreter when it runs here; None means "the running Python" (only correct
     when it has the target's version). Returns the files that could not be compiled (kept as sources).
+    `workers` interpreters share the files (every other one each, for two): the same bytes, sooner for a large
+    tree such as the standard library.
     """
-    return _run(python, root, optimize, keep_sources, drop_sources=not keep_sources, listing=False)
+    return _run(python, root, optimize, keep_sources, drop_sources=not keep_sources, listing=False,
+                workers=workers).failed
 
 
 @dataclass
@@ -67,9 +73,7 @@ def precompile_tree(python: Path | None, root: Path, optimize: int, keep_sources
     For a tree compiled once and reused by many builds (the installed dependencies in Kiln's cache): the checks
     that read sources still can, and each build drops the sources after them, as compile_tree would have.
     """
-    lines = _run(python, root, optimize, keep_sources, drop_sources=False, listing=True)
-    data = json.loads(lines[-1])
-    return Compiled([(source, bytecode) for source, bytecode in data["pairs"]], list(data["failed"]))
+    return _run(python, root, optimize, keep_sources, drop_sources=False, listing=True)
 
 
 def finish_tree(root: Path, compiled: Compiled, keep_sources: bool) -> None:
@@ -87,14 +91,32 @@ def finish_tree(root: Path, compiled: Compiled, keep_sources: bool) -> None:
 
 
 def _run(python: Path | None, root: Path, optimize: int, keep_sources: bool, *, drop_sources: bool,
-         listing: bool) -> list[str]:
+         listing: bool, workers: int = 1) -> Compiled:
     interpreter = str(python) if python is not None else sys.executable
-    result = run(
-        [interpreter, "-I", "-B", "-c", _COMPILE_SCRIPT, str(root), str(optimize), "1" if keep_sources else "0",
-         "1" if drop_sources else "0", "1" if listing else "0"],
-        what=f"compiling {root.name} to bytecode",
-    )
-    return [line for line in result.stdout.decode().splitlines() if line]
+    # Shards number the files of one walk: none may remove a source while another walks, so with several the
+    # compiled sources are removed here, once all are done.
+    drop_here = drop_sources and workers > 1
+
+    def shard(number: int) -> dict[str, list[list[Any]]]:
+        result = run(
+            [interpreter, "-I", "-B", "-c", _COMPILE_SCRIPT, str(root), str(optimize), "1" if keep_sources else "0",
+             "1" if drop_sources and not drop_here else "0", "1" if listing or drop_here else "0",
+             f"{number}/{workers}"],
+            what=f"compiling {root.name} to bytecode",
+        )
+        data: dict[str, list[list[Any]]] = json.loads(result.stdout.decode().splitlines()[-1])
+        return data
+
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(shard, range(workers)))
+    # In the order of one interpreter walking the whole tree, whichever shard compiled a file.
+    pairs = sorted((item for part in parts for item in part["pairs"]), key=lambda item: int(item[0]))
+    failed = sorted((item for part in parts for item in part["failed"]), key=lambda item: int(item[0]))
+    if drop_here:
+        for _index, source, _bytecode in pairs:
+            (root / str(source)).unlink()
+    return Compiled([(str(source), str(bytecode)) for _i, source, bytecode in pairs],
+                    [str(relative) for _i, relative in failed])
 
 
 def script_digest() -> str:

@@ -52,3 +52,12 @@ def test_precompiled_and_finished_equals_compiled_in_place(tmp_path: Path, optim
                                                                             for p in direct.rglob("*"))
     assert any(name.endswith(".pyc") for name in _files(bundle))
     assert ("pkg/sub/mod.py" in _files(bundle)) is keep_sources
+
+
+@pytest.mark.parametrize("keep_sources", [False, True])
+def test_two_workers_write_what_one_writes(tmp_path: Path, keep_sources: bool) -> None:
+    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    failed_one = compile_tree(None, one, 0, keep_sources)
+    failed_two = compile_tree(None, two, 0, keep_sources, workers=2)
+    assert failed_two == failed_one
+    assert _files(two) == _files(one)
