@@ -202,7 +202,7 @@ def stand_in_runtimes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
 
 
 # Every shape that is a Python project builds a pure wheel, which serves every platform: each also builds an
-# MSI and a DMG (around stand-in runtimes), and both hold the app's dist-info.
+# MSI and a DMG (around stand-in runtimes), and both hold the app's dist-info (in app/, the app's layer).
 PURE_WHEELS = [key for key in SHAPES if key != "script-requirements"]  # a script folder makes no wheel
 
 
@@ -228,11 +228,11 @@ def test_pure_wheel_shapes_build_msi_and_dmg_holding_the_apps_dist_info(
         assert build.returncode == 0, f"{key} {kind}:\n{build.stdout}\n{build.stderr}"
     (msi,) = (folder / "dist").glob("*.msi")
     subprocess.run(["msiextract", "-C", str(tmp_path / "msi"), str(msi)], check=True, capture_output=True)
-    (metadata,) = (tmp_path / "msi").rglob(f"packages/{dist_info}/METADATA")
+    (metadata,) = (tmp_path / "msi").rglob(f"app/{dist_info}/METADATA")  # the app's wheel is the app layer
     assert f"Version: {shape.version}" in metadata.read_text(encoding="utf-8")
     assert (metadata.parent / "entry_points.txt").is_file()
     (dmg,) = (folder / "dist").glob("*.dmg")
-    assert any(path.endswith(f"/packages/{dist_info}/METADATA") for path in seven_zip(dmg)), key
+    assert any(path.endswith(f"/app/{dist_info}/METADATA") for path in seven_zip(dmg)), key
     for platform in ("windows-x86_64", "macos-arm64"):  # the same pure wheel serves every platform, never locked
         lock = Pylock.from_dict(tomllib.loads((folder / f"pylock.{platform}.toml").read_text(encoding="utf-8")))
         assert shape.name not in {p.name for p in lock.packages}
