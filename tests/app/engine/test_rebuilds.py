@@ -293,8 +293,8 @@ def test_a_wheel_project_rebuild_redoes_only_the_app_layer_with_a_cold_builds_by
     assert "'-m', 'pip'" not in build_log and "'-m', 'venv'" not in build_log, "no pip, no new environment"
     assert _run_wheel_app(project, tmp_path) == [["touched", "1.0.0 3 click"]] * 2
     layered = {name: data for name, (data, _mtime) in _artifacts(project).items()}
-    lock = (project.parent / "kiln.lock").read_text(encoding="utf-8")
-    assert 'name = "click"' in lock and 'name = "tally"' in lock
+    lock = (project.parent / "pylock.linux-x86_64.toml").read_text(encoding="utf-8")
+    assert 'name = "click"' in lock and 'name = "tally"' not in lock  # the app's own wheel is never locked
     # The same sources, an empty cache: a new build environment for the wheel, the
     # dependencies installed by pip from the lock, both bases compressed afresh.
     logs = _logs(_build(project, tmp_path / "cold-cache"))
