@@ -84,7 +84,9 @@ def test_cancel_while_installers_run_side_by_side_stops_the_build(tmp_path: Path
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=60)
     seen += reader.feed(rest) + reader.flush()
-    assert process.returncode == 130, [(e.kind, e.message, e.data) for e in seen if e.kind in ("error", "done")]
+    log = project.parent / "dist" / "hello-build.log"
+    assert process.returncode == 130, ([(e.kind, e.message) for e in seen if e.kind in ("error", "done")],
+                                       log.read_text(encoding="utf-8")[-4000:] if log.is_file() else "")
     assert seen[-1].kind == "done" and seen[-1].data["status"] == "cancelled"
     assert not (project.parent / "dist" / "hello-1.0.0-linux-x86_64.AppImage").exists()
     hung = int(pid_file.read_text())
