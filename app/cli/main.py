@@ -46,8 +46,21 @@ def _cmd_new(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     console.print(f"[green]wrote[/] {path}")
     entry = project.entry.module or project.entry.script
-    console.print(f"  app: {project.app.name} {project.app.version}   entry: {entry} ({project.entry.kind})")
-    console.print(f"  dependencies: {', '.join(project.dependencies.requirements) or 'none'}")
+    if detection.lone_script:
+        entry = f"your script {detection.lone_script}"
+    console.print(f"  app: {escape(project.app.name)} {escape(project.app.version)}   entry: {escape(entry)} "
+                  f"({project.entry.kind})")
+    requirements = [*project.dependencies.requirements, *detection.requirements_from_file]
+    from_file = f" (from {project.dependencies.requirements_file})" if project.dependencies.requirements_file else ""
+    console.print(f"  dependencies: {escape(', '.join(requirements) or 'none')}{escape(from_file)}")
+    if detection.extras:
+        console.print(f"  optional features of the project, not shipped: {escape(', '.join(detection.extras))} "
+                      "(to ship some, list them in \\[dependencies] extras)")
+    if detection.python_version:
+        console.print(f"  python: {project.python.version} (the app requires-python "
+                      f"{escape(detection.python_requires)})")
+    console.print(f"  installers: {', '.join(i.kind for i in project.installer)} (`kiln preflight` tells which "
+                  "platforms' Python runtimes can be had)")
     if len(detection.entries) > 1:
         console.print("  entry points found (set \\[entry] to use another):")
         for candidate in detection.entries:

@@ -60,6 +60,11 @@ def read_requirements(section: DependenciesSection, base_dir: Path) -> list[str]
     return requirements
 
 
+def app_requirement_text(app_wheel: Path, extras: list[str]) -> str:
+    """The app's own wheel as pip takes it, with the optional features ([dependencies] extras) to install."""
+    return f"{app_wheel}[{','.join(extras)}]" if extras else str(app_wheel)
+
+
 def target_args(target: Target, python_version: str) -> list[str]:
     """pip options that select wheels for the target interpreter instead of the one running pip."""
     args = ["--python-version", python_version, "--implementation", "cp", "--only-binary=:all:"]
@@ -123,7 +128,7 @@ def install(
     # The app's own requirements count as inputs: a lock made before the app gained a dependency is stale.
     inputs = lockfile.inputs_digest(
         [*requirements, *(app.requires_dist if app else ())], python_version,
-        [section.index_url, *section.find_links, str(section.no_index)],
+        [section.index_url, *section.find_links, str(section.no_index), *(f"extra={e}" for e in section.extras)],
     )
     lock = lockfile.read_lock(lock_file) if lock_file else None
     current = lock is not None and lock.is_current(python_version, inputs)
@@ -142,7 +147,7 @@ def install(
                 installed = sorted([*installed, *pip.install_app(app_wheel, scratch / "app-report.json")],
                                    key=lambda d: d.name.lower())
         else:
-            app_requirement = [str(app_wheel)] if app_wheel is not None else []
+            app_requirement = [app_requirement_text(app_wheel, section.extras)] if app_wheel is not None else []
             try:
                 reused = pip.install([*requirements, *app_requirement], [], cache_first=not upgrade)
             finally:

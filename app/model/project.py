@@ -22,7 +22,9 @@ TODO = "TODO"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9-]*)+")
 _MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_.]*)?")
-_PYTHON_RE = re.compile(r"3\.(\d+)")
+_EXTRA_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
+PYTHON_VERSIONS = tuple(f"3.{minor}" for minor in range(8, 15))
+"""The CPython versions a project may bundle ([python] version)."""
 NAME_MAX_CHARS = 64
 """app.name ends up in file names with the version and platform (`<name>-<version>-<platform>.AppImage`)."""
 VERSION_MAX_CHARS = 64
@@ -203,6 +205,9 @@ class DependenciesSection(Section):
     """PEP 508 requirement strings, e.g. "rich>=13"."""
     requirements_file: str = ""
     """A requirements.txt to read as well, relative to the project file."""
+    extras: list[str] = Field(default_factory=list)
+    """Optional features of the app's own project to ship with it (its `[project.optional-dependencies]`, e.g.
+    ["default"]): installed as `app[extra,…]`. Only for a Python project (source.kind "project")."""
     index_url: str = ""
     find_links: list[str] = Field(default_factory=list)
     no_index: bool = False
@@ -227,6 +232,14 @@ class DependenciesSection(Section):
     def _requirements_file(cls, value: str) -> str:
         return _path_field(value)
 
+    @field_validator("extras")
+    @classmethod
+    def _extras(cls, values: list[str]) -> list[str]:
+        for name in values:
+            if not _EXTRA_RE.fullmatch(name):
+                raise ValueError(f"'{name}' is not an extra's name: use letters, digits, '.', '_' or '-'")
+        return values
+
 
 class PythonSection(Section):
     version: str = "3.11"
@@ -243,9 +256,9 @@ class PythonSection(Section):
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
-        match = _PYTHON_RE.fullmatch(value)
-        if not match or not 8 <= int(match.group(1)) <= 14:
-            raise ValueError("use a CPython version from 3.8 to 3.14 in the form 3.X, e.g. 3.11")
+        if value not in PYTHON_VERSIONS:
+            raise ValueError(f"use a CPython version from {PYTHON_VERSIONS[0]} to {PYTHON_VERSIONS[-1]} in the form "
+                             "3.X, e.g. 3.11")
         return value
 
 

@@ -52,6 +52,10 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
             else:
                 has_dependencies = bool(project.dependencies.requirements or project.dependencies.requirements_file)
                 problems += entry_problems(project.entry, files, has_dependencies)
+            if project.dependencies.extras:  # a folder of files has no optional features to choose from
+                problems.append(Problem("dependencies.extras", "extras are optional features of a Python project, and "
+                                        "this app is shipped as files (source.kind \"files\")",
+                                        "list what to install in dependencies.requirements instead"))
     optional_files = {
         "icon.path": project.icon.path,
         "dependencies.requirements_file": project.dependencies.requirements_file,

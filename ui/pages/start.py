@@ -177,10 +177,15 @@ class StartPage(KilnPage):
                 self._advance_when_done = False
                 return
             self.start_host.start_new(folder, found)
-        ways, deps = len(found.entries), len(found.requirements)
+        ways, deps = len(found.entries), len(found.requirements) + len(found.requirements_from_file)
         name = " ".join(p for p in (found.name or folder.name, found.version) if p)
-        lines = [f"Found {name}: {ways} way{'s' if ways != 1 else ''} to start it, "
-                 f"{deps} {'dependency' if deps == 1 else 'dependencies'}. Press Next to check what Kiln filled in."]
+        counted = f"{deps} {'dependency' if deps == 1 else 'dependencies'}"
+        if found.lone_script:
+            kind = "a window app" if found.entries[0].kind == "gui" else "a terminal app"
+            lines = [f"Your script {found.lone_script} ({kind}), {counted}. Press Next to check what Kiln filled in."]
+        else:
+            lines = [f"Found {name}: {ways} way{'s' if ways != 1 else ''} to start it, {counted}. Press Next to "
+                     "check what Kiln filled in."]
         if (folder / "kiln.toml").exists():
             lines.append("This folder already has a kiln.toml; to continue with it, choose Open a project file.")
         lines += found.warnings

@@ -63,6 +63,8 @@ def _assert_clean_failure(result: KilnRun, *words: str) -> None:
         pytest.param(lambda t: "\xff\xfe", ("UTF-8",), id="not-utf8"),
         pytest.param(lambda t: t.replace('"1.0.0"', '"1.0.0rc1"') + '[[installer]]\nkind = "msi"\n',
                      ("app.version", "MSI"), id="version-not-msi-mappable"),
+        pytest.param(lambda t: t + '[dependencies]\nextras = ["fast"]\n', ("dependencies.extras", "requirements"),
+                     id="extras-of-a-folder-of-files"),
     ],
 )
 @pytest.mark.parametrize("command", ["check", "build"])
@@ -83,6 +85,7 @@ def test_missing_and_folder_arguments(tmp_path: Path) -> None:
 def test_new_then_check(app_folder: Path) -> None:
     result = kiln("new", app_folder)
     assert result.returncode == 0, result.stderr
+    assert "installers: appimage, portable, msi, dmg" in result.stdout  # one for every platform
     assert kiln("check", app_folder / "kiln.toml").returncode == 0
     _assert_clean_failure(kiln("new", app_folder), "already exists")
 

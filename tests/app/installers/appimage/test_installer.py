@@ -62,13 +62,13 @@ def test_artifact_name_and_required_tools(tmp_path: Path) -> None:
     assert AppImageInstaller(AppImageOptions()).required_tools() == ["mksquashfs"]
 
 
-def test_a_new_project_lists_appimage_and_portable(tmp_path: Path) -> None:
+def test_a_new_project_lists_appimage_and_the_other_kinds(tmp_path: Path) -> None:
     folder = tmp_path / "hello"
     copy_example("hello", tmp_path, project=False)
     result = kiln("new", folder, cwd=tmp_path, env={"PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     written = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
-    assert [table["kind"] for table in written["installer"]] == ["appimage", "portable"]
+    assert [table["kind"] for table in written["installer"]] == ["appimage", "portable", "msi", "dmg"]
 
 
 def test_terminal_follows_the_entry_kind_unless_set(tmp_path: Path) -> None:
