@@ -117,6 +117,7 @@ class Engine:
         self.reporter = reporter
         self.cache_dir = cache_dir or default_cache_dir()
         self.output_dir = project_file.base_dir / self.project.build.output_dir
+        self.kinds = list(kinds or [])
         self.installers: list[Installer[Any]] = [
             make_installer(options) for options in self.project.active_installers()
             if not kinds or options.kind in kinds
@@ -196,7 +197,9 @@ class Engine:
 
     def run(self) -> BuildResult:
         """Build every installer; never raises for user errors (they become `error` + `done` events)."""
-        try:  # checked, locked against other builds into it, and swept of killed builds' leftovers
+        try:
+            _require_tables(self.project_file, self.kinds)  # `--kind K` never builds nothing and says ok
+            # checked, locked against other builds into it, and swept of killed builds' leftovers
             output = open_output_folder(self.project_file, self.output_dir, self.reporter)
         except KilnError as e:
             refuse(self.reporter, e)
@@ -359,6 +362,23 @@ class Engine:
         path = self.output_dir / f"{self.project.app.name}-report.json"
         atomic_write_text(path, self.report.to_json())
         return path
+
+
+def _require_tables(project_file: ProjectFile, kinds: list[str]) -> None:
+    """Every kind asked for (`kiln build --kind K`) has an [[installer]] table that is switched on."""
+    tables = project_file.project.installer
+    missing = [k for k in dict.fromkeys(kinds) if all(i.kind != k for i in tables)]
+    off = [k for k in dict.fromkeys(kinds) if k not in missing and not any(i.enabled for i in tables if i.kind == k)]
+    if missing:
+        examples = "\n".join(f'      [[installer]]\n      kind = "{k}"' for k in missing)
+        raise KilnError(f"{project_file.path} has no installer of kind {' or '.join(missing)}: nothing to build for "
+                        f"--kind {' --kind '.join(missing)}",
+                        hint=f"add a table for it to the project file (or tick it on the wizard's Installers page):\n"
+                             f"{examples}")
+    if off:
+        raise KilnError(f"the {' and '.join(off)} installer{'s are' if len(off) > 1 else ' is'} switched off "
+                        f"(enabled = false) in {project_file.path}",
+                        hint="set enabled = true in its [[installer]] table, or leave out that --kind")
 
 
 def _target_suffix(target_name: str, by_target: dict[str, list[Installer[Any]]]) -> str:

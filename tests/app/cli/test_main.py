@@ -90,6 +90,23 @@ def test_new_then_check(app_folder: Path) -> None:
     _assert_clean_failure(kiln("new", app_folder), "already exists")
 
 
+@pytest.mark.parametrize(("tables", "kinds", "words"), [
+    pytest.param('[[installer]]\nkind = "portable"\n', ["msi"],
+                 ("has no installer of kind msi", "--kind msi", '[[installer]]', 'kind = "msi"'), id="no-table"),
+    pytest.param('[[installer]]\nkind = "portable"\n', ["portable", "msi", "dmg"],
+                 ("has no installer of kind msi or dmg", 'kind = "dmg"'), id="some-missing"),
+    pytest.param('[[installer]]\nkind = "msi"\nenabled = false\n', ["msi"],
+                 ("the msi installer is switched off", "enabled = true"), id="switched-off"),
+])
+def test_a_kind_without_a_table_is_an_error_not_an_empty_build(app_folder: Path, tables: str, kinds: list[str],
+                                                               words: tuple[str, ...]) -> None:
+    project = app_folder / "kiln.toml"
+    project.write_text(GOOD + tables, encoding="utf-8")
+    result = kiln("build", project, *(arg for kind in kinds for arg in ("--kind", kind)))
+    _assert_clean_failure(result, *words)
+    assert not (app_folder / "dist").exists()  # nothing was started, not even the output folder
+
+
 def test_new_leaves_todos_that_check_reports(tmp_path: Path) -> None:
     assert kiln("new", tmp_path).returncode == 0
     _assert_clean_failure(kiln("check", tmp_path / "kiln.toml"), "app.version", "entry.module", "TODO")
