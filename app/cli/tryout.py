@@ -45,7 +45,7 @@ def cmd_try(args: argparse.Namespace) -> int:
         renderer: AbstractContextManager[Reporter] = RichRenderer()
         with renderer as reporter:
             bundle = prepare(project_file, reporter, cache_dir)
-        env = bundle.env(project_file.project.app.name)
+        env = bundle.env()
         return subprocess.run(bundle.argv(app_args), env=env, check=False).returncode
 
     writer = JsonLinesWriter(sys.stdout)
@@ -58,7 +58,7 @@ def cmd_try(args: argparse.Namespace) -> int:
         except KilnError as error:
             writer.emit(Event("error", error.message, data={"hint": error.hint} if error.hint else {}))
         else:
-            env = bundle.env(project_file.project.app.name, base={})
+            env = bundle.env(base={})
             writer.emit(Event("done", "ready to run", fraction=1.0, data={
                 "status": "ok", "argv": bundle.argv(app_args), "env": env, "reused": bundle.reused,
                 "bundle": str(bundle.bundle)}))

@@ -28,7 +28,8 @@ from kiln.kinds.contract import StagedApp
 from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
-from kiln.source.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
+from kiln.source.app_wheel import build_app_wheel, builds_wheel, read_app_metadata, require_wheel_serves
+from kiln.source.command import command_name
 from kiln.source.entry_checks import installed_entry_problems
 from kiln.support.bytecode import compile_tree, finish_tree
 from kiln.support.errors import ProjectInvalid
@@ -114,6 +115,10 @@ def stage_app(
         problems = installed_entry_problems(project.entry, app_dir, packages)
         if problems:
             raise ProjectInvalid(f"[entry] checked against the bundle for {target.name}", problems)
+        own = read_app_metadata(app_wheel).name if app_wheel is not None else ""
+        command, why = command_name(project.entry, project.app.name, packages, own)
+        if why:
+            stage.log(f"the app's command is {command} ({why})")
         _keep_tkinter_only_if_used(bundle, target, stage)
         qt = prune_bundle_qt(packages, project.dependencies, target.os, stage)
         if qt is not None:
@@ -133,7 +138,7 @@ def stage_app(
         drop_install_records(packages)
     icon = base_dir / project.icon.path if project.icon.path else None
     staged = StagedApp(bundle=bundle, target=target, python_version=version, app=project.app, entry=project.entry,
-                       icon_source=icon)
+                       icon_source=icon, command=command)
     staged.size_by_component = _sizes(staged, dependency_size)
     report.size_by_target[target.name] = staged.size_by_component
     if not report.size_by_component:

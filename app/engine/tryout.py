@@ -38,15 +38,17 @@ class TryBundle:
     bundle: Path
     python: Path
     reused: bool
+    command: str
+    """The app's command (kiln.source.command), which the launchers name the app: its sys.argv[0]."""
 
     def argv(self, args: Sequence[str] = ()) -> list[str]:
         """The command the launchers run: the bundled Python, isolated, on the boot script, then the app's args."""
         return [str(self.python), "-I", str(self.bundle / "kiln_boot.py"), *args]
 
-    def env(self, app_name: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """The environment of the run: the caller's, with sys.argv[0] set as a launcher sets it."""
         env = dict(os.environ if base is None else base)
-        env["KILN_ARGV0"] = str(self.bundle / app_name)
+        env["KILN_ARGV0"] = str(self.bundle / self.command)
         env["PYTHONUNBUFFERED"] = "1"  # ignored under -I; output is unbuffered through the boot script's flush
         return env
 
@@ -116,15 +118,17 @@ def prepare(project_file: ProjectFile, reporter: Reporter, cache_dir: Path, targ
     current, staging = folder / "current", folder / "staging"
     stamp = fingerprint(project_file)
     python_rel = f"runtime/{target.python_relpath(project.python.version)}"
-    marker = folder / "fingerprint"
+    marker, command = folder / "fingerprint", current / "command"
     if (current / "bundle" / python_rel).exists() and marker.is_file() and marker.read_text(encoding="utf-8") == stamp:
         reporter.emit(Event("log", "nothing changed since the last try: reusing its bundle"))
-        return TryBundle(current / "bundle", current / "bundle" / python_rel, reused=True)
+        name = command.read_text(encoding="utf-8") if command.is_file() else project.app.name
+        return TryBundle(current / "bundle", current / "bundle" / python_rel, reused=True, command=name)
     shutil.rmtree(staging, ignore_errors=True)  # what an interrupted try left
     staging.mkdir(parents=True)
     report = BuildReport(project=str(project_file.path), kiln_version=__version__)
-    stage_app(project, project_file.base_dir, target, staging / "work", cache_dir, _Steps(reporter), report,
-              lock_file=lock_path(project_file.path))
+    staged = stage_app(project, project_file.base_dir, target, staging / "work", cache_dir, _Steps(reporter), report,
+                       lock_file=lock_path(project_file.path))
+    (staging / "command").write_text(staged.command, encoding="utf-8")
     # Only the bundle is kept (the app's wheel and pip's work folders are not needed to run it).
     (staging / "work" / "bundle").rename(staging / "bundle")
     shutil.rmtree(staging / "work", ignore_errors=True)
@@ -132,4 +136,4 @@ def prepare(project_file: ProjectFile, reporter: Reporter, cache_dir: Path, targ
     shutil.rmtree(current, ignore_errors=True)
     staging.rename(current)
     marker.write_text(stamp, encoding="utf-8")
-    return TryBundle(current / "bundle", current / "bundle" / python_rel, reused=False)
+    return TryBundle(current / "bundle", current / "bundle" / python_rel, reused=False, command=staged.command)

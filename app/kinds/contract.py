@@ -66,6 +66,12 @@ class StagedApp:
     icon_source: Path | None
     """The project's icon file (PNG or SVG), or None for Kiln's default; installers convert it (support.icons)."""
     size_by_component: dict[str, int] = field(default_factory=dict)
+    command: str = ""
+    """The app's command (kiln.source.command): the launcher's and the Windows .exe's name, the macOS executable,
+    the AppImage's Exec. Empty when made: app.name."""
+
+    def __post_init__(self) -> None:
+        self.command = self.command or self.app.name
 
     @property
     def runtime_dir(self) -> Path:

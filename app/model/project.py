@@ -133,6 +133,12 @@ class AppSection(Section):
         return self.display_name or self.name
 
 
+def is_machine_name(text: str) -> bool:
+    """Letters, digits, '.', '_' or '-', starting with a letter or digit, at most NAME_MAX_CHARS: a name that is a
+    file name on every platform (app.name, entry.command)."""
+    return bool(_NAME_RE.fullmatch(text)) and len(text) <= NAME_MAX_CHARS
+
+
 class EntrySection(Section):
     module: str = ""
     """What to run: `package.module:function`, or `package` / `package.module` to run it like `python -m`."""
@@ -140,6 +146,10 @@ class EntrySection(Section):
     """Or a script file, relative to the source root, to run like `python script.py`."""
     kind: Literal["console", "gui"] = "console"
     """`gui` apps open no terminal (and no console window on Windows)."""
+    command: str = ""
+    """The app's command: the Windows `<command>.exe`, the portable launcher, the macOS executable, the AppImage
+    menu entry's Exec, and the app's `sys.argv[0]`. Empty: the name of the project's own console or GUI script that
+    runs `module` (e.g. `pygmentize`), else app.name."""
 
     @field_validator("module")
     @classmethod
@@ -153,6 +163,14 @@ class EntrySection(Section):
     @classmethod
     def _script(cls, value: str) -> str:
         return _path_field(value)
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        if value and not is_machine_name(value):
+            raise ValueError("use letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. my-app), "
+                             f"at most {NAME_MAX_CHARS} characters")
+        return value
 
     @model_validator(mode="after")
     def _one_of(self) -> EntrySection:

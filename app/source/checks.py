@@ -7,6 +7,7 @@ from pathlib import Path
 from kiln.model.paths import containment_problems
 from kiln.model.project import Project
 from kiln.model.project_file import ProjectFile
+from kiln.source.command import BUNDLE_NAMES
 from kiln.support.errors import Problem
 
 _TODO_HINTS = {
@@ -27,6 +28,9 @@ def check_project(project_file: ProjectFile) -> list[Problem]:
     if not any(p.location == "source.root" for p in problems):  # never walk `/` or a folder outside the project
         problems += _check_files(project, base)
     problems += _check_installers(project, base)
+    if project.entry.command.lower() in BUNDLE_NAMES:
+        problems.append(Problem("entry.command", f"'{project.entry.command}' is the name of a folder of the app's "
+                                "bundle, so it cannot name the app's launcher", "choose another name"))
     return problems
 
 

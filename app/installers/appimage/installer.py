@@ -73,7 +73,7 @@ class AppImageInstaller(Installer[AppImageOptions]):
         terminal = self.options.terminal if self.options.terminal is not None else staged.entry.kind == "console"
         return DesktopEntry(
             name=one_line(staged.app.title) or name,
-            exec_argv=(name,),
+            exec_argv=(staged.command,),
             icon=name,
             categories=tuple(self.options.categories),
             terminal=terminal,

@@ -73,7 +73,7 @@ class DmgInstaller(Installer[DmgOptions]):
                               "(set app.identifier, e.g. org.example.myapp: macOS keys settings and permissions by it)")
         if staged.entry.kind == "console":
             ctx.reporter.log("console app: macOS opens no terminal for .app bundles; run "
-                             f"'{app_folder_name(staged.app.title)}/Contents/MacOS/{staged.app.name}' from Terminal")
+                             f"'{app_folder_name(staged.app.title)}/Contents/MacOS/{staged.command}' from Terminal")
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
         icon = load_icon(staged.icon_source)
         for warning in icon.warnings:

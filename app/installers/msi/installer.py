@@ -49,7 +49,7 @@ class MsiInstaller(Installer[MsiOptions]):
         payload = work / "payload"
         ctx.reporter.progress(0.0, "laying out the Windows payload")
         link_tree(staged.bundle, payload)
-        exe_name = f"{app.name}.exe"
+        exe_name = f"{staged.command}.exe"  # the app's own command name (kiln.source.command)
         ico = work / "app.ico"
         source = icons.load_icon(staged.icon_source)
         for warning in source.warnings:
@@ -58,7 +58,7 @@ class MsiInstaller(Installer[MsiOptions]):
         title = clean_text(app.title)
         info = pe_resources.VersionInfo(
             product_name=title, version=app.version, company=clean_text(app.publisher),
-            description=clean_text(app.description) or title, internal_name=app.name, original_filename=exe_name,
+            description=clean_text(app.description) or title, internal_name=staged.command, original_filename=exe_name,
         )
         pe_resources.brand_launcher(pe_resources.launcher_template(staged.entry.kind), payload / exe_name, ico, info,
                                     utf8_mode=self.options.utf8_mode)

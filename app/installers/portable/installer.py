@@ -28,7 +28,7 @@ class PortableInstaller(Installer[PortableOptions]):
 
             raise KilnError("the portable kind is built for linux-x86_64 only so far",
                             hint="use the msi or dmg kinds for Windows and macOS")
-        launcher = staged.bundle / staged.app.name
+        launcher = staged.bundle / staged.command
         launcher.write_text(posix_launcher(staged.app.title, staged.python_relpath), encoding="utf-8")
         launcher.chmod(0o755)
         files = sorted(staged.bundle.rglob("*"))

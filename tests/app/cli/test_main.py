@@ -65,6 +65,10 @@ def _assert_clean_failure(result: KilnRun, *words: str) -> None:
                      ("app.version", "MSI"), id="version-not-msi-mappable"),
         pytest.param(lambda t: t + '[dependencies]\nextras = ["fast"]\n', ("dependencies.extras", "requirements"),
                      id="extras-of-a-folder-of-files"),
+        pytest.param(lambda t: t.replace('module = "hello.cli:main"', 'module = "hello.cli:main"\ncommand = "a b"'),
+                     ("entry.command", "letters, digits"), id="bad-command-name"),
+        pytest.param(lambda t: t.replace('module = "hello.cli:main"', 'module = "hello.cli:main"\ncommand = "App"'),
+                     ("entry.command", "folder of the app's bundle"), id="command-named-like-a-bundle-folder"),
     ],
 )
 @pytest.mark.parametrize("command", ["check", "build"])

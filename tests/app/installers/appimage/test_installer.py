@@ -71,6 +71,13 @@ def test_a_new_project_lists_appimage_and_the_other_kinds(tmp_path: Path) -> Non
     assert [table["kind"] for table in written["installer"]] == ["appimage", "portable", "msi", "dmg"]
 
 
+def test_the_menu_entry_runs_the_apps_command(tmp_path: Path) -> None:
+    staged = _tiny_staged(tmp_path)
+    staged.command = "tiny-cli"  # the project's own script name (kiln.source.command)
+    entry = AppImageInstaller(AppImageOptions()).desktop_entry(staged)
+    assert entry.exec_argv == ("tiny-cli",) and entry.icon == "tiny"
+
+
 def test_terminal_follows_the_entry_kind_unless_set(tmp_path: Path) -> None:
     console, gui = _tiny_staged(tmp_path / "c"), _tiny_staged(tmp_path / "g", kind="gui")
     assert AppImageInstaller(AppImageOptions()).desktop_entry(console).terminal is True

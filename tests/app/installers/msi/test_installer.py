@@ -50,8 +50,8 @@ def make_bundle(root: Path) -> Path:
 
 
 def direct_build(root: Path, *, scope: str = "per-user", kind: str = "console", version: str = "1.2",
-                 desktop: bool = True, title: str = TITLE,
-                 publisher: str = PUBLISHER) -> tuple[Path, Path, StageRecorder]:
+                 desktop: bool = True, title: str = TITLE, publisher: str = PUBLISHER,
+                 command: str = "") -> tuple[Path, Path, StageRecorder]:
     """MsiInstaller.build on a hand-made staged bundle: returns (msi, bundle, reporter)."""
     root.mkdir(parents=True, exist_ok=True)
     bundle = root / "bundle" if (root / "bundle").exists() else make_bundle(root)
@@ -64,7 +64,7 @@ def direct_build(root: Path, *, scope: str = "per-user", kind: str = "console", 
     ctx = BuildContext(project=project, base_dir=root, work_dir=root / "work", cache_dir=root / "cache",
                        reporter=reporter)
     staged = StagedApp(bundle=bundle, target=TARGETS["windows-x86_64"], python_version="3.11", app=app,
-                       entry=entry, icon_source=None)
+                       entry=entry, icon_source=None, command=command)
     installer = MsiInstaller(options)
     out = root / installer.artifact_name(staged)
     installer.build(ctx, staged, out)
@@ -269,3 +269,19 @@ def test_ascii_strings_with_xml_specials_pass_through_wixl(tmp_path: Path) -> No
     assert info["Subject"] == title and info["Author"] == publisher
     (shortcut, _) = msi_kit.table(msi, "Shortcut", tmp_path)
     assert long_name(shortcut["Name"]) == "A & _B_ _C_ 'D' [E] {F} %G%"
+
+
+def test_the_exe_and_its_shortcuts_are_the_apps_command(tmp_path: Path) -> None:
+    msi, _, _ = direct_build(tmp_path / "b", command="hello-cli")  # the project's own script name
+    files = {long_name(r["FileName"]): r["File"] for r in msi_kit.table(msi, "File", tmp_path)}
+    assert "hello-cli.exe" in files and "hello.exe" not in files
+    shortcuts = msi_kit.table(msi, "Shortcut", tmp_path)
+    assert {r["Target"] for r in shortcuts} == {f"[#{files['hello-cli.exe']}]"}
+    assert {long_name(r["Name"]) for r in shortcuts} == {msi_kit.FOLDER_NAME}  # shortcuts keep the app's title
+    installed = tmp_path / "x"
+    subprocess.run(["msiextract", "-C", str(installed), str(msi)], check=True, capture_output=True)
+    (exe,) = installed.rglob("hello-cli.exe")
+    pe = pefile.PE(str(exe))
+    strings = {k.decode(): v.decode() for info in pe.FileInfo[0] if hasattr(info, "StringTable")
+               for table in info.StringTable for k, v in table.entries.items()}
+    assert strings["OriginalFilename"] == "hello-cli.exe" and strings["InternalName"] == "hello-cli"
