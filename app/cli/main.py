@@ -43,23 +43,25 @@ def _cmd_new(args: argparse.Namespace) -> int:
     if detection.guessed:  # the comments go on the saved values, so the file is saved again with them
         mark_guesses(project_file.document, detection.guessed)
         atomic_write_text(path, tomlkit.dumps(project_file.document))
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # one line per fact, however narrow the terminal
     console.print(f"[green]wrote[/] {path}")
     entry = project.entry.module or project.entry.script
     if detection.lone_script:
         entry = f"your script {detection.lone_script}"
     console.print(f"  app: {escape(project.app.name)} {escape(project.app.version)}   entry: {escape(entry)} "
                   f"({project.entry.kind})")
-    requirements = [*project.dependencies.requirements, *detection.requirements_from_file]
-    from_file = f" (from {project.dependencies.requirements_file})" if project.dependencies.requirements_file else ""
-    console.print(f"  dependencies: {escape(', '.join(requirements) or 'none')}{escape(from_file)}")
+    dependencies = ", ".join(project.dependencies.requirements)
+    if project.dependencies.requirements_file:
+        listed = ", ".join(detection.requirements_from_file) or "nothing yet"
+        dependencies += f"{'; ' if dependencies else ''}{project.dependencies.requirements_file}: {listed}"
+    console.print(f"  dependencies: {escape(dependencies or 'none')}")
     if detection.extras:
         console.print(f"  optional features of the project, not shipped: {escape(', '.join(detection.extras))} "
                       "(to ship some, list them in \\[dependencies] extras)")
     if detection.python_version:
         console.print(f"  python: {project.python.version} (the app requires-python "
                       f"{escape(detection.python_requires)})")
-    console.print(f"  installers: {', '.join(i.kind for i in project.installer)} (`kiln preflight` tells which "
+    console.print(f"  installers: {', '.join(i.kind for i in project.installer)} (`kiln preflight` says which "
                   "platforms' Python runtimes can be had)")
     if len(detection.entries) > 1:
         console.print("  entry points found (set \\[entry] to use another):")
