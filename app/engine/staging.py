@@ -29,6 +29,7 @@ from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
 from kiln.source.app_wheel import build_app_wheel, builds_wheel, read_app_metadata, require_wheel_serves
+from kiln.source.checks import inline_metadata_warnings
 from kiln.source.command import command_name
 from kiln.source.entry_checks import installed_entry_problems
 from kiln.support.bytecode import compile_tree, finish_tree
@@ -79,6 +80,8 @@ def stage_app(
     root = base_dir / project.source.root
     packages, app_dir = bundle / "packages", bundle / "app"
     with enter("dependencies", f"installing the app and its dependencies for {target.name}") as stage:
+        for problem in inline_metadata_warnings(project, base_dir):
+            stage.warn(f"{problem.message} ({problem.hint})")
         app_wheel = None
         if builds_wheel(project.source, root):
             app_wheel = _app_wheel(project, base_dir, root, work_dir.parent / "app-wheel", stage)

@@ -111,10 +111,11 @@ def _check_installers(project: Project, base: Path) -> list[Problem]:
 
 
 def check_warnings(project_file: ProjectFile) -> list[Problem]:
-    """What does not stop a build but deserves a look: values `kiln new` guessed (marked by a comment)."""
+    """What does not stop a build but deserves a look: values `kiln new` guessed (marked by a comment), a script's
+    inline dependencies the project does not list."""
     from kiln.source.detect import GUESS_COMMENT
 
-    warnings = []
+    warnings = inline_metadata_warnings(project_file.project, project_file.base_dir)
     for section_name in ("app",):
         section = project_file.document.get(section_name)
         if section is None:
@@ -125,3 +126,17 @@ def check_warnings(project_file: ProjectFile) -> list[Problem]:
                 warnings.append(Problem(f"{section_name}.{key}", f"'{item}' is a guess by kiln new",
                                         "check the value, then delete the comment beside it"))
     return warnings
+
+
+def inline_metadata_warnings(project: Project, base: Path) -> list[Problem]:
+    """The entry script's `# /// script` block (PEP 723) lists dependencies [dependencies] requirements does not."""
+    from kiln.source.inline_metadata import undeclared
+
+    if not project.entry.script:
+        return []
+    missing = undeclared(base / project.source.root / project.entry.script, project.dependencies.requirements)
+    if not missing:
+        return []
+    return [Problem("dependencies.requirements", f"{project.entry.script} declares {', '.join(missing)} in its "
+                    "'# /// script' block, which the project does not list: the build ships what the project lists",
+                    "add them to dependencies.requirements (kiln new --force reads the script again)")]

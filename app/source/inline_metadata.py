@@ -74,3 +74,18 @@ def parse_inline_metadata(text: str, name: str = "the script") -> InlineMetadata
             found.problems.append(f"{name}: requires-python {requires!r} of its '# /// script' block is not a "
                                   "version specifier; left out")
     return found
+
+
+def undeclared(script: Path, requirements: list[str]) -> list[str]:
+    """The dependencies `script`'s block declares that `requirements` (the project's) does not list as they are:
+    the script changed since `kiln new` copied them, and the build would ship what the script no longer asks for."""
+    metadata = read_inline_metadata(script)
+    if metadata is None:
+        return []
+    listed = set()
+    for text in requirements:
+        try:
+            listed.add(str(Requirement(text)))
+        except InvalidRequirement:
+            continue
+    return [d for d in metadata.dependencies if str(Requirement(d)) not in listed]

@@ -249,3 +249,14 @@ def test_optional_requirements_are_not_copied_into_requirements(tmp_path: Path) 
     found = detect(tmp_path)
     assert found.version == "2.0" and found.requirements == ["six>=1"] and found.extras == ["fast", "web"]
     assert found.project().dependencies.requirements == ["six>=1"]
+
+
+def test_check_warns_when_the_scripts_block_lists_what_the_project_does_not(tmp_path: Path) -> None:
+    script = tmp_path / "moo.py"
+    script.write_text('# /// script\n# dependencies = ["cowsay==6.1"]\n# ///\nimport cowsay\ncowsay.cow("x")\n')
+    project_file = new_project_file(tmp_path / "kiln.toml", detect(tmp_path).project())
+    project_file.save()
+    assert check_warnings(load_project(tmp_path / "kiln.toml")) == []
+    script.write_text(script.read_text().replace("cowsay==6.1", "cowsay==6.2"))  # the script moved on
+    warnings = check_warnings(load_project(tmp_path / "kiln.toml"))
+    assert warnings[0].location == "dependencies.requirements" and "cowsay==6.2" in warnings[0].message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiln.source.inline_metadata import parse_inline_metadata, read_inline_metadata
+from kiln.source.inline_metadata import parse_inline_metadata, read_inline_metadata, undeclared
 
 SCRIPT = """#!/usr/bin/env python3
 # /// script
@@ -50,3 +50,11 @@ def test_read_from_a_file_with_windows_line_endings(tmp_path: Path) -> None:
     found = read_inline_metadata(path)
     assert found is not None and found.dependencies == ["cowsay==6.1", "rich>=13"]
     assert read_inline_metadata(tmp_path / "missing.py") is None
+
+
+def test_undeclared_dependencies_are_those_the_project_does_not_list(tmp_path: Path) -> None:
+    path = tmp_path / "moo.py"
+    path.write_text(SCRIPT, encoding="utf-8")
+    assert undeclared(path, ["cowsay==6.1", "rich >= 13"]) == []  # the same requirements, however spelled
+    assert undeclared(path, ["cowsay==6.0"]) == ["cowsay==6.1", "rich>=13"]
+    assert undeclared(tmp_path / "plain.py", []) == []
