@@ -29,6 +29,10 @@ class BuildReport:
     qt: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per target, when Qt was pruned (kiln.engine.qt_prune): kept modules and plugins, dropped paths, and
     bytes per distribution before and after."""
+    added: dict[str, str] = field(default_factory=dict)
+    """What ships although the project's own file choice left it out -> why: files of the app's packages that its
+    wheel lacked (kiln.source.package_data), folders beside the scripts and paths the code names
+    (kiln.source.companions)."""
     warnings: list[str] = field(default_factory=list)
     installers: list[dict[str, str]] = field(default_factory=list)
     """One entry per installer: kind, platform, status ("ok" or "failed"), message, hint, artifact path."""

@@ -31,6 +31,7 @@ from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
 from kiln.source.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
 from kiln.source.entry_checks import installed_entry_problems
+from kiln.source.package_data import complete_wheel
 from kiln.support.bytecode import compile_tree, finish_tree
 from kiln.support.errors import ProjectInvalid
 from kiln.support.links import link_tree
@@ -83,7 +84,7 @@ def stage_app(
     with enter("dependencies", f"installing the app and its dependencies for {target.name}") as stage:
         app_wheel = None
         if builds_wheel(project.source, root):
-            app_wheel = _app_wheel(project, base_dir, root, work_dir.parent / "app-wheel", stage)
+            app_wheel = _app_wheel(project, base_dir, root, work_dir.parent / "app-wheel", stage, report)
             require_wheel_serves(app_wheel, project.app.name, target.name, version)
         precompiled = None
         if app_wheel is None:  # the same lock as last time: link the tree pip made then (no pip run)
@@ -114,8 +115,14 @@ def stage_app(
     with enter("payload", "copying and compiling the app") as stage:
         app_dir.mkdir()
         if app_wheel is None:
-            files = copy_sources(root, project.source, app_dir)
+            files, companions = copy_sources(root, project.source, app_dir)
             stage.progress(0.3, f"{len(files)} files copied")
+            if not report.added:  # the same for every target: said once
+                report.added = companions.reasons()
+                if companions.beside():
+                    stage.log(companions.beside())
+                if companions.named_warning():
+                    stage.warn(companions.named_warning())
         elif project.entry.script:  # a project started by a script of its folder: that file ships beside the wheel
             copy_script(root, project.entry.script, app_dir)
         problems = installed_entry_problems(project.entry, app_dir, packages)
@@ -153,14 +160,19 @@ def _note(stage: Any, message: str) -> None:
     (getattr(stage, "note", None) or stage.log)(message)
 
 
-def _app_wheel(project: Project, base_dir: Path, root: Path, wheel_dir: Path, stage: Any) -> Path:
-    """The app's own wheel, built once per build (every target of the build installs the same wheel)."""
+def _app_wheel(project: Project, base_dir: Path, root: Path, wheel_dir: Path, stage: Any, report: BuildReport) -> Path:
+    """The app's own wheel, built once per build (every target of the build installs the same wheel), with the files
+    of its packages that the backend left out added (kiln.source.package_data)."""
     built = sorted(wheel_dir.glob("*.whl"))
     if built:
         return built[0]
     stage.log(f"building the app's wheel from {root} with its own build backend (log: the build log)")
     wheel = build_app_wheel(root, wheel_dir, deps.index_args(project.dependencies, base_dir))
     stage.log(f"built {wheel.name}")
+    added = complete_wheel(wheel, root)
+    report.added = {path: f"left out of the wheel by {added.backend}" for path in added.files}
+    if added.files:
+        stage.warn(added.summary())
     return wheel
 
 
