@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from kiln.model.project import EntrySection, SourceSection
 from kiln.resources import resource_path
+from kiln.source.companions import Companions, select_with_companions
 from kiln.support.errors import KilnError
 
 # Files pip leaves in *.dist-info that nothing reads at run time (importlib.metadata needs METADATA only).
@@ -54,9 +55,11 @@ def select_files(root: Path, source: SourceSection) -> list[str]:
     return select_sources(root, source).files
 
 
-def copy_sources(root: Path, source: SourceSection, dest: Path) -> list[str]:
-    """Copy the selected files into dest; an empty selection is an error that names the globs."""
-    files = select_files(root, source)
+def copy_sources(root: Path, source: SourceSection, dest: Path) -> tuple[list[str], Companions]:
+    """Copy the selected files, with what the app reads beside them (kiln.source.companions), into dest; returns
+    the files and what was added beyond the globs. An empty selection is an error that names the globs."""
+    selection, companions = select_with_companions(root, source)
+    files = selection.files
     if not files:
         raise KilnError(
             f"source.include selects no files under {root} (patterns: {', '.join(source.include)})",
@@ -66,7 +69,7 @@ def copy_sources(root: Path, source: SourceSection, dest: Path) -> list[str]:
         target = dest / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / relative, target)
-    return files
+    return files, companions
 
 
 def copy_script(root: Path, script: str, dest: Path) -> None:

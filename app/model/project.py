@@ -178,11 +178,28 @@ class SourceSection(Section):
     """Glob patterns to leave out, applied after include."""
     allow_links_outside: bool = False
     """Follow symbolic links that point outside the source folder (by default they are refused, naming them)."""
+    folders: list[str] | None = None
+    """Folders beside the scripts that ship whole, for a folder of scripts (no pyproject.toml or setup.py). Unset:
+    every folder beside them that is not hidden, `tests/`, an environment, a cache or build output; `[]`: none.
+    Folders and files the code names (`"assets/logo.png"`) ship either way; `exclude` wins over both."""
 
     @field_validator("root")
     @classmethod
     def _root(cls, value: str) -> str:
         return _path_field(value)
+
+    @field_validator("folders", mode="before")
+    @classmethod
+    def _folders(cls, values: object) -> object:
+        if values is None:
+            return None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError('use a list of folder names, e.g. ["assets", "data"]')
+        if len(values) > PATTERNS_MAX:
+            raise ValueError(f"has {len(values)} folders; the limit is {PATTERNS_MAX}")
+        for value in values:
+            _path_field(value)
+        return values
 
     @field_validator("include", "exclude")
     @classmethod

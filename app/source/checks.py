@@ -37,13 +37,13 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
         problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
     elif not project.todo_fields():
         from kiln.source.app_wheel import builds_wheel
+        from kiln.source.companions import select_with_companions
         from kiln.source.entry_checks import entry_problems
-        from kiln.source.source_tree import select_sources
 
         # A Python project is built into a wheel: its files are chosen by its own build backend, and the entry
         # point is checked against the installed bundle during the build (it may live in a dependency).
         if not builds_wheel(project.source, root):
-            selection = select_sources(root, project.source)  # files, and links/special files refused
+            selection, _ = select_with_companions(root, project.source)  # files; links and special files refused
             problems += selection.problems
             files = set(selection.files)
             if not files:
