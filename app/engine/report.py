@@ -33,6 +33,8 @@ class BuildReport:
     """What ships although the project's own file choice left it out -> why: files of the app's packages that its
     wheel lacked (kiln.source.package_data), folders beside the scripts and paths the code names
     (kiln.source.companions)."""
+    sources_kept: dict[str, str] = field(default_factory=dict)
+    """Dependencies whose code names one of their own .py files -> where (their sources ship: kiln.engine.sources)."""
     warnings: list[str] = field(default_factory=list)
     installers: list[dict[str, str]] = field(default_factory=list)
     """One entry per installer: kind, platform, status ("ok" or "failed"), message, hint, artifact path."""

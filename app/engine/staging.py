@@ -24,15 +24,16 @@ from kiln.engine.payload import (
 )
 from kiln.engine.qt_prune import prune_bundle_qt
 from kiln.engine.report import BuildReport
+from kiln.engine.sources import describe, keep_for
 from kiln.kinds.contract import StagedApp
 from kiln.model import pylock
 from kiln.model.project import Project
 from kiln.runtimes.base import Runtime, RuntimeProvider
 from kiln.runtimes.prune import drop_tkinter
-from kiln.source.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves
+from kiln.source.app_wheel import build_app_wheel, builds_wheel, require_wheel_serves, wheel_top_levels
 from kiln.source.entry_checks import installed_entry_problems
 from kiln.source.package_data import complete_wheel
-from kiln.support.bytecode import compile_tree, finish_tree
+from kiln.support.bytecode import Keep, compile_tree, finish_tree
 from kiln.support.errors import ProjectInvalid
 from kiln.support.links import link_tree
 from kiln.support.sizes import tree_size
@@ -135,12 +136,17 @@ def stage_app(
         write_bundle_site(runtime_site_packages(bundle / "runtime", target.os, version))
         (bundle / "kiln_boot.py").write_text(boot_script(project.entry), encoding="utf-8")
         if can_compile:
+            setting = project.build.keep_sources
             if precompiled is not None:
-                finish_tree(packages, precompiled, project.build.keep_sources)
+                finish_tree(packages, precompiled)
                 _warn_uncompiled(packages, [f for f in precompiled.failed if (packages / f).exists()], stage)
+                needed = precompiled.reasons
             else:
-                _compile(compiler, packages, project, stage)
-            _compile(compiler, app_dir, project, stage)
+                own = wheel_top_levels(app_wheel) if app_wheel is not None else frozenset()
+                keep, needed = keep_for(setting, packages, own)
+                _compile(compiler, packages, keep, project, stage)
+            _compile(compiler, app_dir, setting is not False, project, stage)
+            _say_sources(setting, needed, report, stage)
         else:
             stage.warn(f"Python {version} for {target.name} cannot run here: the app ships as sources")
         dependency_size = dependency_sizes(packages)  # before drop_install_records: it reads RECORD
@@ -193,8 +199,20 @@ def _keep_tkinter_only_if_used(bundle: Path, target: Target, stage: Any) -> None
         drop_tkinter(bundle / "runtime", target.os)
 
 
-def _compile(compiler: Path | None, tree: Path, project: Project, stage: Any) -> None:
-    _warn_uncompiled(tree, compile_tree(compiler, tree, project.build.optimize, project.build.keep_sources), stage)
+def _compile(compiler: Path | None, tree: Path, keep: Keep, project: Project, stage: Any) -> None:
+    _warn_uncompiled(tree, compile_tree(compiler, tree, project.build.optimize, keep), stage)
+
+
+def _say_sources(setting: bool | str, needed: dict[str, str], report: BuildReport, stage: Any) -> None:
+    """Which dependencies keep their sources because their code names its own .py files (kiln.engine.sources)."""
+    if not needed or report.sources_kept:
+        return
+    report.sources_kept = dict(needed)
+    if setting is False:
+        stage.warn(f"[build] keep_sources = false, but these packages run or read their own .py files and fail "
+                   f"without them: {describe(needed)}; remove the setting (the default keeps just those sources)")
+    elif setting == "auto":
+        stage.log(f"keeping the sources of packages that run or read their own .py files: {describe(needed)}")
 
 
 def _warn_uncompiled(tree: Path, failed: list[str], stage: Any) -> None:

@@ -301,10 +301,18 @@ class BuildSection(Section):
     """Where artifacts go, relative to the project file (inside the project), or an absolute path."""
     optimize: Literal[0, 1, 2] = 0
     """Bytecode optimization level (1 drops asserts, 2 also docstrings)."""
-    keep_sources: bool = False
-    """Ship .py sources next to bytecode (better tracebacks, bigger artifacts)."""
+    keep_sources: bool | Literal["auto"] = "auto"
+    """Ship .py sources next to their bytecode: `"auto"` for the app's own code and for dependencies that run or read
+    their own .py files, `true` for everything (full tracebacks everywhere; bigger artifacts), `false` for nothing."""
     compression_level: int = Field(default=10, ge=1, le=22)
     """zstandard level for compressed artifacts (1 fast … 22 smallest)."""
+
+    @field_validator("keep_sources", mode="before")
+    @classmethod
+    def _keep_sources(cls, value: object) -> object:
+        if value is True or value is False or value == "auto":
+            return value
+        raise ValueError('use true, false or "auto"')
 
     @field_validator("output_dir")
     @classmethod

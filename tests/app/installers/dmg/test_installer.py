@@ -121,7 +121,8 @@ def test_volume_shows_the_app_beside_an_applications_link(built: tuple[Path, Pat
     assert seven_zip_read(dmg, f"{bundle}/runtime/bin/python{PY}") == FAKE_PYTHON
     assert f"{bundle}/packages/kiln_dmg_dep/__init__.pyc" in entries  # the wheel, compiled
     assert f"{bundle}/packages/kiln_dmg_dep-1.0.dist-info/METADATA" in entries
-    assert f"{bundle}/app/hello_mac/__init__.pyc" in entries and f"{bundle}/kiln_boot.py" in entries
+    assert f"{bundle}/app/hello_mac/__init__.py" in entries and f"{bundle}/kiln_boot.py" in entries  # the app's own
+    assert f"{bundle}/app/hello_mac/__pycache__/__init__.cpython-{PY.replace('.', '')}.pyc" in entries
     with Image.open(io.BytesIO(seven_zip_read(dmg, f"{app}/Resources/hello-mac.icns"))) as icon:
         assert icon.format == "ICNS" and {(512, 512, 2), (16, 16, 2), (256, 256, 1)} <= set(icon.info["sizes"])
     assert entries["Hello Mac/Hello Mac.app"]["Modified"] == "2000-01-01 00:00:00"  # FIXED_EPOCH, not today
