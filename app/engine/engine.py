@@ -23,6 +23,7 @@ from typing import Any
 
 from kiln import __version__
 from kiln.engine import fingerprint
+from kiln.engine.bundle_check import BundleCheckFailed
 from kiln.engine.lock_convert import finish as finish_conversion
 from kiln.engine.output_folder import open_output_folder, refuse
 from kiln.engine.report import BuildReport
@@ -42,7 +43,9 @@ from kiln.support.targets import TARGETS, Target
 log = logging.getLogger("kiln")
 
 # Relative weight of each stage in the overall progress bar (installers dominate, validation is instant).
-_WEIGHTS = {"validate": 1.0, "runtime": 3.0, "dependencies": 3.0, "payload": 2.0, "installer": 4.0, "report": 0.5}
+_WEIGHTS = {"validate": 1.0, "runtime": 3.0, "dependencies": 3.0, "payload": 2.0, "check": 1.0, "installer": 4.0,
+            "report": 0.5}
+_TARGET_STEPS = ("runtime", "dependencies", "payload", "check")
 
 
 def default_cache_dir() -> Path:
@@ -72,10 +75,12 @@ class InstallerOutcome:
     message: str = ""
     hint: str = ""
     artifact: str = ""
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    """What the bundle check found in this installer's bundle (kiln.engine.check_stage), errors and warnings."""
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "platform": self.platform, "status": self.status, "message": self.message,
-                "hint": self.hint, "artifact": self.artifact}
+                "hint": self.hint, "artifact": self.artifact, "findings": self.findings}
 
 
 @dataclass
@@ -99,10 +104,11 @@ class _StageReporter:
         log.info(message)
         self._engine.reporter.emit(Event("log", message, stage=self._stage))
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, data: dict[str, Any] | None = None) -> None:
+        """A warning; `data` carries it as data too (a bundle check finding: kiln.engine.bundle_check.Finding)."""
         log.warning(message)
         self._engine.report.warnings.append(message)  # the report keeps what the user was warned about
-        self._engine.reporter.emit(Event("warning", message, stage=self._stage))
+        self._engine.reporter.emit(Event("warning", message, stage=self._stage, data=data or {}))
 
     def note(self, message: str) -> None:
         """A line the build output shows as it is (a log line the terminal and the wizard print)."""
@@ -193,8 +199,7 @@ class Engine:
         self._stages = [_Stage("validate", _WEIGHTS["validate"])]
         for target_name, installers in by_target.items():
             suffix = _target_suffix(target_name, by_target)
-            self._stages += [_Stage(f"{step}{suffix}", _WEIGHTS[step]) for step in ("runtime", "dependencies",
-                                                                                    "payload")]
+            self._stages += [_Stage(f"{step}{suffix}", _WEIGHTS[step]) for step in _TARGET_STEPS]
             self._stages += [_Stage(i.kind, _WEIGHTS["installer"]) for i in installers]
         self._stages.append(_Stage("report", _WEIGHTS["report"]))
         return by_target
@@ -285,7 +290,7 @@ class Engine:
             except Exception as e:
                 self._failed(installers, e)
                 # The overall progress moves past this target's stages that will never run.
-                skipped = {f"{step}{suffix}" for step in ("runtime", "dependencies", "payload")}
+                skipped = {f"{step}{suffix}" for step in _TARGET_STEPS}
                 skipped |= {i.kind for i in installers}
                 self._done_weight += sum(s.weight for s in self._stages if s.name in skipped - self._entered)
                 continue
@@ -296,7 +301,8 @@ class Engine:
                     self._failed([installer], e)
                     continue
                 artifacts.append(artifact)
-                self.outcomes.append(InstallerOutcome(installer.kind, target_name, "ok", artifact=str(artifact.path)))
+                self.outcomes.append(InstallerOutcome(installer.kind, target_name, "ok", artifact=str(artifact.path),
+                                                      findings=self._findings(target_name)))
         # An old kiln.lock whose platforms all have their PEP 751 lock now is set aside (kiln.engine.lock_convert).
         converted = finish_conversion(self.project_file.path.parent,
                                       {i.platform for i in self.project.active_installers()})
@@ -327,9 +333,16 @@ class Engine:
         for installer in installers:
             platform = installer.target.name
             log.error("%s (%s) failed: %s", installer.kind, platform, message)
-            self.outcomes.append(InstallerOutcome(installer.kind, platform, "failed", message, hint))
+            findings = self._findings(platform)
+            self.outcomes.append(InstallerOutcome(installer.kind, platform, "failed", message, hint, findings=findings))
+            data: dict[str, Any] = {"hint": hint} if hint else {}
+            if isinstance(error, BundleCheckFailed):  # the check's errors, as data, for the installer's row
+                data["findings"] = error.findings
             self.reporter.emit(Event("error", f"{installer.kind} ({platform}) failed: {message}",
-                                     stage=installer.kind, data={"hint": hint} if hint else {}))
+                                     stage=installer.kind, data=data))
+
+    def _findings(self, platform: str) -> list[dict[str, Any]]:
+        return list(self.report.findings.get(platform, []))
 
     def _context(self, stage: _StageReporter, work_dir: Path) -> BuildContext:
         return BuildContext(
@@ -343,8 +356,9 @@ class Engine:
         def enter(step: str, message: str) -> Any:
             return self._stage(f"{step}{suffix}", message)
 
+        kinds = tuple(i.kind for i in self.installers if i.target == target)
         return stage_app(self.project, self.project_file.base_dir, target, work_dir, self.cache_dir, enter,
-                         self.report, lock_dir=self.project_file.path.parent)
+                         self.report, lock_dir=self.project_file.path.parent, installers=kinds)
 
     def _build_installer(self, installer: Installer[Any], staged: StagedApp, work_dir: Path,
                          publish_dir: Path) -> Artifact:

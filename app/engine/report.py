@@ -35,9 +35,12 @@ class BuildReport:
     (kiln.source.companions)."""
     sources_kept: dict[str, str] = field(default_factory=dict)
     """Dependencies whose code names one of their own .py files -> where (their sources ship: kiln.engine.sources)."""
+    findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Per target, what the bundle check found (kiln.engine.bundle_check.Finding.data), errors and warnings."""
     warnings: list[str] = field(default_factory=list)
-    installers: list[dict[str, str]] = field(default_factory=list)
-    """One entry per installer: kind, platform, status ("ok" or "failed"), message, hint, artifact path."""
+    installers: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per installer: kind, platform, status ("ok" or "failed"), message, hint, artifact path, and the
+    findings of the bundle check for its target."""
 
     def to_json(self) -> str:
         data = asdict(self)

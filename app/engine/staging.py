@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from kiln.engine import check_stage
 from kiln.engine import dependencies as deps
 from kiln.engine.installed_cache import Bytecode, install_reusing
 from kiln.engine.payload import (
@@ -59,9 +60,13 @@ def runtime_provider(project: Project, base_dir: Path, lock_dir: Path | None = N
 
 def stage_app(
     project: Project, base_dir: Path, target: Target, work_dir: Path, cache_dir: Path,
-    enter: StageEnter, report: BuildReport, lock_dir: Path | None = None,
+    enter: StageEnter, report: BuildReport, lock_dir: Path | None = None, installers: tuple[str, ...] = (),
+    check: bool = True,
 ) -> StagedApp:
-    """The bundle for `target`. `lock_dir` is the folder of Kiln's lock files (the project file's), None: no lock."""
+    """The bundle for `target`. `lock_dir` is the folder of Kiln's lock files (the project file's), None: no lock.
+
+    With `check`, a `check` stage follows the payload (kiln.engine.check_stage) and raises BundleCheckFailed when the
+    bundle lacks what the app imports; `installers` are the kinds of the target, named in the check's findings."""
     bundle = work_dir / "bundle"
     bundle.mkdir(parents=True)
     version = project.python.version
@@ -129,12 +134,14 @@ def stage_app(
         problems = installed_entry_problems(project.entry, app_dir, packages)
         if problems:
             raise ProjectInvalid(f"[entry] checked against the bundle for {target.name}", problems)
-        _keep_tkinter_only_if_used(bundle, target, stage)
+        own = wheel_top_levels(app_wheel) if app_wheel is not None else frozenset()
+        _keep_tkinter_only_if_used(bundle, target, own if check else None, stage)
         qt = prune_bundle_qt(packages, project.dependencies, target.os, stage)
         if qt is not None:
             report.qt[target.name] = qt.as_dict()
         write_bundle_site(runtime_site_packages(bundle / "runtime", target.os, version))
         (bundle / "kiln_boot.py").write_text(boot_script(project.entry), encoding="utf-8")
+        analysis = check_stage.analyse(bundle, target, project, own, qt) if check else None
         if can_compile:
             setting = project.build.keep_sources
             if precompiled is not None:
@@ -142,7 +149,6 @@ def stage_app(
                 _warn_uncompiled(packages, [f for f in precompiled.failed if (packages / f).exists()], stage)
                 needed = precompiled.reasons
             else:
-                own = wheel_top_levels(app_wheel) if app_wheel is not None else frozenset()
                 keep, needed = keep_for(setting, packages, own)
                 _compile(compiler, packages, keep, project, stage)
             _compile(compiler, app_dir, setting is not False, project, stage)
@@ -151,6 +157,10 @@ def stage_app(
             stage.warn(f"Python {version} for {target.name} cannot run here: the app ships as sources")
         dependency_size = dependency_sizes(packages)  # before drop_install_records: it reads RECORD
         drop_install_records(packages)
+    if analysis is not None:
+        with enter("check", f"checking the bundle for {target.name}") as stage:
+            bundled_python = bundle / "runtime" / target.python_relpath(version) if compiler is not None else None
+            check_stage.report_and_start(*analysis, project, bundled_python, installers, report, stage)
     icon = base_dir / project.icon.path if project.icon.path else None
     staged = StagedApp(bundle=bundle, target=target, python_version=version, app=project.app, entry=project.entry,
                        icon_source=icon)
@@ -182,11 +192,19 @@ def _app_wheel(project: Project, base_dir: Path, root: Path, wheel_dir: Path, st
     return wheel
 
 
-def _keep_tkinter_only_if_used(bundle: Path, target: Target, stage: Any) -> None:
-    """Tcl/Tk is several megabytes: it ships only when the app or a dependency imports tkinter."""
-    user = imports_tkinter(bundle / "app") or imports_tkinter(bundle / "packages")
+def _keep_tkinter_only_if_used(bundle: Path, target: Target, checked: frozenset[str] | None, stage: Any) -> None:
+    """Tcl/Tk is several megabytes: it ships only when the app or a dependency imports tkinter.
+
+    `checked`: the app's own top-level names in packages/ when the bundle check runs (it fails the build, with the
+    fix, when the app's own code needs a tkinter the runtime lacks: no warning here then)."""
+    own = imports_tkinter(bundle / "app") or next(
+        (f"{top}/{found}" for top in sorted(checked or ()) if (found := imports_tkinter(bundle / "packages" / top))),
+        None)
+    user = own or imports_tkinter(bundle / "packages")
     module = "DLLs/_tkinter.pyd" if target.os == "windows" else "lib/python3.*/lib-dynload/_tkinter*"
-    if user and not any((bundle / "runtime").glob(module)):
+    if user and own and checked is not None and not any((bundle / "runtime").glob(module)):
+        stage.log(f"{own} imports tkinter, which this {target.name} runtime lacks: the bundle check says what to do")
+    elif user and not any((bundle / "runtime").glob(module)):
         if target.os == "windows":  # python.org's embeddable runtime (source "embed") has no tkinter at all
             stage.warn(f"{user} imports tkinter, but this Windows runtime has none (python.org's embeddable "
                        "CPython): set [python] source = \"download\" (python-build-standalone) for this app")

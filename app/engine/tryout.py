@@ -105,8 +105,8 @@ class _StepReporter:
     def log(self, message: str) -> None:
         self.reporter.emit(Event("log", message, stage=self.stage))
 
-    def warn(self, message: str) -> None:
-        self.reporter.emit(Event("warning", message, stage=self.stage))
+    def warn(self, message: str, data: dict[str, Any] | None = None) -> None:
+        self.reporter.emit(Event("warning", message, stage=self.stage, data=data or {}))
 
     def note(self, message: str) -> None:
         self.reporter.emit(Event("log", message, stage=self.stage, data={"note": True}))
@@ -128,7 +128,7 @@ def prepare(project_file: ProjectFile, reporter: Reporter, cache_dir: Path, targ
     staging.mkdir(parents=True)
     report = BuildReport(project=str(project_file.path), kiln_version=__version__)
     stage_app(project, project_file.base_dir, target, staging / "work", cache_dir, _Steps(reporter), report,
-              lock_dir=project_file.path.parent)
+              lock_dir=project_file.path.parent, check=False)  # the user is about to start it anyway
     # Only the bundle is kept (the app's wheel and pip's work folders are not needed to run it).
     (staging / "work" / "bundle").rename(staging / "bundle")
     shutil.rmtree(staging / "work", ignore_errors=True)

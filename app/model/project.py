@@ -304,6 +304,9 @@ class BuildSection(Section):
     keep_sources: bool | Literal["auto"] = "auto"
     """Ship .py sources next to their bytecode: `"auto"` for the app's own code and for dependencies that run or read
     their own .py files, `true` for everything (full tracebacks everywhere; bigger artifacts), `false` for nothing."""
+    smoke_start: bool = True
+    """Before the installers of this machine's own platform are built, start the bundle and import the app's entry
+    module (no display, a time limit): an import error or a missing file fails them, like the bundle check does."""
     compression_level: int = Field(default=10, ge=1, le=22)
     """zstandard level for compressed artifacts (1 fast … 22 smallest)."""
 

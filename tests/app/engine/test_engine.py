@@ -100,7 +100,7 @@ def test_hello_portable_runs_anywhere(hello_build: tuple[Path, list[Event]], tmp
 def test_events_and_report(hello_build: tuple[Path, list[Event]]) -> None:
     _project, events = hello_build
     starts = [e.stage for e in events if e.kind == "stage-start"]
-    assert starts == ["validate", "runtime", "dependencies", "payload", "portable", "report"]
+    assert starts == ["validate", "runtime", "dependencies", "payload", "check", "portable", "report"]
     fractions = [e.fraction for e in events if e.fraction is not None]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     done = events[-1]
