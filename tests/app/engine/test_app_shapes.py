@@ -19,6 +19,7 @@ import tomlkit
 from kit.app_shapes import SHAPES, Shape
 from kit.runner import KilnRun, kiln
 from kit.testing import require_tools
+from kit.wine import wine_env
 from packaging.pylock import Pylock
 
 pytestmark = pytest.mark.slow
@@ -147,7 +148,11 @@ def test_portable_runs_in_a_clean_environment(key: str, built: _Built, tmp_path:
         assert not list(bundle.glob("runtime/lib/python3.*/lib-dynload/_tkinter*"))
 
 
-@pytest.mark.parametrize("key", [k for k, s in SHAPES.items() if "requirements.txt" not in s.files])
+PROJECTS = [key for key, shape in SHAPES.items() if {"pyproject.toml", "setup.py"} & set(shape.files)]
+"""The shapes that are Python projects (built into a wheel); the others are folders of scripts."""
+
+
+@pytest.mark.parametrize("key", PROJECTS)
 def test_the_report_lists_the_apps_own_wheel_and_the_lock_does_not(key: str, built: _Built) -> None:
     shape = SHAPES[key]
     folder = built(key)
@@ -203,7 +208,7 @@ def stand_in_runtimes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
 
 # Every shape that is a Python project builds a pure wheel, which serves every platform: each also builds an
 # MSI and a DMG (around stand-in runtimes), and both hold the app's dist-info.
-PURE_WHEELS = [key for key in SHAPES if key != "script-requirements"]  # a script folder makes no wheel
+PURE_WHEELS = PROJECTS  # a script folder makes no wheel
 
 
 @pytest.mark.parametrize("key", PURE_WHEELS)
@@ -236,3 +241,21 @@ def test_pure_wheel_shapes_build_msi_and_dmg_holding_the_apps_dist_info(
     for platform in ("windows-x86_64", "macos-arm64"):  # the same pure wheel serves every platform, never locked
         lock = Pylock.from_dict(tomllib.loads((folder / f"pylock.{platform}.toml").read_text(encoding="utf-8")))
         assert shape.name not in {p.name for p in lock.packages}
+
+
+def test_what_kiln_added_is_reported_and_warned(built: _Built) -> None:
+    notes = built("package-data-no-manifest")
+    report = json.loads((notes / "dist" / "notes-report.json").read_text(encoding="utf-8"))
+    assert report["added"] == {name: "left out of the wheel by setuptools.build_meta" for name in (
+        "notes/data/note.txt", "notes/données/café ☕.txt", "notes/templates/page.txt")}
+    assert any("[tool.setuptools.package-data] notes = " in w for w in report["warnings"])
+    game = built("script-assets")
+    report = json.loads((game / "dist" / "little-game-report.json").read_text(encoding="utf-8"))
+    assert report["added"] == {"assets": "beside the scripts", "levels": "beside the scripts"}
+    assert report["findings"] == {"linux-x86_64": []}
+    runner = built("runs-own-py")
+    report = json.loads((runner / "dist" / "runner-report.json").read_text(encoding="utf-8"))
+    assert report["stages"]["check"] >= 0 and report["installers"][0]["findings"] == []
+
+
+# -- the new shapes as MSIs around python.org's real Windows CPython, installed and run under Wine ---------------
