@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from kiln.engine.bundle_index import BundleIndex, Found
 from kiln.model.project import EntrySection
-from kiln.source.imports import NEEDS, Facts, ImportSite, ModuleImports, Need, module_imports, weaker
+from kiln.source.imports import Facts, ImportSite, ModuleImports, Need, module_imports, weaker
 from kiln.support.errors import KilnError
 from kiln.support.targets import Target
 
@@ -90,9 +90,10 @@ class BundleCheckFailed(KilnError):
     """The bundle of one target misses what its app needs; `findings` are the errors (as Finding.data)."""
 
     def __init__(self, errors: list[Finding], findings: list[dict[str, Any]]) -> None:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''}: see the build report)" \
-            if len(errors) > 1 else ""
+        first, others = errors[0], errors[1:]
+        modules = sorted({e.module or "a file" for e in others})
+        more = f" ({len(others)} more import{'s' if len(others) > 1 else ''} of {', '.join(modules[:5])}" \
+               f"{' and others' if len(modules) > 5 else ''} fail: see the build report)" if others else ""
         super().__init__(first.message + more, hint=first.fix or None)
         self.findings = findings
 
@@ -109,7 +110,13 @@ class _Reach:
         return _Reach(weaker(self.need, site.need), self.lazy or (site.in_function and site.function != called))
 
     def better_than(self, other: _Reach) -> bool:
-        return (NEEDS.index(self.need), self.lazy) < (NEEDS.index(other.need), other.lazy)
+        """Whether this reach makes more of the module's imports count: errors first (required, on the start), then
+        warnings (lazy, or conditional), then nothing (optional); on the start before lazy."""
+        return (self.rank, self.lazy) < (other.rank, other.lazy)
+
+    @property
+    def rank(self) -> int:
+        return 0 if self.need == "required" and not self.lazy else 2 if self.need == "optional" else 1
 
 
 @dataclass

@@ -6,8 +6,8 @@ string constants seen in its argument. How surely a site runs (`need`):
 
 - `required`: it runs whenever its module is imported (or, inside a function, whenever the function is called);
 - `conditional`: under an `if` Kiln cannot decide;
-- `optional`: guarded (`try: … except ImportError`, a broad `except`, `contextlib.suppress(...)`), or in the
-  handler of such a `try` (a fallback).
+- `optional`: guarded (`try: … except ImportError`, a broad `except` around nothing but imports and assignments,
+  `contextlib.suppress(ImportError)`), or in the handler of such a `try` (a fallback).
 
 Conditions on the platform and version are decided for the target (`Facts`): `sys.platform`,
 `sys.platform.startswith(…)`, `os.name`, `platform.system()`, `sys.version_info` (compared with tuples, or its
@@ -152,7 +152,7 @@ class _Walker:
             if decided is not True:
                 self.body(node.orelse, need if decided is False else weaker(need, "conditional"), scope)
         elif isinstance(node, ast.Try | ast.TryStar):
-            guarded = any(_catches_import_error(h.type) for h in node.handlers)
+            guarded = any(_guards_imports(h.type, node.body) for h in node.handlers)
             self.body(node.body, "optional" if guarded else need, scope)
             for handler in node.handlers:
                 self.body(handler.body, "optional" if guarded else weaker(need, "conditional"), scope)
@@ -342,11 +342,18 @@ def _dotted(node: ast.expr) -> str:
     return ""
 
 
-def _catches_import_error(handler_type: ast.expr | None) -> bool:
-    if handler_type is None:
+def _guards_imports(handler_type: ast.expr | None, body: list[ast.stmt]) -> bool:
+    """Whether an except clause makes the imports of its `try` optional: it catches ImportError (or
+    ModuleNotFoundError), or it catches everything around a body of imports and plain assignments only. A broad
+    `except Exception` around the app's main work (thonny's launch) is error handling, not an import guard."""
+    names = [] if handler_type is None else (
+        handler_type.elts if isinstance(handler_type, ast.Tuple) else [handler_type])
+    caught = {_dotted(n).rsplit(".", 1)[-1] for n in names}
+    if caught & {"ImportError", "ModuleNotFoundError"}:
         return True
-    names = handler_type.elts if isinstance(handler_type, ast.Tuple) else [handler_type]
-    return any(_dotted(n).rsplit(".", 1)[-1] in _GUARDS for n in names)
+    broad = handler_type is None or bool(caught & {"Exception", "BaseException"})
+    return broad and all(isinstance(s, ast.Import | ast.ImportFrom | ast.Assign | ast.AnnAssign | ast.Pass)
+                         for s in body)
 
 
 def _suppresses_import_error(context: ast.expr) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.engine.bundle_check import Finding, ImportCheck, qt_dropped_modules
+from kiln.engine.bundle_check import BundleCheckFailed, Finding, ImportCheck, qt_dropped_modules
 from kiln.engine.bundle_index import BundleIndex
 from kiln.model.project import EntrySection
 from kiln.support.targets import TARGETS
@@ -194,3 +194,13 @@ def test_a_package_run_as_main_is_followed_through_its_main(tmp_path: Path, entr
     app = {"pkg/__init__.py": "", "pkg/__main__.py": "import missing_one\nif __name__ == '__main__':\n"
                                                      "    import missing_two\n"}
     assert [f.module for f in check(linux_bundle(tmp_path, app), entry)] == ["missing_one", "missing_two"]
+
+
+def test_the_failure_names_the_first_error_and_counts_the_others() -> None:
+    modules = ["tkinter", "tkinter", "yaml"]
+    errors = [Finding("missing-module", "error", f"pkg/m{n}.py:1 imports {module}, which is not in the bundle",
+                      module, f"pkg/m{n}.py", 1, f"fix {module}") for n, module in enumerate(modules)]
+    failed = BundleCheckFailed(errors, [e.data("windows-x86_64", ["msi"]) for e in errors])
+    assert failed.message == "pkg/m0.py:1 imports tkinter, which is not in the bundle (2 more imports of tkinter, " \
+                             "yaml fail: see the build report)"
+    assert failed.hint == "fix tkinter" and [f["module"] for f in failed.findings] == ["tkinter", "tkinter", "yaml"]

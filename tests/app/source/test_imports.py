@@ -78,9 +78,20 @@ except ValueError:
 import contextlib
 with contextlib.suppress(ImportError):
     import maybe
+try:
+    import numpy
+    HAVE_NUMPY = True
+except Exception:
+    HAVE_NUMPY = False
+try:
+    import workbench
+    workbench.run()
+except Exception:
+    import reporting
 """
     assert need(source) == {"ujson": "optional", "json": "optional", "fast": "optional", "strict": "required",
-                            "fallback": "conditional", "contextlib": "required", "maybe": "optional"}
+                            "fallback": "conditional", "contextlib": "required", "maybe": "optional",
+                            "numpy": "optional", "workbench": "required", "reporting": "conditional"}
 
 
 def test_the_function_an_import_sits_in() -> None:
