@@ -17,6 +17,9 @@ from kit.runner import KilnRun, kiln
 from kit.testing import require_tools
 
 pytestmark = pytest.mark.slow
+UNREACHABLE = "http://127.0.0.1:9/mirror"
+"""python-build-standalone's place (GitHub): refused at once, so `[python] source = "auto"` takes python.org's
+embeddable runtime for Windows, whatever this machine can reach."""
 
 QT_APP = {
     "pyproject.toml": SETUPTOOLS + '[project]\nname = "qtapi"\nversion = "1.0"\ndependencies = ["PySide6-Essentials"]\n'
@@ -37,8 +40,8 @@ def _build(folder: Path, cache: Path, installers: list[str], **tables: Any) -> t
         array.append(tomlkit.table().add("kind", kind))
     document["installer"] = array
     (folder / "kiln.toml").write_text(tomlkit.dumps(document), encoding="utf-8")
-    run = kiln("build", folder / "kiln.toml", "--events", "jsonl", cwd=folder, env={"KILN_CACHE_DIR": str(cache)},
-               timeout=1500)
+    run = kiln("build", folder / "kiln.toml", "--events", "jsonl", cwd=folder,
+               env={"KILN_CACHE_DIR": str(cache), "PBS_INSTALLER_BASE_URL": UNREACHABLE}, timeout=1500)
     done = run.events[-1]
     assert done.kind == "done", run.output
     return run, {o["kind"]: o for o in done.data["installers"]}
@@ -53,7 +56,7 @@ def test_tkinter_on_the_embeddable_runtime_refuses_the_msi_with_the_fix(tmp_path
     require_tools("mksquashfs", "wixl", "msibuild", "msiinfo")
     folder = SHAPES["tkinter-window"].write(tmp_path)
     _new(folder, tmp_path / "cache")
-    run, outcomes = _build(folder, tmp_path / "cache", ["appimage", "msi"], python={"source": "embed"})
+    run, outcomes = _build(folder, tmp_path / "cache", ["appimage", "msi"])
     assert run.returncode == 1 and outcomes["appimage"]["status"] == "ok", run.output
     msi = outcomes["msi"]
     assert msi["status"] == "failed" and msi["platform"] == "windows-x86_64"
@@ -79,7 +82,7 @@ def test_a_computed_qt_import_gets_the_qt_modules_fix(tmp_path: Path) -> None:
         (folder / relative).write_text(text, encoding="utf-8")
     cache = tmp_path / "cache"
     _new(folder, cache)
-    run, outcomes = _build(folder, cache, ["appimage", "msi"], python={"source": "embed"})
+    run, outcomes = _build(folder, cache, ["appimage", "msi"])
     assert run.returncode == 1, run.output
     appimage, msi = outcomes["appimage"], outcomes["msi"]
     assert appimage["status"] == "failed" and "No module named 'PySide6.QtPrintSupport'" in appimage["message"]
@@ -94,7 +97,7 @@ def test_a_computed_qt_import_gets_the_qt_modules_fix(tmp_path: Path) -> None:
     assert any(e.kind == "warning" and e.data == warning for e in run.events)
 
     shutil.rmtree(folder / "dist")
-    run, outcomes = _build(folder, cache, ["appimage", "msi"], python={"source": "embed"},
+    run, outcomes = _build(folder, cache, ["appimage", "msi"],
                            dependencies={"qt_modules": ["QtPrintSupport"]})
     assert run.returncode == 0, run.output
     assert [o["findings"] for o in outcomes.values()] == [[], []]
