@@ -9,8 +9,8 @@ then `app/` and `packages/` (with the folders `.pth` files there add). The stand
 
 plus the modules compiled into the interpreter (kiln.runtimes.builtins). A module is a package folder, a `.py`,
 a sourceless `.pyc` or an extension (`name.cpython-311-x86_64-linux-gnu.so`, `name.abi3.so`, `name.pyd`); a folder
-without `__init__` is a namespace package. When the standard library cannot be read (no `os` module in it: a
-stand-in runtime), its modules count as present.
+without `__init__` is a namespace package. When the standard library cannot be read (it lacks one of STDLIB_CORE:
+a stand-in runtime of the tests), its modules count as present.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from typing import Literal
 from kiln.support.targets import Target
 
 Where = Literal["builtin", "stdlib", "script", "app", "packages"]
+STDLIB_CORE = ("os", "re", "json", "importlib", "encodings", "collections", "typing")
+"""Modules every CPython standard library holds as files: one that lacks any is not one Kiln can read (a stand-in)."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,8 @@ class BundleIndex:
         packages = self.bundle / "packages"
         self.roots.append(_Root("packages", "dir", str(packages)))
         self.roots += [_Root("packages", "dir", str(p)) for p in _pth_folders(packages)]
-        os_module = self.find("os")
-        self.stdlib_known = os_module is not None and os_module.where == "stdlib"
+        found = [self.find(name) for name in STDLIB_CORE]
+        self.stdlib_known = all(f is not None and f.where == "stdlib" for f in found)
 
     def find(self, dotted: str) -> Found | None:
         """The module `dotted` as the bundle would import it, or None when it is not there."""

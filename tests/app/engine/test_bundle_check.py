@@ -16,8 +16,8 @@ from kiln.model.project import EntrySection
 from kiln.support.targets import TARGETS
 
 LINUX, WINDOWS = TARGETS["linux-x86_64"], TARGETS["windows-x86_64"]
-STDLIB = ["os", "sys_helpers", "json/__init__", "json/decoder", "tkinter/__init__", "tkinter/font", "curses/__init__",
-          "sqlite3/__init__", "importlib/__init__", "contextlib", "fcntl_free"]
+STDLIB = ["os", "re", "typing", "collections/__init__", "encodings/__init__", "json/__init__", "json/decoder",
+          "tkinter/__init__", "tkinter/font", "curses/__init__", "sqlite3/__init__", "importlib/__init__", "contextlib"]
 BUILTINS = frozenset({"sys", "builtins", "_io", "time", "_imp"})
 
 
@@ -163,8 +163,8 @@ def test_folders_the_app_puts_on_sys_path_and_pth_files_count(tmp_path: Path) ->
 
 
 def test_a_standard_library_that_cannot_be_read_is_taken_as_present(tmp_path: Path) -> None:
-    bundle = tmp_path / "standin"
-    _write(bundle, {"runtime/Lib/encodings/__init__.py": "", "app/main.py":
+    bundle = tmp_path / "standin"  # tests/kit/msi.py's stand-in: os and encodings, nothing else
+    _write(bundle, {"runtime/Lib/os.py": "", "runtime/Lib/encodings/__init__.py": "", "app/main.py":
                     "import json.decoder\nimport xml.etree.ElementTree\nimport tkinter\nimport not_stdlib\n"})
     index = BundleIndex(bundle, WINDOWS, "3.11", None)
     assert not index.stdlib_known
