@@ -259,3 +259,52 @@ def test_what_kiln_added_is_reported_and_warned(built: _Built) -> None:
 
 
 # -- the new shapes as MSIs around python.org's real Windows CPython, installed and run under Wine ---------------
+WINE_SHAPES = [key for key, shape in SHAPES.items() if shape.wine]
+
+
+@pytest.fixture(scope="module")
+def wine_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A Wine prefix made once; each test installs into a copy."""
+    require_tools("wine", "wineserver", "wixl", "msibuild", "msiinfo")
+    base = tmp_path_factory.mktemp("wine")
+    env = wine_env(base, base / "template")
+    subprocess.run(["wine", "wineboot", "-i"], env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(["wineserver", "-w"], env=env, check=True, capture_output=True, timeout=300)
+    yield base / "template", env
+
+
+@pytest.mark.wine
+@pytest.mark.parametrize("key", WINE_SHAPES)
+def test_msi_with_the_real_windows_cpython_runs_under_wine(key: str, built: _Built, tmp_path: Path,
+                                                           corpus_cache: Path,
+                                                           wine_template: tuple[Path, dict[str, str]]) -> None:
+    shape = SHAPES[key]
+    folder = tmp_path / "app"
+    shutil.copytree(built(key), folder, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
+    project = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
+    project["python"] = {"source": "embed"}  # python.org's embeddable CPython, from the package index
+    installers = tomlkit.aot()
+    installers.append(tomlkit.table().add("kind", "msi"))
+    project["installer"] = installers
+    (folder / "kiln.toml").write_text(tomlkit.dumps(project), encoding="utf-8")
+    build = _kiln("build", folder / "kiln.toml", cwd=folder, cache=corpus_cache)
+    assert build.returncode == 0, f"{key} msi:\n{build.stdout}\n{build.stderr}"
+    (msi,) = (folder / "dist").glob("*.msi")
+
+    template, env = wine_template
+    prefix = tmp_path / "prefix"
+    subprocess.run(["cp", "-a", str(template), str(prefix)], check=True)
+    env = {**env, "WINEPREFIX": str(prefix)}
+    try:
+        installed = subprocess.run(["wine", "msiexec", "/i", str(msi), "/qn"], env=env, capture_output=True,
+                                   timeout=300)
+        assert installed.returncode == 0, installed.stderr.decode(errors="replace")
+        (exe,) = [p for p in prefix.glob("drive_c/users/*/AppData/Local/Programs/*/*.exe")]
+        result = subprocess.run(["wine", str(exe), *shape.args], env=env, capture_output=True,
+                                stdin=subprocess.DEVNULL, timeout=240)
+        out = result.stdout.decode("utf-8", errors="replace")
+        assert result.returncode == shape.code, out + result.stderr.decode(errors="replace")
+        for expected in shape.expect:
+            assert expected in out, out + result.stderr.decode(errors="replace")
+    finally:
+        subprocess.run(["wineserver", "-k"], env=env, capture_output=True, timeout=60)
