@@ -126,7 +126,7 @@ def stage_app(
             if not report.added:  # the same for every target: said once
                 report.added = companions.reasons()
                 if companions.beside():
-                    stage.log(companions.beside())
+                    _note(stage, companions.beside())
                 if companions.named_warning():
                     stage.warn(companions.named_warning())
         elif project.entry.script:  # a project started by a script of its folder: that file ships beside the wheel
@@ -230,7 +230,7 @@ def _say_sources(setting: bool | str, needed: dict[str, str], report: BuildRepor
         stage.warn(f"[build] keep_sources = false, but these packages run or read their own .py files and fail "
                    f"without them: {describe(needed)}; remove the setting (the default keeps just those sources)")
     elif setting == "auto":
-        stage.log(f"keeping the sources of packages that run or read their own .py files: {describe(needed)}")
+        _note(stage, f"keeping the sources of packages that run or read their own .py files: {describe(needed)}")
 
 
 def _warn_uncompiled(tree: Path, failed: list[str], stage: Any) -> None:
