@@ -28,7 +28,8 @@ TIME_LIMIT = 60.0
 """Seconds the import may take (Qt and scientific stacks import in a few seconds)."""
 MARK = "KILN-SMOKE "
 
-# Runs in the bundle's interpreter (-I: the runtime's .pth puts app/ and packages/ on sys.path, as at every start).
+# Runs in the bundle's interpreter (-I: the runtime's .pth puts app/ and packages/ on sys.path, as at every start;
+# -B: nothing is written into the bundle that is about to be packed).
 _SCRIPT = r"""
 import importlib, json, os, sys, traceback
 first, modules = sys.argv[1], json.loads(sys.argv[2])
@@ -69,7 +70,7 @@ def smoke_start(python: Path, first: str, modules: list[str], check: ImportCheck
                "XDG_DATA_HOME": folder, "DISPLAY": "", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": "offscreen",
                "MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8", "LANG": "C.UTF-8"}
         try:
-            result = run([python, "-I", "-c", _SCRIPT, first, json.dumps(modules)], cwd=Path(folder), env=env,
+            result = run([python, "-I", "-B", "-c", _SCRIPT, first, json.dumps(modules)], cwd=Path(folder), env=env,
                          timeout=TIME_LIMIT, check=False, what=f"importing {', '.join(modules)} in the built bundle")
         except ToolFailed as e:  # the time limit
             return [Finding("smoke-start", "warning", f"importing {', '.join(modules)} in the built bundle did not "
