@@ -10,7 +10,6 @@ are normalised.
 
 from __future__ import annotations
 
-import os
 import plistlib
 import shutil
 import subprocess
@@ -40,12 +39,12 @@ from kiln.installers.dmg.options import DmgOptions
 from kiln.installers.dmg.seven_zip import find_seven_zip, listing_entries
 from kiln.installers.dmg.thin import thin_files
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
+from kiln.support.epoch import build_epoch
 from kiln.support.errors import KilnError
 from kiln.support.icons import load_icon, write_icns
 from kiln.support.sizes import human_size
 from kiln.support.tools import run
 
-FIXED_EPOCH = 946684800  # 2000-01-01 00:00 UTC: the date on every file when SOURCE_DATE_EPOCH is not set
 _BUNDLE_SHARE = 0.1  # of the stage: icon and .app bundle (a copy of the staged files)
 _SIGNED_SHARE = 0.25  # ... and thinning and signing; make_dmg reports up to _DMG_SHARE, the rest signs the DMG
 _DMG_SHARE = 0.95
@@ -161,12 +160,6 @@ class DmgInstaller(Installer[DmgOptions]):
         stamp = ", timestamped" if signed.timestamped else ""
         ctx.reporter.log(f"signed {app_dir.name} ({signed.mode}{stamp}): {signed.signed} Mach-O files{kept}, "
                          "every file sealed")
-
-
-def build_epoch() -> int:
-    """$SOURCE_DATE_EPOCH when set (reproducible-builds convention), else FIXED_EPOCH: never the build time."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return int(value) if value.isascii() and value.isdigit() else FIXED_EPOCH
 
 
 def describe(path: Path) -> str:

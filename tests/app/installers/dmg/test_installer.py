@@ -25,10 +25,11 @@ from PIL import Image
 from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name
 from kiln.installers.dmg.finder import APP_POSITION, APPLICATIONS_POSITION, WINDOW_SIZE
 from kiln.installers.dmg.hfs_volume import HFS_START, make_hfs_volume, sanitize_volume_name
-from kiln.installers.dmg.installer import FIXED_EPOCH, DmgInstaller, describe
+from kiln.installers.dmg.installer import DmgInstaller, describe
 from kiln.installers.dmg.reader import read_dmg, read_image, verify_dmg
 from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
+from kiln.support.epoch import FIXED_EPOCH
 from kiln.support.targets import TARGETS
 
 HOSTILE = 'Tom\'s "Best" <App> & co\n/: Ünïcødé 名前'
