@@ -39,6 +39,8 @@ from kiln.installers.dmg.options import DmgOptions
 from kiln.installers.dmg.seven_zip import find_seven_zip, listing_entries
 from kiln.installers.dmg.thin import thin_files
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
+from kiln.kinds.sbom import FILE_NAME as SBOM_NAME
+from kiln.kinds.sbom import BundleSbom, kiln_part, layout_under
 from kiln.support.epoch import build_epoch
 from kiln.support.errors import KilnError
 from kiln.support.icons import load_icon, write_icns
@@ -90,6 +92,8 @@ class DmgInstaller(Installer[DmgOptions]):
         add_document_types(app_dir, ctx.project.association, ctx.base_dir, staged.icon_source)
         for warning in warnings:
             ctx.reporter.warn(warning)
+        if ctx.sbom is not None:  # the .app's files are final: its SBOM goes into Contents/Resources
+            _place_sbom(ctx.sbom, staged, app_dir)
         if self.options.applications_link:
             (volume / "Applications").symlink_to("/Applications")  # drag-to-install target in Finder
         ctx.check_cancelled()
@@ -160,6 +164,17 @@ class DmgInstaller(Installer[DmgOptions]):
         stamp = ", timestamped" if signed.timestamped else ""
         ctx.reporter.log(f"signed {app_dir.name} ({signed.mode}{stamp}): {signed.signed} Mach-O files{kept}, "
                          "every file sealed")
+
+
+def _place_sbom(sbom: BundleSbom, staged: StagedApp, app_dir: Path) -> None:
+    """`<Title>.app/Contents/Resources/sbom.cdx.json`: the bundle below Resources/, and the launcher in MacOS/."""
+    contents = f"{app_dir.name}/Contents"
+    executable = f"MacOS/{staged.app.name}"
+    launcher = kiln_part("kiln-launcher", "Kiln launcher", f"{executable}: starts the bundled Python on kiln_boot.py",
+                         [sbom.file(f"{contents}/{executable}", app_dir / "Contents" / executable)])
+    sbom.place(app_dir / "Contents" / "Resources" / BUNDLE_DIR, layout_under(f"{contents}/Resources/{BUNDLE_DIR}"),
+               app_dir / "Contents" / "Resources" / SBOM_NAME, extra=[launcher],
+               paths="the disk image's volume: drag the .app anywhere, the paths below it stay")
 
 
 def describe(path: Path) -> str:

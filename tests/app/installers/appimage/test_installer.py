@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
 import io
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from kit import sbom as sbom_kit
 from kit.appimage import PY
 from kit.appimage import cat as _cat
 from kit.appimage import clean_env as _env
@@ -441,6 +443,46 @@ def test_qt_hello_offscreen(qt_hello: Path, tmp_path: Path, mode: str, request: 
     desktop.write_bytes(_cat(qt_hello, "qt-hello.desktop"))
     assert "Terminal=false" in desktop.read_text(encoding="utf-8").splitlines()
     assert _run([_tool("desktop-file-validate"), desktop]).returncode == 0
+
+
+def _extract(image: Path, dest: Path) -> dict[str, bytes]:
+    """Every file of the payload, read out by unsquashfs: path in the AppImage -> bytes."""
+    subprocess.run([_tool("unsquashfs"), "-q", "-d", str(dest), "-o", str(elf_end_offset(image)), str(image)],
+                   check=True, capture_output=True)
+    return sbom_kit.read_tree(dest)
+
+
+BUNDLE_IN_APPDIR = ["usr/runtime", "usr/packages", "usr/kiln_boot.py", "app"]
+
+
+@pytest.mark.slow
+def test_hello_sbom_names_every_file_it_ships(hello: Path, tmp_path: Path) -> None:
+    files = _extract(hello, tmp_path / "root")
+    report = json.loads((hello.parent / "hello-report.json").read_text(encoding="utf-8"))
+    document = sbom_kit.check(hello.with_name(hello.name + ".cdx.json"), files["sbom.cdx.json"], files,
+                              BUNDLE_IN_APPDIR, report["dependencies"]["linux-x86_64"]["installed"])
+    refs = sbom_kit.by_ref(document)
+    assert {refs[f"dist:{name}"]["name"] for name in ("rich", "markdown-it-py", "mdurl", "pygments")}
+    assert refs["runtime"]["version"] == report["runtimes"]["linux-x86_64"]["full_version"]
+    runtime = hello.read_bytes()[: elf_end_offset(hello)]  # Kiln's runtime: the start of the file, not the payload
+    assert refs["kiln-appimage-runtime"]["hashes"][0]["content"] == hashlib.sha256(runtime).hexdigest()
+    assert refs["kiln-appimage-runtime"]["pedigree"]["ancestors"][0]["hashes"][0]["content"] == hashlib.sha256(
+        runtime_path().read_bytes()).hexdigest()
+    assert sbom_kit.listed_files(document)["AppRun"] == hashlib.sha256(files["AppRun"]).hexdigest()
+    assert report["artifacts"][0]["sbom"] == str(hello.with_name(hello.name + ".cdx.json"))
+
+
+@pytest.mark.slow
+def test_qt_hello_sbom_lists_the_qt_libraries_kept(qt_hello: Path, tmp_path: Path) -> None:
+    files = _extract(qt_hello, tmp_path / "root")
+    document = sbom_kit.check(qt_hello.with_name(qt_hello.name + ".cdx.json"), files["sbom.cdx.json"], files,
+                              BUNDLE_IN_APPDIR)
+    shipped = {m.group(1) for name in files if (m := re.search(r"/lib(Qt6\w+)\.so[.\d]*$", name))}
+    assert {"Qt6Core", "Qt6Gui", "Qt6Widgets"} <= shipped
+    listed = {c["name"]: c for c in sbom_kit.all_components(document) if c.get("bom-ref", "").count("#")}
+    assert set(listed) == shipped  # one component per Qt library in the image, none for those pruning dropped
+    core = listed["Qt6Core"]
+    assert core["bom-ref"].startswith("dist:pyside6-essentials#") and core["cpe"].startswith("cpe:2.3:a:qt:qt:")
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import plistlib
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from ds_store import DSStore
+from kit import sbom as sbom_kit
 from kit.dmg import ARCHIVES, FAKE_PYTHON, PY, fake_macos_runtime, seven_zip
 from kit.projects import write_project
 from kit.runner import KilnRun
@@ -151,6 +153,21 @@ def test_dmg2img_reads_the_same_disk_as_kilns_reader(built: tuple[Path, Path], t
     assert [p.name for p in read_dmg(dmg).partitions] == [
         "Driver Descriptor Map (DDM : 0)", "Apple (Apple_partition_map : 1)", "disk image (Apple_HFS : 2)",
         " (Apple_Free : 3)"]
+
+
+def test_the_app_holds_the_sbom_of_its_files(built: tuple[Path, Path], tmp_path: Path) -> None:
+    project, dmg = built
+    subprocess.run([need("7z", "7zz"), "x", f"-o{tmp_path / 'volume'}", str(dmg)], capture_output=True, check=True)
+    (volume,) = [p for p in (tmp_path / "volume").iterdir() if p.is_dir()]  # 7-Zip names the HFS+ partition
+    files = {unicodedata.normalize("NFC", name): data for name, data in sbom_kit.read_tree(volume).items()}
+    resources = "Hello Mac.app/Contents/Resources"
+    report = json.loads((project.parent / "dist" / "hello-mac-report.json").read_text(encoding="utf-8"))
+    document = sbom_kit.check(dmg.with_name(dmg.name + ".cdx.json"), files[f"{resources}/sbom.cdx.json"], files,
+                              [f"{resources}/{BUNDLE_DIR}"], report["dependencies"]["macos-arm64"]["installed"])
+    refs = sbom_kit.by_ref(document)
+    assert refs["dist:kiln-dmg-dep"]["version"] == "1.0"
+    assert [c["name"] for c in refs["kiln-launcher"]["components"]] == ["Hello Mac.app/Contents/MacOS/hello-mac"]
+    assert refs["runtime"]["properties"][-1] == {"name": "kiln:runtime-archive", "value": ARCHIVES["macos-arm64"]}
 
 
 def test_kiln_inspect_lists_partitions_chunks_and_files(built: tuple[Path, Path], cache: dict[str, str]) -> None:
