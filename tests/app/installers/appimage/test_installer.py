@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import tomlkit
@@ -95,7 +96,9 @@ def test_tiny_layout_modes_and_icons(tiny: Path) -> None:
     assert set(_listing(tiny)) == {
         "", ".DirIcon", "AppRun", "org.example.tiny.desktop", "tiny.png", "app", "app/data.txt", "usr", "usr/app",
         "usr/kiln_boot.py", "usr/packages", "usr/runtime", "usr/runtime/bin", f"usr/runtime/bin/python{PY}",
-        "usr/share", "usr/share/icons", "usr/share/icons/hicolor",
+        "usr/share", "usr/share/icons", "usr/share/icons/hicolor", "usr/share/applications",
+        "usr/share/applications/org.example.tiny.desktop", "usr/share/metainfo",
+        "usr/share/metainfo/org.example.tiny.metainfo.xml",
         *icons, *(str(Path(i).parent) for i in icons), *(str(Path(i).parent.parent) for i in icons),
     }  # no portable launcher (usr/tiny): it is not part of the AppImage
     # The app's files are the layer appended to the cached base, at the top; the bundle reaches them via usr/app.
@@ -470,6 +473,22 @@ def test_hello_sbom_names_every_file_it_ships(hello: Path, tmp_path: Path) -> No
         runtime_path().read_bytes()).hexdigest()
     assert sbom_kit.listed_files(document)["AppRun"] == hashlib.sha256(files["AppRun"]).hexdigest()
     assert report["artifacts"][0]["sbom"] == str(hello.with_name(hello.name + ".cdx.json"))
+
+
+@pytest.mark.slow
+def test_hello_metainfo_validates_and_agrees_with_the_desktop_entry(hello: Path, tmp_path: Path) -> None:
+    metainfo = tmp_path / "org.example.hello.metainfo.xml"
+    metainfo.write_bytes(_cat(hello, "usr/share/metainfo/org.example.hello.metainfo.xml"))
+    result = _run([_tool("appstreamcli"), "validate", "--no-net", metainfo])
+    assert result.returncode == 0, result.stdout + result.stderr
+    root = ElementTree.parse(metainfo).getroot()
+    desktop = _cat(hello, "usr/share/applications/org.example.hello.desktop").decode("utf-8")
+    assert desktop == _cat(hello, "org.example.hello.desktop").decode("utf-8")
+    assert root.findtext("name") == _glib_string(desktop, "Name") == one_line(HOSTILE_TITLE)
+    assert root.findtext("summary") == _glib_string(desktop, "Comment") == one_line(HOSTILE_DESCRIPTION)
+    assert root.findtext("launchable") == "org.example.hello.desktop"
+    assert root.find("releases/release").attrib["version"] == "1.0.0"
+    assert not (tmp_path / "PWNED").exists()
 
 
 @pytest.mark.slow
