@@ -68,8 +68,9 @@ def check(beside: Path, inside: bytes | None, files: Mapping[str, bytes], bundle
     assert runtime["type"] == "platform" and runtime["name"] == "CPython" and runtime["version"]
     assert [c for c in runtime.get("components", []) if c["type"] == "file"], "the runtime lists no files"
     wheels = {_canonical(e["name"]): e for e in installed}
+    # The distributions installed into packages/ (not the ones a package vendors deeper down, e.g. setuptools').
     dist_infos = {n.split("/")[-2] for n in shipped if n.endswith(".dist-info/METADATA") and
-                  any(n.startswith(p + "/") for p in bundle)}
+                  n.split("/")[-3:-2] == ["packages"] and any(n.startswith(p + "/") for p in bundle)}
     for dist_info in dist_infos:
         name, version = dist_info.removesuffix(".dist-info").split("-")[:2]
         entry = wheels.get(_canonical(name), {})

@@ -196,6 +196,19 @@ def test_same_bundle_same_bytes_and_no_timestamp(staged: StagedApp, tmp_path: Pa
     assert changed.placed != first.placed and again["serialNumber"] != document["serialNumber"]
 
 
+def test_the_apps_own_wheel_belongs_to_the_app(staged: StagedApp, tmp_path: Path) -> None:
+    report = report_for(staged)
+    for entry in report.dependencies[staged.target.name]["installed"]:
+        entry["built"] = entry["name"] == "alpha"  # as if alpha were the app, built from the project folder
+    bom = bundle_sbom(project_of(staged), tmp_path, staged, report)
+    document = sbom_kit.validate(bom.place(staged.bundle, layout_under(""), None, paths="the bundle"))
+    refs = sbom_kit.by_ref(document)
+    assert "dist:alpha" not in refs
+    assert "packages/alpha/core.so" in {c["name"] for c in refs["app"]["components"]}
+    graph = {d["ref"]: d["dependsOn"] for d in document["dependencies"]}
+    assert graph["app"] == ["dist:beta", "kiln-boot", "runtime"]  # alpha's own Requires-Dist, for this target
+
+
 @pytest.mark.parametrize(("expression", "text", "classifiers", "expected"), [
     pytest.param("Apache-2.0", "", [], [{"expression": "Apache-2.0"}], id="expression"),
     pytest.param("", "bsd-3-clause", [], [{"expression": "BSD-3-Clause"}], id="license-field-is-spdx"),
