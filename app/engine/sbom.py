@@ -13,6 +13,7 @@ The dependency graph follows each distribution's Requires-Dist, evaluated for th
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,13 @@ def bundle_sbom(project: Project, base_dir: Path, staged: StagedApp, report: Bui
                if (match := _qt_library(path))}
     _link(subject, libraries, distributions, own, _direct(project, base_dir), staged, runtime_info)
 
+    composed = {unicodedata.normalize("NFC", path): owner for path, owner in staged.package_files.items()}
+
     def attribute(relative: str) -> str:
         top, _, rest = relative.partition("/")
-        if top == "packages":
-            return qt_refs.get(relative) or refs.get(staged.package_files.get(rest, ""), APP_REF)
+        if top == "packages":  # a kind may have renamed files since staging (the DMG: decomposed HFS+ names)
+            owner = staged.package_files.get(rest) or composed.get(unicodedata.normalize("NFC", rest), "")
+            return qt_refs.get(relative) or refs.get(owner, APP_REF)
         if top == "runtime":
             return BOOT_REF if rest.rsplit("/", 1)[-1] in _BOOT_FILES and "site-packages/" in rest else RUNTIME_REF
         return BOOT_REF if relative == "kiln_boot.py" else APP_REF

@@ -18,7 +18,13 @@ from typing import ClassVar
 from xml.parsers.expat import ExpatError
 
 from kiln.installers.dmg import reader as dmg_reader
-from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
+from kiln.installers.dmg.app_bundle import (
+    BUNDLE_DIR,
+    app_folder_name,
+    bundle_identifier,
+    launcher_binary,
+    make_app_bundle,
+)
 from kiln.installers.dmg.apple_network import TIMESTAMP_SERVICE, unreachable
 from kiln.installers.dmg.code_listing import list_code
 from kiln.installers.dmg.codesign import (
@@ -26,6 +32,7 @@ from kiln.installers.dmg.codesign import (
     check_app,
     entitlements_file,
     find_macho_files,
+    reseal_app,
     sign_app,
     sign_dmg,
     signing_identity,
@@ -92,8 +99,6 @@ class DmgInstaller(Installer[DmgOptions]):
         add_document_types(app_dir, ctx.project.association, ctx.base_dir, staged.icon_source)
         for warning in warnings:
             ctx.reporter.warn(warning)
-        if ctx.sbom is not None:  # the .app's files are final: its SBOM goes into Contents/Resources
-            _place_sbom(ctx.sbom, staged, app_dir)
         if self.options.applications_link:
             (volume / "Applications").symlink_to("/Applications")  # drag-to-install target in Finder
         ctx.check_cancelled()
@@ -104,6 +109,9 @@ class DmgInstaller(Installer[DmgOptions]):
         self._thin(ctx, app_dir)
         ctx.check_cancelled()
         self._sign(ctx, app_dir, identifier, identity, timestamp)
+        if ctx.sbom is not None:  # the nested code is signed: its final bytes go into the SBOM, the seal covers it
+            _place_sbom(ctx.sbom, staged, app_dir, self.target.arch)
+            self._sign(ctx, app_dir, identifier, identity, timestamp, reseal=True)
         layout = layout_for(app_folder_name(staged.app.title), self.options.applications_link)
         write_finder_files(volume, self.volume_name(staged), layout, icns, build_epoch())
         ctx.check_cancelled()
@@ -149,29 +157,41 @@ class DmgInstaller(Installer[DmgOptions]):
                               f"Macs this DMG is for: {listed}{more}")
 
     def _sign(self, ctx: BuildContext, app_dir: Path, identifier: str, identity: Identity | None,
-              timestamp: bool) -> None:
-        """Sign the app (ad hoc, or with the Developer ID certificate), then read every signature back."""
+              timestamp: bool, *, reseal: bool = False) -> None:
+        """Sign the app (ad hoc, or with the Developer ID certificate), then read every signature back; with
+        `reseal`, only the bundle again (a file was added to the signed app)."""
         signing = self.options.signing
         entitlements = entitlements_file(signing, ctx.base_dir, ctx.work_dir) if identity else None
-        signed = sign_app(app_dir, identifier, identity, entitlements, timestamp)
-        for entry in signed.not_signable:
-            ctx.reporter.warn(f"{entry} looks like Mach-O code Kiln cannot sign; it is sealed as data, not signed")
+        if reseal:
+            reseal_app(app_dir, identifier, identity, entitlements, timestamp)
+        else:
+            signed = sign_app(app_dir, identifier, identity, entitlements, timestamp)
+            for entry in signed.not_signable:
+                ctx.reporter.warn(f"{entry} looks like Mach-O code Kiln cannot sign; it is sealed as data, not signed")
         problems = check_app(app_dir, identity)
         if problems:
             raise KilnError(f"the signed app does not check out: {'; '.join(problems[:_PROBLEMS_SHOWN])}",
                             hint="this is a bug in Kiln or its signing library; please report it with the build log")
+        if reseal:
+            return
         kept = f", {signed.kept} kept their own valid signatures" if signed.kept else ""
         stamp = ", timestamped" if signed.timestamped else ""
         ctx.reporter.log(f"signed {app_dir.name} ({signed.mode}{stamp}): {signed.signed} Mach-O files{kept}, "
                          "every file sealed")
 
 
-def _place_sbom(sbom: BundleSbom, staged: StagedApp, app_dir: Path) -> None:
-    """`<Title>.app/Contents/Resources/sbom.cdx.json`: the bundle below Resources/, and the launcher in MacOS/."""
+def _place_sbom(sbom: BundleSbom, staged: StagedApp, app_dir: Path, arch: str) -> None:
+    """`<Title>.app/Contents/Resources/sbom.cdx.json`: the bundle below Resources/ (signed, with HFS+ names), and the
+    launcher in MacOS/. The launcher is signed last, as the bundle's main executable, with a signature that seals
+    this document: its final bytes cannot be in it, so the document names the prebuilt launcher it is made from."""
     contents = f"{app_dir.name}/Contents"
     executable = f"MacOS/{staged.app.name}"
-    launcher = kiln_part("kiln-launcher", "Kiln launcher", f"{executable}: starts the bundled Python on kiln_boot.py",
-                         [sbom.file(f"{contents}/{executable}", app_dir / "Contents" / executable)])
+    prebuilt = launcher_binary(arch)
+    launcher = kiln_part("kiln-launcher", "Kiln launcher",
+                         f"{contents}/{executable}: starts the bundled Python on kiln_boot.py",
+                         made_from=(prebuilt.name, sbom.sha256(prebuilt)),
+                         notes="signed as the app's main executable after this document was written: its signature "
+                               "seals this document, so its bytes are the prebuilt launcher's and that signature")
     sbom.place(app_dir / "Contents" / "Resources" / BUNDLE_DIR, layout_under(f"{contents}/Resources/{BUNDLE_DIR}"),
                app_dir / "Contents" / "Resources" / SBOM_NAME, extra=[launcher],
                paths="the disk image's volume: drag the .app anywhere, the paths below it stay")

@@ -5,6 +5,7 @@ against the CycloneDX 1.6 schema, and the same bundle gives the same bytes."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,8 @@ def staged_bundle(root: Path, platform: str = "linux-x86_64") -> StagedApp:
     packages = bundle / "packages"
     dist(packages, "alpha", "1.0", "License-Expression: mit OR Apache-2.0\nHome-page: https://alpha.example\n"
          "Requires-Dist: beta>=1\nRequires-Dist: gamma; sys_platform == 'win32'\n"
-         "Requires-Dist: delta; extra == 'fast'\n", {"alpha/__init__.pyc": b"alpha", "alpha/core.so": b"\x7fELF"})
+         "Requires-Dist: delta; extra == 'fast'\n", {"alpha/__init__.pyc": b"alpha", "alpha/core.so": b"\x7fELF",
+                                                      "alpha/données.pyc": b"data"})
     dist(packages, "beta", "2.0+local.1", f"License: {MIT_TEXT.replace(chr(10), chr(10) + '        ')}\n"
          "Classifier: License :: OSI Approved :: MIT License\n", {"beta.pyc": b"beta"})
     (packages / "beta-2.0+local.1.dist-info" / "sboms").mkdir()
@@ -123,7 +125,7 @@ def test_every_file_is_attributed_and_hashed(staged: StagedApp, tmp_path: Path) 
                                   "top/runtime/lib/python3.11/site-packages/kiln-bundle.pth"}
     assert names("runtime") == {"top/runtime/bin/python3.11", "top/runtime/lib/python3.11/os.pyc"}
     assert names("dist:alpha") == {"top/packages/alpha/__init__.pyc", "top/packages/alpha/core.so",
-                                   "top/packages/alpha-1.0.dist-info/METADATA"}
+                                   "top/packages/alpha/données.pyc", "top/packages/alpha-1.0.dist-info/METADATA"}
     assert "top/packages/beta-2.0+local.1.dist-info/sboms/beta tool.cdx.json" in names("dist:beta")
     assert names("kiln-launcher") == {"top/hello"}
     # The Qt libraries a binding ships are components of their own inside it; the rest stays the binding's.
@@ -132,6 +134,15 @@ def test_every_file_is_attributed_and_hashed(staged: StagedApp, tmp_path: Path) 
                                                 "top/packages/PySide6/Qt/plugins/platforms/libqxcb.so",
                                                 "top/packages/PySide6_Essentials-6.8.0.dist-info/METADATA"}
     assert document["metadata"]["properties"][-1] == {"name": "kiln:paths", "value": "the test's folder"}
+
+
+def test_a_file_renamed_to_its_decomposed_name_keeps_its_owner(staged: StagedApp, tmp_path: Path) -> None:
+    """The DMG gives every file its HFS+ (decomposed) name before it places the SBOM."""
+    composed = staged.packages_dir / "alpha" / "données.pyc"
+    composed.rename(composed.with_name(unicodedata.normalize("NFD", composed.name)))
+    _, document = placed(staged, tmp_path)
+    alpha = {c["name"] for c in sbom_kit.by_ref(document)["dist:alpha"]["components"]}
+    assert unicodedata.normalize("NFD", "top/packages/alpha/données.pyc") in alpha
 
 
 def test_what_the_metadata_says_becomes_the_component(staged: StagedApp, tmp_path: Path) -> None:
