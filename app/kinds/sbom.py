@@ -49,8 +49,7 @@ class BundleSbom:
     def __init__(self, subject: Component, components: list[Component], attribute: Callable[[str], str],
                  tool_version: str, properties: Sequence[tuple[str, str]] = ()) -> None:
         self._subject, self._components = subject, components
-        self._attribute = attribute
-        """A bundle-relative file path -> the bom-ref of the component it belongs to."""
+        self._attribute = attribute  # a bundle-relative file path -> the bom-ref of the component it belongs to
         self._tool_version = tool_version
         self._properties = list(properties)
         self._hashes: dict[tuple[int, int, int, int], str] = {}
