@@ -154,13 +154,15 @@ def _library(distribution: _Distribution, installed: dict[str, Any], staged: Sta
             references.append(ExternalReference("bom", quote(relative), file_sha256(sbom),
                                                 "an SBOM this distribution carries (PEP 770)"))
     ref = _ref(distribution)
+    # Where the version came from (the developer's lock, Kiln's lock, a resolution) and the marker that chose it.
+    properties = [(f"kiln:{key}", str(installed[key])) for key in ("source", "marker") if installed.get(key)]
     qt = sorted({m for path, owner in staged.package_files.items() if owner == distribution.owner
                  and (m := _qt_library(path))})
     return Component(
         "library", str(metadata.get("name", distribution.owner)), version, bom_ref=ref,
         description=str(metadata.get("summary", "")), licenses=_licenses(metadata),
         purl=purl("pypi", distribution.name, version, {"file_name": wheel}),
-        sha256=str(installed.get("sha256", "")), references=references,
+        sha256=str(installed.get("sha256", "")), references=references, properties=properties,
         components=[_qt_component(name, version, ref, metadata) for name in qt])
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ ComponentType = Literal["application", "framework", "library", "platform", "file
 _SERIAL_NAMESPACE = uuid.UUID("8a3c64d3-6f5e-4b41-a0c4-6e0b5b1f9a7e")
 """uuid5 namespace of Kiln's serial numbers (any fixed UUID: it only has to stay the same)."""
 _NAME_MAX = 200
+_NOT_IRI = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')
 
 
 @dataclass(frozen=True)
@@ -142,12 +144,18 @@ def _hash(sha256: str) -> dict[str, str]:
 
 
 def _reference(reference: ExternalReference) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": reference.type, "url": reference.url}
+    data: dict[str, Any] = {"type": reference.type, "url": iri(reference.url)}
     if reference.sha256:
         data["hashes"] = [_hash(reference.sha256)]
     if reference.comment:
         data["comment"] = reference.comment
     return data
+
+
+def iri(url: str) -> str:
+    """`url` as an IRI reference the schema accepts: the ASCII characters an IRI may not hold (spaces, quotes, `<>`,
+    braces, …) percent-encoded, everything else (non-ASCII letters too) kept."""
+    return _NOT_IRI.sub(lambda m: f"%{ord(m.group()):02X}", url)
 
 
 def license_choices(expression: str = "", text: str = "", classifiers: Sequence[str] = ()) -> list[dict[str, Any]]:

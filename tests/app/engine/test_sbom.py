@@ -63,7 +63,8 @@ def staged_bundle(root: Path, platform: str = "linux-x86_64") -> StagedApp:
          "Classifier: License :: OSI Approved :: MIT License\n", {"beta.pyc": b"beta"})
     (packages / "beta-2.0+local.1.dist-info" / "sboms").mkdir()
     (packages / "beta-2.0+local.1.dist-info" / "sboms" / "beta tool.cdx.json").write_text("{}")
-    dist(packages, "gamma", "3", "Classifier: License :: OSI Approved :: BSD License\n", {"gamma/__init__.pyc": b"g"})
+    dist(packages, "gamma", "3", "Classifier: License :: OSI Approved :: BSD License\n"
+         "Project-URL: Homepage, https://gamma.example/{docs}|\"x\"\n", {"gamma/__init__.pyc": b"g"})
     dist(packages, "PySide6_Essentials", "6.8.0", "License: LGPL\n", {
         "PySide6/Qt/lib/libQt6Core.so.6": b"core", "PySide6/Qt/lib/libQt6Gui.so.6": b"gui",
         "PySide6/QtCore.abi3.so": b"binding", "PySide6/Qt/plugins/platforms/libqxcb.so": b"xcb"})
@@ -82,8 +83,9 @@ def report_for(staged: StagedApp) -> BuildReport:
         "source": "download python-build-standalone 20240726 CPython 3.11.9", "full_version": "3.11.9",
         "archive": {"name": URL.rsplit("/", 1)[1], "sha256": ARCHIVE_SHA, "url": URL}}
     report.dependencies[staged.target.name] = {"installed": [
-        {"name": name, "version": "?", "wheel": f"{name}-x-py3-none-any.whl", "sha256": sha, "built": False}
-        for name, sha in WHEEL_SHA.items()]}
+        {"name": name, "version": "?", "wheel": f"{name}-x-py3-none-any.whl", "sha256": sha, "built": False,
+         "source": "developer-lock" if name == "alpha" else "resolved", "marker": "",
+         "url": f"https://files.example/{name}-x-py3-none-any.whl"} for name, sha in WHEEL_SHA.items()]}
     return report
 
 
@@ -152,7 +154,11 @@ def test_what_the_metadata_says_becomes_the_component(staged: StagedApp, tmp_pat
     assert alpha["licenses"] == [{"expression": "MIT OR Apache-2.0"}]  # canonical SPDX
     assert alpha["purl"] == "pkg:pypi/alpha@1.0?file_name=alpha-x-py3-none-any.whl"
     assert alpha["hashes"] == [{"alg": "SHA-256", "content": WHEEL_SHA["alpha"]}]
-    assert {"type": "website", "url": "https://alpha.example"} in alpha["externalReferences"]
+    assert alpha["externalReferences"] == [
+        {"type": "distribution", "url": "https://files.example/alpha-x-py3-none-any.whl",
+         "hashes": [{"alg": "SHA-256", "content": WHEEL_SHA["alpha"]}]},
+        {"type": "website", "url": "https://alpha.example"}]
+    assert alpha["properties"] == [{"name": "kiln:source", "value": "developer-lock"}]
     assert beta["licenses"] == [{"license": {"name": "Copyright (c) Somebody", "text": {"content": MIT_TEXT}}}]
     assert beta["purl"].startswith("pkg:pypi/beta@2.0%2Blocal.1?")
     (own,) = [r for r in beta["externalReferences"] if r["type"] == "bom"]  # PEP 770: named where it ships
@@ -160,6 +166,8 @@ def test_what_the_metadata_says_becomes_the_component(staged: StagedApp, tmp_pat
     assert own["hashes"][0]["content"] == sbom_kit.listed_files(document)[
         "top/packages/beta-2.0+local.1.dist-info/sboms/beta tool.cdx.json"]
     assert gamma["licenses"] == [{"license": {"name": "BSD License"}}]
+    assert gamma["externalReferences"][1] == (  # what an IRI cannot hold, encoded (the schema checks the format)
+        {"type": "website", "url": "https://gamma.example/%7Bdocs%7D%7C%22x%22"})
     qt = refs["dist:pyside6-essentials#Qt6Core"]
     assert (qt["name"], qt["version"], qt["cpe"]) == ("Qt6Core", "6.8.0", "cpe:2.3:a:qt:qt:6.8.0:*:*:*:*:*:*:*")
     assert qt["licenses"] == [{"license": {"name": "LGPL"}}]  # the wheel's words: "LGPL" is no SPDX identifier
