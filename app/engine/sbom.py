@@ -154,8 +154,9 @@ def _library(distribution: _Distribution, installed: dict[str, Any], staged: Sta
             references.append(ExternalReference("bom", quote(relative), file_sha256(sbom),
                                                 "an SBOM this distribution carries (PEP 770)"))
     ref = _ref(distribution)
-    # Where the version came from (the developer's lock, Kiln's lock, a resolution) and the marker that chose it.
-    properties = [(f"kiln:{key}", str(installed[key])) for key in ("source", "marker") if installed.get(key)]
+    # The marker that chose it for this target. (Where the version came from is the report's: a rebuild from the
+    # lock the first build wrote says "kiln-lock" where that one said "resolved", for the same bytes.)
+    properties = [("kiln:marker", str(installed["marker"]))] if installed.get("marker") else []
     qt = sorted({m for path, owner in staged.package_files.items() if owner == distribution.owner
                  and (m := _qt_library(path))})
     return Component(

@@ -84,7 +84,7 @@ def report_for(staged: StagedApp) -> BuildReport:
         "archive": {"name": URL.rsplit("/", 1)[1], "sha256": ARCHIVE_SHA, "url": URL}}
     report.dependencies[staged.target.name] = {"installed": [
         {"name": name, "version": "?", "wheel": f"{name}-x-py3-none-any.whl", "sha256": sha, "built": False,
-         "source": "developer-lock" if name == "alpha" else "resolved", "marker": "",
+         "source": "developer-lock", "marker": "sys_platform == 'linux'" if name == "alpha" else "",
          "url": f"https://files.example/{name}-x-py3-none-any.whl"} for name, sha in WHEEL_SHA.items()]}
     return report
 
@@ -158,7 +158,7 @@ def test_what_the_metadata_says_becomes_the_component(staged: StagedApp, tmp_pat
         {"type": "distribution", "url": "https://files.example/alpha-x-py3-none-any.whl",
          "hashes": [{"alg": "SHA-256", "content": WHEEL_SHA["alpha"]}]},
         {"type": "website", "url": "https://alpha.example"}]
-    assert alpha["properties"] == [{"name": "kiln:source", "value": "developer-lock"}]
+    assert alpha["properties"] == [{"name": "kiln:marker", "value": "sys_platform == 'linux'"}]
     assert beta["licenses"] == [{"license": {"name": "Copyright (c) Somebody", "text": {"content": MIT_TEXT}}}]
     assert beta["purl"].startswith("pkg:pypi/beta@2.0%2Blocal.1?")
     (own,) = [r for r in beta["externalReferences"] if r["type"] == "bom"]  # PEP 770: named where it ships
