@@ -27,9 +27,11 @@ from kiln.engine.bundle_check import BundleCheckFailed
 from kiln.engine.lock_convert import finish as finish_conversion
 from kiln.engine.output_folder import open_output_folder, refuse
 from kiln.engine.report import BuildReport
+from kiln.engine.sbom import bundle_sbom
 from kiln.engine.staging import stage_app
 from kiln.kinds.contract import Artifact, BuildContext, Installer, StagedApp
 from kiln.kinds.registry import make_installer
+from kiln.kinds.sbom import BundleSbom, layout_under
 from kiln.model.events import Event, Reporter
 from kiln.model.project_file import ProjectFile
 from kiln.source.checks import check_project
@@ -41,6 +43,8 @@ from kiln.support.oserrors import user_error
 from kiln.support.targets import TARGETS, Target
 
 log = logging.getLogger("kiln")
+SBOM_SUFFIX = ".cdx.json"
+"""Each artifact's bill of materials is published beside it as `<artifact>.cdx.json`."""
 
 # Relative weight of each stage in the overall progress bar (installers dominate, validation is instant).
 _WEIGHTS = {"validate": 1.0, "runtime": 3.0, "dependencies": 3.0, "payload": 2.0, "check": 1.0, "installer": 4.0,
@@ -287,6 +291,7 @@ class Engine:
             suffix = _target_suffix(target_name, by_target)
             try:
                 staged = self._stage_target(TARGETS[target_name], suffix, work_dir / target_name)
+                sbom = bundle_sbom(self.project, self.project_file.base_dir, staged, self.report)
             except Exception as e:
                 self._failed(installers, e)
                 # The overall progress moves past this target's stages that will never run.
@@ -296,7 +301,7 @@ class Engine:
                 continue
             for installer in installers:
                 try:
-                    artifact = self._build_installer(installer, staged, work_dir, publish_dir)
+                    artifact = self._build_installer(installer, staged, sbom.for_artifact(), work_dir, publish_dir)
                 except Exception as e:
                     self._failed([installer], e)
                     continue
@@ -360,21 +365,32 @@ class Engine:
         return stage_app(self.project, self.project_file.base_dir, target, work_dir, self.cache_dir, enter,
                          self.report, lock_dir=self.project_file.path.parent, installers=kinds)
 
-    def _build_installer(self, installer: Installer[Any], staged: StagedApp, work_dir: Path,
+    def _build_installer(self, installer: Installer[Any], staged: StagedApp, sbom: BundleSbom, work_dir: Path,
                          publish_dir: Path) -> Artifact:
         with self._stage(installer.kind, f"building the {installer.kind} installer") as stage:
             name = installer.artifact_name(staged)
             temp_out = publish_dir / name
-            installer.build(self._context(stage, work_dir / f"installer-{installer.kind}"), staged, temp_out)
+            ctx = self._context(stage, work_dir / f"installer-{installer.kind}")
+            ctx.sbom = sbom
+            installer.build(ctx, staged, temp_out)
             self.check_cancelled()
+            document = sbom.placed
+            if document is None:  # a kind from outside Kiln that does not place it: the bundle's paths, beside only
+                stage.log(f"the {installer.kind} kind does not put an SBOM inside its artifact: {name}.cdx.json "
+                          "beside it names the files by their place in the staged bundle")
+                document = sbom.place(staged.bundle, layout_under(""), None,
+                                      paths=f"the staged bundle (not their place in the {installer.kind} artifact)")
+            (publish_dir / f"{name}{SBOM_SUFFIX}").write_bytes(document)
             final = self.output_dir / name
             os.replace(temp_out, final)
-            for companion in sorted(publish_dir.glob(glob.escape(name) + ".*")):  # e.g. an AppImage's .zsync
+            for companion in sorted(publish_dir.glob(glob.escape(name) + ".*")):  # the SBOM, an AppImage's .zsync
                 os.replace(companion, self.output_dir / companion.name)
-            artifact = Artifact(installer.kind, final, final.stat().st_size, file_sha256(final))
+            artifact = Artifact(installer.kind, final, final.stat().st_size, file_sha256(final),
+                                self.output_dir / f"{name}{SBOM_SUFFIX}")
             self.report.artifacts.append(artifact)
             self.reporter.emit(Event("artifact", f"{installer.kind}: {final.name}", stage=installer.kind, data={
                 "kind": artifact.kind, "path": str(final), "size": artifact.size, "sha256": artifact.sha256,
+                "sbom": str(artifact.sbom),
             }))
             return artifact
 

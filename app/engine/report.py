@@ -44,5 +44,6 @@ class BuildReport:
 
     def to_json(self) -> str:
         data = asdict(self)
-        data["artifacts"] = [{**asdict(a), "path": str(a.path)} for a in self.artifacts]
+        data["artifacts"] = [{**asdict(a), "path": str(a.path), "sbom": str(a.sbom) if a.sbom else ""}
+                             for a in self.artifacts]
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

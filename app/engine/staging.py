@@ -18,6 +18,7 @@ from kiln.engine.payload import (
     copy_sources,
     dependency_sizes,
     drop_install_records,
+    file_owners,
     imports_tkinter,
     remove_unshipped,
     runtime_site_packages,
@@ -77,6 +78,7 @@ def stage_app(
         report.runtimes[target.name] = {
             "source": runtime.source, "full_version": runtime.full_version, "reused": runtime.reused,
             "notes": list(runtime.notes),
+            "archive": {"name": runtime.archive, "sha256": runtime.archive_sha256, "url": runtime.archive_url},
         }
         for note in runtime.notes:
             stage.log(note)
@@ -155,7 +157,8 @@ def stage_app(
             _say_sources(setting, needed, report, stage)
         else:
             stage.warn(f"Python {version} for {target.name} cannot run here: the app ships as sources")
-        dependency_size = dependency_sizes(packages)  # before drop_install_records: it reads RECORD
+        owners = file_owners(packages)  # before drop_install_records: it reads RECORD
+        dependency_size = dependency_sizes(packages, owners)
         drop_install_records(packages)
     if analysis is not None:
         with enter("check", f"checking the bundle for {target.name}") as stage:
@@ -163,7 +166,7 @@ def stage_app(
             check_stage.report_and_start(*analysis, project, bundled_python, installers, report, stage)
     icon = base_dir / project.icon.path if project.icon.path else None
     staged = StagedApp(bundle=bundle, target=target, python_version=version, app=project.app, entry=project.entry,
-                       icon_source=icon)
+                       icon_source=icon, package_files=owners)
     staged.size_by_component = _sizes(staged, dependency_size)
     report.size_by_target[target.name] = staged.size_by_component
     if not report.size_by_component:

@@ -28,5 +28,5 @@ SPEC = KindSpec(
     ),
     run_here="kiln.installers.appimage.run_here:run_here",
     tools=(Tool("mksquashfs", "squashfs-tools"), Tool("unsquashfs", "squashfs-tools"), Tool("zsyncmake", "zsync")),
-    check_packages=("desktop-file-utils", "libglib2.0-bin", "libappimage1.0abi1", "7zip"),
+    check_packages=("desktop-file-utils", "libglib2.0-bin", "libappimage1.0abi1", "7zip", "appstream"),
 )

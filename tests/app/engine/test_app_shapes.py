@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from kit import sbom as sbom_kit
 from kit.app_shapes import SHAPES, Shape
 from kit.runner import KilnRun, kiln
 from kit.testing import require_tools
@@ -165,6 +166,26 @@ def test_the_report_lists_the_apps_own_wheel_and_the_lock_does_not(key: str, bui
     assert len(own[0]["sha256"]) == 64
     lock = Pylock.from_dict(tomllib.loads((folder / "pylock.linux-x86_64.toml").read_text(encoding="utf-8")))
     assert shape.name not in {p.name for p in lock.packages}  # the app's wheel changes with its code: never locked
+
+
+@pytest.mark.parametrize("key", ["src-layout", "wrapper"])
+def test_the_sbom_counts_the_apps_own_wheel_as_the_app(key: str, built: _Built, tmp_path: Path) -> None:
+    shape = SHAPES[key]
+    folder = built(key)
+    archive = folder / "dist" / f"{shape.name}-{shape.version}-linux-x86_64.tar.zst"
+    subprocess.run(["tar", "--zstd", "-xf", str(archive), "-C", str(tmp_path)], check=True)
+    report = json.loads((folder / "dist" / f"{shape.name}-report.json").read_text(encoding="utf-8"))
+    installed = report["dependencies"]["linux-x86_64"]["installed"]
+    assert [e["name"] for e in installed if e["built"]] == [shape.name]
+    document = sbom_kit.check(archive.with_name(archive.name + ".cdx.json"), None, sbom_kit.read_tree(tmp_path),
+                              [f"{shape.name}/{part}" for part in ("runtime", "packages", "app", "kiln_boot.py")],
+                              installed)
+    refs = sbom_kit.by_ref(document)
+    assert f"dist:{shape.name}" not in refs, "the app is the document's subject, not one of its dependencies"
+    app_files = {c["name"] for c in refs["app"]["components"]}
+    assert any(name.startswith(f"{shape.name}/packages/{shape.name}-{shape.version}.dist-info/") for name in app_files)
+    if key == "wrapper":
+        assert "dist:cowsay" in {d["ref"]: d["dependsOn"] for d in document["dependencies"]}["app"]
 
 
 def test_a_folder_without_metadata_gets_marked_guesses(built: _Built, corpus_cache: Path) -> None:
