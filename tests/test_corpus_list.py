@@ -34,6 +34,7 @@ def test_the_shipped_list_is_valid() -> None:
     pytest.param("cowsay==6.0 run=cowsay expect=x msi=built", "refused:WORDS", id="bad-expectation"),
     pytest.param("cowsay==6.0 run=cowsay expect=x display=tv", "display= is one of", id="bad-display"),
     pytest.param("cowsay==6.0 run=cowsay expect=x home_file=/etc/x:y", "relative to the home", id="home-escape"),
+    pytest.param("cowsay==6.0 run=cowsay expect=x msi_run=works", "fails:WORDS", id="bad-run-expectation"),
     pytest.param("cowsay==6.0 run=cowsay expect=x colour=red", "unknown key 'colour'", id="unknown-key"),
 ])
 def test_a_broken_line_is_refused_with_its_place(tmp_path: Path, line: str, message: str) -> None:

@@ -18,12 +18,16 @@ class ListError(Exception):
 
 @dataclass(frozen=True)
 class Expected:
-    """What one installer kind must come to: built (and then run ok), or refused with a reason containing words."""
+    """What one installer kind must come to: built and then run ok; refused with a reason containing words; or
+    built, with a run that fails here for a reason of this machine, its error containing words."""
 
     refused: str = ""
+    run_fails: str = ""
 
     def describe(self) -> str:
-        return f"refused ({self.refused})" if self.refused else "built and working"
+        if self.refused:
+            return f"refused ({self.refused})"
+        return f"built, run fails here ({self.run_fails})" if self.run_fails else "built and working"
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,8 @@ class App:
 
 def parse_line(line: str, where: str) -> App | None:
     """One line: `NAME==VERSION key=value ...` (shell quoting). Keys: run= (required), expect=, display=,
-    windows_has= (comma-separated), new=todo, home_file=PATH:TEXT, gui_running=WORDS, and KIND=refused:WORDS for
-    an expected refusal (the list's header says what each means)."""
+    windows_has= (comma-separated), new=todo, home_file=PATH:TEXT, gui_running=WORDS, KIND=refused:WORDS for an
+    expected refusal and KIND_run=fails:WORDS for a run that cannot work here (the list's header says more)."""
     tokens = shlex.split(line, comments=True)
     if not tokens:
         return None
@@ -88,6 +92,11 @@ def parse_line(line: str, where: str) -> App | None:
             if state != "refused" or not words:
                 raise ListError(f"{where}: {kind}= takes refused:WORDS (words of Kiln's reason)")
             kinds[kind] = Expected(refused=words)
+        if f"{kind}_run" in values:
+            state, _, words = values.pop(f"{kind}_run").partition(":")
+            if state != "fails" or not words or kind in kinds:
+                raise ListError(f"{where}: {kind}_run= takes fails:WORDS (words of the error), for a kind not refused")
+            kinds[kind] = Expected(run_fails=words)
     new = values.pop("new", "")
     if new not in ("", "todo"):
         raise ListError(f"{where}: new= takes only 'todo'")

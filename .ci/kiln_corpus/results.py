@@ -33,6 +33,12 @@ class AppResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def listed_failure_came(self, kind: str, run: bool) -> bool:
+        """True when the list expects KIND to be refused (run=False) or its run to fail (run=True), and it was."""
+        expected = self.app.expected(kind)
+        listed, what = (expected.run_fails, RUN_TITLES[kind]) if run else (expected.refused, kind)
+        return bool(listed) and not any(m.startswith(f"{what}:") for m in self.mismatches())
+
     def mismatches(self) -> list[str]:
         """Every result that is not what the list expects (empty: this app matches)."""
         found = []
@@ -46,10 +52,14 @@ class AppResult:
                 if build.status != "refused" or expected.refused.lower() not in text:
                     found.append(f"{kind}: {build.status}, expected refused ({expected.refused})")
                 continue
+            run = self.runs.get(kind, Step("skipped"))
             if build.status != "built":
                 found.append(f"{kind}: {build.status}")
-            elif self.runs.get(kind, Step("skipped")).status != "ok":
-                found.append(f"{RUN_TITLES[kind]}: {self.runs.get(kind, Step('skipped')).status}")
+            elif expected.run_fails:
+                if run.status not in ("crash", "mismatch") or expected.run_fails.lower() not in run.detail.lower():
+                    found.append(f"{RUN_TITLES[kind]}: {run.status}, expected to fail here ({expected.run_fails})")
+            elif run.status != "ok":
+                found.append(f"{RUN_TITLES[kind]}: {run.status}")
         return found
 
 
@@ -67,8 +77,9 @@ class Table:
     def __init__(self) -> None:
         self.notes: list[str] = []
 
-    def cell(self, step: Step, what: str) -> str:
+    def cell(self, step: Step, what: str, expected: bool = False) -> str:
         text = _SYMBOLS.get(step.status, step.status) + (_seconds(step) if step.status != "skipped" else "")
+        text += " (as expected)" if expected else ""
         if step.detail:
             self.notes.append(f"{what}: {step.status}: {step.detail}" + (f" (fix: {step.hint})" if step.hint else ""))
             text += f" [{len(self.notes)}]"
@@ -80,9 +91,11 @@ class Table:
         for result in results:
             app = result.app
             row = [app.name, app.version, self.cell(result.new, f"{app.name}: kiln new")]
-            row += [self.cell(result.builds.get(k, Step("skipped")), f"{app.name}: {k}") for k in KINDS]
-            row += [self.cell(result.runs.get(k, Step("skipped")), f"{app.name}: {RUN_TITLES[k]}") for k in KINDS]
             mismatches = result.mismatches()
+            row += [self.cell(result.builds.get(k, Step("skipped")), f"{app.name}: {k}",
+                              result.listed_failure_came(k, run=False)) for k in KINDS]
+            row += [self.cell(result.runs.get(k, Step("skipped")), f"{app.name}: {RUN_TITLES[k]}",
+                              result.listed_failure_came(k, run=True)) for k in KINDS]
             row += [f"{result.seconds:.0f} s", "yes" if not mismatches else "NO"]
             lines.append("| " + " | ".join(_escape(c) for c in row) + " |")
         out = "\n".join(lines)

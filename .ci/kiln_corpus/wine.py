@@ -7,6 +7,7 @@ Mono/Gecko installs, no menu entries, the launcher's error dialogs off; every Wi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,14 @@ from kiln_corpus import proc
 from kiln_corpus.apps import App
 from kiln_corpus.results import Step
 from kiln_corpus.runs import Xvfb, display_env, normalize, run_console, run_gui
+
+_MISSING_DLL = re.compile(r"err:module:import_dll Library (\S+) \(which is needed by L?\"?(.*?)\"?\) not found")
+
+
+def missing_dll(stderr: str) -> str:
+    """What Wine's loader said it could not find (the first DLL missing, and who needs it), or ""."""
+    match = _MISSING_DLL.search(stderr)
+    return f"{match[1]}, needed by {match[2].replace(chr(92), '/').rsplit('/', 1)[-1]}, not found" if match else ""
 
 
 def wine_env(base: Path, prefix: Path) -> dict[str, str]:
@@ -93,7 +102,8 @@ class Wine:
                 if normalize(name) not in shipped:
                     return Step("crash", f"{name} (a Windows dependency) is not in the installed app",
                                 installed.seconds), notes
-            run_env = {**env, **display_env(app, xvfb)}
+            # the loader's errors name a DLL that is missing (Wine lacks some of Windows' own)
+            run_env = {**env, **display_env(app, xvfb), "WINEDEBUG": "-all,err+module"}
             logs = work / "logs" / "run-msi"
             if app.gui:
                 step = run_gui(["wine", exe, *app.command[1:]], app, run_env, logs, gui_seconds, work, None)
@@ -101,6 +111,9 @@ class Wine:
                 step = run_console(["wine", exe, *app.command[1:]], app, run_env, logs, timeout, work,
                                    [app.command[0], exe.name])
             step.seconds = (step.seconds or 0) + installed.seconds
+            dll = missing_dll(proc.read_logs(logs)[1]) if step.status != "ok" else ""
+            if dll:
+                step.detail += f" (Wine: {dll})"
             return step, notes
         finally:
             proc.run(["wineserver", "-k"], timeout=60, logs=work / "logs" / "wineserver-k", env=env)
