@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiln.ui.model_edit import inside
+
 ERROR_TEXT = QColor("#a4262c")
 ERROR_BASE = QColor("#fde7e9")
 
@@ -69,8 +71,12 @@ class PathField(QWidget):
         placeholder: str,
         choose: Callable[[QWidget, str], str],
         parent: QWidget | None = None,
+        base: Callable[[], Path] | None = None,
     ) -> None:
+        """`base`: the project file's folder, when the field holds a path of the project (a chosen file inside it
+        is shown and saved relative to it)."""
         super().__init__(parent)
+        self._base = base
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(placeholder)
         self.edit.setClearButtonEnabled(True)
@@ -87,7 +93,12 @@ class PathField(QWidget):
         self.setFocusProxy(self.edit)
 
     def _browse(self) -> None:
-        chosen = self._choose(self, self.edit.text())
+        current = self.edit.text()
+        if self._base is not None and current:
+            current = str(self._base() / current)
+        chosen = self._choose(self, current)
+        if chosen and self._base is not None:
+            chosen = inside(chosen, self._base())
         if chosen:
             self.edit.setText(chosen)
             self.edit.editingFinished.emit()

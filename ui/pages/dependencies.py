@@ -147,6 +147,7 @@ class DependenciesPage(KilnPage):
         self.requirements_file = PathField(
             "Optional requirements.txt read at build time",
             choose_file("Choose a requirements file", "Requirements (*.txt);;All files (*)"),
+            base=lambda: self.host.base_dir,
         )
         add_row(form, "Requirements &file:", self.requirements_file, "A requirements.txt Kiln reads when it builds, "
                 "relative to the project file (in addition to the rows above).", buddy=self.requirements_file.edit)
@@ -159,6 +160,7 @@ class DependenciesPage(KilnPage):
         self.archive = PathField(
             "python-build-standalone install_only archive",
             choose_file("Choose a Python archive", "Archives (*.tar.gz *.tar.zst);;All files (*)"),
+            base=lambda: self.host.base_dir,
         )
         add_row(form, "Archi&ve:", self.archive, "The archive to take Python from when the runtime source is an "
                 "archive file, relative to the project file.", buddy=self.archive.edit)

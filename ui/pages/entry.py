@@ -65,7 +65,8 @@ class EntryPage(KilnPage):
         )
         self.entry_host = host
         form = make_form()
-        self.root = PathField("The folder with your app's code", choose_folder("Choose the source folder"))
+        self.root = PathField("The folder with your app's code", choose_folder("Choose the source folder"),
+                              base=lambda: self.host.base_dir)
         add_row(form, "&Source folder:", self.root, "Where your code is, relative to the project file ('.' is the "
                 "project file's folder).", buddy=self.root.edit)
         self.candidates = QListWidget()

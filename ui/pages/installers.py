@@ -91,10 +91,11 @@ class InstallersPage(KilnPage):
         for index, entry in enumerate(self.kinds):
             grid.addWidget(self._group(entry), index // 2, index % 2)
         self.body.addLayout(grid)
-        self.file_types = FileTypesBox()  # licence file and file associations: project-wide, below the kinds
+        # Licence file and file associations: project-wide, below the kinds.
+        self.file_types = FileTypesBox(base=lambda: self.host.base_dir)
         self.body.addWidget(self.file_types)
         form = make_form()
-        self.output = PathField("dist", choose_folder("Choose the output folder"))
+        self.output = PathField("dist", choose_folder("Choose the output folder"), base=lambda: self.host.base_dir)
         add_row(form, "&Output folder:", self.output, "Where the installers are written, relative to the project "
                 "file.", buddy=self.output.edit)
         self.body.addLayout(form)
