@@ -30,6 +30,7 @@ from kiln.model.project import (
     Project,
     SourceSection,
 )
+from kiln.source.desktop_files import declared_categories
 from kiln.source.icon_choice import choose_icon
 from kiln.source.tree import skipped_dir
 from kiln.support.pip import pip_argv
@@ -74,6 +75,8 @@ class Detection:
     icons: list[str] = field(default_factory=list)
     icon_reason: str = ""
     """Why the first of `icons` was chosen, in plain words (kiln.source.icon_choice)."""
+    categories: list[str] = field(default_factory=list)
+    """Menu categories the project's own desktop file names (for the AppImage's menu entry)."""
     license_file: str = ""
     """The project's licence text (LICENSE, COPYING…), for the MSI's licence page."""
     packages: list[str] = field(default_factory=list)
@@ -122,7 +125,8 @@ class Detection:
             include = [f"{p}/**" if (self.folder / p).is_dir() else p for p in self.packages] or ["**/*.py"]
             project = Project(app=app, entry=entry, source=SourceSection(include=include))
         # Set explicitly so `kiln new` writes both [[installer]] tables into the file for the user to see.
-        project.installer = [AppImageOptions(), PortableOptions()]
+        project.installer = [AppImageOptions(categories=self.categories) if self.categories else AppImageOptions(),
+                             PortableOptions()]
         # A project's own requirements come with its wheel anyway; they are listed too, so that the file (and the
         # wizard's Dependencies page) shows what ships.
         if self.requirements or self.requirements_file:
@@ -171,6 +175,7 @@ def detect(folder: Path, build_metadata: bool = True) -> Detection:
     names = [found.name, folder.resolve().name, *found.packages, *(Path(e.script).stem for e in found.entries)]
     if (icon := choose_icon(folder, [n.removesuffix(".py") for n in names if n])) is not None:
         found.icons, found.icon_reason = [icon.path], icon.reason
+    found.categories = _categories(folder, found)
     found.license_file = _license_file(folder)
     return found
 
@@ -382,6 +387,20 @@ def _main_entries(folder: Path, files: list[Path], known: list[EntryCandidate]) 
             kind = "gui" if _imports_gui(path) else "console"
             entries.append(EntryCandidate("", rel.as_posix(), kind, "script", f"{rel.as_posix()} (script)"))
     return entries
+
+
+def _categories(folder: Path, found: Detection) -> list[str]:
+    """The desktop file's menu categories, when they are valid ones (else a warning, and Kiln's default)."""
+    from kiln.installers.appimage.categories import normalize_categories
+
+    declared = declared_categories(folder)
+    try:
+        normalize_categories(declared)
+    except ValueError as e:
+        if declared:
+            found.warnings.append(f"the desktop file's categories {';'.join(declared)} were not taken: {e}")
+        return []
+    return declared
 
 
 # Names projects give their licence text, most usual first (GitHub's and PyPA's conventions).

@@ -19,12 +19,11 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image, UnidentifiedImageError
 
+from kiln.source.desktop_files import MAX_FILES, declaration_files, desktop_value, read_text
 from kiln.source.tree import walk_files
 from kiln.support.icons import MIN_SIZE
 
 IMAGE_ENDINGS = frozenset({".png", ".svg", ".svgz", ".ico", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".xpm"})
-_MAX_FILES = 20_000  # a huge folder: stop walking rather than hang
-_MAX_TEXT = 1024 * 1024  # a declaration file bigger than this is not read
 _ICON_WORDS = re.compile(r"(^|[^a-z])(icon|logo)([^a-z]|$)")
 _TESTS = frozenset({"test", "tests"})  # a test suite's pictures are never the app's icon
 _SVG_LENGTH = re.compile(r"^\s*([0-9.]+)\s*(px)?\s*$")
@@ -123,9 +122,9 @@ def choose_icon(folder: Path, names: Sequence[str]) -> IconChoice | None:
 # --- the project's own declarations -----------------------------------------------------------------------------
 def _declared(folder: Path, images: list[str]) -> Iterable[tuple[list[str], str]]:
     """(candidate images, reason) for each declaration found, in the order they count."""
-    files = _text_files(folder)
+    files = declaration_files(folder)
     for rel in files.get(".desktop", []):
-        value = _desktop_icon(folder / rel)
+        value = desktop_value(folder / rel, "Icon")
         if value:
             yield _resolve(folder, rel, value, images), f"the project's desktop file {rel} names it (Icon={value})"
     for rel in files.get(".xml", []):
@@ -137,45 +136,10 @@ def _declared(folder: Path, images: list[str]) -> Iterable[tuple[list[str], str]
             yield [rel] if rel in images else [], f"the project installs it as its app icon (data files: {destination})"
 
 
-def _text_files(folder: Path) -> dict[str, list[str]]:
-    """Desktop files and AppStream metainfo files of the folder, by ending ('.desktop', '.xml')."""
-    found: dict[str, list[str]] = {".desktop": [], ".xml": []}
-    for count, path in enumerate(walk_files(folder)):
-        if count > _MAX_FILES:
-            break
-        name = path.name.lower()
-        if name.endswith(".desktop") or name.endswith(".desktop.in"):
-            found[".desktop"].append(path.relative_to(folder).as_posix())
-        elif name.endswith((".metainfo.xml", ".appdata.xml", ".metainfo.xml.in", ".appdata.xml.in")):
-            found[".xml"].append(path.relative_to(folder).as_posix())
-    return found
-
-
-def _read_text(path: Path) -> str:
-    try:
-        if path.stat().st_size > _MAX_TEXT:
-            return ""
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _desktop_icon(path: Path) -> str:
-    """The Icon= value of the file's [Desktop Entry] group."""
-    group = ""
-    for line in _read_text(path).splitlines():
-        line = line.strip()
-        if line.startswith("[") and line.endswith("]"):
-            group = line[1:-1]
-        elif group == "Desktop Entry" and re.match(r"^Icon\s*=", line):
-            return line.split("=", 1)[1].strip()
-    return ""
-
-
 def _metainfo_icons(path: Path) -> list[tuple[str, str]]:
     """(type, value) of each <icon> of an AppStream component (local: a path, stock: an icon name)."""
     try:
-        root = ElementTree.fromstring(_read_text(path))
+        root = ElementTree.fromstring(read_text(path))
     except ElementTree.ParseError:
         return []
     return [(icon.get("type", "stock"), (icon.text or "").strip()) for icon in root.iter("icon")
@@ -201,7 +165,7 @@ def _data_files(folder: Path) -> list[tuple[str, str]]:
     [options.data_files], and the literal `data_files=[...]` of setup.py (read with ast, never run)."""
     pairs: list[tuple[str, str]] = []
     try:
-        pyproject = tomllib.loads(_read_text(folder / "pyproject.toml"))
+        pyproject = tomllib.loads(read_text(folder / "pyproject.toml"))
     except tomllib.TOMLDecodeError:
         pyproject = {}
     table = pyproject.get("tool", {}).get("setuptools", {}).get("data-files", {})
@@ -209,14 +173,14 @@ def _data_files(folder: Path) -> list[tuple[str, str]]:
         pairs += [(str(f), str(dest)) for dest, files in table.items() if isinstance(files, list) for f in files]
     config = configparser.ConfigParser(interpolation=None)
     try:
-        config.read_string(_read_text(folder / "setup.cfg"))
+        config.read_string(read_text(folder / "setup.cfg"))
     except configparser.Error:
         pass
     else:
         if config.has_section("options.data_files"):
             for dest, value in config.items("options.data_files"):
                 pairs += [(f.strip(), dest) for f in re.split(r"[\n,]", value) if f.strip()]
-    pairs += _setup_py_data_files(_read_text(folder / "setup.py"))
+    pairs += _setup_py_data_files(read_text(folder / "setup.py"))
     return [(PurePosixPath(f).as_posix().removeprefix("./"), dest) for f, dest in pairs]
 
 
@@ -244,7 +208,7 @@ def _setup_py_data_files(text: str) -> list[tuple[str, str]]:
 def _images(folder: Path) -> list[str]:
     found = []
     for count, path in enumerate(walk_files(folder)):
-        if count > _MAX_FILES:
+        if count > MAX_FILES:
             break
         rel = path.relative_to(folder)
         if path.suffix.lower() in IMAGE_ENDINGS and not path.is_symlink() and not _TESTS & set(rel.parts[:-1]):
@@ -271,7 +235,7 @@ def _best_first(candidates: list[str], size_of: Callable[[str], ImageSize | None
 
 def _svg_size(path: Path) -> ImageSize | None:
     """An SVG's aspect from its width/height or viewBox (0×0 when it gives none); None if it is not an SVG."""
-    text = _read_text(path) if path.suffix.lower() == ".svg" else ""
+    text = read_text(path) if path.suffix.lower() == ".svg" else ""
     if path.suffix.lower() == ".svgz":
         return ImageSize(0, 0, scalable=True)  # compressed: taken as it is, kiln check reads it fully
     match = re.search(r"<svg\b[^>]*>", text, re.DOTALL)

@@ -160,7 +160,9 @@ def test_installers(at: Any) -> None:
     at.tick(page.enabled["appimage"])
     at.type(page.option("appimage", "categories"), "")
     refused(at, PageId.INSTALLERS, "Categories: enter at least one menu category")
-    at.type(page.option("appimage", "categories"), "Utility")
+    at.type(page.option("appimage", "categories"), "WordProcessor; Utility")
+    refused(at, PageId.INSTALLERS, "'WordProcessor' goes with Office: add it, e.g. Office; WordProcessor")
+    at.type(page.option("appimage", "categories"), "Office; WordProcessor")  # ReText's own, from the specification
     at.next(PageId.BUILD)
 
 

@@ -92,3 +92,14 @@ def test_check_warns_about_a_small_or_wide_icon(tmp_path: Path) -> None:
     warnings = check_warnings(load_project(tmp_path / "kiln.toml"))
     assert [(w.location, w.message) for w in warnings] == [
         ("icon.path", "exit.png is only 22 px: large icons will look blurry (use 256 px or more, or an SVG)")]
+
+
+def test_the_desktop_files_categories_go_to_the_appimage(tmp_path: Path) -> None:
+    folder = write_rewrite(tmp_path / "rewrite")
+    found = detect(folder, build_metadata=False)
+    assert found.categories == ["Office", "WordProcessor"]
+    appimage = next(i for i in found.project().installer if i.kind == "appimage")
+    assert appimage.categories == ["Office", "WordProcessor"]  # type: ignore[attr-defined]
+    (folder / "data" / "org.example.ReWrite.desktop").write_text("[Desktop Entry]\nCategories=Editors;\n")
+    found = detect(folder, build_metadata=False)
+    assert found.categories == [] and "categories Editors were not taken" in found.warnings[-1]
