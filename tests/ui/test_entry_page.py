@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kit.apps import SETUP_PY, SRC_LAYOUT, write_app
+from kit.apps import SETUP_PY, SRC_LAYOUT, write_app, write_rewrite
 
 from kiln.ui.page_ids import PageId
 
@@ -56,3 +56,15 @@ def test_a_new_source_folder_replaces_a_stale_entry(driver: Any, home: Path) -> 
     driver.qtbot.waitUntil(lambda: page.target.text() != "srcgui.app:main", timeout=15000)
     assert page.target.text() == "helper.py"
     assert any("helper.py" in label for label in labels(page))
+
+
+def test_next_refuses_a_function_the_module_does_not_define(driver: Any, home: Path) -> None:
+    page = entry_page(driver, write_rewrite(home / "rewrite"))
+    assert page.target.text() == "ReWrite.__main__:main" and page.gui.isChecked()
+    driver.type(page.target, "ReWrite.__main__:nosuch")
+    driver.next()
+    assert driver.wizard.currentId() == PageId.ENTRY
+    assert page.message.text() == ("Module or script: ReWrite.__main__ has no function nosuch (Kiln read the file "
+                                   "without running it) (check the name after the ':', or pick one Kiln found)")
+    driver.type(page.target, "ReWrite.__main__:main")
+    driver.next(PageId.DEPENDENCIES)

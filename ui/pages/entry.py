@@ -30,7 +30,7 @@ from kiln.model.project import EntrySection, Project, is_todo
 from kiln.model.project_file import ProjectFile
 from kiln.source.checks import check_project
 from kiln.source.detect import Detection, EntryCandidate, detect
-from kiln.source.entry_lookup import missing_in_project
+from kiln.source.entry_lookup import missing_function, missing_in_project
 from kiln.source.tryout import TryRunError, try_command
 from kiln.support.errors import Problem
 from kiln.ui.field_map import page_for
@@ -169,6 +169,9 @@ class EntryPage(KilnPage):
             module = text.split(":")[0]
             return [Problem("entry.module", f"there is no module {module} in your app's code",
                             "check the spelling, or pick one Kiln found")]
+        if not is_script(text) and (function := missing_function(root, text)):
+            return [Problem("entry.module", f"{text.split(':')[0]} has no function {function} (Kiln read the file "
+                            "without running it)", "check the name after the ':', or pick one Kiln found")]
         return self.core_problems()
 
     def core_problems(self) -> list[Problem]:
