@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.apps import SETUP_PY, SRC_LAYOUT, write_app, write_rewrite
+from PySide6.QtCore import Qt
 
 from kiln.ui.page_ids import PageId
 
@@ -68,3 +69,30 @@ def test_next_refuses_a_function_the_module_does_not_define(driver: Any, home: P
                                    "without running it) (check the name after the ':', or pick one Kiln found)")
     driver.type(page.target, "ReWrite.__main__:main")
     driver.next(PageId.DEPENDENCIES)
+
+
+def test_the_highlighted_entry_clicked_again_restores_it_after_an_edit(driver: Any, home: Path) -> None:
+    page = entry_page(driver, write_app(home / "srcgui", SRC_LAYOUT))
+    assert page.candidates.currentRow() == 0
+    driver.type(page.target, "srcgui.app:other")
+    assert page.candidates.currentRow() == -1  # the text no longer matches: nothing highlighted
+    rect = page.candidates.visualItemRect(page.candidates.item(0))
+    driver.qtbot.mouseClick(page.candidates.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert page.target.text() == "srcgui.app:main" and page.gui.isChecked()
+    page.target.setText("srcgui.app:other")  # an edit the list did not see (e.g. pasted): the row stays current
+    page.candidates.setCurrentRow(0)
+    driver.qtbot.mouseClick(page.candidates.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert page.target.text() == "srcgui.app:main"
+
+
+def test_opening_another_project_reads_its_folder_for_the_list(driver: Any, home: Path) -> None:
+    page = entry_page(driver, write_app(home / "empty", {"notes.py": "X = 1\n"}))
+    assert labels(page) == ["(nothing found: type the entry point below)"]
+    folder = write_app(home / "srcgui", SRC_LAYOUT)
+    (folder / "kiln.toml").write_text('[app]\nname = "srcgui"\nversion = "1"\nidentifier = "org.example.srcgui"\n'
+                                      '[entry]\nmodule = "srcgui.cli:main"\n', encoding="utf-8")
+    assert driver.wizard.open_path(folder / "kiln.toml")
+    assert driver.wizard.currentId() == PageId.ENTRY
+    driver.qtbot.waitUntil(lambda: len(labels(page)) == 2, timeout=60_000)
+    assert page.target.text() == "srcgui.cli:main"  # the project's own choice, not detection's first
+    assert page.candidates.currentRow() == 1

@@ -128,6 +128,8 @@ class EntryPage(KilnPage):
         }
         self.watch(self.root.edit, self.target, self.gui)
         self.candidates.currentItemChanged.connect(self._candidate_chosen)
+        self.candidates.itemClicked.connect(self._candidate_chosen)  # the highlighted row, clicked again after an edit
+        self.target.textEdited.connect(self._select_matching)
         self.root.edit.editingFinished.connect(self.refresh_candidates)
         self.try_button.clicked.connect(self.try_it)
         self.dev_button.clicked.connect(self.run_from_sources)
@@ -145,6 +147,13 @@ class EntryPage(KilnPage):
         self.target.setText("" if is_todo(text) else text)
         (self.gui if project.entry.kind == "gui" else self.console).setChecked(True)
         self._select_matching()
+        # Another project (Open…): the list is read again for its folder, at once when this page is showing; the
+        # project's own entry is kept (it is not a pick from the old list).
+        self._candidates_for = None
+        self.found_entries = []
+        wizard = self.wizard()
+        if wizard is not None and wizard.currentPage() is self:
+            self.refresh_candidates()
 
     def patch(self) -> dict[str, Any]:
         text = self.target.text().strip()
@@ -192,6 +201,10 @@ class EntryPage(KilnPage):
         if root == self._candidates_for or not root.is_dir():
             return
         self._candidates_for = root
+        self.candidates.blockSignals(True)
+        self.candidates.clear()
+        self.candidates.addItem(QListWidgetItem("(reading the source folder…)"))
+        self.candidates.blockSignals(False)
         run_in_background(self, lambda: detect(root), lambda found: self._show_candidates(root, found), lambda _e: None)
 
     def use_detection(self, root: Path, found: Detection) -> None:
@@ -225,7 +238,7 @@ class EntryPage(KilnPage):
                 (self.gui if best.kind == "gui" else self.console).setChecked(True)
         self._select_matching()
 
-    def _select_matching(self) -> None:
+    def _select_matching(self, *_: object) -> None:
         text = self.target.text().strip()
         self.candidates.blockSignals(True)
         self.candidates.setCurrentRow(-1)

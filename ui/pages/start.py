@@ -13,7 +13,7 @@ from kiln.support.errors import Problem
 from kiln.ui.field_map import page_for
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
-from kiln.ui.recent import recent_projects
+from kiln.ui.recent import project_label, recent_projects
 from kiln.ui.widgets import (
     PathField,
     add_row,
@@ -99,7 +99,7 @@ class StartPage(KilnPage):
         self.recent.blockSignals(True)
         self.recent.clear()
         for path in recent_projects():
-            item = QListWidgetItem(f"{path.parent.name}  —  {display_path(path)}")
+            item = QListWidgetItem(f"{project_label(path)}  —  {display_path(path)}")
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(str(path))
             self.recent.addItem(item)
