@@ -106,6 +106,17 @@ class KilnWizard(QWizard):
             page.show_project(project)
         self.update_title()
 
+    def show_project_everywhere(self) -> None:
+        """After a change made outside the pages' fields (a fix from the Build page): every page shows the project
+        as it is now (the Build page keeps its results)."""
+        if self.project is None:
+            return
+        for page_id, page in self.pages.items():
+            if page_id != PageId.BUILD:
+                page.show_project(self.project)
+        self.build_page.refresh_summary()
+        self.update_title()
+
     def start_new(self, folder: Path, detection: Detection) -> None:
         """A new project from an app folder; saved as kiln.toml in that folder unless the user says otherwise."""
         self.source_key = ("new", str(folder))
