@@ -1,13 +1,13 @@
 """Entry point page: what starts the app (detected or typed), GUI or console, and "Try it": the app as it ships.
 
 "Try it" runs the bundle a build ships for this machine (staged by the engine in a child process, cached); "Run
-from sources" is the quick developer run with the Python that runs Kiln. Arguments are split like a shell does.
+from sources" is the quick developer run from the source folder, with the app's requirements in a virtual
+environment Kiln keeps. Both can be stopped. Arguments are split like a shell does.
 """
 
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,18 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiln.model.project import EntrySection, Project, is_todo
+from kiln.model.project import Project, is_todo
 from kiln.model.project_file import ProjectFile
 from kiln.source.checks import check_project
 from kiln.source.detect import Detection, EntryCandidate, detect
 from kiln.source.entry_lookup import missing_function, missing_in_project
-from kiln.source.tryout import TryRunError, try_command
 from kiln.support.errors import Problem
 from kiln.ui.field_map import page_for
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
 from kiln.ui.tryout_runner import TryRunner
-from kiln.ui.widgets import PathField, add_row, choose_folder, describe, display_path, make_form
+from kiln.ui.widgets import DetailsBox, PathField, add_row, choose_folder, describe, display_path, make_form
 from kiln.ui.worker import run_in_background
 
 
@@ -100,12 +99,13 @@ class EntryPage(KilnPage):
                  "arguments and show what it prints.")
         self.dev_button = QPushButton("Run from s&ources")
         self.dev_button.setAutoDefault(False)
-        describe(self.dev_button, "Run from sources", "Quick developer run: the entry point from the source folder "
-                 "with the Python that runs Kiln and ITS packages (not the ones your installers ship).")
+        describe(self.dev_button, "Run from sources", "Quick developer run: the entry point from the source folder, "
+                 "with this computer's Python and your app's requirements (installed once in an environment Kiln "
+                 "keeps; your edits show at the next run). Not what the installers ship: Try it runs that.")
         self.stop_button = QPushButton("Sto&p")
         self.stop_button.setAutoDefault(False)
         self.stop_button.setEnabled(False)
-        describe(self.stop_button, "Stop", "Stop the try run.")
+        describe(self.stop_button, "Stop", "Stop the run: the preparation, or the app.")
         try_row = QWidget()
         row = QHBoxLayout(try_row)
         row.setContentsMargins(0, 0, 0, 0)
@@ -121,6 +121,8 @@ class EntryPage(KilnPage):
         self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.output.setPlaceholderText("What the app prints when you press Try it appears here.")
         add_row(form, "O&utput:", self.output, "Output of the last try run.")
+        self.output_details = DetailsBox()  # what went wrong in technical terms (addresses, commands)
+        form.addRow("", self.output_details)
         self.body.addLayout(form, 1)
         self.fields = {
             "source.root": self.root.edit, "source": self.root.edit, "entry.module": self.target,
@@ -136,6 +138,7 @@ class EntryPage(KilnPage):
         self.stop_button.clicked.connect(self.stop)
         self.runner = TryRunner(self)
         self.runner.output.connect(self._append)
+        self.runner.details.connect(self.output_details.set_details)
         self.runner.ended.connect(self._ended)
         self._candidates_for: Path | None = None
         self.found_entries: list[EntryCandidate] = []
@@ -274,27 +277,26 @@ class EntryPage(KilnPage):
             return
         shown = " ".join([self.target.text().strip(), *map(shlex.quote, args)])
         self.output.setPlainText(f"Preparing {shown} as the installers ship it (the first time takes a while)…\n")
+        self.output_details.set_details("")
         self._busy()
         self.runner.run_shipped(path, args)
 
     def run_from_sources(self) -> None:
+        """The entry point from the source folder, with the app's requirements (installed once, kept by Kiln)."""
         self.stop()
         args = self._args()
-        if args is None:
+        if args is None or not self.validatePage():
             return
-        text = self.target.text().strip()
-        entry = EntrySection.model_construct(
-            module="" if is_script(text) else text, script=text if is_script(text) else "", kind="console"
-        )
-        try:
-            command = try_command(entry, self.source_root(), sys.executable, args)
-        except TryRunError as error:
-            self.output.setPlainText(f"Cannot run it: {error}")
+        path = self.entry_host.save_for_build()
+        if path is None:
+            self.output.setPlainText("Not run: the project could not be saved (see the message on the page).")
             return
-        shown = " ".join([text, *map(shlex.quote, args)])
-        self.output.setPlainText(f"▶ from sources with Kiln's Python: {shown}   (in {display_path(command.cwd)})\n")
+        shown = " ".join([self.target.text().strip(), *map(shlex.quote, args)])
+        self.output.setPlainText(f"Preparing {shown} to run from {display_path(self.source_root())} with its "
+                                 "requirements (the first time installs them)…\n")
+        self.output_details.set_details("")
         self._busy()
-        self.runner.run_sources(command.argv, command.cwd, command.env)
+        self.runner.run_sources(path, args)
 
     def _append(self, text: str) -> None:
         self.output.moveCursor(self.output.textCursor().MoveOperation.End)
