@@ -100,6 +100,8 @@ class TryRunner(QObject):
                 self._ready = dict(event.data)
             elif event.kind == "stage-start":
                 lines.append(f"… {event.message}")
+            elif event.kind == "warning":  # about the installers (e.g. which Linux versions the bundle reaches)
+                details.append(f"warning: {event.message}")
             elif event.kind == "error":
                 said = say(event.message, str(event.data.get("hint") or ""))
                 problems = [f"  {p}" for p in event.data.get("problems") or []]

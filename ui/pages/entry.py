@@ -138,7 +138,7 @@ class EntryPage(KilnPage):
         self.stop_button.clicked.connect(self.stop)
         self.runner = TryRunner(self)
         self.runner.output.connect(self._append)
-        self.runner.details.connect(self.output_details.set_details)
+        self.runner.details.connect(self._details)
         self.runner.ended.connect(self._ended)
         self._candidates_for: Path | None = None
         self.found_entries: list[EntryCandidate] = []
@@ -302,6 +302,10 @@ class EntryPage(KilnPage):
         self.output.moveCursor(self.output.textCursor().MoveOperation.End)
         self.output.insertPlainText(text)
         self.output.ensureCursorVisible()
+
+    def _details(self, text: str) -> None:
+        earlier = self.output_details.details()
+        self.output_details.set_details(f"{earlier}\n\n{text}" if earlier else text)
 
     def _ended(self, summary: str) -> None:
         if not self.output.toPlainText().endswith("\n"):

@@ -239,6 +239,12 @@ class StartPage(KilnPage):
             return str(widget.accessibleName()) if widget is not None else ""
         return f"{page_for(problem.location).label} page, {problem.location}"
 
+    def offer_folder(self, folder: Path) -> None:
+        """A folder given to `kiln wizard FOLDER`: the new project's folder, read at once; Next goes on with it."""
+        self.new_radio.setChecked(True)
+        self.folder.setText(display_path(folder.expanduser().resolve()))
+        self._folder_chosen()
+
     def show_opened(self, path: Path) -> None:
         """Reflect a file opened from elsewhere (menu, command line), so Next here goes on with it."""
         self.open_radio.setChecked(True)
