@@ -151,6 +151,9 @@ class DependenciesPage(KilnPage):
         )
         add_row(form, "Requirements &file:", self.requirements_file, "A requirements.txt Kiln reads when it builds, "
                 "relative to the project file (in addition to the rows above).", buddy=self.requirements_file.edit)
+        self.file_note = note_label()  # what the file lists: the table above holds only the rows typed here
+        self.file_note.setAccessibleName("Requirements in the file")
+        form.addRow("", self.file_note)
         self.python = Choice([(v, v) for v in PYTHON_VERSIONS])
         add_row(form, "&Python version:", self.python, "The Python version bundled with the app: those your app's "
                 "requires-python allows, each saying whether its runtime is here or the build downloads it.")
@@ -182,6 +185,7 @@ class DependenciesPage(KilnPage):
             "python.source": self.source, "python.archive": self.archive.edit, "python": self.python,
         }
         self.watch(self.requirements_file.edit, self.python, self.source, self.archive.edit)
+        self.requirements_file.edit.textChanged.connect(self._show_file)
         self.table.itemChanged.connect(self._item_changed)
         self.add_button.clicked.connect(self.new_row)
         self.remove_button.clicked.connect(self.remove_rows)
@@ -282,6 +286,7 @@ class DependenciesPage(KilnPage):
         for requirement in project.dependencies.requirements:
             self._append(requirement)
         self.requirements_file.setText(project.dependencies.requirements_file)
+        self._show_file()
         self.refresh_versions(project)
         source = project.python.source
         known = source in {value for value, _ in SOURCES[:3]}
@@ -390,6 +395,23 @@ class DependenciesPage(KilnPage):
         )
         if path:
             self.import_file(Path(path))
+
+    def _show_file(self, *_: object) -> None:
+        """Say what the requirements file lists (read again at every build), or that it cannot be read."""
+        text = self.requirements_file.text()
+        path = self.host.base_dir / text if text else None
+        if path is None or not path.is_file():
+            self.file_note.setText("")
+            self.file_note.hide()
+            return
+        try:
+            listed = read_requirements_from(path)
+        except (OSError, UnicodeDecodeError) as error:
+            self.file_note.setText(f"{text} cannot be read: {error}")
+        else:
+            shown = ", ".join(listed) if listed else "nothing"
+            self.file_note.setText(f"{text} lists: {shown} (read again at every build; edit the file to change them)")
+        self.file_note.show()
 
     def _sync_archive(self) -> None:
         self.archive.setEnabled(self.source.value() == "archive")
