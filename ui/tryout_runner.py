@@ -11,7 +11,6 @@ environment the engine makes once and keeps (kiln.engine.devenv).
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
@@ -123,8 +122,7 @@ class TryRunner(QObject):
         if self._from_sources:
             python = self._ready.get("python", "")
             kept = " (its requirements unchanged: reused)" if reused else ""
-            shown = " ".join(shlex.quote(str(a)) for a in argv[3:]) if len(argv) > 3 else ""
-            self.output.emit(f"▶ from sources, with Python {python} and the app's requirements{kept} {shown}\n")
+            self.output.emit(f"▶ from sources, with Python {python} and the app's requirements{kept}\n")
         else:
             self.output.emit(f"▶ the app as it ships{' (unchanged since the last try: reused)' if reused else ''}\n")
         extra = self._ready.get("env")
