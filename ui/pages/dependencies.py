@@ -52,7 +52,7 @@ SOURCES = [
     ("auto", "Automatic (recommended)"),
     ("host", "The Python running Kiln (Linux only)"),
     ("download", "Download a standalone Python"),
-    ("archive", "A python-build-standalone archive file"),
+    ("archive", "A Python runtime archive you have"),
 ]
 
 
@@ -161,7 +161,7 @@ class DependenciesPage(KilnPage):
         add_row(form, "Runtime &source:", self.source, "Where the bundled Python comes from. Automatic uses this "
                 "machine's Python for Linux and downloads one for Windows and macOS.")
         self.archive = PathField(
-            "python-build-standalone install_only archive",
+            "A standalone Python's install_only archive (.tar.gz)",
             choose_file("Choose a Python archive", "Archives (*.tar.gz *.tar.zst);;All files (*)"),
             base=lambda: self.host.base_dir,
         )
