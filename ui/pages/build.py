@@ -84,9 +84,10 @@ def _table(headers: list[str]) -> QTableWidget:
     return table
 
 
-def _installer_of(data: dict[str, Any], stage: str, kinds: set[str]) -> tuple[str, str] | None:
-    """(kind, platform) of the installer an error or warning event is about, or None when it is about the build."""
-    kind = str(data.get("installer") or data.get("kind") or (stage if stage in kinds else ""))
+def _installer_of(data: dict[str, Any], stage: str, kinds: set[str], error: bool) -> tuple[str, str] | None:
+    """(kind, platform) of the installer an event is about: an error of an installer's stage (it failed), or a
+    finding that names its installer (the bundle check's); None when it is about the build."""
+    kind = str(data.get("installer") or data.get("kind") or (stage if error and stage in kinds else ""))
     if kind not in kinds:
         return None
     platform = str(data.get("platform") or "")
@@ -367,7 +368,8 @@ class BuildPage(KilnPage):
                 self._built.append(dict(event.data))
             elif event.kind == "done":
                 self.done_data = dict(event.data)
-            elif event.kind in ("error", "warning") and (installer := _installer_of(event.data, event.stage, kinds)):
+            elif event.kind in ("error", "warning") and (
+                    installer := _installer_of(event.data, event.stage, kinds, event.kind == "error")):
                 # One installer's problem: said in its row of the results (the others go on).
                 self._findings.setdefault(installer, []).append({**event.data, "message": event.data.get(
                     "message") or event.message, "severity": event.kind})
