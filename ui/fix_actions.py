@@ -7,6 +7,7 @@ An action is `{"set": {"python.source": "download"}}` (a field takes a value) or
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,9 @@ def _set_words(path: str, value: Any) -> tuple[str, str]:
 def _add_words(path: str, value: str) -> tuple[str, str]:
     if path == "dependencies.qt_modules":
         return (f"Keep {value}", f"Qt's {value} then ships even though Kiln saw no import of it.")
+    if path == "dependencies.requirements":
+        name = re.split(r"[\s;<>=!~\[(]", value.strip(), maxsplit=1)[0]
+        return (f"Add {name}", f"{value} is then one of the app's requirements (the Dependencies page lists it).")
     return (f"Add {value} to {path}", f"{value} is then added to {path}.")
 
 

@@ -58,10 +58,19 @@ artifacts = [{"kind": "portable", "path": str(artifact), "size": 2048, "sha256":
 installers = [{"kind": "portable", "platform": "linux-x86_64", "status": "ok", "message": "", "hint": "",
                "artifact": str(artifact)}]
 if mode == "finding":  # the bundle check fails the MSI: its runtime has no tkinter, and a button can fix it
-    finding = {"kind": "msi", "platform": "windows-x86_64", "module": "tkinter", "file": "main.py", "line": 1,
+    finding = {"check": "missing-module", "severity": "error", "platform": "windows-x86_64", "installers": ["msi"],
+               "module": "tkinter", "file": "main.py", "line": 1,
                "message": "main.py:1 imports tkinter, which python.org's embeddable Windows Python does not have",
                "fix": "set [python] source = \"download\"", "action": {"set": {"python.source": "download"}}}
-    emit(kind="error", stage="msi", message="msi (windows-x86_64) failed: tkinter is missing", data=finding)
+    qt = {"check": "computed-import", "severity": "warning", "platform": "linux-x86_64",
+          "installers": ["portable"], "module": "PySide6.QtPrintSupport", "file": "main.py", "line": 9,
+          "message": "main.py:9 imports a Qt module by a computed name; QtPrintSupport was left out of the bundle",
+          "fix": 'add "QtPrintSupport" to [dependencies] qt_modules',
+          "action": {"add": {"dependencies.qt_modules": "QtPrintSupport"}}}
+    emit(kind="warning", stage="check", message=qt["message"], data=qt)
+    emit(kind="error", stage="check", message=finding["message"], data=finding)
+    emit(kind="error", stage="msi", message="msi (windows-x86_64) failed: " + finding["message"],
+         data={"hint": finding["fix"]})
     installers.append({"kind": "msi", "platform": "windows-x86_64", "status": "failed",
                        "message": finding["message"], "hint": finding["fix"], "artifact": "", "findings": [finding]})
 if mode in ("partial", "sleepy"):  # the AppImage "runs" (a shell script stands in), the MSI fails
@@ -133,7 +142,8 @@ def test_partial_failure_shows_each_installer_run_and_where_it_runs(driver: Any,
     assert rows == {"portable": "✓ built", "appimage": "✓ built", "msi": "✗ not built"}
     msi = build_page.results.row_for("msi")
     assert msi.name.text() == "MSI for Windows"
-    assert msi.problem.text() == "No Python 3.11 for Windows offline.\nWhat to do: connect to the network once"
+    assert msi.problem.text() == ("No Python 3.11 for Windows offline.\nWhat to do: connect to the network once, or "
+                                  "choose another Python version")
     assert not build_page.message.isVisible()  # said once, in the MSI's row (not again below the page)
     assert [build_page.stages.item(r, 2).text() for r in range(build_page.stages.rowCount())
             if build_page.stages.item(r, 0).text() == "msi"] == ["failed"]
@@ -163,6 +173,9 @@ def test_a_finding_is_said_in_its_installers_row_with_a_button_that_fixes_it(dri
                                   "have.")
     assert [b.text() for b in msi.fix_buttons] == ["Use the standalone runtime"]
     assert not build_page.message.isVisible()  # not repeated below the page, nor only a line of the log
+    portable = build_page.results.row_for("portable")
+    assert portable.status.text().startswith("✓ built, with a warning · ")
+    assert [b.text() for b in portable.fix_buttons] == ["Keep QtPrintSupport"]
     driver.click(msi.fix_buttons[0])
     assert driver.wizard.project.python.source == "download" and driver.wizard.isWindowModified()
     assert build_page.status.text().startswith("Done: The installers then get a standalone Python")

@@ -84,16 +84,21 @@ def _table(headers: list[str]) -> QTableWidget:
     return table
 
 
-def _installer_of(data: dict[str, Any], stage: str, kinds: set[str], error: bool) -> tuple[str, str] | None:
-    """(kind, platform) of the installer an event is about: an error of an installer's stage (it failed), or a
-    finding that names its installer (the bundle check's); None when it is about the build."""
-    kind = str(data.get("installer") or data.get("kind") or (stage if error and stage in kinds else ""))
-    if kind not in kinds:
-        return None
+_FAILED = re.compile(r"^[\w-]+ \(([a-z0-9_-]+)\) failed: ")
+"""How the engine begins an installer's failure: "msi (windows-x86_64) failed: …"."""
+
+
+def _installers_of(data: dict[str, Any], message: str, stage: str, kinds: set[str], error: bool
+                   ) -> list[tuple[str, str]]:
+    """(kind, platform) of each installer an event is about: an error of an installer's stage (it failed), or a
+    finding that names its installers (the bundle check's, per target); none when it is about the build."""
+    named = data.get("installers")
+    names = [str(k) for k in named] if isinstance(named, list) else [str(data.get("installer") or data.get("kind") or (
+        stage if error and stage in kinds else ""))]
     platform = str(data.get("platform") or "")
-    if not platform and (match := re.search(r"\(([a-z0-9_-]+)\) failed", str(data.get("message") or ""))):
+    if not platform and (match := _FAILED.match(message)):
         platform = match.group(1)
-    return kind, platform
+    return [(kind, platform) for kind in names if kind in kinds]
 
 
 def _result(kind: str, platform: str, built: bool, artifact: dict[str, Any], findings: list[Finding]
@@ -369,10 +374,12 @@ class BuildPage(KilnPage):
             elif event.kind == "done":
                 self.done_data = dict(event.data)
             elif event.kind in ("error", "warning") and (
-                    installer := _installer_of(event.data, event.stage, kinds, event.kind == "error")):
-                # One installer's problem: said in its row of the results (the others go on).
-                self._findings.setdefault(installer, []).append({**event.data, "message": event.data.get(
-                    "message") or event.message, "severity": event.kind})
+                    installers := _installers_of(event.data, event.message, event.stage, kinds, event.kind == "error")):
+                # An installer's problem: said in its row of the results (the others go on).
+                message = str(event.data.get("message") or event.message)
+                finding = {"severity": event.kind, **event.data, "message": _FAILED.sub("", message)}
+                for installer in installers:
+                    self._findings.setdefault(installer, []).append(finding)
                 if event.kind == "error" and event.stage:
                     self._stage_started.pop(event.stage, None)
                     self._stage_row(event.stage, "failed", None)
