@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
@@ -31,6 +32,7 @@ from kiln.source.detect import detect
 from kiln.support.errors import KilnError, Problem
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.plain_words import SYSTEMS, plain
 from kiln.ui.python_versions import SUPPORTED, Offer, offers
 from kiln.ui.resolve_runner import ResolveRunner, resolve_argv
 from kiln.ui.widgets import (
@@ -214,10 +216,12 @@ class DependenciesPage(KilnPage):
             self.resolver.stop()
             self.resolution = {}
             self.resolve_status.setText("No dependencies: nothing to download for any platform.")
+            self.refresh_checks()
             return
         platforms = sorted({i.platform for i in project.active_installers()})
         self.resolution = {}
-        self.resolve_status.setText(f"Resolving the requirements for {', '.join(platforms)} "
+        systems = ", ".join(SYSTEMS.get(p, p) for p in platforms)
+        self.resolve_status.setText(f"Asking the package index for the requirements' versions for {systems} "
                                     f"(Python {project.python.version})…")
         base = self.host.base_dir
         section = project.dependencies
@@ -226,22 +230,52 @@ class DependenciesPage(KilnPage):
             # a lock's path is relative to the project file's folder (the first); "auto" looks in the source root first
             folders=[base / project.source.root, base][:: 1 if section.lock == "auto" else -1],
             extras=section.extras, lock_dir=base))
+        self.refresh_checks()
 
     def _resolved(self, results: list[dict[str, Any]]) -> None:
         self.resolution = {str(r.get("platform")): r for r in results}
-        if [r.get("platform") for r in results] == ["all"]:  # the check itself could not run (e.g. pip too old)
-            self.resolve_status.setText(f"Could not check the requirements: {results[0].get('reason')}")
+        self.refresh_checks()
+        if [r.get("platform") for r in results] == ["all"]:  # the check itself could not run
+            self.resolution = {}
+            self.resolve_status.setText(f"Could not check the requirements: {plain(str(results[0].get('reason')))}")
             return
         lines = []
         for result in results:
+            system = SYSTEMS.get(str(result.get("platform")), str(result.get("platform")))
+            reason = plain(str(result.get("reason") or ""))
             if result.get("ok"):
-                lines.append(f"✓ {result.get('platform')}: {shown_packages(result)}")
+                lines.append(f"✓ {system}: {shown_packages(result)}")
             elif result.get("checked") is False:  # the index could not be asked: neither ✓ nor ✗
-                lines.append(f"– {result.get('platform')}: {result.get('reason')}")
+                lines.append(f"– {system}: {reason}")
             else:
-                lines.append(f"✗ {result.get('platform')}: {result.get('reason')} — the build for it will fail; "
-                             "change the requirement or the Python version, or untick that installer")
+                lines.append(f"✗ {system}: {reason} — the build for it will fail; change the requirement or the "
+                             "Python version, or untick that installer")
         self.resolve_status.setText("\n".join(lines))
+
+    def missing_names(self) -> set[str]:
+        """The requirement names the last check found not on the package index (canonical, as pip compares them)."""
+        return {canonicalize_name(str(n)) for r in self.resolution.values() for n in r.get("missing") or []}
+
+    def index_state(self, text: str) -> tuple[str, bool]:
+        """What the package index said of one valid row: (words for the Check column, whether it is a problem)."""
+        if self.resolver.running() or self._resolve_timer.isActive():
+            return "✓ written correctly; asking the package index…", False
+        if not self.resolution:
+            return "✓ written correctly", False
+        if canonicalize_name(Requirement(text).name) in self.missing_names():
+            return "✗ not on the package index", True
+        results = list(self.resolution.values())
+        if any(r.get("checked") is False for r in results):
+            return "– not checked (offline): the package index cannot be reached", False
+        if all(r.get("ok") for r in results):
+            return "✓ on the package index", False
+        return "– see the answer for each system below", False
+
+    def refresh_checks(self) -> None:
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None:
+                self.show_check(row, item.text())
 
     def cleanupPage(self) -> None:
         """Going Back keeps what was typed; a running check goes on and reports when the page is shown again."""
@@ -315,6 +349,10 @@ class DependenciesPage(KilnPage):
             if text and (reason := check_requirement(text)):
                 problems.append(Problem("dependencies.requirements", f"row {row + 1} '{text}': {reason}",
                                         "fix or remove the row"))
+            elif text and self.index_state(text)[1]:
+                problems.append(Problem("dependencies.requirements", f"row {row + 1} '{text}': "
+                                        f"{Requirement(text).name} is not on the package index",
+                                        "check the spelling (the name it has on pypi.org), or remove the row"))
         if self.requirements_file.text() and not (self.host.base_dir / self.requirements_file.text()).is_file():
             problems.append(Problem("dependencies.requirements_file", "that file does not exist",
                                     "choose an existing requirements.txt or clear the field"))
@@ -347,15 +385,22 @@ class DependenciesPage(KilnPage):
         item, check = self.table.item(row, 0), self.table.item(row, 1)
         if item is None or check is None:
             return
-        reason = check_requirement(text.strip()) if text.strip() else None
+        text = text.strip()
+        reason = check_requirement(text) if text else None
+        if reason or not text:
+            words, bad = (f"✗ {reason}", True) if reason else ("", False)
+        elif editing:
+            words, bad = "✓ written correctly", False  # the index is asked once typing pauses
+        else:
+            words, bad = self.index_state(text)
         self.table.blockSignals(True)
-        check.setText(f"✗ {reason}" if reason else ("✓ valid" if text.strip() else ""))
-        check.setToolTip(reason or "")
-        brush = QBrush(ERROR_BASE) if reason else QBrush()
+        check.setText(words)
+        check.setToolTip(reason or words)
+        brush = QBrush(ERROR_BASE) if bad else QBrush()
         if not editing:
             item.setBackground(brush)
         check.setBackground(brush)
-        check.setForeground(QBrush(ERROR_TEXT) if reason else QBrush())
+        check.setForeground(QBrush(ERROR_TEXT) if bad else QBrush())
         self.table.blockSignals(False)
 
     def _item_changed(self, item: QTableWidgetItem) -> None:
