@@ -40,7 +40,7 @@ def test_results_per_platform_after_an_edit(driver: Any, hello: Path) -> None:
     assert deps.resolution["linux-x86_64"]["reason"] == "kiln-no-such-package-zz is not on the package index"
     assert "the build for it will fail" in deps.resolve_status.text()
     assert deps.table.item(1, 1).text() == "✗ not on the package index"  # not "✓ valid" any more
-    assert deps.table.item(0, 1).text() == "– see the answer for each system below"
+    assert deps.table.item(0, 1).text() == "– checked once the rows marked ✗ are fixed"
     driver.screenshot("dependencies-check")
     driver.next()
     assert driver.wizard.currentId() == PageId.DEPENDENCIES  # Next does not let it through

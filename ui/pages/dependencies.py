@@ -262,8 +262,11 @@ class DependenciesPage(KilnPage):
             return "✓ written correctly; asking the package index…", False
         if not self.resolution:
             return "✓ written correctly", False
-        if canonicalize_name(Requirement(text).name) in self.missing_names():
+        missing = self.missing_names()
+        if canonicalize_name(Requirement(text).name) in missing:
             return "✗ not on the package index", True
+        if missing:  # the index answered about the first names it could not find, nothing about the others
+            return "– checked once the rows marked ✗ are fixed", False
         results = list(self.resolution.values())
         if any(r.get("checked") is False for r in results):
             return "– not checked (offline): the package index cannot be reached", False
