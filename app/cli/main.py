@@ -216,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(handler=_cmd_inspect)
 
     wizard = commands.add_parser("wizard", help="open the packaging wizard (also: kiln with no arguments)")
-    wizard.add_argument("project", type=Path, nargs="?")
+    wizard.add_argument("project", type=Path, nargs="?",
+                        help="a kiln.toml to open, or an app's folder to start a new project from")
     wizard.set_defaults(handler=_cmd_wizard)
 
     try:

@@ -103,8 +103,10 @@ def _check_installers(project: Project, base: Path) -> list[Problem]:
 
 
 def check_warnings(project_file: ProjectFile) -> list[Problem]:
-    """What does not stop a build but deserves a look: values `kiln new` guessed (marked by a comment)."""
+    """What does not stop a build but deserves a look: values `kiln new` guessed (marked by a comment), an icon
+    that is small or not square."""
     from kiln.source.detect import GUESS_COMMENT
+    from kiln.source.icon_choice import icon_warnings
 
     warnings = []
     for section_name in ("app",):
@@ -116,4 +118,8 @@ def check_warnings(project_file: ProjectFile) -> list[Problem]:
             if GUESS_COMMENT in comment:
                 warnings.append(Problem(f"{section_name}.{key}", f"'{item}' is a guess by kiln new",
                                         "check the value, then delete the comment beside it"))
+    icon = project_file.project.icon.path
+    if icon and (project_file.base_dir / icon).is_file():
+        warnings += [Problem("icon.path", text, "choose a square PNG of 256 px or more, or an SVG")
+                     for text in icon_warnings(project_file.base_dir / icon, icon)]
     return warnings
