@@ -240,7 +240,7 @@ def fresh_copy(example: Example, dest: Path) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(REPO / "examples" / example.folder, dest,
-                    ignore=shutil.ignore_patterns("dist", "build", "__pycache__", "kiln.lock"))
+                    ignore=shutil.ignore_patterns("dist", "build", "__pycache__", "kiln.lock", "pylock.*.toml"))
     return dest
 
 

@@ -39,8 +39,15 @@ def wheels_root(root: Path | None = None) -> Path:
     return (root or cache_root()) / "wheels"
 
 
+def uv_cache_root(root: Path | None = None) -> Path:
+    """uv's own cache (kiln.support.uv): what resolving read from the index; cleaned with the wheels."""
+    from kiln.support.uv import UV_CACHE
+
+    return (root or cache_root()) / UV_CACHE
+
+
 INSTALLED = "installed"
-"""kiln.engine.installed_cache: the dependencies as pip installed them for one kiln.lock (and their bytecode)."""
+"""kiln.engine.installed_cache: the dependencies as pip installed them for one lock (and their bytecode)."""
 # BASES (imported from kiln.support.layers): compressed bases per installer kind, that rebuilds add the app to.
 
 
@@ -187,7 +194,7 @@ def clean(root: Path | None = None, *, runtimes: bool = True, wheels: bool = Tru
     if runtimes:
         freed += remove_tree(runtimes_root(root))
     if wheels:
-        freed += remove_tree(wheels_root(root))
+        freed += remove_tree(wheels_root(root)) + remove_tree(uv_cache_root(root))
     if rebuilds:
         freed += sum(remove_tree(folder) for folder in rebuild_roots(root))
     return freed

@@ -141,7 +141,7 @@ class HostRuntimeProvider:
             set_runpath(module, "$ORIGIN/../..")
         progress(0.8, "compiling the standard library")
         # The stdlib ships as bytecode only: smaller, and nothing to re-validate at start-up.
-        compile_tree(dest / "bin" / f"python{version}", stdlib, optimize=0, keep_sources=False)
+        compile_tree(dest / "bin" / f"python{version}", stdlib, optimize=0, keep=False)
 
 
 def needed_libraries(elf: Path) -> dict[str, Path]:

@@ -16,7 +16,7 @@ from rich.table import Table
 from kiln.runtimes import catalog
 from kiln.runtimes.archive import install_archive
 from kiln.runtimes.base import ProgressCallback
-from kiln.runtimes.cache import cache_root, clean, list_cached, rebuild_roots, wheels_root
+from kiln.runtimes.cache import cache_root, clean, list_cached, rebuild_roots, uv_cache_root, wheels_root
 from kiln.runtimes.downloaded import build_choice, fetch
 from kiln.support.errors import KilnError
 from kiln.support.sizes import tree_size
@@ -168,7 +168,9 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
     for column in ("target", "wheels", "size"):
         table.add_column(column)
     for folder in sorted(p for p in wheels.iterdir() if p.is_dir()) if wheels.is_dir() else []:
-        table.add_row(folder.name, str(len(list(folder.glob("*.whl")))), _mb(tree_size(folder)))
+        table.add_row(folder.name, str(len(list(folder.rglob("*.whl")))), _mb(tree_size(folder)))
+    if uv_cache_root(root).is_dir():
+        table.add_row("uv's cache (resolutions)", "", _mb(tree_size(uv_cache_root(root))))
     console.print(table)
     table = Table(title="Kept for rebuilds (remade by any build when missing)")
     for column in ("what", "entries", "size"):
@@ -176,7 +178,7 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
     installed, bases = rebuild_roots(root)
     entries = [p for p in installed.iterdir() if p.is_dir() and not p.name.startswith(".")] \
         if installed.is_dir() else []
-    table.add_row("installed dependencies (one per kiln.lock and target)", str(len(entries)), _mb(tree_size(installed)))
+    table.add_row("installed dependencies (one per lock and target)", str(len(entries)), _mb(tree_size(installed)))
     for kind in sorted(p for p in bases.iterdir() if p.is_dir()) if bases.is_dir() else []:
         count = sum(1 for p in kind.iterdir() if p.is_dir() and not p.name.startswith("."))
         table.add_row(f"compressed bases for {kind.name}", str(count), _mb(tree_size(kind)))

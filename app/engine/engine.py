@@ -23,13 +23,16 @@ from typing import Any
 
 from kiln import __version__
 from kiln.engine import fingerprint
+from kiln.engine.bundle_check import BundleCheckFailed
+from kiln.engine.lock_convert import finish as finish_conversion
 from kiln.engine.output_folder import open_output_folder, refuse
 from kiln.engine.report import BuildReport
+from kiln.engine.sbom import bundle_sbom
 from kiln.engine.staging import stage_app
 from kiln.kinds.contract import Artifact, BuildContext, Installer, StagedApp
 from kiln.kinds.registry import make_installer
+from kiln.kinds.sbom import BundleSbom, layout_under
 from kiln.model.events import Event, Reporter
-from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile
 from kiln.source.checks import check_project
 from kiln.support import sweep, tools
@@ -40,9 +43,13 @@ from kiln.support.oserrors import user_error
 from kiln.support.targets import TARGETS, Target
 
 log = logging.getLogger("kiln")
+SBOM_SUFFIX = ".cdx.json"
+"""Each artifact's bill of materials is published beside it as `<artifact>.cdx.json`."""
 
 # Relative weight of each stage in the overall progress bar (installers dominate, validation is instant).
-_WEIGHTS = {"validate": 1.0, "runtime": 3.0, "dependencies": 3.0, "payload": 2.0, "installer": 4.0, "report": 0.5}
+_WEIGHTS = {"validate": 1.0, "runtime": 3.0, "dependencies": 3.0, "payload": 2.0, "check": 1.0, "installer": 4.0,
+            "report": 0.5}
+_TARGET_STEPS = ("runtime", "dependencies", "payload", "check")
 
 
 def default_cache_dir() -> Path:
@@ -72,10 +79,12 @@ class InstallerOutcome:
     message: str = ""
     hint: str = ""
     artifact: str = ""
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    """What the bundle check found in this installer's bundle (kiln.engine.check_stage), errors and warnings."""
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "platform": self.platform, "status": self.status, "message": self.message,
-                "hint": self.hint, "artifact": self.artifact}
+                "hint": self.hint, "artifact": self.artifact, "findings": self.findings}
 
 
 @dataclass
@@ -99,10 +108,16 @@ class _StageReporter:
         log.info(message)
         self._engine.reporter.emit(Event("log", message, stage=self._stage))
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, data: dict[str, Any] | None = None) -> None:
+        """A warning; `data` carries it as data too (a bundle check finding: kiln.engine.bundle_check.Finding)."""
         log.warning(message)
         self._engine.report.warnings.append(message)  # the report keeps what the user was warned about
-        self._engine.reporter.emit(Event("warning", message, stage=self._stage))
+        self._engine.reporter.emit(Event("warning", message, stage=self._stage, data=data or {}))
+
+    def note(self, message: str) -> None:
+        """A line the build output shows as it is (a log line the terminal and the wizard print)."""
+        log.info(message)
+        self._engine.reporter.emit(Event("log", message, stage=self._stage, data={"note": True}))
 
 
 class Engine:
@@ -189,8 +204,7 @@ class Engine:
         self._stages = [_Stage("validate", _WEIGHTS["validate"])]
         for target_name, installers in by_target.items():
             suffix = _target_suffix(target_name, by_target)
-            self._stages += [_Stage(f"{step}{suffix}", _WEIGHTS[step]) for step in ("runtime", "dependencies",
-                                                                                    "payload")]
+            self._stages += [_Stage(f"{step}{suffix}", _WEIGHTS[step]) for step in _TARGET_STEPS]
             self._stages += [_Stage(i.kind, _WEIGHTS["installer"]) for i in installers]
         self._stages.append(_Stage("report", _WEIGHTS["report"]))
         return by_target
@@ -280,21 +294,30 @@ class Engine:
             suffix = _target_suffix(target_name, by_target)
             try:
                 staged = self._stage_target(TARGETS[target_name], suffix, work_dir / target_name)
+                sbom = bundle_sbom(self.project, self.project_file.base_dir, staged, self.report)
             except Exception as e:
                 self._failed(installers, e)
                 # The overall progress moves past this target's stages that will never run.
-                skipped = {f"{step}{suffix}" for step in ("runtime", "dependencies", "payload")}
+                skipped = {f"{step}{suffix}" for step in _TARGET_STEPS}
                 skipped |= {i.kind for i in installers}
                 self._done_weight += sum(s.weight for s in self._stages if s.name in skipped - self._entered)
                 continue
             for installer in installers:
                 try:
-                    artifact = self._build_installer(installer, staged, work_dir, publish_dir)
+                    artifact = self._build_installer(installer, staged, sbom.for_artifact(), work_dir, publish_dir)
                 except Exception as e:
                     self._failed([installer], e)
                     continue
                 artifacts.append(artifact)
-                self.outcomes.append(InstallerOutcome(installer.kind, target_name, "ok", artifact=str(artifact.path)))
+                self.outcomes.append(InstallerOutcome(installer.kind, target_name, "ok", artifact=str(artifact.path),
+                                                      findings=self._findings(target_name)))
+        # An old kiln.lock whose platforms all have their PEP 751 lock now is set aside (kiln.engine.lock_convert).
+        converted = finish_conversion(self.project_file.path.parent,
+                                      {i.platform for i in self.project.active_installers()})
+        if converted:
+            log.warning(converted)
+            self.report.warnings.append(converted)
+            self.reporter.emit(Event("warning", converted))
         return artifacts
 
     def _writes_into(self) -> tuple[Path, ...]:
@@ -318,9 +341,16 @@ class Engine:
         for installer in installers:
             platform = installer.target.name
             log.error("%s (%s) failed: %s", installer.kind, platform, message)
-            self.outcomes.append(InstallerOutcome(installer.kind, platform, "failed", message, hint))
+            findings = self._findings(platform)
+            self.outcomes.append(InstallerOutcome(installer.kind, platform, "failed", message, hint, findings=findings))
+            data: dict[str, Any] = {"hint": hint} if hint else {}
+            if isinstance(error, BundleCheckFailed):  # the check's errors, as data, for the installer's row
+                data["findings"] = error.findings
             self.reporter.emit(Event("error", f"{installer.kind} ({platform}) failed: {message}",
-                                     stage=installer.kind, data={"hint": hint} if hint else {}))
+                                     stage=installer.kind, data=data))
+
+    def _findings(self, platform: str) -> list[dict[str, Any]]:
+        return list(self.report.findings.get(platform, []))
 
     def _context(self, stage: _StageReporter, work_dir: Path) -> BuildContext:
         return BuildContext(
@@ -334,24 +364,36 @@ class Engine:
         def enter(step: str, message: str) -> Any:
             return self._stage(f"{step}{suffix}", message)
 
+        kinds = tuple(i.kind for i in self.installers if i.target == target)
         return stage_app(self.project, self.project_file.base_dir, target, work_dir, self.cache_dir, enter,
-                         self.report, lock_file=lock_path(self.project_file.path))
+                         self.report, lock_dir=self.project_file.path.parent, installers=kinds)
 
-    def _build_installer(self, installer: Installer[Any], staged: StagedApp, work_dir: Path,
+    def _build_installer(self, installer: Installer[Any], staged: StagedApp, sbom: BundleSbom, work_dir: Path,
                          publish_dir: Path) -> Artifact:
         with self._stage(installer.kind, f"building the {installer.kind} installer") as stage:
             name = installer.artifact_name(staged)
             temp_out = publish_dir / name
-            installer.build(self._context(stage, work_dir / f"installer-{installer.kind}"), staged, temp_out)
+            ctx = self._context(stage, work_dir / f"installer-{installer.kind}")
+            ctx.sbom = sbom
+            installer.build(ctx, staged, temp_out)
             self.check_cancelled()
+            document = sbom.placed
+            if document is None:  # a kind from outside Kiln that does not place it: the bundle's paths, beside only
+                stage.log(f"the {installer.kind} kind does not put an SBOM inside its artifact: {name}.cdx.json "
+                          "beside it names the files by their place in the staged bundle")
+                document = sbom.place(staged.bundle, layout_under(""), None,
+                                      paths=f"the staged bundle (not their place in the {installer.kind} artifact)")
+            (publish_dir / f"{name}{SBOM_SUFFIX}").write_bytes(document)
             final = self.output_dir / name
             os.replace(temp_out, final)
-            for companion in sorted(publish_dir.glob(glob.escape(name) + ".*")):  # e.g. an AppImage's .zsync
+            for companion in sorted(publish_dir.glob(glob.escape(name) + ".*")):  # the SBOM, an AppImage's .zsync
                 os.replace(companion, self.output_dir / companion.name)
-            artifact = Artifact(installer.kind, final, final.stat().st_size, file_sha256(final))
+            artifact = Artifact(installer.kind, final, final.stat().st_size, file_sha256(final),
+                                self.output_dir / f"{name}{SBOM_SUFFIX}")
             self.report.artifacts.append(artifact)
             self.reporter.emit(Event("artifact", f"{installer.kind}: {final.name}", stage=installer.kind, data={
                 "kind": artifact.kind, "path": str(final), "size": artifact.size, "sha256": artifact.sha256,
+                "sbom": str(artifact.sbom),
             }))
             return artifact
 

@@ -1,11 +1,11 @@
-"""Installed dependencies, reused: when the lock file has not changed, the tree pip made last time is linked in.
+"""Installed dependencies, reused: when Kiln's lock has not changed, the tree pip made last time is linked in.
 
 A rebuild after a change to the app's own code runs the same pip command on the same locked wheels and gets
 the same files; that costs 1-2 s per target. The installed `packages/` tree is kept in Kiln's cache under a key
-made of everything that decides its content (the lock file's bytes, the requirements, the index settings, the
-target, the Python version and Kiln's version) and hard-linked into the next bundle, as the runtime stage
-does with the relocated runtime. Apps built into a wheel (their wheel is installed together with the
-dependencies) always go through pip.
+made of everything that decides its content (the target's lock file's bytes, the requirements, the developer's
+lock, the index settings, the target, the Python version and Kiln's version) and hard-linked into the next
+bundle, as the runtime stage does with the relocated runtime. Apps built into a wheel (their wheel is installed
+together with the dependencies) always go through pip.
 
 The tree is also compiled to bytecode once, in the cache, beside it: one compiled copy per way of compiling
 (the interpreter, `[build] optimize` and `keep_sources`). Its sources stay in it, so the payload stage can still
@@ -26,7 +26,8 @@ from typing import Any
 from kiln import __version__
 from kiln.engine import dependencies as deps
 from kiln.engine.payload import remove_unshipped
-from kiln.model import lockfile
+from kiln.engine.sources import keep_for
+from kiln.model import pylock
 from kiln.model.project import DependenciesSection
 from kiln.runtimes.cache import INSTALLED
 from kiln.support import bytecode
@@ -34,7 +35,9 @@ from kiln.support.links import link_tree
 from kiln.support.locks import build_once
 from kiln.support.targets import Target
 
-FORMAT = 1
+FORMAT = 2
+COMPILED_FORMAT = 2
+"""The compiled copies' layout (compiled.json records which sources stay): part of each copy's variant."""
 
 
 @dataclass(frozen=True)
@@ -45,36 +48,46 @@ class Bytecode:
     python: Path | None
     python_full_version: str
     optimize: int
-    keep_sources: bool
+    keep_sources: bool | str
+    """`[build] keep_sources`: True, False or "auto" (kiln.engine.sources decides per package, from the tree)."""
 
     def variant(self) -> str:
-        text = json.dumps([self.python_full_version, self.optimize, self.keep_sources, bytecode.script_digest()])
+        text = json.dumps([self.python_full_version, self.optimize, self.keep_sources, bytecode.script_digest(),
+                           COMPILED_FORMAT])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _key(section: DependenciesSection, base_dir: Path, target: Target, python_version: str,
-         lock_file: Path | None) -> str | None:
+         lock_dir: Path | None, source_root: Path | None, cache_dir: Path) -> str | None:
+    lock_file = pylock.lock_file(lock_dir, target.name) if lock_dir is not None else None
     if lock_file is None or not lock_file.is_file():
         return None
+    developer = deps.find_developer_lock(section, base_dir, source_root, cache_dir)
     digest = hashlib.sha256()
     payload = {"format": FORMAT, "kiln": __version__, "target": target.name, "python": python_version,
                "requirements": deps.read_requirements(section, base_dir),
+               "developer_lock": developer.sha256 if developer else "", "extras": section.extras,
                "index": deps.index_args(section, base_dir)}
     digest.update(json.dumps(payload, sort_keys=True).encode())
     digest.update(lock_file.read_bytes())
     return digest.hexdigest()[:32]
 
 
-def _result(data: dict[str, Any]) -> deps.DepsResult:
-    """A reused tree is the lock's own set: its key is made of kiln.lock (whether the install that made it
-    resolved first or installed from the lock)."""
-    return deps.DepsResult(installed=[lockfile.LockedPackage(**d) for d in data["installed"]],
-                           reused_wheels=True, locked=True)
+def _result(data: dict[str, Any], platform: str, lock_name: str) -> deps.DepsResult:
+    """A reused tree is the lock's own set: its key is made of Kiln's lock (whether the install that made it
+    resolved first or installed from the lock), so what was resolved then comes from Kiln's lock now."""
+    installed = [deps.Installed(**{**d, "source": "kiln-lock" if d["source"] == "resolved" else d["source"]})
+                 for d in data["installed"]]
+    developer = str(data.get("developer_lock", ""))
+    notes = [deps.summary(platform, [d for d in installed if not d.built], developer,
+                          f"Kiln's lock ({lock_name}, unchanged)")]
+    return deps.DepsResult(installed=installed, reused_wheels=True, locked=True, developer_lock=developer,
+                           notes=notes)
 
 
 def install_reusing(section: DependenciesSection, base_dir: Path, target: Target, python_version: str, dest: Path,
-                    cache_dir: Path, lock_file: Path | None, compile_with: Bytecode | None = None,
-                    ) -> tuple[deps.DepsResult, bool, bytecode.Compiled | None]:
+                    cache_dir: Path, lock_dir: Path | None, compile_with: Bytecode | None = None,
+                    source_root: Path | None = None) -> tuple[deps.DepsResult, bool, bytecode.Compiled | None]:
     """deps.install, or the tree it made for the same lock; returns (result, reused, compiled).
 
     With `compile_with`, `dest` receives the cached compiled copy (sources still in it, __pycache__ and bin/
@@ -82,15 +95,16 @@ def install_reusing(section: DependenciesSection, base_dir: Path, target: Target
     not be cached (no kiln.lock, a read-only cache): then `dest` holds pip's tree, to be compiled in place.
     """
     store = cache_dir / INSTALLED
-    key = _key(section, base_dir, target, python_version, lock_file)
+    key = _key(section, base_dir, target, python_version, lock_dir, source_root, cache_dir)
     reused = key is not None and (store / key / "result.json").is_file()
     if reused:
         data = json.loads((store / key / "result.json").read_text(encoding="utf-8"))  # type: ignore[operator]
-        result = _result(data)
+        result = _result(data, target.name, pylock.lock_name(target.name))
     else:
-        result = deps.install(section, base_dir, target, python_version, dest, cache_dir / "wheels",
-                              lock_file=lock_file)
-        key = _key(section, base_dir, target, python_version, lock_file)  # the lock as this install left it
+        result = deps.install(section, base_dir, target, python_version, dest, cache_dir, lock_dir=lock_dir,
+                              source_root=source_root)
+        # the lock as this install left it
+        key = _key(section, base_dir, target, python_version, lock_dir, source_root, cache_dir)
         if key is not None and dest.is_dir():
             _store(store, key, dest, result)
     entry = store / key if key is not None else None
@@ -120,16 +134,19 @@ def _compiled(entry: Path, how: Bytecode) -> bytecode.Compiled | None:
     def make(temp: Path) -> None:
         shutil.copytree(entry / "packages", temp / "packages", symlinks=True)
         remove_unshipped(temp / "packages")
-        done = bytecode.precompile_tree(how.python, temp / "packages", how.optimize, how.keep_sources)
-        (temp / "compiled.json").write_text(json.dumps({"pairs": done.pairs, "failed": done.failed}),
-                                            encoding="utf-8")
+        keep, reasons = keep_for(how.keep_sources, temp / "packages")
+        done = bytecode.precompile_tree(how.python, temp / "packages", how.optimize, keep)
+        (temp / "compiled.json").write_text(json.dumps({
+            "pairs": done.pairs, "failed": done.failed, "keep": bytecode.keep_to_json(keep), "reasons": reasons,
+        }), encoding="utf-8")
 
     try:
         build_once(final, complete, make)
         data = json.loads((final / "compiled.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None  # a read-only or broken cache: the build compiles in the bundle instead
-    return bytecode.Compiled([(a, b) for a, b in data["pairs"]], list(data["failed"]))
+    return bytecode.Compiled([(a, b) for a, b in data["pairs"]], list(data["failed"]),
+                             bytecode.keep_from_json(data["keep"]), dict(data["reasons"]))
 
 
 def _store(store: Path, key: str, packages: Path, result: deps.DepsResult) -> None:
@@ -141,7 +158,8 @@ def _store(store: Path, key: str, packages: Path, result: deps.DepsResult) -> No
     try:
         shutil.copytree(packages, temp / "packages", symlinks=True)
         (temp / "result.json").write_text(json.dumps({"installed": [asdict(d) for d in result.installed],
-                                                      "locked": result.locked}), encoding="utf-8")
+                                                      "locked": result.locked,
+                                                      "developer_lock": result.developer_lock}), encoding="utf-8")
         os.rename(temp, store / key)
     except OSError:
         pass  # another build stored the same key first, or the cache is read-only: nothing lost

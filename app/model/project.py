@@ -197,11 +197,28 @@ class SourceSection(Section):
     """Glob patterns to leave out, applied after include."""
     allow_links_outside: bool = False
     """Follow symbolic links that point outside the source folder (by default they are refused, naming them)."""
+    folders: list[str] | None = None
+    """Folders beside the scripts that ship whole, for a folder of scripts (no pyproject.toml or setup.py). Unset:
+    every folder beside them that is not hidden, `tests/`, an environment, a cache or build output; `[]`: none.
+    Folders and files the code names (`"assets/logo.png"`) ship either way; `exclude` wins over both."""
 
     @field_validator("root")
     @classmethod
     def _root(cls, value: str) -> str:
         return _path_field(value)
+
+    @field_validator("folders", mode="before")
+    @classmethod
+    def _folders(cls, values: object) -> object:
+        if values is None:
+            return None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError('use a list of folder names, e.g. ["assets", "data"]')
+        if len(values) > PATTERNS_MAX:
+            raise ValueError(f"has {len(values)} folders; the limit is {PATTERNS_MAX}")
+        for value in values:
+            _path_field(value)
+        return values
 
     @field_validator("include", "exclude")
     @classmethod
@@ -224,8 +241,11 @@ class DependenciesSection(Section):
     requirements_file: str = ""
     """A requirements.txt to read as well, relative to the project file."""
     extras: list[str] = Field(default_factory=list)
-    """Optional features of the app's own project to ship with it (its `[project.optional-dependencies]`, e.g.
-    ["default"]): installed as `app[extra,…]`. Only for a Python project (source.kind "project")."""
+    """The app's own extras to ship (its `[project.optional-dependencies]`), e.g. ["gui"]: resolved with the app's
+    wheel, and selected from the developer's lock."""
+    lock: str = "auto"
+    """The developer's lock whose versions ship: "auto" (uv.lock, pylock.toml or a fully pinned requirements file in
+    the app's folder), "none", or its path relative to the project file."""
     index_url: str = ""
     find_links: list[str] = Field(default_factory=list)
     no_index: bool = False
@@ -253,10 +273,15 @@ class DependenciesSection(Section):
     @field_validator("extras")
     @classmethod
     def _extras(cls, values: list[str]) -> list[str]:
-        for name in values:
-            if not _EXTRA_RE.fullmatch(name):
-                raise ValueError(f"'{name}' is not an extra's name: use letters, digits, '.', '_' or '-'")
+        for value in values:
+            if not _EXTRA_RE.fullmatch(value):
+                raise ValueError(f"'{value[:40]}' is not an extra's name (letters, digits, '-', '_', '.')")
         return values
+
+    @field_validator("lock")
+    @classmethod
+    def _lock(cls, value: str) -> str:
+        return value if value in ("auto", "none") else _path_field(value)
 
 
 class PythonSection(Section):
@@ -295,10 +320,21 @@ class BuildSection(Section):
     """Where artifacts go, relative to the project file (inside the project), or an absolute path."""
     optimize: Literal[0, 1, 2] = 0
     """Bytecode optimization level (1 drops asserts, 2 also docstrings)."""
-    keep_sources: bool = False
-    """Ship .py sources next to bytecode (better tracebacks, bigger artifacts)."""
+    keep_sources: bool | Literal["auto"] = "auto"
+    """Ship .py sources next to their bytecode: `"auto"` for the app's own code and for dependencies that run or read
+    their own .py files, `true` for everything (full tracebacks everywhere; bigger artifacts), `false` for nothing."""
+    smoke_start: bool = True
+    """Before the installers of this machine's own platform are built, start the bundle and import the app's entry
+    module (no display, a time limit): an import error or a missing file fails them, like the bundle check does."""
     compression_level: int = Field(default=10, ge=1, le=22)
     """zstandard level for compressed artifacts (1 fast … 22 smallest)."""
+
+    @field_validator("keep_sources", mode="before")
+    @classmethod
+    def _keep_sources(cls, value: object) -> object:
+        if value is True or value is False or value == "auto":
+            return value
+        raise ValueError('use true, false or "auto"')
 
     @field_validator("output_dir")
     @classmethod

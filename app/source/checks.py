@@ -41,13 +41,13 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
         problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
     elif not project.todo_fields():
         from kiln.source.app_wheel import builds_wheel
+        from kiln.source.companions import select_with_companions
         from kiln.source.entry_checks import entry_problems
-        from kiln.source.source_tree import select_sources
 
         # A Python project is built into a wheel: its files are chosen by its own build backend, and the entry
         # point is checked against the installed bundle during the build (it may live in a dependency).
         if not builds_wheel(project.source, root):
-            selection = select_sources(root, project.source)  # files, and links/special files refused
+            selection, _ = select_with_companions(root, project.source)  # files; links and special files refused
             problems += selection.problems
             files = set(selection.files)
             if not files:
@@ -112,8 +112,9 @@ def _check_installers(project: Project, base: Path) -> list[Problem]:
 
 def check_warnings(project_file: ProjectFile) -> list[Problem]:
     """What does not stop a build but deserves a look: values `kiln new` guessed (marked by a comment), a script's
-    inline dependencies the project does not list."""
+    inline dependencies the project does not list, an icon that is small or not square."""
     from kiln.source.detect import GUESS_COMMENT
+    from kiln.source.icon_choice import icon_warnings
 
     warnings = inline_metadata_warnings(project_file.project, project_file.base_dir)
     for section_name in ("app",):
@@ -125,6 +126,10 @@ def check_warnings(project_file: ProjectFile) -> list[Problem]:
             if GUESS_COMMENT in comment:
                 warnings.append(Problem(f"{section_name}.{key}", f"'{item}' is a guess by kiln new",
                                         "check the value, then delete the comment beside it"))
+    icon = project_file.project.icon.path
+    if icon and (project_file.base_dir / icon).is_file():
+        warnings += [Problem("icon.path", text, "choose a square PNG of 256 px or more, or an SVG")
+                     for text in icon_warnings(project_file.base_dir / icon, icon)]
     return warnings
 
 

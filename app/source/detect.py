@@ -30,6 +30,8 @@ from kiln.model.project import (
     PythonSection,
     SourceSection,
 )
+from kiln.source.desktop_files import declared_categories
+from kiln.source.icon_choice import choose_icon
 from kiln.source.inline_metadata import read_inline_metadata
 from kiln.source.requires_python import DEFAULT as DEFAULT_PYTHON
 from kiln.source.requires_python import pick_python
@@ -40,7 +42,6 @@ from kiln.support.pip import pip_argv
 EntrySource = Literal["console-script", "gui-script", "__main__", "script"]
 _NO_ENTRY_POINTS = {"tests"}
 """Besides what never holds the app's files (kiln.source.tree), folders detection does not look for entry points in."""
-_ICON_NAMES = ("icon", "logo", "app")
 _MAX_FILES = 5000  # a huge folder is probably not an app root; stop scanning rather than hang
 NEW_PROJECT_KINDS = ("appimage", "portable", "msi", "dmg")
 """The installers a new project lists: a newcomer's first build makes one for every platform."""
@@ -86,6 +87,10 @@ class Detection:
     """The folder's one program when it is a script and nothing else is a way to start (e.g. "tipcalc.py")."""
     entries: list[EntryCandidate] = field(default_factory=list)
     icons: list[str] = field(default_factory=list)
+    icon_reason: str = ""
+    """Why the first of `icons` was chosen, in plain words (kiln.source.icon_choice)."""
+    categories: list[str] = field(default_factory=list)
+    """Menu categories the project's own desktop file names (for the AppImage's menu entry)."""
     license_file: str = ""
     """The project's licence text (LICENSE, COPYING…), for the MSI's licence page."""
     packages: list[str] = field(default_factory=list)
@@ -135,6 +140,8 @@ class Detection:
             project = Project(app=app, entry=entry, source=SourceSection(include=include))
         # Set explicitly so `kiln new` writes every [[installer]] table into the file for the user to see.
         project.installer = [registry.spec(kind).options() for kind in NEW_PROJECT_KINDS]
+        if self.categories:
+            project.installer[0] = registry.spec("appimage").options.model_validate({"categories": self.categories})
         if self.python_version:
             project.python = PythonSection(version=self.python_version)
         # A project's own requirements come with its wheel anyway; they are listed too, so that the file (and the
@@ -185,7 +192,10 @@ def detect(folder: Path, build_metadata: bool = True) -> Detection:
     if not found.is_project:
         _read_script_metadata(folder, found)
     _pick_python(found)
-    found.icons = _icons(folder)
+    names = [found.name, folder.resolve().name, *found.packages, *(Path(e.script).stem for e in found.entries)]
+    if (icon := choose_icon(folder, [n.removesuffix(".py") for n in names if n])) is not None:
+        found.icons, found.icon_reason = [icon.path], icon.reason
+    found.categories = _categories(folder, found)
     found.license_file = _license_file(folder)
     return found
 
@@ -441,6 +451,20 @@ def _main_entries(folder: Path, files: list[Path], known: list[EntryCandidate]) 
     return entries + guarded + plain
 
 
+def _categories(folder: Path, found: Detection) -> list[str]:
+    """The desktop file's menu categories, when they are valid ones (else a warning, and Kiln's default)."""
+    from kiln.installers.appimage.categories import normalize_categories
+
+    declared = declared_categories(folder)
+    try:
+        normalize_categories(declared)
+    except ValueError as e:
+        if declared:
+            found.warnings.append(f"the desktop file's categories {';'.join(declared)} were not taken: {e}")
+        return []
+    return declared
+
+
 # Names projects give their licence text, most usual first (GitHub's and PyPA's conventions).
 _LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING", "LICENSE.txt", "LICENCE.txt", "COPYING.txt", "LICENSE.md",
                   "LICENSE.rst", "LICENSE.rtf")
@@ -450,19 +474,6 @@ def _license_file(folder: Path) -> str:
     """The first licence file at the top of the folder (matched without regard to case), or ''."""
     names = {path.name.lower(): path.name for path in folder.iterdir() if path.is_file()}
     return next((names[name.lower()] for name in _LICENSE_NAMES if name.lower() in names), "")
-
-
-def _icons(folder: Path) -> list[str]:
-    found = []
-    for pattern in ("*.png", "*.svg", "*/*.png", "*/*.svg", "*/*/*.png", "*/*/*.svg"):
-        for path in sorted(folder.glob(pattern)):
-            if any(parent.name in _NO_ENTRY_POINTS or skipped_dir(folder / parent, folder)
-                   for parent in path.relative_to(folder).parents if parent.parts):
-                continue
-            if any(word in path.stem.lower() for word in _ICON_NAMES):
-                found.append(path.relative_to(folder).as_posix())
-    return sorted(set(found), key=lambda p: (p.count("/"), not p.endswith(".png"), p))
-
 
 
 GUESS_COMMENT = "guessed by kiln new: check it, then delete this comment"

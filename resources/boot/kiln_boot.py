@@ -84,7 +84,11 @@ if __name__ == "__main__":
         import multiprocessing
 
         _error_log = os.environ.pop("KILN_ERROR_LOG", None)  # set by the GUI launcher only
-        multiprocessing.set_executable(os.path.join(sys.prefix, "pythonw.exe" if _error_log else "python.exe"))
+        _interpreter = os.path.join(sys.prefix, "pythonw.exe" if _error_log else "python.exe")
+        multiprocessing.set_executable(_interpreter)
+        # The app's own `subprocess.run([sys.executable, "helper.py"])` needs an interpreter too: the launcher would
+        # start the app again. (On Linux and macOS sys.executable is the runtime's python already.)
+        sys.executable = _interpreter
         if _error_log:
             # A GUI app has no console: the traceback of an uncaught exception goes to the file the launcher
             # named, and the launcher shows its last line and path in a message box once the app has exited.

@@ -31,7 +31,7 @@ class Shape:
     code: int = 0
     """The exit code the app returns."""
     wine: bool = False
-    """Also built as an MSI around python.org's embeddable CPython, installed under Wine and run there."""
+    """Also built into an MSI around python.org's real Windows CPython, installed and run under Wine."""
     command: str = ""
     """The app's command when it is not the app's name: the project's own script name (the launcher, the .exe)."""
 
@@ -212,6 +212,52 @@ SHAPES: dict[str, Shape] = {
             "    with multiprocessing.get_context('spawn').Pool(2) as pool:\n"
             "        print('squares', pool.map(square, range(6)))\n",
         }, expect=("squares [0, 1, 4, 9, 16, 25]",), name="poolapp", version="1.0",
+    ),
+    "package-data-no-manifest": Shape(
+        "notes", {
+            # setuptools, no MANIFEST.in, no package-data: its wheel leaves every data file out (Kiln adds them).
+            "pyproject.toml": SETUPTOOLS + '[project]\nname = "notes"\nversion = "1.1"\n'
+            '[project.scripts]\nnotes = "notes.cli:main"\n',
+            "notes/__init__.py": "",
+            "notes/data/note.txt": "a note read with importlib.resources\n",
+            "notes/templates/page.txt": "a template read next to __file__\n",
+            "notes/données/café ☕.txt": "une donnée au nom accentué\n",
+            "notes/cli.py": "from importlib.resources import files\nfrom pathlib import Path\n\n\ndef main():\n"
+            "    print(files('notes').joinpath('data/note.txt').read_text(encoding='utf-8').strip())\n"
+            "    print((Path(__file__).parent / 'templates' / 'page.txt').read_text(encoding='utf-8').strip())\n"
+            "    print((files('notes') / 'données' / 'café ☕.txt').read_text(encoding='utf-8').strip())\n",
+        }, expect=("a note read with importlib.resources", "a template read next to __file__",
+                   "une donnée au nom accentué"), name="notes", version="1.1", wine=True,
+    ),
+    "script-assets": Shape(
+        "Little Game", {
+            # A folder of scripts: the assets and levels beside them ship, tests/ does not.
+            "game.py": "from pathlib import Path\n\nimport levels_reader\n\nHERE = Path(__file__).parent\n\n"
+            "if __name__ == '__main__':\n"
+            "    print((HERE / 'assets' / 'été.txt').read_text(encoding='utf-8').strip())\n"
+            "    print(levels_reader.first_level())\n",
+            "levels_reader.py": "import os\n\n\ndef first_level():\n"
+            "    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'levels')\n"
+            "    with open(os.path.join(folder, sorted(os.listdir(folder))[0]), encoding='utf-8') as f:\n"
+            "        return f.read().strip()\n",
+            "assets/été.txt": "an asset beside the scripts\n",
+            "levels/01.txt": "level one\n",
+            "tests/test_game.py": "def test_nothing():\n    pass\n",
+        }, expect=("an asset beside the scripts", "level one"), name="little-game", version="0.1.0", wine=True,
+    ),
+    "runs-own-py": Shape(
+        "runner", {
+            # The app starts one of its own .py files with sys.executable (as thonny starts its back end).
+            "pyproject.toml": SETUPTOOLS + '[project]\nname = "runner"\nversion = "2.1"\n'
+            '[project.scripts]\nrunner = "runner.cli:main"\n',
+            "runner/__init__.py": "",
+            "runner/backend.py": "import sys\n\nprint('backend', sys.argv[1:])\n",
+            "runner/cli.py": "import subprocess\nimport sys\nfrom pathlib import Path\n\n\ndef main():\n"
+            "    backend = Path(__file__).with_name('backend.py')\n"
+            "    done = subprocess.run([sys.executable, '-u', '-B', str(backend), 'ok'], capture_output=True, "
+            "text=True)\n"
+            "    print(done.stdout.strip(), done.returncode, done.stderr.strip()[-200:])\n",
+        }, expect=("backend ['ok'] 0",), name="runner", version="2.1", wine=True,
     ),
     "subprocess-python": Shape(
         "subapp", {

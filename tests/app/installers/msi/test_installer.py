@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +13,7 @@ from pathlib import Path
 import pefile
 import pytest
 from kit import msi as msi_kit
+from kit import sbom as sbom_kit
 from kit.testing import StageRecorder
 
 from kiln.engine.payload import boot_script
@@ -227,6 +230,31 @@ def test_cli_build_and_inspect(tmp_path: Path) -> None:
                      f"{msi_kit.FOLDER_NAME} (Start menu)", f"{msi_kit.FOLDER_NAME} (desktop)", "per-user",
                      f"files:        {len(msi_kit.files_below(installed))},", "signed:       no"):
         assert expected in text, text
+
+
+def test_the_install_folder_holds_the_sbom_of_its_files(tmp_path: Path) -> None:
+    msi_kit.write_app(tmp_path)
+    archive = msi_kit.fake_runtime_archive(tmp_path)
+    msi_kit.make_wheel(tmp_path / "wheels")
+    project = msi_kit.write_project(tmp_path, archive, wheelhouse=tmp_path / "wheels")
+    msi = msi_kit.built_msi(project, tmp_path / "cache")
+    installed = msi_kit.extract(msi, tmp_path / "x")  # msiextract; pymsi, another reader, agrees below
+    files = sbom_kit.read_tree(installed)
+    assert msi_kit.pymsi_files(msi)["sbom.cdx.json"] == files["sbom.cdx.json"]
+    report = json.loads((tmp_path / "dist" / "hello-report.json").read_text(encoding="utf-8"))
+    document = sbom_kit.check(msi.with_name(msi.name + ".cdx.json"), files["sbom.cdx.json"], files,
+                              ["runtime", "packages", "app", "kiln_boot.py"],
+                              report["dependencies"]["windows-x86_64"]["installed"])
+    refs = sbom_kit.by_ref(document)
+    assert refs["dist:kilnfixture"]["purl"] == "pkg:pypi/kilnfixture@1.0?file_name=kilnfixture-1.0-py3-none-any.whl"
+    runtime = refs["runtime"]
+    assert runtime["hashes"][0]["content"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert "runtime/python311._pth" in {c["name"] for c in runtime["components"]}  # the kind's file, the runtime's
+    launcher = refs["kiln-launcher"]  # the branded launcher: its own hash, made from the prebuilt one
+    assert [c["name"] for c in launcher["components"]] == ["hello.exe"]
+    template = pe_resources.launcher_template("console")  # the shipped one, or CI's fresh build of it
+    assert launcher["pedigree"]["ancestors"][0]["hashes"][0]["content"] == hashlib.sha256(
+        template.read_bytes()).hexdigest()
 
 
 def test_describe_refuses_other_files(tmp_path: Path) -> None:
