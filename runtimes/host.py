@@ -146,7 +146,7 @@ class HostRuntimeProvider:
             set_runpath(module, "$ORIGIN/../..")
         progress(0.8, "compiling the standard library")
         # The stdlib ships as bytecode only: smaller, and nothing to re-validate at start-up.
-        compile_tree(dest / "bin" / f"python{version}", stdlib, optimize=0, keep_sources=False, workers=TOOL_WORKERS)
+        compile_tree(dest / "bin" / f"python{version}", stdlib, optimize=0, keep=False, workers=TOOL_WORKERS)
 
 
 def needed_libraries(elf: Path) -> dict[str, Path]:

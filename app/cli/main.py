@@ -43,11 +43,26 @@ def _cmd_new(args: argparse.Namespace) -> int:
     if detection.guessed:  # the comments go on the saved values, so the file is saved again with them
         mark_guesses(project_file.document, detection.guessed)
         atomic_write_text(path, tomlkit.dumps(project_file.document))
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # one line per fact, however narrow the terminal
     console.print(f"[green]wrote[/] {path}")
     entry = project.entry.module or project.entry.script
-    console.print(f"  app: {project.app.name} {project.app.version}   entry: {entry} ({project.entry.kind})")
-    console.print(f"  dependencies: {', '.join(project.dependencies.requirements) or 'none'}")
+    if detection.lone_script:
+        entry = f"your script {detection.lone_script}"
+    console.print(f"  app: {escape(project.app.name)} {escape(project.app.version)}   entry: {escape(entry)} "
+                  f"({project.entry.kind})")
+    dependencies = ", ".join(project.dependencies.requirements)
+    if project.dependencies.requirements_file:
+        listed = ", ".join(detection.requirements_from_file) or "nothing yet"
+        dependencies += f"{'; ' if dependencies else ''}{project.dependencies.requirements_file}: {listed}"
+    console.print(f"  dependencies: {escape(dependencies or 'none')}")
+    if detection.extras:
+        console.print(f"  optional features of the project, not shipped: {escape(', '.join(detection.extras))} "
+                      "(to ship some, list them in \\[dependencies] extras)")
+    if detection.python_version:
+        console.print(f"  python: {project.python.version} (the app requires-python "
+                      f"{escape(detection.python_requires)})")
+    console.print(f"  installers: {', '.join(i.kind for i in project.installer)} (`kiln preflight` says which "
+                  "platforms' Python runtimes can be had)")
     if len(detection.entries) > 1:
         console.print("  entry points found (set \\[entry] to use another):")
         for candidate in detection.entries:
@@ -216,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(handler=_cmd_inspect)
 
     wizard = commands.add_parser("wizard", help="open the packaging wizard (also: kiln with no arguments)")
-    wizard.add_argument("project", type=Path, nargs="?")
+    wizard.add_argument("project", type=Path, nargs="?",
+                        help="a kiln.toml to open, or an app's folder to start a new project from")
     wizard.set_defaults(handler=_cmd_wizard)
 
     try:

@@ -130,7 +130,10 @@ def check(output_dir: Path, current: dict[str, str]) -> Unchanged | None:
             return None
         if info.st_size != entry["size"] or info.st_mtime_ns != entry["mtime_ns"]:
             return None
-        artifacts.append(Artifact(entry["kind"], path, entry["size"], entry["sha256"]))
+        sbom = output_dir / entry["sbom"] if entry.get("sbom") else None
+        if sbom is not None and not sbom.is_file():
+            return None
+        artifacts.append(Artifact(entry["kind"], path, entry["size"], entry["sha256"], sbom))
     report = output_dir / state["report"] if state.get("report") else None
     if not artifacts or (report is not None and not report.is_file()):
         return None
@@ -150,7 +153,8 @@ def record(output_dir: Path, before: dict[str, str], after: dict[str, str], arti
     state = {
         "inputs": after,
         "artifacts": [{"kind": a.kind, "name": a.path.name, "size": a.size, "sha256": a.sha256,
-                       "mtime_ns": a.path.stat().st_mtime_ns} for a in artifacts],
+                       "mtime_ns": a.path.stat().st_mtime_ns, "sbom": a.sbom.name if a.sbom else ""}
+                      for a in artifacts],
         "report": report.name if report is not None else "",
     }
     temp = path.with_name(f"{path.name}.{os.getpid()}")
@@ -172,7 +176,8 @@ def announce(reporter: Reporter, unchanged: Unchanged, platforms: dict[str, str]
     for artifact in unchanged.artifacts:
         reporter.emit(Event("artifact", f"{artifact.kind}: {artifact.path.name} (up to date)", stage=artifact.kind,
                             data={"kind": artifact.kind, "path": str(artifact.path), "size": artifact.size,
-                                  "sha256": artifact.sha256, "unchanged": True}))
+                                  "sha256": artifact.sha256, "unchanged": True,
+                                  "sbom": str(artifact.sbom) if artifact.sbom else ""}))
         installers.append({"kind": artifact.kind, "platform": platforms.get(artifact.kind, ""), "status": "ok",
                            "message": "up to date", "hint": "", "artifact": str(artifact.path)})
     data: dict[str, Any] = {"status": "ok", "up_to_date": True, "installers": installers, "log": str(build_log)}

@@ -32,6 +32,7 @@ from kiln import __version__
 from kiln.engine import dependencies as deps
 from kiln.engine.app_layer import remove_distribution
 from kiln.engine.payload import remove_unshipped
+from kiln.engine.sources import keep_for
 from kiln.model import pylock
 from kiln.model.project import DependenciesSection
 from kiln.runtimes.cache import INSTALLED
@@ -43,6 +44,8 @@ from kiln.support.locks import build_once
 from kiln.support.targets import Target
 
 FORMAT = 2
+COMPILED_FORMAT = 2
+"""The compiled copies' layout (compiled.json records which sources stay): part of each copy's variant."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,12 @@ class Bytecode:
     python: Path | None
     python_full_version: str
     optimize: int
-    keep_sources: bool
+    keep_sources: bool | str
+    """`[build] keep_sources`: True, False or "auto" (kiln.engine.sources decides per package, from the tree)."""
 
     def variant(self) -> str:
-        text = json.dumps([self.python_full_version, self.optimize, self.keep_sources, bytecode.script_digest()])
+        text = json.dumps([self.python_full_version, self.optimize, self.keep_sources, bytecode.script_digest(),
+                           COMPILED_FORMAT])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -154,16 +159,19 @@ def _compiled(entry: Path, how: Bytecode) -> bytecode.Compiled | None:
     def make(temp: Path) -> None:
         shutil.copytree(entry / "packages", temp / "packages", symlinks=True)
         remove_unshipped(temp / "packages")
-        done = bytecode.precompile_tree(how.python, temp / "packages", how.optimize, how.keep_sources)
-        (temp / "compiled.json").write_text(json.dumps({"pairs": done.pairs, "failed": done.failed}),
-                                            encoding="utf-8")
+        keep, reasons = keep_for(how.keep_sources, temp / "packages")
+        done = bytecode.precompile_tree(how.python, temp / "packages", how.optimize, keep)
+        (temp / "compiled.json").write_text(json.dumps({
+            "pairs": done.pairs, "failed": done.failed, "keep": bytecode.keep_to_json(keep), "reasons": reasons,
+        }), encoding="utf-8")
 
     try:
         build_once(final, complete, make)
         data = json.loads((final / "compiled.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None  # a read-only or broken cache: the build compiles in the bundle instead
-    return bytecode.Compiled([(a, b) for a, b in data["pairs"]], list(data["failed"]))
+    return bytecode.Compiled([(a, b) for a, b in data["pairs"]], list(data["failed"]),
+                             bytecode.keep_from_json(data["keep"]), dict(data["reasons"]))
 
 
 def _store(store: Path, key: str, packages: Path, result: deps.DepsResult) -> None:

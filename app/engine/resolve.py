@@ -213,13 +213,16 @@ class TargetResolution:
     reason: str = ""
     hint: str = ""
     developer_lock: str = ""
+    missing: list[str] = field(default_factory=list)
+    """The names that are not on the package index (the wizard marks their rows)."""
 
     def as_dict(self) -> dict[str, object]:
         return {"platform": self.platform, "ok": self.ok, "checked": self.checked,
                 "packages": [f"{p.name} {p.version}" for p in self.packages],
                 "sources": [{"name": p.name, "version": p.version, "source": p.source, "marker": p.marker}
                             for p in self.packages],
-                "developer_lock": self.developer_lock, "reason": self.reason, "hint": self.hint}
+                "developer_lock": self.developer_lock, "reason": self.reason, "hint": self.hint,
+                "missing": self.missing}
 
 
 def resolve_all(request: Request, platforms: Sequence[str], python_version: str, work_dir: Path,
@@ -239,7 +242,7 @@ def resolve_all(request: Request, platforms: Sequence[str], python_version: str,
             offline = e.reason == "offline"
             reason = "not checked (offline): the package index cannot be reached" if offline else e.message
             results.append(TargetResolution(platform, False, checked=not offline, reason=reason, hint=e.hint or "",
-                                            developer_lock=label))
+                                            developer_lock=label, missing=list(e.names)))
         except KilnError as e:
             results.append(TargetResolution(platform, False, reason=e.message, hint=e.hint or "",
                                             developer_lock=label))

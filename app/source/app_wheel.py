@@ -151,6 +151,17 @@ def read_app_metadata(wheel: Path) -> AppMetadata:
     )
 
 
+def wheel_top_levels(wheel: Path) -> frozenset[str]:
+    """The top-level packages and modules a wheel installs (not its .dist-info or .data folders)."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as e:
+        raise KilnError(f"cannot read the app's wheel {wheel.name}: {e}") from None
+    tops = {name.split("/", 1)[0] for name in names if name.strip("/")}
+    return frozenset(t for t in tops if not t.endswith((".dist-info", ".data")))
+
+
 def _name_of(address_list: str) -> str:
     """'Jane Doe <jane@example.org>, …' → 'Jane Doe' (the first name in an RFC 822 address list)."""
     first = address_list.split(",")[0].strip()

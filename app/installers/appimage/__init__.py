@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from kiln.installers.appimage.categories import MAIN_CATEGORIES
 from kiln.installers.appimage.options import AppImageOptions
 from kiln.kinds.spec import KindSpec, OptionSpec, Tool
-
-MAIN_CATEGORIES = ("AudioVideo", "Audio", "Video", "Development", "Education", "Game", "Graphics", "Network",
-                   "Office", "Science", "Settings", "System", "Utility")
 
 SPEC = KindSpec(
     kind="appimage",
@@ -17,8 +15,9 @@ SPEC = KindSpec(
     system="Linux",
     title="&AppImage: one file for Linux, downloaded and run as it is",
     wizard_options=(
-        OptionSpec("categories", "Ca&tegories:", "Menu categories (freedesktop.org), separated by ';', "
-                   f"e.g. {', '.join(MAIN_CATEGORIES)}.", placeholder="e.g. Utility; Development"),
+        OptionSpec("categories", "Ca&tegories:", "Menu categories (freedesktop.org), separated by ';': at least one "
+                   f"main category ({', '.join(MAIN_CATEGORIES)}), and additional ones with theirs, e.g. "
+                   "Office; WordProcessor or Utility; TextEditor.", placeholder="e.g. Utility; Development"),
         OptionSpec("terminal", "Open a te&rminal:", "Whether starting the app from a menu opens a terminal window. "
                    "Automatic: yes for console apps, no for GUI apps.",
                    choices=(("Automatic: console apps only", None), ("Yes", True), ("No", False))),
@@ -32,5 +31,5 @@ SPEC = KindSpec(
     ),
     run_here="kiln.installers.appimage.run_here:run_here",
     tools=(Tool("mksquashfs", "squashfs-tools"), Tool("unsquashfs", "squashfs-tools"), Tool("zsyncmake", "zsync")),
-    check_packages=("desktop-file-utils", "libglib2.0-bin", "libappimage1.0abi1", "7zip"),
+    check_packages=("desktop-file-utils", "libglib2.0-bin", "libappimage1.0abi1", "7zip", "appstream"),
 )

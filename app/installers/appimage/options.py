@@ -13,7 +13,8 @@ from kiln.support.targets import PlatformName
 class AppImageOptions(InstallerOptions):
     kind: Literal["appimage"] = "appimage"
     categories: list[str] = Field(default_factory=lambda: ["Utility"])
-    """freedesktop.org main categories for the menu entry, e.g. Utility, Development, Office."""
+    """freedesktop.org menu categories: at least one main category (Utility, Development, Office…), and additional
+    ones with a related main category (Office; WordProcessor, Utility; TextEditor)."""
     terminal: bool | None = None
     """Open a terminal when started from a menu. Empty: yes for console apps, no for GUI apps."""
     update_url: str = ""
@@ -50,7 +51,7 @@ class AppImageOptions(InstallerOptions):
     @field_validator("categories")
     @classmethod
     def _some_category(cls, value: list[str]) -> list[str]:
-        from kiln.installers.appimage.desktop_entry import normalize_categories
+        from kiln.installers.appimage.categories import normalize_categories
 
         if not value:
             raise ValueError("enter at least one menu category, e.g. Utility")

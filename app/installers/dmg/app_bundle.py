@@ -5,7 +5,7 @@ Layout (the staged bundle keeps its own layout, so kiln_boot.py works unchanged)
     <Title>.app/Contents/
       Info.plist                   written with plistlib (every string escaped by it)
       PkgInfo                      APPL???? (legacy, still read by some tools)
-      MacOS/<name>                 the launcher (0755): resources/launchers/macos, for the target's architecture
+      MacOS/<command>              the launcher (0755): resources/launchers/macos, for the target's architecture
       Resources/<name>.icns        the icon
       Resources/app-bundle/        runtime/, app/, packages/, kiln_boot.py
 
@@ -92,7 +92,7 @@ def info_plist(staged: StagedApp, minimum_macos: str, icon_file: str) -> dict[st
     plist: dict[str, Any] = {
         "CFBundleDevelopmentRegion": "en",
         "CFBundleDisplayName": title,
-        "CFBundleExecutable": app.name,
+        "CFBundleExecutable": staged.command,
         "CFBundleIconFile": icon_file,
         "CFBundleIdentifier": identifier,
         "CFBundleInfoDictionaryVersion": "6.0",
@@ -129,7 +129,7 @@ def make_app_bundle(staged: StagedApp, parent: Path, minimum_macos: str, icns: P
     icon_file = f"{staged.app.name}.icns"
     _write(contents / "Info.plist", plistlib.dumps(info_plist(staged, minimum_macos, icon_file), sort_keys=True))
     _write(contents / "PkgInfo", b"APPL????")
-    _write(contents / "MacOS" / staged.app.name, launcher_binary(staged.target.arch).read_bytes(), executable=True)
+    _write(contents / "MacOS" / staged.command, launcher_binary(staged.target.arch).read_bytes(), executable=True)
     _write(contents / "Resources" / icon_file, icns.read_bytes())
     resources = contents / "Resources" / BUNDLE_DIR
     warnings = copy_normalized(staged.bundle, resources)

@@ -187,14 +187,30 @@ def sign_app(app_dir: Path, identifier: str, identity: Identity | None, entitlem
             paths[item.relpath] = ap.PathSettings(
                 code_signature_flags=[HARDENED_RUNTIME],
                 entitlements_xml_file=entitlements if item.executable else None)
-    main_settings = ap.PathSettings(binary_identifier=identifier)
-    if identity is not None:
-        main_settings = ap.PathSettings(binary_identifier=identifier, code_signature_flags=[HARDENED_RUNTIME],
-                                        entitlements_xml_file=entitlements)
+    main_settings = _main_settings(ap, identifier, identity, entitlements)
     _sign(ap, app_dir, identity, timestamp, {"@main": main_settings, **paths}, exclude, f"signing {app_dir.name}")
     not_signable = tuple(f"{f.relpath} ({f.problem})" for f in files if f.problem)
     return SigningReport("Developer ID" if identity else "ad hoc", len(files) - kept - len(not_signable) + 1, kept,
                          not_signable, identity is not None and timestamp)
+
+
+def reseal_app(app_dir: Path, identifier: str, identity: Identity | None, entitlements: Path | None,
+               timestamp: bool) -> None:
+    """Sign the bundle again, its nested code left as `sign_app` signed it: the seal then covers a file added to the
+    signed app since (the SBOM, which names the nested code by the hashes of its signed bytes)."""
+    import apple_platform as ap
+
+    main = main_executable(app_dir).relative_to(app_dir).as_posix()
+    nested = [_glob_escape(f.relpath) for f in find_macho_files(app_dir) if f.relpath != main]
+    _sign(ap, app_dir, identity, timestamp, {"@main": _main_settings(ap, identifier, identity, entitlements)},
+          nested, f"sealing {app_dir.name}")
+
+
+def _main_settings(ap: Any, identifier: str, identity: Identity | None, entitlements: Path | None) -> Any:
+    if identity is None:
+        return ap.PathSettings(binary_identifier=identifier)
+    return ap.PathSettings(binary_identifier=identifier, code_signature_flags=[HARDENED_RUNTIME],
+                           entitlements_xml_file=entitlements)
 
 
 def sign_dmg(dmg: Path, identifier: str, identity: Identity, timestamp: bool) -> None:

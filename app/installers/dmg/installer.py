@@ -10,7 +10,6 @@ are normalised.
 
 from __future__ import annotations
 
-import os
 import plistlib
 import shutil
 import subprocess
@@ -19,7 +18,13 @@ from typing import ClassVar
 from xml.parsers.expat import ExpatError
 
 from kiln.installers.dmg import reader as dmg_reader
-from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, bundle_identifier, make_app_bundle
+from kiln.installers.dmg.app_bundle import (
+    BUNDLE_DIR,
+    app_folder_name,
+    bundle_identifier,
+    launcher_binary,
+    make_app_bundle,
+)
 from kiln.installers.dmg.apple_network import TIMESTAMP_SERVICE, unreachable
 from kiln.installers.dmg.code_listing import list_code
 from kiln.installers.dmg.codesign import (
@@ -27,6 +32,7 @@ from kiln.installers.dmg.codesign import (
     check_app,
     entitlements_file,
     find_macho_files,
+    reseal_app,
     sign_app,
     sign_dmg,
     signing_identity,
@@ -40,12 +46,14 @@ from kiln.installers.dmg.options import DmgOptions
 from kiln.installers.dmg.seven_zip import find_seven_zip, listing_entries
 from kiln.installers.dmg.thin import thin_files
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
+from kiln.kinds.sbom import FILE_NAME as SBOM_NAME
+from kiln.kinds.sbom import BundleSbom, kiln_part, layout_under
+from kiln.support.epoch import build_epoch
 from kiln.support.errors import KilnError
 from kiln.support.icons import load_icon, write_icns
 from kiln.support.sizes import human_size
 from kiln.support.tools import run
 
-FIXED_EPOCH = 946684800  # 2000-01-01 00:00 UTC: the date on every file when SOURCE_DATE_EPOCH is not set
 _BUNDLE_SHARE = 0.1  # of the stage: icon and .app bundle (a copy of the staged files)
 _SIGNED_SHARE = 0.25  # ... and thinning and signing; make_dmg reports up to _DMG_SHARE, the rest signs the DMG
 _DMG_SHARE = 0.95
@@ -73,7 +81,7 @@ class DmgInstaller(Installer[DmgOptions]):
                               "(set app.identifier, e.g. org.example.myapp: macOS keys settings and permissions by it)")
         if staged.entry.kind == "console":
             ctx.reporter.log("console app: macOS opens no terminal for .app bundles; run "
-                             f"'{app_folder_name(staged.app.title)}/Contents/MacOS/{staged.app.name}' from Terminal")
+                             f"'{app_folder_name(staged.app.title)}/Contents/MacOS/{staged.command}' from Terminal")
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
         icon = load_icon(staged.icon_source)
         for warning in icon.warnings:
@@ -101,6 +109,9 @@ class DmgInstaller(Installer[DmgOptions]):
         self._thin(ctx, app_dir)
         ctx.check_cancelled()
         self._sign(ctx, app_dir, identifier, identity, timestamp)
+        if ctx.sbom is not None:  # the nested code is signed: its final bytes go into the SBOM, the seal covers it
+            _place_sbom(ctx.sbom, staged, app_dir, self.target.arch)
+            self._sign(ctx, app_dir, identifier, identity, timestamp, reseal=True)
         layout = layout_for(app_folder_name(staged.app.title), self.options.applications_link)
         write_finder_files(volume, self.volume_name(staged), layout, icns, build_epoch())
         ctx.check_cancelled()
@@ -146,27 +157,44 @@ class DmgInstaller(Installer[DmgOptions]):
                               f"Macs this DMG is for: {listed}{more}")
 
     def _sign(self, ctx: BuildContext, app_dir: Path, identifier: str, identity: Identity | None,
-              timestamp: bool) -> None:
-        """Sign the app (ad hoc, or with the Developer ID certificate), then read every signature back."""
+              timestamp: bool, *, reseal: bool = False) -> None:
+        """Sign the app (ad hoc, or with the Developer ID certificate), then read every signature back; with
+        `reseal`, only the bundle again (a file was added to the signed app)."""
         signing = self.options.signing
         entitlements = entitlements_file(signing, ctx.base_dir, ctx.work_dir) if identity else None
-        signed = sign_app(app_dir, identifier, identity, entitlements, timestamp)
-        for entry in signed.not_signable:
-            ctx.reporter.warn(f"{entry} looks like Mach-O code Kiln cannot sign; it is sealed as data, not signed")
+        if reseal:
+            reseal_app(app_dir, identifier, identity, entitlements, timestamp)
+        else:
+            signed = sign_app(app_dir, identifier, identity, entitlements, timestamp)
+            for entry in signed.not_signable:
+                ctx.reporter.warn(f"{entry} looks like Mach-O code Kiln cannot sign; it is sealed as data, not signed")
         problems = check_app(app_dir, identity)
         if problems:
             raise KilnError(f"the signed app does not check out: {'; '.join(problems[:_PROBLEMS_SHOWN])}",
                             hint="this is a bug in Kiln or its signing library; please report it with the build log")
+        if reseal:
+            return
         kept = f", {signed.kept} kept their own valid signatures" if signed.kept else ""
         stamp = ", timestamped" if signed.timestamped else ""
         ctx.reporter.log(f"signed {app_dir.name} ({signed.mode}{stamp}): {signed.signed} Mach-O files{kept}, "
                          "every file sealed")
 
 
-def build_epoch() -> int:
-    """$SOURCE_DATE_EPOCH when set (reproducible-builds convention), else FIXED_EPOCH: never the build time."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return int(value) if value.isascii() and value.isdigit() else FIXED_EPOCH
+def _place_sbom(sbom: BundleSbom, staged: StagedApp, app_dir: Path, arch: str) -> None:
+    """`<Title>.app/Contents/Resources/sbom.cdx.json`: the bundle below Resources/ (signed, with HFS+ names), and the
+    launcher in MacOS/. The launcher is signed last, as the bundle's main executable, with a signature that seals
+    this document: its final bytes cannot be in it, so the document names the prebuilt launcher it is made from."""
+    contents = f"{app_dir.name}/Contents"
+    executable = f"MacOS/{staged.app.name}"
+    prebuilt = launcher_binary(arch)
+    launcher = kiln_part("kiln-launcher", "Kiln launcher",
+                         f"{contents}/{executable}: starts the bundled Python on kiln_boot.py",
+                         made_from=(prebuilt.name, sbom.sha256(prebuilt)),
+                         notes="signed as the app's main executable after this document was written: its signature "
+                               "seals this document, so its bytes are the prebuilt launcher's and that signature")
+    sbom.place(app_dir / "Contents" / "Resources" / BUNDLE_DIR, layout_under(f"{contents}/Resources/{BUNDLE_DIR}"),
+               app_dir / "Contents" / "Resources" / SBOM_NAME, extra=[launcher],
+               paths="the disk image's volume: drag the .app anywhere, the paths below it stay")
 
 
 def describe(path: Path) -> str:

@@ -34,7 +34,7 @@ BASE: dict[str, dict[str, Any]] = {
 SECTIONS: dict[str, list[str]] = {
     "app": ["name", "display_name", "version", "identifier", "publisher", "description", "license", "homepage"],
     "entry": ["module", "script", "kind"],
-    "source": ["root", "kind", "include", "exclude", "allow_links_outside"],
+    "source": ["root", "kind", "include", "exclude", "allow_links_outside", "folders"],
     "dependencies": ["requirements", "requirements_file", "index_url", "find_links", "no_index"],
     "python": ["version", "source"],
     "icon": ["path"],

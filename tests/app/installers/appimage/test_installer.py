@@ -20,9 +20,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import tomlkit
+from kit import sbom as sbom_kit
 from kit.appimage import PY
 from kit.appimage import cat as _cat
 from kit.appimage import clean_env as _env
@@ -65,13 +67,20 @@ def test_artifact_name_and_required_tools(tmp_path: Path) -> None:
     assert AppImageInstaller(AppImageOptions()).required_tools() == ["mksquashfs"]
 
 
-def test_a_new_project_lists_appimage_and_portable(tmp_path: Path) -> None:
+def test_a_new_project_lists_appimage_and_the_other_kinds(tmp_path: Path) -> None:
     folder = tmp_path / "hello"
     copy_example("hello", tmp_path, project=False)
     result = kiln("new", folder, cwd=tmp_path, env={"PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     written = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
-    assert [table["kind"] for table in written["installer"]] == ["appimage", "portable"]
+    assert [table["kind"] for table in written["installer"]] == ["appimage", "portable", "msi", "dmg"]
+
+
+def test_the_menu_entry_runs_the_apps_command(tmp_path: Path) -> None:
+    staged = _tiny_staged(tmp_path)
+    staged.command = "tiny-cli"  # the project's own script name (kiln.source.command)
+    entry = AppImageInstaller(AppImageOptions()).desktop_entry(staged)
+    assert entry.exec_argv == ("tiny-cli",) and entry.icon == "tiny"
 
 
 def test_terminal_follows_the_entry_kind_unless_set(tmp_path: Path) -> None:
@@ -96,7 +105,9 @@ def test_tiny_layout_modes_and_icons(tiny: Path) -> None:
     assert set(_listing(tiny)) == {
         "", ".DirIcon", "AppRun", "org.example.tiny.desktop", "tiny.png", "app", "app/data.txt", "usr", "usr/app",
         "usr/kiln_boot.py", "usr/packages", "usr/runtime", "usr/runtime/bin", f"usr/runtime/bin/python{PY}",
-        "usr/share", "usr/share/icons", "usr/share/icons/hicolor",
+        "usr/share", "usr/share/icons", "usr/share/icons/hicolor", "usr/share/applications",
+        "usr/share/applications/org.example.tiny.desktop", "usr/share/metainfo",
+        "usr/share/metainfo/org.example.tiny.metainfo.xml",
         *icons, *(str(Path(i).parent) for i in icons), *(str(Path(i).parent.parent) for i in icons),
     }  # no portable launcher (usr/tiny): it is not part of the AppImage
     # The app's files are the layer appended to the cached base, at the top; the bundle reaches them via usr/app.
@@ -480,6 +491,62 @@ def test_qt_hello_offscreen(qt_hello: Path, tmp_path: Path, mode: str, request: 
     desktop.write_bytes(_cat(qt_hello, "qt-hello.desktop"))
     assert "Terminal=false" in desktop.read_text(encoding="utf-8").splitlines()
     assert _run([_tool("desktop-file-validate"), desktop]).returncode == 0
+
+
+def _extract(image: Path, dest: Path) -> dict[str, bytes]:
+    """Every file of the payload, read out by unsquashfs: path in the AppImage -> bytes."""
+    subprocess.run([_tool("unsquashfs"), "-q", "-d", str(dest), "-o", str(elf_end_offset(image)), str(image)],
+                   check=True, capture_output=True)
+    return sbom_kit.read_tree(dest)
+
+
+BUNDLE_IN_APPDIR = ["usr/runtime", "usr/packages", "usr/kiln_boot.py", "app"]
+
+
+@pytest.mark.slow
+def test_hello_sbom_names_every_file_it_ships(hello: Path, tmp_path: Path) -> None:
+    files = _extract(hello, tmp_path / "root")
+    report = json.loads((hello.parent / "hello-report.json").read_text(encoding="utf-8"))
+    document = sbom_kit.check(hello.with_name(hello.name + ".cdx.json"), files["sbom.cdx.json"], files,
+                              BUNDLE_IN_APPDIR, report["dependencies"]["linux-x86_64"]["installed"])
+    refs = sbom_kit.by_ref(document)
+    assert {refs[f"dist:{name}"]["name"] for name in ("rich", "markdown-it-py", "mdurl", "pygments")}
+    assert refs["runtime"]["version"] == report["runtimes"]["linux-x86_64"]["full_version"]
+    runtime = hello.read_bytes()[: elf_end_offset(hello)]  # Kiln's runtime: the start of the file, not the payload
+    assert refs["kiln-appimage-runtime"]["hashes"][0]["content"] == hashlib.sha256(runtime).hexdigest()
+    assert refs["kiln-appimage-runtime"]["pedigree"]["ancestors"][0]["hashes"][0]["content"] == hashlib.sha256(
+        runtime_path().read_bytes()).hexdigest()
+    assert sbom_kit.listed_files(document)["AppRun"] == hashlib.sha256(files["AppRun"]).hexdigest()
+    assert report["artifacts"][0]["sbom"] == str(hello.with_name(hello.name + ".cdx.json"))
+
+
+@pytest.mark.slow
+def test_hello_metainfo_validates_and_agrees_with_the_desktop_entry(hello: Path, tmp_path: Path) -> None:
+    metainfo = tmp_path / "org.example.hello.metainfo.xml"
+    metainfo.write_bytes(_cat(hello, "usr/share/metainfo/org.example.hello.metainfo.xml"))
+    result = _run([_tool("appstreamcli"), "validate", "--no-net", metainfo])
+    assert result.returncode == 0, result.stdout + result.stderr
+    root = ElementTree.parse(metainfo).getroot()
+    desktop = _cat(hello, "usr/share/applications/org.example.hello.desktop").decode("utf-8")
+    assert desktop == _cat(hello, "org.example.hello.desktop").decode("utf-8")
+    assert root.findtext("name") == _glib_string(desktop, "Name") == one_line(HOSTILE_TITLE)
+    assert root.findtext("summary") == _glib_string(desktop, "Comment") == one_line(HOSTILE_DESCRIPTION)
+    assert root.findtext("launchable") == "org.example.hello.desktop"
+    assert root.find("releases/release").attrib["version"] == "1.0.0"
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.slow
+def test_qt_hello_sbom_lists_the_qt_libraries_kept(qt_hello: Path, tmp_path: Path) -> None:
+    files = _extract(qt_hello, tmp_path / "root")
+    document = sbom_kit.check(qt_hello.with_name(qt_hello.name + ".cdx.json"), files["sbom.cdx.json"], files,
+                              BUNDLE_IN_APPDIR)
+    shipped = {m.group(1) for name in files if (m := re.search(r"/lib(Qt6\w+)\.so[.\d]*$", name))}
+    assert {"Qt6Core", "Qt6Gui", "Qt6Widgets"} <= shipped
+    listed = {c["name"]: c for c in sbom_kit.all_components(document) if c.get("bom-ref", "").count("#")}
+    assert set(listed) == shipped  # one component per Qt library in the image, none for those pruning dropped
+    core = listed["Qt6Core"]
+    assert core["bom-ref"].startswith("dist:pyside6-essentials#") and core["cpe"].startswith("cpe:2.3:a:qt:qt:")
 
 
 @pytest.fixture(autouse=True)

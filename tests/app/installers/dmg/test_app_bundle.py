@@ -117,6 +117,16 @@ def test_minimum_macos_comes_from_the_project_option() -> None:
     assert project.installer[0].kind == "dmg" and project.installer[0].minimum_macos == "10.15"
 
 
+def test_the_executable_is_the_apps_command(tmp_path: Path) -> None:
+    staged = fake_staged(tmp_path, AppSection(name="Pygments"))
+    staged.command = "pygmentize"  # the project's own script name (kiln.source.command)
+    parent = tmp_path / "volume"
+    parent.mkdir()
+    app_dir, _ = make_app_bundle(staged, parent, "11.0", icns(tmp_path))
+    assert plistlib.loads((app_dir / "Contents" / "Info.plist").read_bytes())["CFBundleExecutable"] == "pygmentize"
+    assert [p.name for p in (app_dir / "Contents" / "MacOS").iterdir()] == ["pygmentize"]
+
+
 # --- the bundle on disk ------------------------------------------------------------------------------------------
 
 

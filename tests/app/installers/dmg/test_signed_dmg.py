@@ -18,6 +18,7 @@ from typing import Any
 import lief
 import pytest
 import tomlkit
+from kit import sbom as sbom_kit
 from kit.macos import COMMON_NAME, P12_PASSWORD, Certificate, macos_runtime_archive, recompute_signatures
 from kit.projects import write_project
 from kit.runner import KilnRun, kiln
@@ -139,6 +140,11 @@ def test_markupsafe_dmg_is_signed_ad_hoc_and_sealed(tmp_path: Path, cache: Path)
             assert recomputed.flags & 0x2 and not recomputed.cms  # ad hoc
     logs = messages(built, "log")
     assert any(m.startswith("signed web.app (ad hoc): ") and "every file sealed" in m for m in logs), logs
+    # The SBOM names the signed bytes of every Mach-O file (written after signing them), and the seal covers it.
+    files = sbom_kit.read_tree(app.parent)
+    resources = f"{app.name}/Contents/Resources"
+    sbom_kit.check(dmg.with_name(dmg.name + ".cdx.json"), files[f"{resources}/sbom.cdx.json"], files,
+                   [f"{resources}/app-bundle"])
     readers_agree(dmg, tmp_path)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import tomlkit
 from kit import msi as msi_kit
+from kit import sbom as sbom_kit
 from kit.testing import require_tools
 from kit.wine import wine_env
 
@@ -96,6 +97,10 @@ def test_build_reports_the_real_runtime(msis: dict[str, Any]) -> None:
     assert runtime["full_version"] == "3.11.9"
     assert "python.org embeddable CPython" in runtime["source"] and pin.sha256 in runtime["source"]
     assert "signed by the Python Software Foundation" in runtime["source"]
+    sbom = sbom_kit.validate(msis["1.0"].with_name(msis["1.0"].name + ".cdx.json").read_bytes())
+    cpython = sbom_kit.by_ref(sbom)["runtime"]  # where it came from: the sdist kiln.lock pins, by its sha256
+    assert cpython["version"] == "3.11.9" and cpython["hashes"] == [{"alg": "SHA-256", "content": pin.sha256}]
+    assert ("kiln:runtime-archive", pin.file) in [(p["name"], p["value"]) for p in cpython["properties"]]
 
 
 def test_install_run_upgrade_uninstall(msis: dict[str, Any], prefix: dict[str, str], tmp_path: Path) -> None:
@@ -104,6 +109,13 @@ def test_install_run_upgrade_uninstall(msis: dict[str, Any], prefix: dict[str, s
     (installed,) = [p for p in programs(env).iterdir()]
     exe = installed / "hello.exe"
     assert (installed / "runtime" / "python311.dll").is_file() and (installed / "runtime" / "python311.zip").is_file()
+    # What Windows Installer put in the install folder is what the SBOM installed with it says, hash for hash.
+    files = sbom_kit.read_tree(installed)
+    report = json.loads(Path(next(e["data"]["report"] for e in msis["events"] if e["kind"] == "done"))
+                        .read_text(encoding="utf-8"))
+    sbom_kit.check(msis["1.0"].with_name(msis["1.0"].name + ".cdx.json"), files["sbom.cdx.json"], files,
+                   ["runtime", "packages", "app", "kiln_boot.py"],
+                   report["dependencies"]["windows-x86_64"]["installed"])
 
     # Output on a pipe: the data file's text, the dependency's version, arguments; the app's exit code.
     result = wine(env, exe, "ünï", "--exit", "3", capture_output=True, stdin=subprocess.DEVNULL)
