@@ -261,7 +261,7 @@ def as_runtime(cached: CachedRuntime, target: Target, source: str, reused: bool)
     pruned = cached.pruned_bytes
     notes = (f"pruned {pruned / 1e6:.1f} MB of tests, IDLE, Tk and headers",) if pruned else ()
     return Runtime(root=cached.python_root, target=target, version=cached.minor, full_version=cached.full_version,
-                   source=source, reused=reused, notes=notes)
+                   source=source, reused=reused, notes=notes, archive=cached.filename, archive_sha256=cached.sha256)
 
 
 class ArchiveRuntimeProvider:

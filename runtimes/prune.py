@@ -10,6 +10,9 @@ from pathlib import Path
 UNNEEDED_STDLIB = (
     "test", "idlelib", "turtledemo", "ensurepip", "lib2to3", "pydoc_data", "venv", "__phello__", "config-*",
 )
+# The test suites of stdlib packages, listed one by one because a blanket "*/test" could hit a real module
+# (2.5 MB for 3.11: unittest's own tests alone are 1.4 MB).
+NESTED_TESTS = ("unittest/test", "ctypes/test", "distutils/tests", "sqlite3/test", "tkinter/test")
 
 # Every piece of Tcl/Tk in a runtime, relative to its root: python-build-standalone's Linux/macOS layout
 # (lib/…), its Windows layout (Lib/, DLLs/, tcl/) and the host runtime's (same as Linux).
@@ -31,12 +34,13 @@ def _remove(entry: Path) -> None:
 
 
 def prune_stdlib(stdlib: Path) -> list[str]:
-    """Remove UNNEEDED_STDLIB entries and every __pycache__ below `stdlib`; returns what was removed."""
+    """Remove UNNEEDED_STDLIB and NESTED_TESTS entries and every __pycache__ below `stdlib`; returns what was
+    removed."""
     removed = []
-    for pattern in UNNEEDED_STDLIB:
+    for pattern in (*UNNEEDED_STDLIB, *NESTED_TESTS):
         for entry in stdlib.glob(pattern):
             _remove(entry)
-            removed.append(entry.name)
+            removed.append(entry.relative_to(stdlib).as_posix())
     for cache in list(stdlib.rglob("__pycache__")):
         shutil.rmtree(cache, ignore_errors=True)
     return sorted(removed)

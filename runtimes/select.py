@@ -70,16 +70,17 @@ def provider_for(
     *,
     host_platforms: tuple[str, ...] = ("linux-x86_64",),
     index_args: list[str] | None = None,
-    lock_file: Path | None = None,
+    lock_dir: Path | None = None,
 ) -> RuntimeProvider:
     """The provider for `source`: "download", "host", "auto", "embed", or a path to a runtime archive.
 
     `host` is the provider of the runtime Kiln itself runs on (the build engine passes it). Without one,
     "auto" downloads for every target and "host" is an error. A relative archive path is taken from `base_dir`
-    (the project file's folder). `index_args` (pip's index options from [dependencies]) and `lock_file`
-    (kiln.lock, where the embeddable runtime is pinned) serve "embed", and "auto" for Windows.
+    (the project file's folder). `index_args` (pip's index options from [dependencies]) and `lock_dir`
+    (the folder of Kiln's lock files, where the embeddable runtime is pinned) serve "embed", and "auto" for
+    Windows.
     """
-    embed = EmbedRuntimeProvider(index_args, lock_file)
+    embed = EmbedRuntimeProvider(index_args, lock_dir)
     value = source.strip()
     if value == "download":
         return DownloadedRuntimeProvider()

@@ -116,6 +116,11 @@ def test_wheel_installs_only_kiln_with_prebuilt_launchers(kiln_source: Path, kil
     assert {"launcher-console.exe", "launcher-gui.exe"} <= set(listed)
     for name, digest in listed.items():
         assert hashlib.sha256(package[f"{launchers}/windows/{name}"]).hexdigest() == digest, name
+    mac_sums = package[f"{launchers}/macos/SHA256SUMS"].decode().split("\n")
+    mac_listed = {line.split()[1]: line.split()[0] for line in mac_sums if line.strip()}
+    assert set(mac_listed) == {"launcher-arm64", "launcher-x86_64", "launcher-universal"}
+    for name, digest in mac_listed.items():
+        assert hashlib.sha256(package[f"{launchers}/macos/{name}"]).hexdigest() == digest, name
     runtime = package[f"{launchers}/appimage/runtime-x86_64"]
     assert runtime[:4] == b"\x7fELF"
     runtime_sum = package[f"{launchers}/appimage/runtime-x86_64.sha256"].decode().split()
@@ -126,7 +131,7 @@ def test_wheel_installs_only_kiln_with_prebuilt_launchers(kiln_source: Path, kil
     # Not their sources, build scripts (build.py, make_*.py, reproducible.py) or build records; the boot code every
     # bundle gets (resources/boot/) does ship.
     names = [PurePosixPath(m) for m in package]
-    assert [m for m in names if m.suffix in (".c", ".h", ".buildinfo")] == []
+    assert [m for m in names if m.suffix in (".c", ".h", ".tbd", ".buildinfo")] == []
     resource_modules = sorted(str(m) for m in names if m.suffix == ".py" and m.parts[1] == "resources")
     boot = sorted(f"kiln/resources/boot/{p.name}" for p in (kiln_source / "resources" / "boot").glob("*.py"))
     assert boot and resource_modules == ["kiln/resources/__init__.py", *boot]

@@ -35,22 +35,24 @@ def glibc_floor(runtime: Mapping[str, object]) -> tuple[int, int] | None:
     return None
 
 
-def linux_note(runtime: Mapping[str, object]) -> str:
-    """A sentence or two for the Build page: where the AppImage runs, where it does not, and how to widen that."""
+def linux_note(runtime: Mapping[str, object]) -> tuple[str, str]:
+    """A sentence or two for the Build page: where the AppImage runs, where it does not, and how to widen that; and
+    the technical side (the glibc versions) for its Details."""
     floor = glibc_floor(runtime)
     if floor is None:
-        return ""
+        return "", ""
     runs = [names for version, names in _SYSTEMS if version >= floor]
     older = [names for version, names in _SYSTEMS if version < floor]
-    text = (f"Runs on Linux systems from about {runs[0] if runs else 'the newest ones'} on "
-            f"(it needs glibc {floor[0]}.{floor[1]} or newer)")
+    text = f"The AppImage runs on Linux systems from about {runs[0] if runs else 'the newest ones'} on"
+    details = (f"The bundled Python needs the C library glibc {floor[0]}.{floor[1]} or newer on the user's system "
+               f"(glibc is part of every Linux system, newer on newer systems).")
     if older:
         text += f"; not on older ones such as {older[-1]}."
         if runtime.get("source") != "download":
             text += (" To reach them, choose \u201cDownload a standalone Python\u201d as the runtime source on the "
-                     "Dependencies page: "
-                     f"it needs only glibc {DOWNLOADED_FLOOR[0]}.{DOWNLOADED_FLOOR[1]}, though some dependencies "
-                     "may ask for more.")
+                     "Dependencies page, though some dependencies may ask for newer systems.")
+            details += (f" A downloaded standalone Python needs only glibc {DOWNLOADED_FLOOR[0]}."
+                        f"{DOWNLOADED_FLOOR[1]}.")
     else:
         text += "."
-    return text
+    return text, details

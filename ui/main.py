@@ -10,7 +10,8 @@ from pathlib import Path
 
 
 def run_wizard(project_path: Path | None) -> int:
-    """Show the wizard (opening `project_path` if given) and run until it closes; the process exit code."""
+    """Show the wizard and run until it closes; the process exit code. `project_path` is a project file to open, or
+    an app's folder: the Start page then has it as the new project's folder (Next reads it)."""
     from PySide6.QtWidgets import QApplication
 
     from kiln.ui.wizard import KilnWizard
@@ -19,7 +20,9 @@ def run_wizard(project_path: Path | None) -> int:
     application.setApplicationName("Kiln")
     application.setOrganizationName("Kiln")
     wizard = KilnWizard()
-    if project_path is not None:
+    if project_path is not None and Path(project_path).is_dir():
+        wizard.start_page.offer_folder(Path(project_path))
+    elif project_path is not None:
         wizard.open_path(Path(project_path))
     wizard.show()
     return int(application.exec())

@@ -1,8 +1,10 @@
-"""Applying a page's values to the project without bloating the user's file, and moving relative paths on Save As."""
+"""Applying a page's values to the project without bloating the user's file; paths relative to the project file
+(made so on Save, moved on Save As)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -59,6 +61,7 @@ def merge_options(table: dict[str, Any], defaults: dict[str, Any], options: dict
 
 
 _PATH_FIELDS = (
+    ("app", "license_file"),
     ("source", "root"),
     ("icon", "path"),
     ("build", "output_dir"),
@@ -77,15 +80,39 @@ def rebase_paths(project: Project, old_dir: Path, new_dir: Path) -> Project:
             return value
         return Path(os.path.relpath(old_dir / value, new_dir)).as_posix()
 
+    return _map_paths(project, moved, keep_root=True)
+
+
+def inside(value: str, base_dir: Path) -> str:
+    """An absolute path inside `base_dir` as the relative path a project file holds (the folder can then move or be
+    shared); other values as they are."""
+    path = Path(value).expanduser() if value else None
+    if path is None or not path.is_absolute():
+        return value
+    try:
+        relative = path.resolve().relative_to(base_dir.resolve())
+    except ValueError:
+        return value  # outside the project's folder: only an absolute path finds it again
+    return relative.as_posix() or "."
+
+
+def relative_paths(project: Project, base_dir: Path) -> Project:
+    """The project with every absolute path inside `base_dir` made relative to it (what Save writes)."""
+    changed = _map_paths(project, lambda value: inside(value, base_dir), keep_root=False)
+    return project if changed.to_data() == project.to_data() else changed
+
+
+def _map_paths(project: Project, moved: Callable[[str], str], keep_root: bool) -> Project:
     data = project.to_data()
-    # The source folder moves even when it was the default '.': the code stays where it is. (An unset output
-    # folder stays the default: dist/ next to the project file.)
-    data.setdefault("source", {}).setdefault("root", project.source.root)
+    if keep_root:
+        # The source folder moves even when it was the default '.': the code stays where it is. (An unset output
+        # folder stays the default: dist/ next to the project file.)
+        data.setdefault("source", {}).setdefault("root", project.source.root)
     for section, key in _PATH_FIELDS:
         if key in data.get(section, {}):
             data[section][key] = moved(data[section][key])
     python = data.get("python", {})
-    if python.get("source", "auto") not in _PYTHON_SOURCES:
+    if python.get("source", "auto") not in _PYTHON_SOURCES | {"embed", "archive"}:
         python["source"] = moved(python["source"])
     for table in data.get("installer", []):
         for key in ("signing_certificate", "signing_key"):

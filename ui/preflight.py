@@ -1,5 +1,6 @@
 """The Build page's pre-flight: which installers will get no Python runtime (`kiln preflight`, in a child process:
-it may ask the network), and a button that adds a runtime archive to Kiln's cache (`kiln runtimes add`)."""
+it may ask the network), in plain words (the commands and addresses under Details), and a button that adds a runtime
+archive to Kiln's cache (`kiln runtimes add`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,23 @@ from PySide6.QtCore import QProcess, QProcessEnvironment, Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiln.model.project import Project
+from kiln.ui.plain_words import SYSTEMS, plain, sentence
 from kiln.ui.resolve_runner import ResolveRunner
-from kiln.ui.widgets import describe
+from kiln.ui.results_list import kind_title
+from kiln.ui.widgets import DetailsBox, describe
+
+
+def _issue_words(issue: dict[str, Any], version: str) -> str:
+    """An installer that will get no Python, in plain words, with what to do (the engine's words go to Details)."""
+    system = SYSTEMS.get(str(issue["platform"]), str(issue["platform"]))
+    title = kind_title(str(issue["kind"]))
+    message = str(issue.get("message") or "")
+    if "cannot be downloaded" in message:
+        offline = " (no connection to the internet)" if "(no connection" in plain(message) else ""
+        return (f"The {title} for {system} cannot be built yet: it needs Python {version} for {system}, and Kiln has "
+                f"none here and cannot download one{offline}. Choose a Python file for {system} that you have, or "
+                "build on a computer that reaches the internet.")
+    return f"The {title} for {system} cannot be built yet: {sentence(plain(message))}"
 
 
 def preflight_argv(project_file: Path, base_dir: Path) -> list[str]:
@@ -36,17 +52,20 @@ class RuntimePreflight(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setAccessibleName("Runtimes missing")
-        self.choose = QPushButton("Choose a runtime &archive…")
-        describe(self.choose, "Choose a runtime archive", "Add a python-build-standalone archive (or python.org's "
-                 "embeddable zip for Windows) to Kiln's cache, so the build needs no download.")
+        self.choose = QPushButton("Choose a Python &file…")
+        describe(self.choose, "Choose a Python runtime file", "Give Kiln a Python runtime archive you have (a "
+                 "standalone Python's install_only archive, or python.org's embeddable zip for Windows): it is kept "
+                 "in Kiln's cache, and the build needs no download.")
         self.choose.setAutoDefault(False)
         self.choose.clicked.connect(self.choose_archive)
+        self.details = DetailsBox()
         row = QHBoxLayout()
         row.addWidget(self.message, 1)
         row.addWidget(self.choose, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
+        layout.addWidget(self.details)
         self.runner = ResolveRunner(self)  # runs a command in a child process and reads its JSON lines
         self.runner.finished.connect(self._checked)
         self.issues: list[dict[str, Any]] = []
@@ -71,12 +90,14 @@ class RuntimePreflight(QWidget):
         if not self.issues:
             self.hide()
             return
-        lines = [f"{i['kind']} ({i['platform']}) will get no Python runtime: {i['message']}\n"
-                 f"What to do: {i['hint']}" for i in self.issues]
-        self.message.setText("\n".join(lines))
+        version = self._project.python.version if self._project else ""
+        self.message.setText("\n".join(_issue_words(i, version) for i in self.issues))
+        self.details.set_details("\n\n".join(f"{i['kind']} ({i['platform']}): {i['message']}\nFix: {i['hint']}"
+                                             for i in self.issues))
         self.show()
 
     def choose_archive(self) -> None:
+        """Ask for a runtime archive and add it to Kiln's cache (`kiln runtimes add`, a child process)."""
         if not self.issues or self._project is None:
             return
         platform = str(self.issues[0]["platform"])

@@ -1,19 +1,28 @@
-"""The Dependencies page's background check: `kiln resolve` in a child process (pip's resolver never runs in the
-wizard's process), one result per target platform."""
+"""The Dependencies page's background check: `kiln resolve` in a child process (uv never runs in the wizard's
+process), one result per target platform."""
 
 from __future__ import annotations
 
 import json
 import sys
 import tempfile
+from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
 
-def resolve_argv(requirements: list[str], platforms: list[str], python: str, index: list[str]) -> list[str]:
+def resolve_argv(requirements: list[str], platforms: list[str], python: str, index: list[str], *,
+                 lock: str = "none", folders: Sequence[Path] = (), extras: Sequence[str] = (),
+                 lock_dir: Path | None = None) -> list[str]:
+    """`kiln resolve` for the page: `lock` and `folders` find the developer's lock, `lock_dir` holds Kiln's."""
     argv = [sys.executable, "-P", "-m", "kiln", "resolve", "--events", "jsonl", "--python", python]
     for platform in platforms:
         argv += ["--platform", platform]
+    argv += ["--lock", lock, *(a for f in folders for a in ("--folder", str(f))),
+             *(a for e in extras for a in ("--extra", e))]
+    if lock_dir is not None:
+        argv += ["--lock-dir", str(lock_dir)]
     return [*argv, *index, "--", *requirements]
 
 

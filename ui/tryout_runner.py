@@ -1,10 +1,12 @@
-"""The Entry page's two runs, as child processes: the app as it ships (`kiln try`), and a dev run from the sources.
+"""The Entry page's two runs, as child processes: the app as it ships (`kiln try`), and a dev run from the sources
+(`kiln try --from-sources`).
 
 "As it ships": the engine (`python -P -m kiln try --events jsonl FILE`, a child process like the build) stages
 the bundle the installers wrap (the same runtime, dependencies and boot; cached) and names the command in its
-`done` event; this object then starts that command and shows what the app prints. "From sources": the entry
-point run by the Python that runs Kiln, with the source folder on the import path (quick, but with Kiln's own
-packages instead of the shipped ones).
+`done` event; this object then starts that command and shows what the app prints. When nothing changed since the
+last try, the check is made here, on a worker thread, and the app starts at once (no engine to start on a busy
+machine). "From sources": the entry point run from the source folder with the app's requirements, in a virtual
+environment the engine makes once and keeps (kiln.engine.devenv).
 """
 
 from __future__ import annotations
@@ -14,19 +16,40 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
+from kiln.engine.engine import default_cache_dir
+from kiln.engine.tryout import TryBundle, reusable
 from kiln.model.events import Event
+from kiln.model.project_file import load_project
 from kiln.ui.engine_process import EngineProcess
+from kiln.ui.plain_words import say
+from kiln.ui.worker import run_in_background
 
 
-def try_argv(project: Path, args: list[str]) -> list[str]:
-    """The engine's command that prepares the shipped bundle (the app's args are only echoed back in `argv`)."""
-    return [sys.executable, "-P", "-m", "kiln", "try", "--events", "jsonl", str(project.resolve()), "--", *args]
+def try_argv(project: Path, args: list[str], from_sources: bool = False) -> list[str]:
+    """The engine's command that prepares the shipped bundle, or the sources' environment (the app's args are only
+    echoed back in `argv`)."""
+    mode = ["--from-sources"] if from_sources else []
+    return [sys.executable, "-P", "-m", "kiln", "try", *mode, "--events", "jsonl", str(project.resolve()), "--",
+            *args]
+
+
+def _reusable(project: Path) -> tuple[TryBundle, str] | None:
+    """The last try's bundle and the app's name when nothing changed (asked on a worker thread; any doubt: None, and
+    the engine decides)."""
+    try:
+        project_file = load_project(project)
+        bundle = reusable(project_file, default_cache_dir())
+    except Exception:  # an unreadable project: the engine says what is wrong with it, in its words
+        return None
+    return (bundle, project_file.project.app.name) if bundle is not None else None
 
 
 class TryRunner(QObject):
-    """One run at a time; `output(text)` as the app (or the preparation) prints, `ended(summary)` once."""
+    """One run at a time; `output(text)` as the app (or the preparation) prints, `details(text)` for what went wrong
+    in technical terms, and `ended(summary)` once."""
 
     output = Signal(str)
+    details = Signal(str)
     ended = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -36,32 +59,58 @@ class TryRunner(QObject):
         self.engine.finished.connect(self._prepared)
         self.process: QProcess | None = None
         self._ready: dict[str, object] = {}
+        self._from_sources = False
+        self._checking: tuple[Path, list[str]] | None = None
 
     def running(self) -> bool:
-        return self.engine.is_running() or (
+        return self._checking is not None or self.engine.is_running() or (
             self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning)
 
     # --- as it ships ---------------------------------------------------------------------------------------------
     def run_shipped(self, project: Path, args: list[str]) -> None:
-        self._ready = {}
-        self.engine.start(project, try_argv(project, args))
+        self._ready, self._from_sources = {}, False
+        request = (project, args)
+        self._checking = request
+        run_in_background(self, lambda: _reusable(project), lambda found: self._checked(request, found),
+                          lambda _e: self._checked(request, None))
 
+    def _checked(self, request: tuple[Path, list[str]], found: tuple[TryBundle, str] | None) -> None:
+        if self._checking is not request:
+            return  # stopped meanwhile
+        self._checking = None
+        project, args = request
+        if found is None:
+            self.engine.start(project, try_argv(project, args))
+            return
+        bundle, name = found
+        self.output.emit("▶ the app as it ships (unchanged since the last try: reused)\n")
+        self._start(bundle.argv(args), None, bundle.env(name, base={}), clean=False)
+
+    # --- from sources --------------------------------------------------------------------------------------------
+    def run_sources(self, project: Path, args: list[str]) -> None:
+        self._ready, self._from_sources = {}, True
+        self.engine.start(project, try_argv(project, args, from_sources=True))
+
+    # --- the engine's preparation --------------------------------------------------------------------------------
     def _engine_events(self, events: list[Event]) -> None:
-        lines = []
+        lines, details = [], []
         for event in events:
             if event.kind == "done":
                 self._ready = dict(event.data)
             elif event.kind == "stage-start":
                 lines.append(f"… {event.message}")
-            elif event.kind == "warning":
-                lines.append(f"warning: {event.message}")
+            elif event.kind == "warning":  # about the installers (e.g. which Linux versions the bundle reaches)
+                details.append(f"warning: {event.message}")
             elif event.kind == "error":
-                hint = event.data.get("hint")
+                said = say(event.message, str(event.data.get("hint") or ""))
                 problems = [f"  {p}" for p in event.data.get("problems") or []]
-                lines += [f"Cannot prepare the app: {event.message}", *problems] + ([f"What to do: {hint}"]
-                                                                                    if hint else [])
+                lines += [f"Cannot prepare the app: {said.text}", *problems]
+                lines += [f"What to do: {said.todo}"] if said.todo else []
+                details += [said.details] if said.details else []
         if lines:
             self.output.emit("\n".join(lines) + "\n")
+        if details:
+            self.details.emit("\n\n".join(details))
 
     def _prepared(self, status: str, _report: str) -> None:
         argv = self._ready.get("argv")
@@ -69,14 +118,17 @@ class TryRunner(QObject):
             self.ended.emit("— not run: the app could not be prepared (see above) —"
                             if status != "cancelled" else "— stopped —")
             return
-        reused = " (unchanged since the last try: reused)" if self._ready.get("reused") else ""
-        self.output.emit(f"▶ the app as it ships{reused}\n")
+        reused = self._ready.get("reused")
+        if self._from_sources:
+            python = self._ready.get("python", "")
+            kept = " (its requirements unchanged: reused)" if reused else ""
+            self.output.emit(f"▶ from sources, with Python {python} and the app's requirements{kept}\n")
+        else:
+            self.output.emit(f"▶ the app as it ships{' (unchanged since the last try: reused)' if reused else ''}\n")
         extra = self._ready.get("env")
-        self._start([str(a) for a in argv], None, dict(extra) if isinstance(extra, dict) else {}, clean=False)
-
-    # --- from sources --------------------------------------------------------------------------------------------
-    def run_sources(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
-        self._start(argv, cwd, env, clean=True)
+        cwd = self._ready.get("cwd")
+        self._start([str(a) for a in argv], Path(str(cwd)) if cwd else None,
+                    dict(extra) if isinstance(extra, dict) else {}, clean=False)
 
     # --- the app's process ---------------------------------------------------------------------------------------
     def _start(self, argv: list[str], cwd: Path | None, env: dict[str, str], clean: bool) -> None:
@@ -116,6 +168,9 @@ class TryRunner(QObject):
 
     def stop(self) -> bool:
         """Stop the preparation or kill the app (never waits on the GUI thread); True when something ran."""
+        if self._checking is not None:
+            self._checking = None
+            return True
         if self.engine.is_running():
             self.engine.cancel()
             return True

@@ -16,8 +16,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
+
+from kiln.ui.model_edit import inside
 
 ERROR_TEXT = QColor("#a4262c")
 ERROR_BASE = QColor("#fde7e9")
@@ -69,8 +73,12 @@ class PathField(QWidget):
         placeholder: str,
         choose: Callable[[QWidget, str], str],
         parent: QWidget | None = None,
+        base: Callable[[], Path] | None = None,
     ) -> None:
+        """`base`: the project file's folder, when the field holds a path of the project (a chosen file inside it
+        is shown and saved relative to it)."""
         super().__init__(parent)
+        self._base = base
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(placeholder)
         self.edit.setClearButtonEnabled(True)
@@ -87,7 +95,12 @@ class PathField(QWidget):
         self.setFocusProxy(self.edit)
 
     def _browse(self) -> None:
-        chosen = self._choose(self, self.edit.text())
+        current = self.edit.text()
+        if self._base is not None and current:
+            current = str(self._base() / current)
+        chosen = self._choose(self, current)
+        if chosen and self._base is not None:
+            chosen = inside(chosen, self._base())
         if chosen:
             self.edit.setText(chosen)
             self.edit.editingFinished.emit()
@@ -175,3 +188,44 @@ def mark(widget: QWidget, problem: str | None) -> None:
     palette.setColor(QPalette.ColorRole.Button, ERROR_BASE)
     widget.setPalette(palette)
     widget.setToolTip(f"{problem}\n\n{getattr(widget, '_kiln_tip', '')}".strip())
+
+
+class DetailsBox(QWidget):
+    """A "Details" disclosure: technical text (addresses, commands, error numbers) kept out of the sentence above it,
+    one click away; hidden altogether when there is none."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.toggle = QToolButton()
+        self.toggle.setText("Details")
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setAutoRaise(True)
+        describe(self.toggle, "Details", "Show the technical details (for a bug report, or a developer).")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setAccessibleName("Technical details")
+        self.text.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.text)
+        self.toggle.toggled.connect(self._toggled)
+        self.hide()
+
+    def set_details(self, text: str) -> None:
+        self.text.setText(text)
+        self.setVisible(bool(text))
+        if not text:
+            self.toggle.setChecked(False)
+
+    def details(self) -> str:
+        return str(self.text.text())
+
+    def _toggled(self, shown: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.text.setVisible(shown)

@@ -16,7 +16,7 @@ from kiln.source.detect import Detection
 from kiln.support.errors import KilnError, Problem, ProjectInvalid
 from kiln.ui.field_map import describe, page_for
 from kiln.ui.lenient_open import SetAside, open_leniently
-from kiln.ui.model_edit import rebase_paths
+from kiln.ui.model_edit import rebase_paths, relative_paths
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.application import ApplicationPage
 from kiln.ui.pages.base import KilnPage
@@ -54,7 +54,8 @@ class KilnWizard(QWizard):
         self.entry_page = EntryPage(self)
         self.build_page = BuildPage(self)
         self.dependencies_page = DependenciesPage(self)
-        for page in (self.start_page, ApplicationPage(self), self.entry_page, self.dependencies_page, IconPage(self),
+        self.icon_page = IconPage(self)
+        for page in (self.start_page, ApplicationPage(self), self.entry_page, self.dependencies_page, self.icon_page,
                      InstallersPage(self), self.build_page):
             self.setPage(page.page_id, page)
             self.pages[page.page_id] = page
@@ -105,12 +106,24 @@ class KilnWizard(QWizard):
             page.show_project(project)
         self.update_title()
 
+    def show_project_everywhere(self) -> None:
+        """After a change made outside the pages' fields (a fix from the Build page): every page shows the project
+        as it is now (the Build page keeps its results)."""
+        if self.project is None:
+            return
+        for page_id, page in self.pages.items():
+            if page_id != PageId.BUILD:
+                page.show_project(self.project)
+        self.build_page.refresh_summary()
+        self.update_title()
+
     def start_new(self, folder: Path, detection: Detection) -> None:
         """A new project from an app folder; saved as kiln.toml in that folder unless the user says otherwise."""
         self.source_key = ("new", str(folder))
         self._folder = folder
         self.set_project(detection.project(), folder / "kiln.toml", None, saved=False)
         self.entry_page.use_detection(folder, detection)
+        self.icon_page.use_detection(folder, detection)
         self.dependencies_page.set_requires_python(folder.resolve(), detection.python_requires)
 
     def open_file(self, path: Path) -> list[Problem]:
@@ -223,7 +236,8 @@ class KilnWizard(QWizard):
 
     def _write(self, path: Path) -> bool:
         assert self.project is not None
-        project = rebase_paths(self.project, self.base_dir, path.parent)
+        # Paths chosen inside the project's folder are saved relative to the file, then moved for a Save As.
+        project = rebase_paths(relative_paths(self.project, self.base_dir), self.base_dir, path.parent)
         try:
             if self.file is None:
                 self.file = new_project_file(path, project, header=NEW_FILE_HEADER)

@@ -43,11 +43,26 @@ def _cmd_new(args: argparse.Namespace) -> int:
     if detection.guessed:  # the comments go on the saved values, so the file is saved again with them
         mark_guesses(project_file.document, detection.guessed)
         atomic_write_text(path, tomlkit.dumps(project_file.document))
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # one line per fact, however narrow the terminal
     console.print(f"[green]wrote[/] {path}")
     entry = project.entry.module or project.entry.script
-    console.print(f"  app: {project.app.name} {project.app.version}   entry: {entry} ({project.entry.kind})")
-    console.print(f"  dependencies: {', '.join(project.dependencies.requirements) or 'none'}")
+    if detection.lone_script:
+        entry = f"your script {detection.lone_script}"
+    console.print(f"  app: {escape(project.app.name)} {escape(project.app.version)}   entry: {escape(entry)} "
+                  f"({project.entry.kind})")
+    dependencies = ", ".join(project.dependencies.requirements)
+    if project.dependencies.requirements_file:
+        listed = ", ".join(detection.requirements_from_file) or "nothing yet"
+        dependencies += f"{'; ' if dependencies else ''}{project.dependencies.requirements_file}: {listed}"
+    console.print(f"  dependencies: {escape(dependencies or 'none')}")
+    if detection.extras:
+        console.print(f"  optional features of the project, not shipped: {escape(', '.join(detection.extras))} "
+                      "(to ship some, list them in \\[dependencies] extras)")
+    if detection.python_version:
+        console.print(f"  python: {project.python.version} (the app requires-python "
+                      f"{escape(detection.python_requires)})")
+    console.print(f"  installers: {', '.join(i.kind for i in project.installer)} (`kiln preflight` says which "
+                  "platforms' Python runtimes can be had)")
     if len(detection.entries) > 1:
         console.print("  entry points found (set \\[entry] to use another):")
         for candidate in detection.entries:
@@ -84,6 +99,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for issue in project_runtime_issues(project_file):  # pre-flight: installers that will get no runtime
         Console(highlight=False, stderr=True).print(f"[yellow]warning:[/] {_escape(str(issue))}\n  hint: "
                                                     f"{_escape(issue.hint)}")
+    from kiln.engine.dependencies import check_dependencies
+    from kiln.engine.engine import default_cache_dir
+
+    unchecked: list[str] = []
+    if getattr(args, "resolve", True):  # each platform resolved: names not on the package index are problems
+        problems, unchecked = check_dependencies(project_file, getattr(args, "cache_dir", None) or default_cache_dir())
+    for line in unchecked:
+        Console(highlight=False, stderr=True).print(f"[yellow]warning:[/] {_escape(line)}")
+    if problems:
+        raise ProjectInvalid(str(args.project), problems)
     Console(highlight=False).print(f"[green]ok[/] {args.project}: no problems found")
     return 0
 
@@ -110,11 +135,13 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     import tempfile
 
     from rich.console import Console
+    from rich.markup import escape
 
     from kiln.engine.dependencies import lock_project
     from kiln.engine.engine import default_cache_dir
-    from kiln.model.lockfile import lock_path
+    from kiln.engine.lock_convert import finish
     from kiln.model.project_file import load_project
+    from kiln.model.pylock import lock_file
     from kiln.source.app_wheel import builds_wheel
     from kiln.support.targets import TARGETS
 
@@ -122,20 +149,20 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     project = project_file.project
     targets = [TARGETS[name] for name in dict.fromkeys(i.platform for i in project.active_installers())]
     cache_dir = args.cache_dir or default_cache_dir()
-    path = lock_path(project_file.path)
+    lock_dir = project_file.path.parent
+    console = Console(highlight=False)
     with tempfile.TemporaryDirectory(prefix="kiln-lock-") as work:
         root = project_file.base_dir / project.source.root
-        lock = lock_project(project.dependencies, project_file.base_dir, targets, project.python.version, path,
-                            cache_dir / "wheels", Path(work), upgrade=args.upgrade,
-                            app_folder=root if builds_wheel(project.source, root) else None)
-    console = Console(highlight=False)
-    if lock is None:
-        console.print("no dependencies: nothing to lock")
-        return 0
+        lock_project(project.dependencies, project_file.base_dir, targets, project.python.version, lock_dir,
+                     cache_dir, Path(work), upgrade=args.upgrade, source_root=root,
+                     build_app=builds_wheel(project.source, root),
+                     log=lambda line: console.print(escape(line), soft_wrap=True))
     for target in targets:
-        packages = lock.packages(target.name)
-        console.print(f"{target.name}: {', '.join(f'{p.name} {p.version}' for p in packages) or 'nothing'}")
-    console.print(f"[green]wrote[/] {path}")
+        if lock_file(lock_dir, target.name).is_file():
+            console.print(f"[green]wrote[/] {escape(str(lock_file(lock_dir, target.name)))}", soft_wrap=True)
+    converted = finish(lock_dir, [t.name for t in targets])
+    if converted:
+        console.print(f"[yellow]note:[/] {escape(converted)}", soft_wrap=True)
     return 0
 
 
@@ -175,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a project file and report every problem")
     check.add_argument("project", type=Path)
+    check.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
+    check.add_argument("--no-resolve", dest="resolve", action="store_false",
+                       help="do not resolve the requirements for each platform (no package index is asked)")
     check.set_defaults(handler=_cmd_check)
 
     build = commands.add_parser("build", help="build the project's installers")
@@ -185,9 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
     build.set_defaults(handler=_cmd_build)
 
-    lock = commands.add_parser("lock", help="resolve dependencies for every installer's platform into kiln.lock")
+    lock = commands.add_parser("lock", help="resolve the dependencies of every installer's platform into "
+                               "pylock.<platform>.toml files (PEP 751)")
     lock.add_argument("project", type=Path)
-    lock.add_argument("--upgrade", action="store_true", help="ignore the current lock and cached wheels")
+    lock.add_argument("--upgrade", action="store_true", help="resolve again, ignoring Kiln's current locks (the "
+                      "developer's lock still holds)")
     lock.add_argument("--cache-dir", type=Path, help="Kiln's cache folder (default: the user cache dir)")
     lock.set_defaults(handler=_cmd_lock)
 
@@ -199,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(handler=_cmd_inspect)
 
     wizard = commands.add_parser("wizard", help="open the packaging wizard (also: kiln with no arguments)")
-    wizard.add_argument("project", type=Path, nargs="?")
+    wizard.add_argument("project", type=Path, nargs="?",
+                        help="a kiln.toml to open, or an app's folder to start a new project from")
     wizard.set_defaults(handler=_cmd_wizard)
 
     try:

@@ -79,6 +79,8 @@ class RichRenderer:
             self.console.print(f"[green]✓[/] {escape(event.stage or '')}  {event.data.get('seconds', 0):.1f} s")
         elif event.kind == "warning":
             self.console.print(f"[yellow]warning:[/] {escape(event.message)}")
+        elif event.kind == "log" and event.data.get("note"):  # shown, e.g. where the versions came from
+            self.console.print(f"  {escape(event.message)}")
         elif event.kind == "artifact":
             self._artifacts.append(event)
         elif event.kind == "error":

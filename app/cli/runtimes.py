@@ -16,7 +16,7 @@ from rich.table import Table
 from kiln.runtimes import catalog
 from kiln.runtimes.archive import install_archive
 from kiln.runtimes.base import ProgressCallback
-from kiln.runtimes.cache import cache_root, clean, list_cached, rebuild_roots, wheels_root
+from kiln.runtimes.cache import cache_root, clean, list_cached, rebuild_roots, uv_cache_root, wheels_root
 from kiln.runtimes.downloaded import build_choice, fetch
 from kiln.support.errors import KilnError
 from kiln.support.sizes import tree_size
@@ -54,7 +54,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[Any]) -> None:
     group.add_argument("--runtimes", action="store_const", const="runtimes", dest="what")
     group.add_argument("--wheels", action="store_const", const="wheels", dest="what")
     group.add_argument("--rebuilds", action="store_const", const="rebuilds", dest="what",
-                       help="installed dependency trees and compressed bases (they only make rebuilds faster)")
+                       help="installed dependency trees, compressed bases and the app's build environments (they only "
+                       "make rebuilds faster)")
     group.add_argument("--all", action="store_const", const="all", dest="what")
     p.set_defaults(what="all")
 
@@ -175,18 +176,25 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
     for column in ("target", "wheels", "size"):
         table.add_column(column)
     for folder in sorted(p for p in wheels.iterdir() if p.is_dir()) if wheels.is_dir() else []:
-        table.add_row(folder.name, str(len(list(folder.glob("*.whl")))), _mb(tree_size(folder)))
+        table.add_row(folder.name, str(len(list(folder.rglob("*.whl")))), _mb(tree_size(folder)))
+    if uv_cache_root(root).is_dir():
+        table.add_row("uv's cache (resolutions)", "", _mb(tree_size(uv_cache_root(root))))
     console.print(table)
     table = Table(title="Kept for rebuilds (remade by any build when missing)")
     for column in ("what", "entries", "size"):
         table.add_column(column)
-    installed, bases = rebuild_roots(root)
+    installed, bases, build_envs = rebuild_roots(root)
     entries = [p for p in installed.iterdir() if p.is_dir() and not p.name.startswith(".")] \
         if installed.is_dir() else []
-    table.add_row("installed dependencies (one per kiln.lock and target)", str(len(entries)), _mb(tree_size(installed)))
+    table.add_row("installed dependencies (one per lock and target)", str(len(entries)), _mb(tree_size(installed)))
     for kind in sorted(p for p in bases.iterdir() if p.is_dir()) if bases.is_dir() else []:
         count = sum(1 for p in kind.iterdir() if p.is_dir() and not p.name.startswith("."))
         table.add_row(f"compressed bases for {kind.name}", str(count), _mb(tree_size(kind)))
+    envs = [p for p in build_envs.iterdir() if p.is_dir() and not p.name.startswith(".")] \
+        if build_envs.is_dir() else []
+    if envs:
+        table.add_row("the app's build environments (one per [build-system])", str(len(envs)),
+                      _mb(tree_size(build_envs)))
     console.print(table)
     return 0
 
@@ -206,8 +214,9 @@ def cmd_cache_clean(args: argparse.Namespace) -> int:
     what = args.what
     freed = clean(_root(args), runtimes=what in ("runtimes", "all"), wheels=what in ("wheels", "all"),
                   rebuilds=what in ("rebuilds", "all"))
-    label = {"runtimes": "runtimes", "wheels": "wheels", "rebuilds": "installed dependencies and compressed bases",
-             "all": "runtimes, wheels, installed dependencies and compressed bases"}[what]
+    rebuilds = "installed dependencies, compressed bases and build environments"
+    label = {"runtimes": "runtimes", "wheels": "wheels", "rebuilds": rebuilds,
+             "all": f"runtimes, wheels, {rebuilds}"}[what]
     _console().print(f"removed cached {label}: {_mb(freed)} freed")
     report_leftovers(_console(), _root(args))  # kiln.support.sweep: what killed builds left behind
     return 0

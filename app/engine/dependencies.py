@@ -1,71 +1,100 @@
-"""Dependencies for a target platform: pip installs wheels for the target (not the host) into the bundle."""
+"""Dependencies for a target platform: resolved for that platform (kiln.engine.resolve), locked, installed by pip.
+
+A build with a current lock of Kiln's (`pylock.<platform>.toml`, its inputs unchanged) installs exactly its files;
+otherwise the dependencies are resolved for the target with the developer's lock as constraints and the lock is
+written. pip installs the exact, hash-checked files with `--no-deps` (the resolution is done: pip evaluates markers
+for the machine it runs on, so it must not resolve a foreign platform again).
+"""
 
 from __future__ import annotations
 
-import json
-import shutil
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from kiln.model import lockfile
+from kiln.engine import resolve, wheelhouse
+from kiln.engine.lock_convert import legacy_pins
+from kiln.model import developer_lock, pylock
 from kiln.model.project import DependenciesSection
-from kiln.source.app_wheel import build_app_wheel, read_app_metadata, require_wheel_serves
-from kiln.support.errors import KilnError, ToolFailed
+from kiln.model.project_file import ProjectFile
+from kiln.source.app_wheel import AppMetadata, read_app_metadata
+from kiln.support.atomic import atomic_write_text
+from kiln.support.errors import KilnError, Problem
+from kiln.support.hashing import file_sha256
 from kiln.support.locks import entry_lock
 from kiln.support.pip import pip_argv
 from kiln.support.sweep import temp_prefix
 from kiln.support.targets import Target
 from kiln.support.tools import run
 
+target_args = wheelhouse.target_args
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One distribution in the bundle, as the build report lists it."""
+
+    name: str
+    version: str
+    wheel: str
+    """The wheel's file name."""
+    sha256: str
+    """The wheel's sha256 (for a wheel Kiln built from an sdist: of that wheel)."""
+    built: bool = False
+    """The app's own wheel, built from the project folder by the build (never locked)."""
+    source: str = "resolved"
+    """Where the version came from: developer-lock, kiln-lock, resolved (now), or app (the app's own wheel)."""
+    marker: str = ""
+    """The environment marker that selected the package for this platform, if one did."""
+    url: str = ""
+    """Where the file came from (for a wheel built from an sdist: the sdist's URL)."""
+
 
 @dataclass
 class DepsResult:
-    installed: list[lockfile.LockedPackage] = field(default_factory=list)
+    installed: list[Installed] = field(default_factory=list)
     reused_wheels: bool = False
-    """True when every wheel came from Kiln's wheel cache (no index was asked)."""
+    """True when every wheel came from Kiln's wheel cache (nothing was downloaded)."""
     locked: bool = False
-    """True when exactly the lock file's wheels were installed (hash-checked)."""
+    """True when exactly Kiln's current lock was installed (nothing resolved)."""
+    developer_lock: str = ""
+    """The developer's lock whose versions ship (its file name), if any."""
+    notes: list[str] = field(default_factory=list)
+    """What the build should say: where the versions came from, a lock converted."""
 
 
 def read_requirements(section: DependenciesSection, base_dir: Path) -> list[str]:
-    """The project's requirement strings plus those of its requirements file, validated."""
+    """The project's requirement strings plus those of its requirements file, validated.
+
+    Hashes and line continuations (as pip-compile writes them) are read; other pip options are refused."""
     requirements = list(section.requirements)
     if section.requirements_file:
         path = base_dir / section.requirements_file
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as e:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
             raise KilnError(
-                f"dependencies.requirements_file: cannot read {path} ({e.strerror})",
+                f"dependencies.requirements_file: cannot read {path} ({reason})",
                 hint="fix the path or remove the setting",
             ) from None
-        for number, raw in enumerate(lines, start=1):
-            line = raw.split(" #", 1)[0].strip()
-            if not line or line.startswith("#"):
-                continue
+        for line in developer_lock.logical_lines(text):
             if line.startswith("-"):
                 raise KilnError(
-                    f"{path}:{number}: pip options ({line.split()[0]}) are not read from requirements files",
+                    f"{path}: pip options ({line.split()[0]}) are not read from requirements files",
                     hint="put index settings in [dependencies] (index_url, find_links, no_index)",
                 )
             try:
                 Requirement(line)
             except InvalidRequirement as e:
-                raise KilnError(f"{path}:{number}: '{line}' is not a valid requirement: {e}") from None
+                raise KilnError(f"{path}: '{line}' is not a valid requirement: {e}") from None
             requirements.append(line)
     return requirements
-
-
-def target_args(target: Target, python_version: str) -> list[str]:
-    """pip options that select wheels for the target interpreter instead of the one running pip."""
-    args = ["--python-version", python_version, "--implementation", "cp", "--only-binary=:all:"]
-    for tag in target.pip_platform_tags():
-        args += ["--platform", tag]
-    return args
 
 
 def index_args(section: DependenciesSection, base_dir: Path) -> list[str]:
@@ -80,15 +109,23 @@ def index_args(section: DependenciesSection, base_dir: Path) -> list[str]:
     return args
 
 
-def pip_install_argv(
-    requirements: list[str], dest: Path, target: Target, python_version: str, extra: list[str], report: Path
-) -> list[str]:
-    """The pip command line that installs `requirements` for `target` into `dest` (pure: tested by equality)."""
-    return [
-        *pip_argv(), "install", "--disable-pip-version-check", "--no-input", "--no-compile",
-        "--no-warn-script-location", "--target", str(dest), "--report", str(report),
-        *target_args(target, python_version), *extra, "--", *requirements,
-    ]
+def find_developer_lock(section: DependenciesSection, base_dir: Path, source_root: Path | None,
+                        cache_dir: Path) -> developer_lock.DeveloperLock | None:
+    """The developer's lock the project's `[dependencies] lock` names or Kiln finds in the app's folder."""
+    folders = [f for f in (source_root, base_dir) if f is not None]
+    requirements_file = base_dir / section.requirements_file if section.requirements_file else None
+    return developer_lock.find(section.lock, base_dir, folders, requirements_file, section.extras, cache_dir)
+
+
+def inputs_digest(section: DependenciesSection, requirements: list[str], app: AppMetadata | None,
+                  developer: developer_lock.DeveloperLock | None, python_version: str) -> str:
+    """What a lock depends on; the app's own requirements count (a lock made before it gained one is stale)."""
+    extra = [section.index_url, *section.find_links, str(section.no_index)]
+    if section.extras:
+        extra.append(f"extras={','.join(sorted(section.extras))}")
+    if developer is not None:
+        extra.append(f"developer-lock={developer.kind}:{developer.sha256}")
+    return pylock.inputs_digest([*requirements, *(app.requires_dist if app else ())], python_version, extra)
 
 
 def install(
@@ -97,179 +134,159 @@ def install(
     target: Target,
     python_version: str,
     dest: Path,
-    wheel_cache: Path,
-    lock_file: Path | None = None,
+    cache_dir: Path,
+    lock_dir: Path | None = None,
     upgrade: bool = False,
     app_wheel: Path | None = None,
+    source_root: Path | None = None,
 ) -> DepsResult:
-    """Install the project's dependencies for `target` into `dest`, following and updating the lock file.
+    """Install the project's dependencies for `target` into `dest`, following and updating Kiln's lock.
 
-    `app_wheel` is the app's own wheel (built from the project folder): it is installed too, its own
-    requirements are resolved with the others, and the lock records it (marked `built`: never pinned, since
-    it changes with the app's code).
-
-    Wheels are kept in `wheel_cache` (one folder per target and Python version). A build first tries the cache
-    alone, without asking any index; only when that cannot satisfy the requirements does pip download.
-    With a current lock file, exactly the locked wheels are installed, checked by sha256 (--require-hashes);
-    without one (or with `upgrade`), pip resolves afresh and the lock is rewritten for this platform.
+    `lock_dir` is the folder of Kiln's lock files (the project file's; None: no lock is read or written).
+    `app_wheel` is the app's own wheel: installed too, its Requires-Dist (with [dependencies] extras) resolved with
+    the rest. Wheels are kept in Kiln's cache (one folder per target and Python version).
     """
     requirements = read_requirements(section, base_dir)
     dest.mkdir(parents=True, exist_ok=True)
     app = read_app_metadata(app_wheel) if app_wheel is not None else None
     if not requirements and app is None:
         return DepsResult(reused_wheels=True)
-    wheelhouse = wheel_cache / f"{target.name}-py{python_version}"
-    wheelhouse.mkdir(parents=True, exist_ok=True)
-    # The app's own requirements count as inputs: a lock made before the app gained a dependency is stale.
-    inputs = lockfile.inputs_digest(
-        [*requirements, *(app.requires_dist if app else ())], python_version,
-        [section.index_url, *section.find_links, str(section.no_index)],
-    )
-    lock = lockfile.read_lock(lock_file) if lock_file else None
-    current = lock is not None and lock.is_current(python_version, inputs)
-    # pip's report and the locked requirements go to a private folder: never into the bundle that ships.
+    developer = find_developer_lock(section, base_dir, source_root, cache_dir)
+    inputs = inputs_digest(section, requirements, app, developer, python_version)
+    lock_path = pylock.lock_file(lock_dir, target.name) if lock_dir is not None else None
+    lock = pylock.read(lock_path) if lock_path is not None else None
     with tempfile.TemporaryDirectory(prefix=temp_prefix("kiln-pip-")) as scratch_name:
         scratch = Path(scratch_name)
-        report = scratch / "pip-report.json"
-        pip = _Pip(section, base_dir, target, python_version, dest, wheelhouse, report)
-        # A platform the lock does not list yet (an installer added since) is resolved and added to it.
-        if lock is not None and current and not upgrade and lock.platforms.get(target.name):
-            locked, reused, installed = True, True, []
-            if any(not p.built for p in lock.packages(target.name)):
-                reused = pip.install([], lockfile.locked_install_args(lock, target.name, scratch), cache_first=True)
-                installed = _read_report(report)
-            if app_wheel is not None:
-                installed = sorted([*installed, *pip.install_app(app_wheel, scratch / "app-report.json")],
-                                   key=lambda d: d.name.lower())
+        if lock is not None and lock.is_current(python_version, inputs) and not upgrade:
+            packages = [replace(p, source="kiln-lock") if p.source == "resolved" else p for p in lock.packages]
+            locked, carried = True, False
         else:
-            app_requirement = [str(app_wheel)] if app_wheel is not None else []
-            try:
-                reused = pip.install([*requirements, *app_requirement], [], cache_first=not upgrade)
-            finally:
-                if app_wheel is not None:  # pip download copies a local wheel: the cache is for index wheels
-                    (wheelhouse / app_wheel.name).unlink(missing_ok=True)
+            request = resolve.Request(
+                requirements=tuple(requirements), app_wheel=app_wheel, app_name=app.name if app else "",
+                extras=tuple(section.extras), developer_lock=developer, index=tuple(index_args(section, base_dir)))
+            packages, carried = _resolve(request, target, python_version, lock_dir, lock, inputs, upgrade,
+                                         scratch / "resolve", cache_dir)
             locked = False
-            installed = _read_report(report)
-    if lock_file is not None:
-        entries = lockfile.lock_from_installed(installed, wheelhouse)
-        if app is not None:
-            entries = lockfile.mark_built(entries, app.name)
-        if not locked:
-            # A new wheel lock keeps the runtimes pinned in the old one (kiln.runtimes.embed checks their version).
-            updated = lock if lock is not None and current else lockfile.Lock(
-                python_version, inputs=inputs, runtimes=lock.runtimes if lock is not None else {})
-            updated.platforms[target.name] = entries
-            lockfile.write_lock(lock_file, updated)
-        elif lock is not None and lockfile.update_built(lock, target.name, entries):
-            lockfile.write_lock(lock_file, lock)  # the app's code changed: record the wheel that ships now
-    return DepsResult(installed=installed, reused_wheels=reused, locked=locked)
+        wheels = cache_dir / "wheels" / f"{target.name}-py{python_version}"
+        with entry_lock(wheels):  # builds sharing the cache take turns: pip never reads a half-written wheel
+            before = set(wheels.rglob("*.whl")) if wheels.is_dir() else set()
+            files = wheelhouse.fetch(packages, wheels, target, python_version, scratch / "fetch")
+            reused = all(path in before for path, _ in files.values())
+        _pip_install(packages, files, app_wheel, dest, target, python_version, scratch)
+    installed = [Installed(p.name, p.version, files[p.name][0].name, files[p.name][1], source=p.source,
+                           marker=p.marker, url=p.url) for p in packages]
+    if app_wheel is not None and app is not None:
+        installed.append(Installed(str(canonicalize_name(app.name)), app.version, app_wheel.name,
+                                   file_sha256(app_wheel), built=True, source="app"))
+    # Kept from Kiln's lock (unchanged, or preferred by a new resolution), or carried over from an old kiln.lock.
+    kiln_lock = "kiln.lock" if carried else f"Kiln's lock ({lock_path.name}{', unchanged' if locked else ''})" \
+        if lock_path is not None else ""
+    notes = [summary(target.name, packages, developer.label if developer else "", kiln_lock)]
+    return DepsResult(sorted(installed, key=lambda d: d.name), reused_wheels=reused, locked=locked,
+                      developer_lock=developer.label if developer else "", notes=notes)
 
 
-def lock_project(
-    section: DependenciesSection, base_dir: Path, targets: list[Target], python_version: str, lock_file: Path,
-    wheel_cache: Path, work_dir: Path, upgrade: bool = False, app_folder: Path | None = None,
-) -> lockfile.Lock | None:
-    """Resolve the dependencies for every target and write the lock file (`kiln lock [--upgrade]`).
-
-    `app_folder` is a Python project to build into the app's own wheel first (as a build does), so the lock
-    covers the app's own requirements. The new lock is assembled beside the work files and replaces the old
-    one only when every platform resolved, so a failed upgrade keeps the lock that worked.
-    """
-    draft = work_dir / "kiln.lock"
-    if lock_file.exists() and not upgrade:
-        shutil.copyfile(lock_file, draft)
-    app_wheel = None
-    if app_folder is not None:
-        app_wheel = build_app_wheel(app_folder, work_dir / "app-wheel", index_args(section, base_dir))
-    for target in targets:
-        if app_wheel is not None:
-            require_wheel_serves(app_wheel, read_app_metadata(app_wheel).name, target.name, python_version)
-        install(section, base_dir, target, python_version, work_dir / target.name, wheel_cache,
-                lock_file=draft, upgrade=upgrade, app_wheel=app_wheel)
-    lock = lockfile.read_lock(draft)
-    if lock is not None:
-        lockfile.write_lock(lock_file, lock)
-    return lock
+def _resolve(request: resolve.Request, target: Target, python_version: str, lock_dir: Path | None,
+             lock: pylock.KilnLock | None, inputs: str, upgrade: bool, work: Path,
+             cache_dir: Path) -> tuple[list[pylock.LockedPackage], bool]:
+    """Resolve `target` and write its lock; True with the packages when an old kiln.lock's versions carried over."""
+    lock_path = pylock.lock_file(lock_dir, target.name) if lock_dir is not None else None
+    # No lock of this platform made from inputs yet: an old kiln.lock's versions carry over (lock_convert).
+    fresh = lock is None or not lock.inputs
+    pinned, hashes = legacy_pins(lock_dir, target.name, inputs) if lock_dir and fresh else ({}, {})
+    if pinned:
+        request = replace(request, pinned={target.name: pinned})
+    packages = resolve.resolve(request, target, python_version, work, cache_dir, previous=lock_path,
+                               upgrade=upgrade, preferred_hashes=hashes) if request.input_lines() else []
+    if lock_path is not None:
+        runtime = lock.runtime if lock is not None else None  # a runtime pin stays with the new packages
+        pylock.write(lock_path, pylock.KilnLock(target.name, python_version, inputs, packages, runtime))
+    return packages, bool(pinned)
 
 
-class _Pip:
-    """pip for one target: install from the wheel cache, download into it when needed."""
-
-    def __init__(self, section: DependenciesSection, base_dir: Path, target: Target, python_version: str,
-                 dest: Path, wheelhouse: Path, report: Path) -> None:
-        self.section, self.base_dir, self.target, self.version = section, base_dir, target, python_version
-        self.dest, self.wheelhouse, self.report = dest, wheelhouse, report
-
-    def install(self, requirements: list[str], extra: list[str], cache_first: bool) -> bool:
-        """Install; True when the wheel cache alone was enough."""
-        # Builds sharing the wheel cache take turns on it (kiln.support.locks): pip never reads a half-written wheel.
-        with entry_lock(self.wheelhouse):
-            return self._install(requirements, extra, cache_first)
-
-    def _install(self, requirements: list[str], extra: list[str], cache_first: bool) -> bool:
-        offline = ["--no-index", "--find-links", str(self.wheelhouse), *extra]
-        argv = pip_install_argv(requirements, self.dest, self.target, self.version, offline, self.report)
-        if cache_first:
-            try:
-                run(argv, what="pip (cached wheels)")
-                return True
-            except ToolFailed:
-                pass
-        self.download(requirements, extra)
-        run(argv, what="pip install")
-        return False
-
-    def install_app(self, wheel: Path, report: Path) -> list[lockfile.LockedPackage]:
-        """Install the app's own wheel alone (its dependencies came from the lock)."""
-        argv = pip_install_argv([str(wheel)], self.dest, self.target, self.version, ["--no-deps", "--no-index"],
-                                report)
-        run(argv, what="pip install (the app's own wheel)")
-        return _read_report(report)
-
-    def download(self, requirements: list[str], extra: list[str]) -> None:
-        """Fetch wheels into the cache; an sdist-only pure package gets its wheel built here (once)."""
-        index = index_args(self.section, self.base_dir)
-        argv = [
-            *pip_argv(), "download", "--disable-pip-version-check", "--no-input",
-            "--dest", str(self.wheelhouse), "--find-links", str(self.wheelhouse),
-            *target_args(self.target, self.version), *index, *extra, "--", *requirements,
-        ]
-        built: set[str] = set()
-        while True:
-            try:
-                run(argv, what=f"downloading dependencies for {self.target.name}")
-                return
-            except ToolFailed as e:
-                missing = lockfile.missing_requirement(e.message)
-                if missing is None or missing in built:
-                    raise KilnError(
-                        f"could not get wheels for {self.target.name} (Python {self.version}) of: "
-                        f"{', '.join(requirements) or 'the locked packages'}\n  {e.message}",
-                        hint="check the requirement names and versions; a package without a wheel for this "
-                        "platform cannot be bundled for it",
-                    ) from None
-                built.add(missing)
-                lockfile.build_pure_wheel(missing, self.wheelhouse, platform=self.target.name, pip_args=index)
+def _pip_install(packages: list[pylock.LockedPackage], files: dict[str, tuple[Path, str]], app_wheel: Path | None,
+                 dest: Path, target: Target, python_version: str, scratch: Path) -> None:
+    """pip installs exactly these files (hash-checked, no dependency resolution), then the app's own wheel."""
+    if packages:
+        lines = scratch / "install.txt"
+        lines.write_text("".join(f"{p.name} @ {files[p.name][0].resolve().as_uri()} --hash=sha256:"
+                                 f"{files[p.name][1]}\n" for p in packages), encoding="utf-8")
+        run(pip_install_argv(dest, target, python_version, ["--require-hashes", "-r", str(lines)]),
+            what=f"pip install (the locked wheels for {target.name})")
+    if app_wheel is not None:
+        run(pip_install_argv(dest, target, python_version, ["--", str(app_wheel)]),
+            what="pip install (the app's own wheel)")
 
 
-def _read_report(report: Path) -> list[lockfile.LockedPackage]:
-    """What pip installed, from its --report JSON: names, versions, wheel files and their sha256."""
-    data = json.loads(report.read_text(encoding="utf-8"))
-    installed = []
-    for item in data.get("install", []):
-        metadata = item.get("metadata", {})
-        info = item.get("download_info", {})
-        url = str(info.get("url", ""))
-        hashes = info.get("archive_info", {}).get("hashes", {})
-        installed.append(
-            lockfile.LockedPackage(
-                name=str(metadata.get("name", "")),
-                version=str(metadata.get("version", "")),
-                wheel=url.rsplit("/", 1)[-1],
-                sha256=str(hashes.get("sha256", "")),
-            )
-        )
-    return sorted(installed, key=lambda d: d.name.lower())
+def pip_install_argv(dest: Path, target: Target, python_version: str, what: list[str]) -> list[str]:
+    """The pip command line that installs exact files for `target` into `dest` (pure: tested by equality)."""
+    return [*pip_argv(), "install", "--disable-pip-version-check", "--no-input", "--no-compile",
+            "--no-warn-script-location", "--no-deps", "--no-index", "--target", str(dest),
+            *target_args(target, python_version), *what]
+
+
+KILN_LOCK_WORDS = "Kiln's lock"
+
+
+class _Versioned(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+
+def summary(platform: str, packages: Sequence[_Versioned], developer: str, kiln_lock: str) -> str:
+    """One line saying where the versions for `platform` came from, e.g. "windows-x86_64: 12 packages from
+    uv.lock, 1 resolved now (not in uv.lock): colorama 0.4.6". `kiln_lock` names Kiln's lock the others came from."""
+    if not packages:
+        return f"{platform}: no dependencies"
+    counts = {s: [p for p in packages if p.source == s] for s in pylock.SOURCES}
+    parts = []
+    if counts["developer-lock"]:
+        parts.append(f"{len(counts['developer-lock'])} from {developer or 'the developer lock'}")
+    if counts["kiln-lock"]:
+        parts.append(f"{len(counts['kiln-lock'])} from {kiln_lock or KILN_LOCK_WORDS}")
+    resolved = counts["resolved"]
+    if resolved:
+        names = ", ".join(f"{p.name} {p.version}" for p in resolved[:8]) + (" …" if len(resolved) > 8 else "")
+        why = f" (not in {developer})" if developer else ""
+        parts.append(f"{len(resolved)} resolved now{why}: {names}")
+    first, *rest = parts
+    count, _, words = first.partition(" ")
+    first = f"{count} package{'s' if count != '1' else ''} {words}"
+    return f"{platform}: {', '.join([first, *rest])}"
+
+
+def check_dependencies(project_file: ProjectFile, cache_dir: Path) -> tuple[list[Problem], list[str]]:
+    """`kiln check`'s look at the requirements: each platform resolved (nothing installed). Returns the problems
+    (a name not on the package index, no versions that fit) and, for platforms the index could not be asked
+    about, a warning each: "not checked (offline)", never a false ✓ or ✗."""
+    project, base = project_file.project, project_file.base_dir
+    section = project.dependencies
+    try:
+        requirements = read_requirements(section, base)
+        if not requirements:
+            return [], []
+        developer = find_developer_lock(section, base, base / project.source.root, cache_dir)
+    except KilnError as e:
+        return [Problem("dependencies", e.message, e.hint or "")], []
+    request = resolve.Request(requirements=tuple(requirements), extras=tuple(section.extras),
+                              developer_lock=developer, index=tuple(index_args(section, base)))
+    platforms = sorted({i.platform for i in project.active_installers()})
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("kiln-pip-")) as work:
+        results = resolve.resolve_all(request, platforms, project.python.version, Path(work), cache_dir,
+                                      project_file.path.parent)
+    unchecked = [f"dependencies not checked for {r.platform} (offline): the package index cannot be reached"
+                 for r in results if not r.checked]
+    failed: dict[tuple[str, str], list[str]] = {}
+    for result in results:
+        if result.checked and not result.ok:
+            failed.setdefault((result.reason, result.hint), []).append(result.platform)
+    problems = [Problem("dependencies.requirements", reason if len(where) == len(results) else
+                        f"{reason} ({', '.join(where)})", hint) for (reason, hint), where in failed.items()]
+    return problems, unchecked
 
 
 # Releases Kiln knows to break apps: (canonical name, version, Python versions it breaks on, the fix).
@@ -279,7 +296,7 @@ KNOWN_BAD: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 )
 
 
-def known_bad(installed: list[lockfile.LockedPackage], python_version: str) -> list[str]:
+def known_bad(installed: list[Installed], python_version: str) -> list[str]:
     """Warnings for resolved distributions in KNOWN_BAD, each naming the requirement that avoids it."""
     warnings = []
     for dist in installed:
@@ -290,3 +307,39 @@ def known_bad(installed: list[lockfile.LockedPackage], python_version: str) -> l
                     "[dependencies] requirements (or to the project's dependencies)"
                 )
     return warnings
+
+
+def lock_project(
+    section: DependenciesSection, base_dir: Path, targets: list[Target], python_version: str, lock_dir: Path,
+    cache_dir: Path, work_dir: Path, upgrade: bool = False, source_root: Path | None = None, build_app: bool = False,
+    log: Callable[[str], None] = lambda _m: None,
+) -> dict[str, DepsResult]:
+    """Resolve the dependencies for every target and write Kiln's lock files (`kiln lock [--upgrade]`).
+
+    With `build_app`, `source_root` is a Python project built into the app's own wheel first (as a build does), so
+    the lock covers the app's own requirements. The new locks are made in `work_dir` first and replace the old ones
+    only when every platform resolved, so a failed upgrade keeps the locks that worked.
+    """
+    from kiln.source.app_wheel import build_app_wheel, require_wheel_serves
+
+    draft = work_dir / "locks"
+    draft.mkdir(parents=True, exist_ok=True)
+    for current in pylock.lock_files(lock_dir):  # kiln.lock too: what it pinned is converted
+        if current.is_file():
+            (draft / current.name).write_bytes(current.read_bytes())
+    app_wheel = None
+    if build_app and source_root is not None:
+        app_wheel = build_app_wheel(source_root, work_dir / "app-wheel", index_args(section, base_dir))
+    results: dict[str, DepsResult] = {}
+    for target in targets:
+        if app_wheel is not None:
+            require_wheel_serves(app_wheel, read_app_metadata(app_wheel).name, target.name, python_version)
+        results[target.name] = install(section, base_dir, target, python_version, work_dir / target.name, cache_dir,
+                                       lock_dir=draft, upgrade=upgrade, app_wheel=app_wheel, source_root=source_root)
+        for note in results[target.name].notes:
+            log(note)
+    for target in targets:
+        made = pylock.lock_file(draft, target.name)
+        if made.is_file():
+            atomic_write_text(pylock.lock_file(lock_dir, target.name), made.read_text(encoding="utf-8"))
+    return results

@@ -1,6 +1,6 @@
 """No-op rebuilds: a build whose inputs did not change since the last successful one publishes nothing.
 
-The inputs are everything that decides an artifact's bytes: the project file and kiln.lock (by content), the
+The inputs are everything that decides an artifact's bytes: the project file and Kiln's locks (by content), the
 files of the project folder and of the source root (kiln.source.tree: by path, size and modification time, as
 make and PyInstaller judge sources), files the project names outside its folder (icon, requirements file, a runtime
 archive), the runtimes in Kiln's cache, the interpreter a host runtime is made from, Kiln's own version and
@@ -25,14 +25,14 @@ from typing import Any
 from kiln import __version__
 from kiln.kinds.contract import Artifact
 from kiln.model.events import Event, Reporter
-from kiln.model.lockfile import lock_path
 from kiln.model.project_file import ProjectFile
+from kiln.model.pylock import lock_files
 from kiln.runtimes.cache import MARKER, runtimes_root
 from kiln.source.tree import update_digest
 
 STATE_NAME = ".kiln-fingerprint.json"
-FORMAT = 1
-ENVIRONMENT = ("KILN_APPIMAGE_RUNTIME", "KILN_WINDOWS_LAUNCHERS", "SOURCE_DATE_EPOCH")
+FORMAT = 2
+ENVIRONMENT = ("KILN_APPIMAGE_RUNTIME", "KILN_WINDOWS_LAUNCHERS", "KILN_MACOS_LAUNCHERS", "SOURCE_DATE_EPOCH")
 """Environment variables that change what a build produces."""
 def _file_digest(path: Path) -> str:
     try:
@@ -56,8 +56,9 @@ def _kiln_code() -> str:
 def inputs(project_file: ProjectFile, output_dir: Path, kinds: list[str], cache_dir: Path) -> dict[str, str]:
     """Digest per input group; equal dictionaries mean an equal build."""
     project, base = project_file.project, project_file.base_dir
-    # The project file and kiln.lock count by content (a build may rewrite them with the same content).
-    skip = {output_dir.resolve(), output_dir, project_file.path, lock_path(project_file.path)}
+    # The project file and Kiln's locks count by content (a build may rewrite them with the same content).
+    locks = lock_files(project_file.path.parent)
+    skip = {output_dir.resolve(), output_dir, project_file.path, *locks}
     sources = hashlib.sha256()
     update_digest(sources, base, skip)
     root = (base / project.source.root).resolve()
@@ -91,7 +92,7 @@ def inputs(project_file: ProjectFile, output_dir: Path, kinds: list[str], cache_
         "runtimes": runtimes.hexdigest(),
         "kiln": _kiln_code(),
         "project": _file_digest(project_file.path),
-        "lock": _file_digest(lock_path(project_file.path)),
+        "lock": json.dumps([_file_digest(path) for path in locks]),
         "sources": sources.hexdigest(),
         "outside": outside.hexdigest(),
         "host_python": f"{sys.version}\0{executable}\0{host.st_size}\0{host.st_mtime_ns}",
@@ -129,7 +130,10 @@ def check(output_dir: Path, current: dict[str, str]) -> Unchanged | None:
             return None
         if info.st_size != entry["size"] or info.st_mtime_ns != entry["mtime_ns"]:
             return None
-        artifacts.append(Artifact(entry["kind"], path, entry["size"], entry["sha256"]))
+        sbom = output_dir / entry["sbom"] if entry.get("sbom") else None
+        if sbom is not None and not sbom.is_file():
+            return None
+        artifacts.append(Artifact(entry["kind"], path, entry["size"], entry["sha256"], sbom))
     report = output_dir / state["report"] if state.get("report") else None
     if not artifacts or (report is not None and not report.is_file()):
         return None
@@ -149,7 +153,8 @@ def record(output_dir: Path, before: dict[str, str], after: dict[str, str], arti
     state = {
         "inputs": after,
         "artifacts": [{"kind": a.kind, "name": a.path.name, "size": a.size, "sha256": a.sha256,
-                       "mtime_ns": a.path.stat().st_mtime_ns} for a in artifacts],
+                       "mtime_ns": a.path.stat().st_mtime_ns, "sbom": a.sbom.name if a.sbom else ""}
+                      for a in artifacts],
         "report": report.name if report is not None else "",
     }
     temp = path.with_name(f"{path.name}.{os.getpid()}")
@@ -171,7 +176,8 @@ def announce(reporter: Reporter, unchanged: Unchanged, platforms: dict[str, str]
     for artifact in unchanged.artifacts:
         reporter.emit(Event("artifact", f"{artifact.kind}: {artifact.path.name} (up to date)", stage=artifact.kind,
                             data={"kind": artifact.kind, "path": str(artifact.path), "size": artifact.size,
-                                  "sha256": artifact.sha256, "unchanged": True}))
+                                  "sha256": artifact.sha256, "unchanged": True,
+                                  "sbom": str(artifact.sbom) if artifact.sbom else ""}))
         installers.append({"kind": artifact.kind, "platform": platforms.get(artifact.kind, ""), "status": "ok",
                            "message": "up to date", "hint": "", "artifact": str(artifact.path)})
     data: dict[str, Any] = {"status": "ok", "up_to_date": True, "installers": installers, "log": str(build_log)}

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from kiln.model.project import EntrySection, SourceSection
 from kiln.resources import resource_path
+from kiln.source.companions import Companions, select_with_companions
 from kiln.support.errors import KilnError
 
 # Files pip leaves in *.dist-info that nothing reads at run time (importlib.metadata needs METADATA only).
@@ -54,9 +55,11 @@ def select_files(root: Path, source: SourceSection) -> list[str]:
     return select_sources(root, source).files
 
 
-def copy_sources(root: Path, source: SourceSection, dest: Path) -> list[str]:
-    """Copy the selected files into dest; an empty selection is an error that names the globs."""
-    files = select_files(root, source)
+def copy_sources(root: Path, source: SourceSection, dest: Path) -> tuple[list[str], Companions]:
+    """Copy the selected files, with what the app reads beside them (kiln.source.companions), into dest; returns
+    the files and what was added beyond the globs. An empty selection is an error that names the globs."""
+    selection, companions = select_with_companions(root, source)
+    files = selection.files
     if not files:
         raise KilnError(
             f"source.include selects no files under {root} (patterns: {', '.join(source.include)})",
@@ -66,7 +69,7 @@ def copy_sources(root: Path, source: SourceSection, dest: Path) -> list[str]:
         target = dest / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / relative, target)
-    return files
+    return files, companions
 
 
 def copy_script(root: Path, script: str, dest: Path) -> None:
@@ -167,12 +170,13 @@ def imports_tkinter(tree: Path) -> str | None:
     return None
 
 
-def dependency_sizes(packages: Path) -> dict[str, int]:
-    """Bytes per installed distribution, for the report's size picture.
+def file_owners(packages: Path) -> dict[str, str]:
+    """Every file under packages/ (a relative POSIX path) -> the distribution it belongs to (the name part of its
+    .dist-info folder). Read before drop_install_records: it reads RECORD.
 
-    Files are counted for the distribution whose RECORD lists them, so distributions sharing one folder (PySide6,
-    PySide6_Essentials and PySide6_Addons all install into PySide6/) each get their own share; files no RECORD
-    lists (compiled bytecode, files written after install) go to the owner of their source file or top folder.
+    A file belongs to the distribution whose RECORD lists it, so distributions sharing one folder (PySide6,
+    PySide6_Essentials and PySide6_Addons all install into PySide6/) each get their own; files no RECORD lists
+    (compiled bytecode, files written after install) go to the owner of their source file or top folder.
     """
     owner: dict[str, str] = {}
     owner_of_file: dict[str, str] = {}
@@ -190,14 +194,21 @@ def dependency_sizes(packages: Path) -> dict[str, int]:
         for top in {n.removesuffix(".py") for n in names if n and not n.endswith(".dist-info")}:
             owner.setdefault(top, name)
         owner[dist_info.name] = name
-    sizes: dict[str, int] = {}
+    owners: dict[str, str] = {}
     for folder, _dirs, files in os.walk(packages):
         for file_name in files:
-            file = Path(folder, file_name)
-            relative = file.relative_to(packages).as_posix()
-            key = owner_of_file.get(relative) or owner_of_file.get(_source_of(relative)) or _top_owner(relative, owner)
-            with contextlib.suppress(OSError):
-                sizes[key] = sizes.get(key, 0) + file.lstat().st_size
+            relative = Path(folder, file_name).relative_to(packages).as_posix()
+            owners[relative] = (owner_of_file.get(relative) or owner_of_file.get(_source_of(relative))
+                                or _top_owner(relative, owner))
+    return owners
+
+
+def dependency_sizes(packages: Path, owners: dict[str, str] | None = None) -> dict[str, int]:
+    """Bytes per installed distribution, for the report's size picture (`owners`: file_owners(packages))."""
+    sizes: dict[str, int] = {}
+    for relative, key in (owners if owners is not None else file_owners(packages)).items():
+        with contextlib.suppress(OSError):
+            sizes[key] = sizes.get(key, 0) + (packages / relative).lstat().st_size
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
 
 

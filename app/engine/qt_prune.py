@@ -12,7 +12,8 @@ into the bundle this module:
 4. keeps the plugin categories the kept modules need (platforms, imageformats, styles, tls, ...), and
    translations only when `[dependencies] qt_translations` asks;
 5. deletes every Qt binary outside that closure, plus files only a developer needs (headers, type stubs,
-   CMake files, Designer/Linguist/qml tools).
+   CMake files, Designer/Linguist/qml tools);
+6. trims the ICU data library a Linux wheel ships to what Qt reads (kiln.engine.qt_icu).
 
 The same steps run for Linux, Windows and macOS bundles; what differs between the wheels' layouts (the C++
 runtime and the DLLs Qt opens by name on Windows, frameworks and .app folders on macOS) is in
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiln.engine.qt_icu import trim_bundle_icu
 from kiln.engine.qt_layout import DEVELOPER_SUFFIXES, bundle_folder, loaded_by_name
 
 BINDINGS = ("PySide6", "PyQt6")
@@ -104,11 +106,13 @@ class QtPruneResult:
     dropped_bytes: int = 0
     by_distribution: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per installed distribution: {"unpruned": bytes, "pruned": bytes}."""
+    icu: dict[str, Any] = field(default_factory=dict)
+    """What trimming the ICU data did (kiln.engine.qt_icu.IcuTrim.as_dict), or {} when the binding ships none."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"binding": self.binding, "modules": self.modules, "qml_modules": self.qml_modules,
                 "plugins": self.plugins, "dropped_bytes": self.dropped_bytes, "dropped": self.dropped,
-                "by_distribution": self.by_distribution}
+                "by_distribution": self.by_distribution, "icu": self.icu}
 
 
 def describe_pruning(qt: dict[str, Any], source: str) -> list[str]:
@@ -127,6 +131,12 @@ def describe_pruning(qt: dict[str, Any], source: str) -> list[str]:
         groups[key] = groups.get(key, 0) + 1
     for key, count in groups.items():
         lines.append(f"              {key}" + (f" {count} file{'s' if count > 1 else ''}" if key.endswith("…") else ""))
+    icu = qt.get("icu") or {}
+    if icu.get("skipped"):
+        lines.append(f"            ICU data {icu['library']}: {icu['skipped']}")
+    elif icu:
+        lines.append(f"            ICU data {icu['library']}: {icu['removed_items']} items Qt does not read removed "
+                     f"({icu['zeroed_bytes'] / 1e6:.1f} MB zeroed: {', '.join(icu['trees'])})")
     return lines
 
 
@@ -456,6 +466,8 @@ def prune_qt(packages: Path, keep_modules: list[str], translations: list[str], o
         else:
             path.unlink()
     _remove_empty_dirs(tree.qt)
+    icu = trim_bundle_icu(packages, root)
+    result.icu = icu.as_dict() if icu is not None else {}
     pruned = distribution_sizes(packages)
     result.by_distribution = {d: {"unpruned": n, "pruned": pruned.get(d, 0)} for d, n in unpruned.items()
                               if n != pruned.get(d, 0) or d.lower().startswith(("pyside", "pyqt", "shiboken"))}
@@ -463,6 +475,10 @@ def prune_qt(packages: Path, keep_modules: list[str], translations: list[str], o
         f"({result.dropped_bytes / 1e6:.1f} MB; the list is in the build report's qt section)")
     for name, sizes in result.by_distribution.items():
         log(f"  {name}: {sizes['unpruned'] / 1e6:.1f} MB unpruned, {sizes['pruned'] / 1e6:.1f} MB shipped")
+    if icu is not None:
+        log(f"{binding}: ICU data {icu.skipped}" if icu.skipped else
+            f"{binding}: ICU data trimmed to what Qt reads ({icu.removed_items} items, {icu.zeroed_bytes / 1e6:.1f} MB "
+            "zeroed, same file size; unused: " + ", ".join(f"{t}/" for t in icu.trees) + " and formatting rules)")
     return result
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
 
 from kiln.kinds import registry
 from kiln.kinds.options import InstallerOptions
+from kiln.kinds.sbom import BundleSbom
 from kiln.support.targets import TARGETS, Target
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ class BuildContext:
     reporter: StageReporter
     check_cancelled: Callable[[], None] = lambda: None
     """Call at safe points: raises BuildCancelled when the user asked to stop."""
+    sbom: BundleSbom | None = None
+    """The bundle's bill of materials: the installer places it in its artifact (`BundleSbom.place`) once its tree is
+    final. None when the build keeps no SBOM (installer tests that build without the engine)."""
 
 
 @dataclass
@@ -66,6 +70,15 @@ class StagedApp:
     icon_source: Path | None
     """The project's icon file (PNG or SVG), or None for Kiln's default; installers convert it (support.icons)."""
     size_by_component: dict[str, int] = field(default_factory=dict)
+    package_files: dict[str, str] = field(default_factory=dict)
+    """Each file under packages/ (a relative POSIX path) -> the distribution it belongs to (the name part of its
+    .dist-info folder), from the RECORDs staging read before it dropped them (kiln.engine.payload.file_owners)."""
+    command: str = ""
+    """The app's command (kiln.source.command): the launcher's and the Windows .exe's name, the macOS executable,
+    the AppImage's Exec. Empty when made: app.name."""
+
+    def __post_init__(self) -> None:
+        self.command = self.command or self.app.name
 
     @property
     def runtime_dir(self) -> Path:
@@ -97,6 +110,8 @@ class Artifact:
     path: Path
     size: int
     sha256: str
+    sbom: Path | None = None
+    """Its bill of materials (CycloneDX JSON), published beside it: `<artifact>.cdx.json`."""
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,16 @@ from collections.abc import Sequence
 
 from kiln.kinds import registry
 
+CORE_PACKAGES = ("binutils",)
+"""What Kiln itself runs whatever the kinds: `strip` when it relocates this machine's Python into a bundle."""
 
-def debian_packages() -> list[str]:
-    """Every package the registered kinds declare (their tools' and their check packages), sorted, once each."""
+
+def debian_packages(checks: bool = True) -> list[str]:
+    """Every package the registered kinds declare (their tools', and with `checks` the readers their tests use),
+    sorted, once each."""
     found = {tool.package for spec in registry.kinds() for tool in spec.tools}
-    found.update(package for spec in registry.kinds() for package in spec.check_packages)
+    if checks:
+        found.update(package for spec in registry.kinds() for package in spec.check_packages)
     return sorted(found)
 
 
@@ -24,8 +29,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description="the Debian packages every installer kind needs")
     parser.add_argument("--debian-packages", action="store_true", required=True,
                         help="print the Debian packages of every installer kind, one a line")
-    parser.parse_args(argv)
-    print("\n".join(debian_packages()))
+    parser.add_argument("--builds", action="store_true",
+                        help="only what building and `kiln inspect` need (Kiln's own and the kinds' tools), not the "
+                             "readers Kiln's tests check artifacts with: what a CI machine installs")
+    args = parser.parse_args(argv)
+    packages = sorted({*debian_packages(checks=False), *CORE_PACKAGES}) if args.builds else debian_packages()
+    print("\n".join(packages))
     return 0
 
 

@@ -22,7 +22,9 @@ TODO = "TODO"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9-]*)+")
 _MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_.]*)?")
-_PYTHON_RE = re.compile(r"3\.(\d+)")
+_EXTRA_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
+PYTHON_VERSIONS = tuple(f"3.{minor}" for minor in range(8, 15))
+"""The CPython versions a project may bundle ([python] version)."""
 NAME_MAX_CHARS = 64
 """app.name ends up in file names with the version and platform (`<name>-<version>-<platform>.AppImage`)."""
 VERSION_MAX_CHARS = 64
@@ -146,6 +148,12 @@ class AppSection(Section):
         return self.display_name or self.name
 
 
+def is_machine_name(text: str) -> bool:
+    """Letters, digits, '.', '_' or '-', starting with a letter or digit, at most NAME_MAX_CHARS: a name that is a
+    file name on every platform (app.name, entry.command)."""
+    return bool(_NAME_RE.fullmatch(text)) and len(text) <= NAME_MAX_CHARS
+
+
 class EntrySection(Section):
     module: str = ""
     """What to run: `package.module:function`, or `package` / `package.module` to run it like `python -m`."""
@@ -153,6 +161,10 @@ class EntrySection(Section):
     """Or a script file, relative to the source root, to run like `python script.py`."""
     kind: Literal["console", "gui"] = "console"
     """`gui` apps open no terminal (and no console window on Windows)."""
+    command: str = ""
+    """The app's command: the Windows `<command>.exe`, the portable launcher, the macOS executable, the AppImage
+    menu entry's Exec, and the app's `sys.argv[0]`. Empty: the name of the project's own console or GUI script that
+    runs `module` (e.g. `pygmentize`), else app.name."""
 
     @field_validator("module")
     @classmethod
@@ -166,6 +178,14 @@ class EntrySection(Section):
     @classmethod
     def _script(cls, value: str) -> str:
         return _path_field(value)
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        if value and not is_machine_name(value):
+            raise ValueError("use letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. my-app), "
+                             f"at most {NAME_MAX_CHARS} characters")
+        return value
 
     @model_validator(mode="after")
     def _one_of(self) -> EntrySection:
@@ -192,11 +212,28 @@ class SourceSection(Section):
     """Glob patterns to leave out, applied after include."""
     allow_links_outside: bool = False
     """Follow symbolic links that point outside the source folder (by default they are refused, naming them)."""
+    folders: list[str] | None = None
+    """Folders beside the scripts that ship whole, for a folder of scripts (no pyproject.toml or setup.py). Unset:
+    every folder beside them that is not hidden, `tests/`, an environment, a cache or build output; `[]`: none.
+    Folders and files the code names (`"assets/logo.png"`) ship either way; `exclude` wins over both."""
 
     @field_validator("root")
     @classmethod
     def _root(cls, value: str) -> str:
         return _path_field(value)
+
+    @field_validator("folders", mode="before")
+    @classmethod
+    def _folders(cls, values: object) -> object:
+        if values is None:
+            return None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError('use a list of folder names, e.g. ["assets", "data"]')
+        if len(values) > PATTERNS_MAX:
+            raise ValueError(f"has {len(values)} folders; the limit is {PATTERNS_MAX}")
+        for value in values:
+            _path_field(value)
+        return values
 
     @field_validator("include", "exclude")
     @classmethod
@@ -218,6 +255,12 @@ class DependenciesSection(Section):
     """PEP 508 requirement strings, e.g. "rich>=13"."""
     requirements_file: str = ""
     """A requirements.txt to read as well, relative to the project file."""
+    extras: list[str] = Field(default_factory=list)
+    """The app's own extras to ship (its `[project.optional-dependencies]`), e.g. ["gui"]: resolved with the app's
+    wheel, and selected from the developer's lock."""
+    lock: str = "auto"
+    """The developer's lock whose versions ship: "auto" (uv.lock, pylock.toml or a fully pinned requirements file in
+    the app's folder), "none", or its path relative to the project file."""
     index_url: str = ""
     find_links: list[str] = Field(default_factory=list)
     no_index: bool = False
@@ -242,6 +285,19 @@ class DependenciesSection(Section):
     def _requirements_file(cls, value: str) -> str:
         return _path_field(value)
 
+    @field_validator("extras")
+    @classmethod
+    def _extras(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _EXTRA_RE.fullmatch(value):
+                raise ValueError(f"'{value[:40]}' is not an extra's name (letters, digits, '-', '_', '.')")
+        return values
+
+    @field_validator("lock")
+    @classmethod
+    def _lock(cls, value: str) -> str:
+        return value if value in ("auto", "none") else _path_field(value)
+
 
 class PythonSection(Section):
     version: str = "3.11"
@@ -258,9 +314,9 @@ class PythonSection(Section):
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
-        match = _PYTHON_RE.fullmatch(value)
-        if not match or not 8 <= int(match.group(1)) <= 14:
-            raise ValueError("use a CPython version from 3.8 to 3.14 in the form 3.X, e.g. 3.11")
+        if value not in PYTHON_VERSIONS:
+            raise ValueError(f"use a CPython version from {PYTHON_VERSIONS[0]} to {PYTHON_VERSIONS[-1]} in the form "
+                             "3.X, e.g. 3.11")
         return value
 
 
@@ -279,13 +335,24 @@ class BuildSection(Section):
     """Where artifacts go, relative to the project file (inside the project), or an absolute path."""
     optimize: Literal[0, 1, 2] = 0
     """Bytecode optimization level (1 drops asserts, 2 also docstrings)."""
-    keep_sources: bool = False
-    """Ship .py sources next to bytecode (better tracebacks, bigger artifacts)."""
+    keep_sources: bool | Literal["auto"] = "auto"
+    """Ship .py sources next to their bytecode: `"auto"` for the app's own code and for dependencies that run or read
+    their own .py files, `true` for everything (full tracebacks everywhere; bigger artifacts), `false` for nothing."""
+    smoke_start: bool = True
+    """Before the installers of this machine's own platform are built, start the bundle and import the app's entry
+    module (no display, a time limit): an import error or a missing file fails them, like the bundle check does."""
     compression_level: int = Field(default=10, ge=1, le=22)
     """zstandard level for compressed artifacts (1 fast … 22 smallest)."""
     timeout: int = Field(default=STAGE_TIMEOUT_S, ge=1, le=STAGE_TIMEOUT_MAX_S)
     """Seconds each build stage may take (building the app's wheel, installing dependencies, each installer);
     a command still running then is stopped, with everything it started, and the build says which stage it was."""
+
+    @field_validator("keep_sources", mode="before")
+    @classmethod
+    def _keep_sources(cls, value: object) -> object:
+        if value is True or value is False or value == "auto":
+            return value
+        raise ValueError('use true, false or "auto"')
 
     @field_validator("output_dir")
     @classmethod

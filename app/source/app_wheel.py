@@ -21,6 +21,7 @@ from pathlib import Path
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from kiln.model.project import SourceSection
+from kiln.source.build_env import build_with_kept_env, read_build_system
 from kiln.source.tree import skipped_dir
 from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.pip import pip_argv
@@ -60,23 +61,27 @@ def is_python_project(folder: Path) -> bool:
     return isinstance(data.get("project"), dict) or isinstance(data.get("build-system"), dict)
 
 
-def build_app_wheel(folder: Path, wheel_dir: Path, pip_args: list[str] | None = None) -> Path:
+def build_app_wheel(folder: Path, wheel_dir: Path, pip_args: list[str] | None = None,
+                    cache_dir: Path | None = None) -> Path:
     """Build the project in `folder` into one wheel in `wheel_dir` with its own backend; returns the wheel.
 
     `pip_args` are index options (--index-url, --find-links, --no-index): the build backend is fetched
-    through them. The backend's output goes to the build log (app.tools logs every command).
+    through them. The backend's output goes to the build log (app.tools logs every command). With `cache_dir`,
+    the backend runs in the environment kept there for the project's [build-system] (kiln.source.build_env);
+    without, `pip wheel` makes a fresh isolated one. Both give the same wheel.
     """
     wheel_dir.mkdir(parents=True, exist_ok=True)
     work = wheel_dir / ".source"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(folder, work, symlinks=True, ignore=_ignore_for(folder, wheel_dir))
-    argv = [
-        *pip_argv(), "wheel", "--no-deps", "--disable-pip-version-check", "--no-input",
-        "--wheel-dir", str(wheel_dir), *(pip_args or []), "--", str(work),
-    ]
+    env = {"SOURCE_DATE_EPOCH": _SOURCE_DATE_EPOCH, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
-        run(argv, what=f"building the app's wheel from {folder.name}",
-            env={"SOURCE_DATE_EPOCH": _SOURCE_DATE_EPOCH, "PYTHONDONTWRITEBYTECODE": "1"})
+        if cache_dir is not None:
+            build_with_kept_env(read_build_system(work), work, wheel_dir, cache_dir, pip_args or [], env)
+        else:
+            run([*pip_argv(), "wheel", "--no-deps", "--disable-pip-version-check", "--no-input",
+                 "--wheel-dir", str(wheel_dir), *(pip_args or []), "--", str(work)],
+                what=f"building the app's wheel from {folder.name}", env=env)
     except ToolFailed as e:
         raise KilnError(
             f"building the app in {folder} into a wheel with its own build backend failed:\n  {e.message}",
@@ -144,6 +149,17 @@ def read_app_metadata(wheel: Path) -> AppMetadata:
         requires_dist=tuple(str(r) for r in metadata.get_all("Requires-Dist") or []),
         console_scripts=scripts("console_scripts"), gui_scripts=scripts("gui_scripts"),
     )
+
+
+def wheel_top_levels(wheel: Path) -> frozenset[str]:
+    """The top-level packages and modules a wheel installs (not its .dist-info or .data folders)."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as e:
+        raise KilnError(f"cannot read the app's wheel {wheel.name}: {e}") from None
+    tops = {name.split("/", 1)[0] for name in names if name.strip("/")}
+    return frozenset(t for t in tops if not t.endswith((".dist-info", ".data")))
 
 
 def _name_of(address_list: str) -> str:

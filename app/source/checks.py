@@ -8,6 +8,7 @@ from pathlib import Path
 from kiln.model.paths import containment_problems
 from kiln.model.project import Project
 from kiln.model.project_file import ProjectFile
+from kiln.source.command import BUNDLE_NAMES
 from kiln.support.errors import Problem
 
 _TODO_HINTS = {
@@ -28,6 +29,9 @@ def check_project(project_file: ProjectFile) -> list[Problem]:
     if not any(p.location == "source.root" for p in problems):  # never walk `/` or a folder outside the project
         problems += _check_files(project, base)
     problems += _check_installers(project, base)
+    if project.entry.command.lower() in BUNDLE_NAMES:
+        problems.append(Problem("entry.command", f"'{project.entry.command}' is the name of a folder of the app's "
+                                "bundle, so it cannot name the app's launcher", "choose another name"))
     return problems
 
 
@@ -38,13 +42,13 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
         problems.append(Problem("source.root", f"folder '{project.source.root}' does not exist", "fix the path"))
     elif not project.todo_fields():
         from kiln.source.app_wheel import builds_wheel
+        from kiln.source.companions import select_with_companions
         from kiln.source.entry_checks import entry_problems
-        from kiln.source.source_tree import select_sources
 
         # A Python project is built into a wheel: its files are chosen by its own build backend, and the entry
         # point is checked against the installed bundle during the build (it may live in a dependency).
         if not builds_wheel(project.source, root):
-            selection = select_sources(root, project.source)  # files, and links/special files refused
+            selection, _ = select_with_companions(root, project.source)  # files; links and special files refused
             problems += selection.problems
             files = set(selection.files)
             if not files:
@@ -53,6 +57,10 @@ def _check_files(project: Project, base: Path) -> list[Problem]:
             else:
                 has_dependencies = bool(project.dependencies.requirements or project.dependencies.requirements_file)
                 problems += entry_problems(project.entry, files, has_dependencies)
+            if project.dependencies.extras:  # a folder of files has no optional features to choose from
+                problems.append(Problem("dependencies.extras", "extras are optional features of a Python project, and "
+                                        "this app is shipped as files (source.kind \"files\")",
+                                        "list what to install in dependencies.requirements instead"))
     optional_files = {
         "icon.path": project.icon.path,
         "dependencies.requirements_file": project.dependencies.requirements_file,
@@ -126,10 +134,12 @@ def _check_installers(project: Project, base: Path) -> list[Problem]:
 
 
 def check_warnings(project_file: ProjectFile) -> list[Problem]:
-    """What does not stop a build but deserves a look: values `kiln new` guessed (marked by a comment)."""
+    """What does not stop a build but deserves a look: values `kiln new` guessed (marked by a comment), a script's
+    inline dependencies the project does not list, an icon that is small or not square."""
     from kiln.source.detect import GUESS_COMMENT
+    from kiln.source.icon_choice import icon_warnings
 
-    warnings = []
+    warnings = inline_metadata_warnings(project_file.project, project_file.base_dir)
     for section_name in ("app",):
         section = project_file.document.get(section_name)
         if section is None:
@@ -139,4 +149,22 @@ def check_warnings(project_file: ProjectFile) -> list[Problem]:
             if GUESS_COMMENT in comment:
                 warnings.append(Problem(f"{section_name}.{key}", f"'{item}' is a guess by kiln new",
                                         "check the value, then delete the comment beside it"))
+    icon = project_file.project.icon.path
+    if icon and (project_file.base_dir / icon).is_file():
+        warnings += [Problem("icon.path", text, "choose a square PNG of 256 px or more, or an SVG")
+                     for text in icon_warnings(project_file.base_dir / icon, icon)]
     return warnings
+
+
+def inline_metadata_warnings(project: Project, base: Path) -> list[Problem]:
+    """The entry script's `# /// script` block (PEP 723) lists dependencies [dependencies] requirements does not."""
+    from kiln.source.inline_metadata import undeclared
+
+    if not project.entry.script:
+        return []
+    missing = undeclared(base / project.source.root / project.entry.script, project.dependencies.requirements)
+    if not missing:
+        return []
+    return [Problem("dependencies.requirements", f"{project.entry.script} declares {', '.join(missing)} in its "
+                    "'# /// script' block, which the project does not list: the build ships what the project lists",
+                    "add them to dependencies.requirements (kiln new --force reads the script again)")]

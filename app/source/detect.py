@@ -7,11 +7,11 @@ backend in a subprocess and the wheel's metadata is read. The user's code is nev
 
 from __future__ import annotations
 
-import ast
 import re
 import tempfile
 import tomllib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -19,8 +19,7 @@ from typing import Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from tomlkit.toml_document import TOMLDocument
 
-from kiln.installers.appimage.options import AppImageOptions
-from kiln.installers.portable.options import PortableOptions
+from kiln.kinds import registry
 from kiln.model.project import (
     TODO,
     AppSection,
@@ -28,16 +27,24 @@ from kiln.model.project import (
     EntrySection,
     IconSection,
     Project,
+    PythonSection,
     SourceSection,
 )
+from kiln.source.desktop_files import declared_categories
+from kiln.source.icon_choice import choose_icon
+from kiln.source.inline_metadata import read_inline_metadata
+from kiln.source.requires_python import DEFAULT as DEFAULT_PYTHON
+from kiln.source.requires_python import pick_python
+from kiln.source.scripts import is_script_name, read_script
 from kiln.source.tree import skipped_dir
 from kiln.support.pip import pip_argv
 
 EntrySource = Literal["console-script", "gui-script", "__main__", "script"]
 _NO_ENTRY_POINTS = {"tests"}
 """Besides what never holds the app's files (kiln.source.tree), folders detection does not look for entry points in."""
-_ICON_NAMES = ("icon", "logo", "app")
 _MAX_FILES = 5000  # a huge folder is probably not an app root; stop scanning rather than hang
+NEW_PROJECT_KINDS = ("appimage", "portable", "msi", "dmg")
+"""The installers a new project lists: a newcomer's first build makes one for every platform."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +76,21 @@ class Detection:
     license: str = ""
     requirements: list[str] = field(default_factory=list)
     requirements_file: str = ""
+    requirements_from_file: list[str] = field(default_factory=list)
+    """What `requirements_file` lists (the build reads the file itself; this is for showing them)."""
+    extras: list[str] = field(default_factory=list)
+    """Optional features (extras) the project declares; their requirements are not in `requirements`."""
     python_requires: str = ""
+    python_version: str = ""
+    """The `[python] version` that fits `python_requires` (empty: the default fits, or nothing does)."""
+    lone_script: str = ""
+    """The folder's one program when it is a script and nothing else is a way to start (e.g. "tipcalc.py")."""
     entries: list[EntryCandidate] = field(default_factory=list)
     icons: list[str] = field(default_factory=list)
+    icon_reason: str = ""
+    """Why the first of `icons` was chosen, in plain words (kiln.source.icon_choice)."""
+    categories: list[str] = field(default_factory=list)
+    """Menu categories the project's own desktop file names (for the AppImage's menu entry)."""
     license_file: str = ""
     """The project's licence text (LICENSE, COPYING…), for the MSI's licence page."""
     packages: list[str] = field(default_factory=list)
@@ -119,8 +138,12 @@ class Detection:
         else:
             include = [f"{p}/**" if (self.folder / p).is_dir() else p for p in self.packages] or ["**/*.py"]
             project = Project(app=app, entry=entry, source=SourceSection(include=include))
-        # Set explicitly so `kiln new` writes both [[installer]] tables into the file for the user to see.
-        project.installer = [AppImageOptions(), PortableOptions()]
+        # Set explicitly so `kiln new` writes every [[installer]] table into the file for the user to see.
+        project.installer = [registry.spec(kind).options() for kind in NEW_PROJECT_KINDS]
+        if self.categories:
+            project.installer[0] = registry.spec("appimage").options.model_validate({"categories": self.categories})
+        if self.python_version:
+            project.python = PythonSection(version=self.python_version)
         # A project's own requirements come with its wheel anyway; they are listed too, so that the file (and the
         # wizard's Dependencies page) shows what ships.
         if self.requirements or self.requirements_file:
@@ -159,14 +182,20 @@ def detect(folder: Path, build_metadata: bool = True) -> Detection:
         _read_built_metadata(folder, found)
     if found.is_project and build_metadata and not found.entries and found.requirements:
         _read_dependency_scripts(found)  # a wrapper that ships PyPI apps: offer their scripts
-    if not found.requirements and not found.is_project:
+    if not found.is_project:
         _read_requirements_files(folder, found)
     files = _python_files(folder)
     found.packages = _top_level_packages(folder, files)
     if found.is_project:
         found.entries = [_verified(folder, e) for e in found.entries]
     found.entries += _main_entries(folder, files, found.entries)
-    found.icons = _icons(folder)
+    if not found.is_project:
+        _read_script_metadata(folder, found)
+    _pick_python(found)
+    names = [found.name, folder.resolve().name, *found.packages, *(Path(e.script).stem for e in found.entries)]
+    if (icon := choose_icon(folder, [n.removesuffix(".py") for n in names if n])) is not None:
+        found.icons, found.icon_reason = [icon.path], icon.reason
+    found.categories = _categories(folder, found)
     found.license_file = _license_file(folder)
     return found
 
@@ -201,7 +230,8 @@ def _read_built_metadata(folder: Path, found: Detection) -> None:
                        ("python_requires", metadata.requires_python)):
         if value and not getattr(found, key):
             setattr(found, key, value)
-    found.requirements = found.requirements or list(metadata.requires_dist)
+    requirements, found.extras = _unconditional(metadata.requires_dist)
+    found.requirements = found.requirements or requirements
     known = {e.module for e in found.entries}
     groups: tuple[tuple[dict[str, str], Literal["console", "gui"], EntrySource], ...] = (
         (metadata.gui_scripts, "gui", "gui-script"), (metadata.console_scripts, "console", "console-script"),
@@ -282,6 +312,8 @@ def _read_pyproject(path: Path, found: Detection) -> dict[str, object] | None:
         found.homepage = str(urls.get("Homepage") or urls.get("homepage") or next(iter(urls.values()), ""))
     license_value = table.get("license")
     found.license = license_value if isinstance(license_value, str) else ""
+    optional = table.get("optional-dependencies")
+    found.extras = list(optional) if isinstance(optional, dict) else []
     for requirement in table.get("dependencies") or []:
         try:
             Requirement(str(requirement))
@@ -299,12 +331,63 @@ def _read_pyproject(path: Path, found: Detection) -> dict[str, object] | None:
     return table
 
 
+def _unconditional(requires_dist: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The requirements that always apply, and the extras the others belong to (`…; extra == "name"`)."""
+    requirements, extras = [], []
+    for text in requires_dist:
+        try:
+            marker = Requirement(text).marker
+        except InvalidRequirement:
+            continue
+        names = re.findall(r"""extra\s*==\s*['"]([^'"]+)['"]""", str(marker)) if marker is not None else []
+        if names:
+            extras += [name for name in names if name not in extras]
+        else:
+            requirements.append(text)
+    return requirements, extras
+
+
 def _read_requirements_files(folder: Path, found: Detection) -> None:
+    """A folder of scripts: the first requirements*.txt (not a dev or test one) is read when it builds."""
     for path in sorted(folder.glob("requirements*.txt")):
         if "dev" in path.name or "test" in path.name:
             continue
         found.requirements_file = path.name
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            found.warnings.append(f"{path.name}: could not read it ({e})")
+            return
+        for line in (raw.split(" #", 1)[0].strip() for raw in lines):
+            if line and not line.startswith(("#", "-")):
+                found.requirements_from_file.append(line)
         return
+
+
+def _read_script_metadata(folder: Path, found: Detection) -> None:
+    """A folder of scripts: the lone script, and the inline metadata (PEP 723) of the script that will run."""
+    scripts = [e for e in found.entries if e.source == "script"]
+    if len(scripts) == 1 and len(found.entries) == 1:
+        found.lone_script = scripts[0].script
+    if not found.entries or found.entries[0].source != "script":
+        return
+    metadata = read_inline_metadata(folder / found.entries[0].script)
+    if metadata is None:
+        return
+    found.warnings += metadata.problems
+    found.requirements += [r for r in metadata.dependencies if r not in found.requirements]
+    found.python_requires = found.python_requires or metadata.requires_python
+
+
+def _pick_python(found: Detection) -> None:
+    if not found.python_requires:
+        return
+    version = pick_python(found.python_requires)
+    if version is None:
+        found.warnings.append(f"requires-python {found.python_requires!r} allows no Python Kiln bundles; "
+                              f"[python] version stays {DEFAULT_PYTHON}")
+    elif version != DEFAULT_PYTHON:
+        found.python_version = version
 
 
 def _skipped(child: Path, folder: Path) -> bool:
@@ -342,42 +425,44 @@ def _top_level_packages(folder: Path, files: list[Path]) -> list[str]:
     return sorted(names)
 
 
-def _has_main_guard(path: Path) -> bool:
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (SyntaxError, ValueError, OSError):
-        return False
-    for node in tree.body:
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare):
-            text = ast.unparse(node.test)
-            if "__name__" in text and "__main__" in text:
-                return True
-    return False
-
-
-def _imports_gui(path: Path) -> bool:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return bool(re.search(r"^\s*(from|import)\s+(PySide6|PyQt[56]|tkinter|wx|kivy|pygame)\b", text, re.M))
-
-
 def _main_entries(folder: Path, files: list[Path], known: list[EntryCandidate]) -> list[EntryCandidate]:
+    """Packages with a __main__.py, then scripts with a main guard, then top-level scripts whose own code runs
+    the program (a script other files import is their module, not a program)."""
     entries = []
-    for path in files:
+    infos = {path: read_script(path) for path in files}
+    for path, info in infos.items():
         rel = path.relative_to(folder)
         if path.name == "__main__.py" and len(rel.parts) >= 2:
             module = ".".join(rel.parts[:-1])
             if all(c.module.split(":")[0] != module for c in known):
-                kind: Literal["console", "gui"] = "gui" if _imports_gui(path) else "console"
+                kind: Literal["console", "gui"] = info.kind if info else "console"
                 entries.append(EntryCandidate(module, "", kind, "__main__", f"python -m {module} (__main__.py)"))
-    for path in files:
-        rel = path.relative_to(folder)
-        if path.name != "__main__.py" and path.name != "setup.py" and _has_main_guard(path):
-            kind = "gui" if _imports_gui(path) else "console"
-            entries.append(EntryCandidate("", rel.as_posix(), kind, "script", f"{rel.as_posix()} (script)"))
-    return entries
+    # What the app's own files import is a module (tests import the program they test: they do not count).
+    imported = {name for path, info in infos.items() if info and is_script_name(path.name) for name in info.imports}
+    guarded, plain = [], []
+    for path, info in infos.items():
+        relative = path.relative_to(folder).as_posix()
+        if info is None or not is_script_name(relative):
+            continue
+        if info.main_guard:
+            guarded.append(EntryCandidate("", relative, info.kind, "script", f"{relative} (script)"))
+        elif info.top_level_code and "/" not in relative and path.stem not in imported:
+            plain.append(EntryCandidate("", relative, info.kind, "script", f"{relative} (script)"))
+    return entries + guarded + plain
+
+
+def _categories(folder: Path, found: Detection) -> list[str]:
+    """The desktop file's menu categories, when they are valid ones (else a warning, and Kiln's default)."""
+    from kiln.installers.appimage.categories import normalize_categories
+
+    declared = declared_categories(folder)
+    try:
+        normalize_categories(declared)
+    except ValueError as e:
+        if declared:
+            found.warnings.append(f"the desktop file's categories {';'.join(declared)} were not taken: {e}")
+        return []
+    return declared
 
 
 # Names projects give their licence text, most usual first (GitHub's and PyPA's conventions).
@@ -389,19 +474,6 @@ def _license_file(folder: Path) -> str:
     """The first licence file at the top of the folder (matched without regard to case), or ''."""
     names = {path.name.lower(): path.name for path in folder.iterdir() if path.is_file()}
     return next((names[name.lower()] for name in _LICENSE_NAMES if name.lower() in names), "")
-
-
-def _icons(folder: Path) -> list[str]:
-    found = []
-    for pattern in ("*.png", "*.svg", "*/*.png", "*/*.svg", "*/*/*.png", "*/*/*.svg"):
-        for path in sorted(folder.glob(pattern)):
-            if any(parent.name in _NO_ENTRY_POINTS or skipped_dir(folder / parent, folder)
-                   for parent in path.relative_to(folder).parents if parent.parts):
-                continue
-            if any(word in path.stem.lower() for word in _ICON_NAMES):
-                found.append(path.relative_to(folder).as_posix())
-    return sorted(set(found), key=lambda p: (p.count("/"), not p.endswith(".png"), p))
-
 
 
 GUESS_COMMENT = "guessed by kiln new: check it, then delete this comment"

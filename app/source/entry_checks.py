@@ -61,7 +61,7 @@ def installed_entry_problems(entry: EntrySection, app_dir: Path, packages: Path)
             _module_file(found.parent.parent, [found.parent.name, "__main__"]) is None:
         return [Problem("entry.module", f"package '{module}' has no __main__.py to run",
                         f"name a function instead, e.g. module = \"{module}.cli:main\"")]
-    if function and found.suffix == ".py" and not _defines(found, function.split(".")[0]):
+    if function and found.suffix == ".py" and not defines(found, function.split(".")[0]):
         return [Problem("entry.module", f"'{function.split('.')[0]}' is not defined in module '{module}' "
                         f"({found.name})", "check the function name after the ':'")]
     return []
@@ -100,7 +100,7 @@ def _provider(packages: Path, top_level: str) -> str | None:
     return None
 
 
-def _defines(source: Path, name: str) -> bool:
+def defines(source: Path, name: str) -> bool:
     """True unless the module's source certainly binds no top-level `name` (star imports count as maybe)."""
     try:
         tree = ast.parse(source.read_bytes())

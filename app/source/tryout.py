@@ -41,6 +41,7 @@ def try_command(
     python: str,
     args: Sequence[str] = (),
     base_env: Mapping[str, str] | None = None,
+    paths: Sequence[Path] = (),
 ) -> TryCommand:
     """The command that runs `entry` from `source_root` with `python`, passing `args` to the app.
 
@@ -62,14 +63,16 @@ def try_command(
             program = ["-m", module]
     else:
         raise TryRunError("choose an entry point first (a module like 'myapp.main:run' or a script like 'main.py')")
-    return TryCommand(argv=[python, *program, *args], cwd=source_root, env=try_env(source_root, base_env))
+    return TryCommand(argv=[python, *program, *args], cwd=source_root, env=try_env(source_root, base_env, paths))
 
 
-def try_env(source_root: Path, base_env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The child's environment: the source root first on the import path, live output, no __pycache__ litter."""
+def try_env(source_root: Path, base_env: Mapping[str, str] | None = None, paths: Sequence[Path] = ()
+            ) -> dict[str, str]:
+    """The child's environment: the source root (or `paths`) first on the import path, live output, no
+    __pycache__ litter."""
     env = dict(os.environ if base_env is None else base_env)
     existing = env.get("PYTHONPATH", "")
-    env["PYTHONPATH"] = os.pathsep.join([str(source_root), existing]) if existing else str(source_root)
+    env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in paths or [source_root]), *([existing] if existing else [])])
     env["PYTHONUNBUFFERED"] = "1"  # output shows up as it is printed, not when the buffer fills
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # trying an app must not change the user's source tree
     return env

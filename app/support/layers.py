@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import stat
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ MAX_ENTRIES = 4
 """Bases kept per kind: a few, so switching between branches or Qt selections does not rebuild them each time."""
 
 _memo: dict[tuple[str, int, int, int], str] = {}
+_part_locks: dict[tuple[str, int, int, int], threading.Lock] = {}
+_memo_lock = threading.Lock()
 
 
 def normalized_mode(mode: int, is_dir: bool = False) -> int:
@@ -88,17 +91,21 @@ def tree_digest(parts: Sequence[tuple[str, Path]], remember: Sequence[Path] = ()
     mode reduced to 0644/0755, symlink targets, second names of one file (hard links), and every file's bytes.
 
     Parts whose root is in `remember` (the staged runtime and dependencies, which do not change once staged) are
-    hashed once per build process, however many installers ask.
+    hashed once per build process, however many installers ask, also when they ask at the same time.
     """
     digest = hashlib.sha256(f"tree {FORMAT}\n".encode())
     for prefix, root in parts:
-        info = root.lstat()
-        memo_key = (str(root), info.st_dev, info.st_ino, info.st_mtime_ns)
-        part = _memo.get(memo_key) if root in remember else None
-        if part is None:
+        if root in remember:
+            info = root.lstat()
+            memo_key = (str(root), info.st_dev, info.st_ino, info.st_mtime_ns)
+            with _memo_lock:
+                part_lock = _part_locks.setdefault(memo_key, threading.Lock())
+            with part_lock:  # a second installer waits for the first one's digest instead of hashing again
+                part = _memo.get(memo_key)
+                if part is None:
+                    part = _memo[memo_key] = _part_digest(root)
+        else:
             part = _part_digest(root)
-            if root in remember:
-                _memo[memo_key] = part
         digest.update(f"{prefix}\0{part}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 

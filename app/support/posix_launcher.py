@@ -1,5 +1,5 @@
-"""The one POSIX shell launcher that starts a bundle's Python on kiln_boot.py: portable folders, AppImage's
-AppRun and the macOS .app all use it."""
+"""The one POSIX shell launcher that starts a bundle's Python on kiln_boot.py: portable folders and AppImage's
+AppRun use it (the macOS .app starts with a Mach-O launcher, resources/launchers/macos)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ def posix_launcher(
     *,
     comment: str = "",
     appimage: bool = False,
-    finder: bool = False,
 ) -> str:
     """A /bin/sh script (macOS /bin/sh, dash, bash) that finds its real folder, then execs the bundled Python
     isolated on kiln_boot.py with the script's arguments.
@@ -27,7 +26,6 @@ def posix_launcher(
 
     `bundle_from_script`: the bundle's path relative to the script's folder ("" = the same folder).
     `appimage`: the AppImage runtime's ARGV0 (the .AppImage's path) becomes the app's sys.argv[0].
-    `finder`: drop the process serial number old macOS Finder passes first.
     Project strings appear only in the comment line (made one line) or through shlex.quote.
     """
     title = " ".join(title.split())
@@ -36,11 +34,6 @@ def posix_launcher(
     lines = [
         "#!/bin/sh",
         f"# Written by Kiln: starts {title} with its own Python.{' ' + comment if comment else ''}",
-    ]
-    if finder:
-        lines += ["# Finder on old macOS passes a process serial number first; the app never wants it.",
-                  "case ${1-} in -psn_*) shift ;; esac"]
-    lines += [
         "self=$0",
         "case $self in */*) ;; *) self=./$self ;; esac",
         "n=0",

@@ -13,8 +13,8 @@ def prebuilt_launcher(kind: str, name: str, override_env: str) -> Path:
     """A prebuilt binary from launchers/<kind>/, or the build that `override_env` names (the file or its folder).
 
     CI rebuilds the launchers from their sources with the machine's current toolchain and points Kiln at those
-    builds (KILN_APPIMAGE_RUNTIME, KILN_WINDOWS_LAUNCHERS), so what it tests is what today's sources and
-    libraries give. The error says what to do when the file is missing.
+    builds (KILN_APPIMAGE_RUNTIME, KILN_WINDOWS_LAUNCHERS, KILN_MACOS_LAUNCHERS), so what it tests is what today's
+    sources and libraries give. The error says what to do when the file is missing.
     """
     override = os.environ.get(override_env, "").strip()
     path = Path(override) if override else resource_path("launchers", kind, name)

@@ -1,12 +1,18 @@
-"""The platforms Kiln builds for and the facts each one needs (pip tags, runtime layout, archive names)."""
+"""The platforms Kiln builds for and the facts each one needs (wheel tags, markers, runtime layout, archive names)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
+from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
+
 PlatformName = Literal["linux-x86_64", "windows-x86_64", "macos-arm64", "macos-x86_64"]
 PLATFORMS: tuple[PlatformName, ...] = ("linux-x86_64", "windows-x86_64", "macos-arm64", "macos-x86_64")
+MANYLINUX_CEILING = 35
+"""Linux wheels up to manylinux_2_35 (glibc 2.35) are accepted: the newest level a Linux bundle's runtime serves."""
+MACOS_FLOOR = (11, 0)
+"""macOS wheels must run on macOS 11.0, the DMG's default `minimum_macos`: a macosx_14_0 wheel would break there."""
 
 
 @dataclass(frozen=True)
@@ -37,17 +43,48 @@ class Target:
         """Every wheel platform tag this target accepts, newest first, for `pip --platform` (repeatable)."""
         if self.os == "linux":
             # manylinux2014 alone excludes manylinux_2_28 wheels; list every glibc level we accept.
-            tags = [f"manylinux_2_{minor}_{self.arch}" for minor in range(35, 16, -1)]
+            tags = [f"manylinux_2_{minor}_{self.arch}" for minor in range(MANYLINUX_CEILING, 16, -1)]
             return [*tags, f"manylinux2014_{self.arch}", f"linux_{self.arch}"]
         if self.os == "windows":
             return ["win_amd64"]
-        macos_arch = "arm64" if self.arch == "arm64" else "x86_64"
-        tags = []
-        for major in range(15, 10, -1):
-            tags += [f"macosx_{major}_0_{macos_arch}", f"macosx_{major}_0_universal2"]
-        if macos_arch == "x86_64":
-            tags += [f"macosx_10_{minor}_{kind}" for minor in range(15, 8, -1) for kind in ("x86_64", "universal2")]
-        return tags
+        return list(mac_platforms(MACOS_FLOOR, self.arch))
+
+    def wheel_tags(self, python_version: str) -> list[Tag]:
+        """The wheel tags a CPython `python_version` of this platform accepts, most specific first (as pip orders
+        them): the order a wheel is chosen in when a package has several for the target."""
+        major, minor = (int(part) for part in python_version.split(".")[:2])
+        platforms = self.pip_platform_tags()
+        return [*cpython_tags((major, minor), platforms=platforms),
+                *compatible_tags((major, minor), f"cp{major}{minor}", platforms)]
+
+    @property
+    def uv_platform(self) -> str:
+        """The platform uv resolves for (`uv pip compile --python-platform`); macOS's version is set apart, through
+        MACOSX_DEPLOYMENT_TARGET (`uv_environment`)."""
+        if self.os == "linux":
+            return f"{self.arch}-manylinux_2_{MANYLINUX_CEILING}"
+        if self.os == "windows":
+            return "x86_64-pc-windows-msvc"
+        return f"{'aarch64' if self.arch == 'arm64' else 'x86_64'}-apple-darwin"
+
+    def uv_environment(self) -> dict[str, str]:
+        """Environment variables uv reads for this platform: the oldest macOS the wheels must run on."""
+        return {"MACOSX_DEPLOYMENT_TARGET": ".".join(map(str, MACOS_FLOOR))} if self.os == "macos" else {}
+
+    def marker_environment(self, python_version: str) -> dict[str, str]:
+        """The values environment markers (PEP 508) see on this platform with CPython `python_version`, for
+        `packaging.markers.Marker.evaluate`: `colorama; sys_platform == "win32"` is true for Windows targets.
+        The patch version is taken as .0, as uv does for `--python-version 3.X`."""
+        system = {"linux": "Linux", "windows": "Windows", "macos": "Darwin"}[self.os]
+        machine = {"windows": "AMD64"}.get(self.os, "arm64" if self.arch == "arm64" else "x86_64")
+        return {
+            "implementation_name": "cpython", "implementation_version": f"{python_version}.0",
+            "os_name": "nt" if self.os == "windows" else "posix", "platform_machine": machine,
+            "platform_release": "", "platform_system": system, "platform_version": "",
+            "python_full_version": f"{python_version}.0", "platform_python_implementation": "CPython",
+            "python_version": python_version,
+            "sys_platform": {"linux": "linux", "windows": "win32", "macos": "darwin"}[self.os],
+        }
 
 
 TARGETS: dict[str, Target] = {

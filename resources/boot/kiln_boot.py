@@ -58,16 +58,37 @@ def _run_script(parts):
     _run_as_main(code, None, path)
 
 
+def _launcher_path():
+    """Windows: the launcher's path (it runs python3X.dll in its own process), as pip's console-script wrappers
+    show it: without ".exe" (click and argparse print `Usage: pygmentize`). None when it cannot be read."""
+    try:
+        import ctypes
+
+        buffer = ctypes.create_unicode_buffer(32768)
+        length = ctypes.windll.kernel32.GetModuleFileNameW(None, buffer, len(buffer))
+    except (ImportError, AttributeError, OSError):
+        return None
+    path = buffer.value if 0 < length < len(buffer) else ""
+    return path[:-4] if path.lower().endswith(".exe") else path or None
+
+
 if __name__ == "__main__":
+    # sys.argv[0] is the command the user started, not this file: the POSIX launchers (sh, and the macOS
+    # launcher) pass it in KILN_ARGV0, removed here so the app's own children do not inherit it.
     sys.argv[0] = os.environ.pop("KILN_ARGV0", None) or sys.argv[0]
     if sys.platform == "win32":
+        sys.argv[0] = _launcher_path() or sys.argv[0]
         # Windows only. sys.executable is the app's launcher (App.exe), which runs this file, not
         # `-c`/`-m`: multiprocessing's spawn children need the runtime's own interpreter (pythonw.exe for a GUI
         # app, which has no console to show). They read the same runtime\python3XX._pth.
         import multiprocessing
 
         _error_log = os.environ.pop("KILN_ERROR_LOG", None)  # set by the GUI launcher only
-        multiprocessing.set_executable(os.path.join(sys.prefix, "pythonw.exe" if _error_log else "python.exe"))
+        _interpreter = os.path.join(sys.prefix, "pythonw.exe" if _error_log else "python.exe")
+        multiprocessing.set_executable(_interpreter)
+        # The app's own `subprocess.run([sys.executable, "helper.py"])` needs an interpreter too: the launcher would
+        # start the app again. (On Linux and macOS sys.executable is the runtime's python already.)
+        sys.executable = _interpreter
         if _error_log:
             # A GUI app has no console: the traceback of an uncaught exception goes to the file the launcher
             # named, and the launcher shows its last line and path in a message box once the app has exited.

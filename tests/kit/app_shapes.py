@@ -30,6 +30,15 @@ class Shape:
     uses_tk: bool = False
     code: int = 0
     """The exit code the app returns."""
+    wine: bool = False
+    """Also built into an MSI around python.org's real Windows CPython, installed and run under Wine."""
+    command: str = ""
+    """The app's command when it is not the app's name: the project's own script name (the launcher, the .exe)."""
+
+    @property
+    def is_project(self) -> bool:
+        """A Python project (built into the app's wheel), not a folder of scripts."""
+        return "pyproject.toml" in self.files or "setup.py" in self.files
 
     def write(self, parent: Path) -> Path:
         root = parent / self.folder
@@ -39,6 +48,53 @@ class Shape:
             path.write_text(text, encoding="utf-8")
         return root
 
+
+TIPCALC = """import sys
+import tkinter as tk
+
+import cowsay
+
+root = tk.Tk()
+root.title("Tip calculator")
+library = root.tk.eval("info library")
+bill = tk.Entry(root)
+bill.insert(0, "40")
+bill.pack()
+label = tk.Label(root, text="")
+label.pack()
+result = ""
+
+
+def calc():
+    global result
+    result = f"tip {float(bill.get()) * 0.15:.2f}"
+    label.config(text=result)
+
+
+tk.Button(root, text="Tip", command=calc).pack()
+calc()
+root.after(200, root.destroy)
+root.mainloop()
+print(result, "with", cowsay.__name__)
+print("library", library)
+print("argv0", sys.argv[0])
+"""
+"""A beginner's script: a tkinter window built at the top level, no `if __name__ == "__main__":`."""
+
+MOO_723 = f"""# /// script
+# requires-python = ">=3.9"
+# dependencies = [
+#   "{COWSAY}",
+# ]
+# ///
+import sys
+
+import cowsay
+
+print(cowsay.get_output_string("cow", "pep 723 " + " ".join(sys.argv[1:])))
+print("argv0", sys.argv[0])
+"""
+"""A PEP 723 script: its dependencies are in its own comment block, nothing else in the folder."""
 
 SHAPES: dict[str, Shape] = {
     "src-layout": Shape(
@@ -125,6 +181,7 @@ SHAPES: dict[str, Shape] = {
             "pyproject.toml": '[project]\nname = "moo"\nversion = "1.0.0"\n'
             f'dependencies = ["{COWSAY}"]\n[project.scripts]\ncowsay = "cowsay.__main__:cli"\n',
         }, args=("-t", "shipped as it is"), expect=("shipped as it is", "^__^"), name="moo", version="1.0.0",
+        command="cowsay",
     ),
     "script-requirements": Shape(
         "My Cow Äpp", {
@@ -156,6 +213,52 @@ SHAPES: dict[str, Shape] = {
             "        print('squares', pool.map(square, range(6)))\n",
         }, expect=("squares [0, 1, 4, 9, 16, 25]",), name="poolapp", version="1.0",
     ),
+    "package-data-no-manifest": Shape(
+        "notes", {
+            # setuptools, no MANIFEST.in, no package-data: its wheel leaves every data file out (Kiln adds them).
+            "pyproject.toml": SETUPTOOLS + '[project]\nname = "notes"\nversion = "1.1"\n'
+            '[project.scripts]\nnotes = "notes.cli:main"\n',
+            "notes/__init__.py": "",
+            "notes/data/note.txt": "a note read with importlib.resources\n",
+            "notes/templates/page.txt": "a template read next to __file__\n",
+            "notes/données/café ☕.txt": "une donnée au nom accentué\n",
+            "notes/cli.py": "from importlib.resources import files\nfrom pathlib import Path\n\n\ndef main():\n"
+            "    print(files('notes').joinpath('data/note.txt').read_text(encoding='utf-8').strip())\n"
+            "    print((Path(__file__).parent / 'templates' / 'page.txt').read_text(encoding='utf-8').strip())\n"
+            "    print((files('notes') / 'données' / 'café ☕.txt').read_text(encoding='utf-8').strip())\n",
+        }, expect=("a note read with importlib.resources", "a template read next to __file__",
+                   "une donnée au nom accentué"), name="notes", version="1.1", wine=True,
+    ),
+    "script-assets": Shape(
+        "Little Game", {
+            # A folder of scripts: the assets and levels beside them ship, tests/ does not.
+            "game.py": "from pathlib import Path\n\nimport levels_reader\n\nHERE = Path(__file__).parent\n\n"
+            "if __name__ == '__main__':\n"
+            "    print((HERE / 'assets' / 'été.txt').read_text(encoding='utf-8').strip())\n"
+            "    print(levels_reader.first_level())\n",
+            "levels_reader.py": "import os\n\n\ndef first_level():\n"
+            "    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'levels')\n"
+            "    with open(os.path.join(folder, sorted(os.listdir(folder))[0]), encoding='utf-8') as f:\n"
+            "        return f.read().strip()\n",
+            "assets/été.txt": "an asset beside the scripts\n",
+            "levels/01.txt": "level one\n",
+            "tests/test_game.py": "def test_nothing():\n    pass\n",
+        }, expect=("an asset beside the scripts", "level one"), name="little-game", version="0.1.0", wine=True,
+    ),
+    "runs-own-py": Shape(
+        "runner", {
+            # The app starts one of its own .py files with sys.executable (as thonny starts its back end).
+            "pyproject.toml": SETUPTOOLS + '[project]\nname = "runner"\nversion = "2.1"\n'
+            '[project.scripts]\nrunner = "runner.cli:main"\n',
+            "runner/__init__.py": "",
+            "runner/backend.py": "import sys\n\nprint('backend', sys.argv[1:])\n",
+            "runner/cli.py": "import subprocess\nimport sys\nfrom pathlib import Path\n\n\ndef main():\n"
+            "    backend = Path(__file__).with_name('backend.py')\n"
+            "    done = subprocess.run([sys.executable, '-u', '-B', str(backend), 'ok'], capture_output=True, "
+            "text=True)\n"
+            "    print(done.stdout.strip(), done.returncode, done.stderr.strip()[-200:])\n",
+        }, expect=("backend ['ok'] 0",), name="runner", version="2.1", wine=True,
+    ),
     "subprocess-python": Shape(
         "subapp", {
             "pyproject.toml": SETUPTOOLS + '[project]\nname = "subapp"\nversion = "1.0"\n'
@@ -167,5 +270,23 @@ SHAPES: dict[str, Shape] = {
             "    print(done.stdout.strip(), done.returncode, done.stderr.strip()[-200:])\n"
             "    print('argv0', sys.argv[0])\n",
         }, expect=("child ['x y'] cowsay 0",), name="subapp", version="1.0",
+    ),
+    "lone-tk-script": Shape(
+        "tipcalc", {"tipcalc.py": TIPCALC, "requirements.txt": COWSAY + "\n"},
+        expect=("tip 6.00 with cowsay",), name="tipcalc", version="0.1.0", display=True, uses_tk=True, wine=True,
+    ),
+    "pep723-script": Shape(
+        "moo723", {"moo.py": MOO_723}, args=("a b",), expect=("pep 723 a b", "^__^"), name="moo723",
+        version="0.1.0", wine=True,
+    ),
+    "named-command": Shape(
+        "colorist", {
+            "pyproject.toml": SETUPTOOLS + '[project]\nname = "colorist"\nversion = "1.0"\n'
+            '[project.scripts]\ncolorize = "colorist.cli:main"\n',
+            "colorist/__init__.py": "",
+            "colorist/cli.py": "import argparse\nimport sys\n\n\ndef main():\n"
+            "    parser = argparse.ArgumentParser()\n    parser.add_argument('word')\n"
+            "    print('prog', parser.prog, parser.parse_args().word)\n    print('argv0', sys.argv[0])\n",
+        }, args=("red",), expect=(" red",), name="colorist", version="1.0", wine=True, command="colorize",
     ),
 }

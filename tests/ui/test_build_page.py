@@ -57,9 +57,26 @@ emit(kind="stage-end", stage="portable", message="done", fraction=0.95, data={"s
 artifacts = [{"kind": "portable", "path": str(artifact), "size": 2048, "sha256": "ab" * 32}]
 installers = [{"kind": "portable", "platform": "linux-x86_64", "status": "ok", "message": "", "hint": "",
                "artifact": str(artifact)}]
-if mode == "partial":  # the AppImage "runs" (a shell script stands in), the MSI fails
+if mode == "finding":  # the bundle check fails the MSI: its runtime has no tkinter, and a button can fix it
+    finding = {"check": "missing-module", "severity": "error", "platform": "windows-x86_64", "installers": ["msi"],
+               "module": "tkinter", "file": "main.py", "line": 1,
+               "message": "main.py:1 imports tkinter, which python.org's embeddable Windows Python does not have",
+               "fix": "set [python] source = \"download\"", "action": {"set": {"python.source": "download"}}}
+    qt = {"check": "computed-import", "severity": "warning", "platform": "linux-x86_64",
+          "installers": ["portable"], "module": "PySide6.QtPrintSupport", "file": "main.py", "line": 9,
+          "message": "main.py:9 imports a Qt module by a computed name; QtPrintSupport was left out of the bundle",
+          "fix": 'add "QtPrintSupport" to [dependencies] qt_modules',
+          "action": {"add": {"dependencies.qt_modules": "QtPrintSupport"}}}
+    emit(kind="warning", stage="check", message=qt["message"], data=qt)
+    emit(kind="error", stage="check", message=finding["message"], data=finding)
+    emit(kind="error", stage="msi", message="msi (windows-x86_64) failed: " + finding["message"],
+         data={"hint": finding["fix"]})
+    installers.append({"kind": "msi", "platform": "windows-x86_64", "status": "failed",
+                       "message": finding["message"], "hint": finding["fix"], "artifact": "", "findings": [finding]})
+if mode in ("partial", "sleepy"):  # the AppImage "runs" (a shell script stands in), the MSI fails
     appimage = out / "hello-1.0.0-linux-x86_64.AppImage"
-    appimage.write_text("#!/bin/sh\necho the built app ran\nexit 4\n")
+    end = "exec sleep 120\n" if mode == "sleepy" else "exit 4\n"
+    appimage.write_text("#!/bin/sh\necho the built app ran\n" + end)
     appimage.chmod(0o755)
     artifacts.append({"kind": "appimage", "path": str(appimage), "size": 40, "sha256": "cd" * 32})
     emit(kind="artifact", stage="appimage", message="appimage", data=artifacts[-1])
@@ -71,11 +88,11 @@ if mode == "partial":  # the AppImage "runs" (a shell script stands in), the MSI
                     "message": "no Python 3.11 for Windows offline", "hint": "connect to the network once",
                     "artifact": ""}]
 report = out / "hello-report.json"
-report.write_text(json.dumps({"status": "failed" if mode == "partial" else "ok", "artifacts": artifacts,
+report.write_text(json.dumps({"status": "failed" if mode in ("partial", "sleepy") else "ok", "artifacts": artifacts,
     "stages": {}, "installers": installers,
     "runtimes": {"linux-x86_64": {"source": "host", "notes": ["needs glibc 2.36 or newer on the user's machine"]}},
     "size_by_component": {"runtime": 3000000, "stdlib": 9000000, "app": 2000, "rich": 1400000}}))
-status = "failed" if mode == "partial" else "ok"
+status = "failed" if mode in ("partial", "sleepy", "finding") else "ok"
 emit(kind="done", message=f"build {status}", fraction=1.0, data={"status": status, "report": str(report),
      "log": str(log), "installers": installers})
 '''
@@ -105,8 +122,10 @@ def test_events_drive_progress_log_artifacts_and_chart(driver: Any, build_page: 
     assert build_page.stages.item(1, 1).text() == "1.5 s"
     log = build_page.log.toPlainText()
     assert "line 199" in log and "a stray print from a library" in log
-    row = [build_page.artifacts.item(0, c).text() for c in range(6)]
-    assert row == ["portable", "linux-x86_64", "built", "hello-1.0.0-linux-x86_64.tar.zst", "2.0 KiB", "ab" * 32]
+    row = build_page.results.rows[0]
+    assert (row.name.text(), row.status.text()) == (
+        "hello-1.0.0-linux-x86_64.tar.zst", "✓ built · Portable archive (.tar.zst) for Linux · 2.0 KiB")
+    assert row.result.sha256 == "ab" * 32 and row.copy_button.isVisible() and row.open_button.isVisible()
     assert [name for name, _ in build_page.chart.rows()] == ["stdlib", "runtime", "rich", "app"]
     assert "Build finished: 1 installer(s) in ~/hello/dist" in build_page.status.text()
     assert build_page.tabs.currentIndex() == 1
@@ -119,21 +138,65 @@ def test_partial_failure_shows_each_installer_run_and_where_it_runs(driver: Any,
     driver.qtbot.waitUntil(lambda: build_page.result_status != "", timeout=20000)
     assert build_page.result_status == "failed"
     assert "Build partly failed: 2 of 3 installers built" in build_page.status.text()
-    rows = {build_page.artifacts.item(r, 0).text(): build_page.artifacts.item(r, 2).text()
-            for r in range(build_page.artifacts.rowCount())}
-    assert rows == {"portable": "built", "appimage": "built", "msi": "failed: no Python 3.11 for Windows offline"}
-    assert "What to do: connect to the network once" in build_page.message.text()
+    rows = {row.result.kind: row.status.text().split(" · ")[0] for row in build_page.results.rows}
+    assert rows == {"portable": "✓ built", "appimage": "✓ built", "msi": "✗ not built"}
+    msi = build_page.results.row_for("msi")
+    assert msi.name.text() == "MSI for Windows"
+    assert msi.problem.text() == ("No Python 3.11 for Windows offline.\nWhat to do: connect to the network once, or "
+                                  "choose another Python version")
+    assert not build_page.message.isVisible()  # said once, in the MSI's row (not again below the page)
     assert [build_page.stages.item(r, 2).text() for r in range(build_page.stages.rowCount())
             if build_page.stages.item(r, 0).text() == "msi"] == ["failed"]
     note = build_page.linux.text()  # plain words about the glibc floor, with systems and how to widen it
     assert "Debian 12" in note and "not on older ones such as Ubuntu 22.04" in note
-    assert "Download a standalone Python" in note
+    assert "Download a standalone Python" in note and "glibc" not in note
+    assert "glibc 2.36" in build_page.linux_details.details()  # the version behind Details
     assert build_page.tabs.currentIndex() == 1
     driver.screenshot("build-partial")
-    driver.click(build_page.run_button)  # runs the AppImage this build made
+    appimage = build_page.results.row_for("appimage")
+    assert not build_page.results.row_for("msi").run_button.isVisible()
+    driver.click(appimage.run_button)  # runs the AppImage this build made
     driver.qtbot.waitUntil(lambda: "— the app exited with code 4 —" in build_page.run_output.toPlainText())
     assert "the built app ran" in build_page.run_output.toPlainText()
     assert build_page.tabs.currentIndex() == 3
+    assert appimage.run_button.text() == "Run"
+
+
+def test_a_finding_is_said_in_its_installers_row_with_a_button_that_fixes_it(driver: Any, build_page: Any,
+                                                                            hello: Path) -> None:
+    driver.mode = "finding"
+    driver.click(build_page.build_button)
+    driver.qtbot.waitUntil(lambda: build_page.result_status != "", timeout=20000)
+    msi = build_page.results.row_for("msi")
+    assert msi is not None and msi.status.text() == "✗ not built · MSI for Windows"
+    assert msi.problem.text() == ("main.py:1 imports tkinter, which python.org's embeddable Windows Python does not "
+                                  "have.")
+    assert [b.text() for b in msi.fix_buttons] == ["Use the standalone runtime"]
+    assert not build_page.message.isVisible()  # not repeated below the page, nor only a line of the log
+    portable = build_page.results.row_for("portable")
+    assert portable.status.text().startswith("✓ built, with a warning · ")
+    assert [b.text() for b in portable.fix_buttons] == ["Keep QtPrintSupport"]
+    driver.click(msi.fix_buttons[0])
+    assert driver.wizard.project.python.source == "download" and driver.wizard.isWindowModified()
+    assert build_page.status.text().startswith("Done: The installers then get a standalone Python")
+    assert driver.page(PageId.DEPENDENCIES).source.value() == "download"  # every page shows the change
+    driver.click(build_page.build_button)  # the next build saves it first
+    driver.qtbot.waitUntil(lambda: build_page.result_status != "", timeout=20000)
+    assert 'source = "download"' in (hello / "kiln.toml").read_text(encoding="utf-8")
+
+
+def test_run_becomes_stop_while_the_app_runs(driver: Any, build_page: Any) -> None:
+    driver.mode = "sleepy"
+    driver.click(build_page.build_button)
+    driver.qtbot.waitUntil(lambda: build_page.result_status != "", timeout=20000)
+    row = build_page.results.row_for("appimage")
+    driver.click(row.run_button)
+    driver.qtbot.waitUntil(lambda: "the built app ran" in build_page.run_output.toPlainText())
+    assert row.run_button.text() == "Stop"
+    driver.click(row.run_button)
+    driver.qtbot.waitUntil(lambda: build_page.app_process is None)
+    assert build_page.run_output.toPlainText().rstrip().endswith("— stopped —")
+    assert row.run_button.text() == "Run"
 
 
 def test_elapsed_time_and_one_way_to_close(driver: Any, build_page: Any) -> None:
@@ -178,7 +241,8 @@ def test_a_reopened_project_shows_its_last_build(make_driver: Any, build_page: A
     again.go_to(PageId.BUILD)
     page = again.page(PageId.BUILD)
     assert "Last build" in page.status.text() and "failed: 2 of 3 installer(s)" in page.status.text()
-    assert page.artifacts.rowCount() == 3 and page.run_button.isEnabled()
+    assert page.results.count() == 3 and page.runnable() is not None
+    assert page.results.row_for("msi").problem.text().startswith("No Python 3.11 for Windows offline")
     assert "Debian 12" in page.linux.text()
     assert page.log_path.text() == "Log file: ~/hello/dist/hello-build.log"
 

@@ -131,7 +131,8 @@ def test_wizard_engine_builds_a_project_full_of_kiln_and_app_modules(qtbot: Any,
     unpack_portable(artifacts[0], unpacked)
     bundled_app = unpacked / "greeter" / "app"
     shipped = {p.relative_to(bundled_app).as_posix() for p in bundled_app.rglob("*")}
-    assert {"app/__main__.pyc", "app.pyc", "kiln/__init__.pyc", "kiln.pyc", "greeter/cli.pyc"} <= shipped
+    assert {"app/__main__.py", "app.py", "kiln/__init__.py", "kiln.py", "greeter/cli.py"} <= shipped  # its sources
+    assert f"greeter/__pycache__/cli.cpython-{sys.version_info[0]}{sys.version_info[1]}.pyc" in shipped
     result = subprocess.run([str(unpacked / "greeter" / "greeter")], capture_output=True, text=True, timeout=120,
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kit.apps import SETUP_PY, SRC_LAYOUT, write_app
+from kit.apps import SETUP_PY, SRC_LAYOUT, write_app, write_rewrite
+from PySide6.QtCore import Qt
 
 from kiln.ui.page_ids import PageId
 
@@ -56,3 +57,42 @@ def test_a_new_source_folder_replaces_a_stale_entry(driver: Any, home: Path) -> 
     driver.qtbot.waitUntil(lambda: page.target.text() != "srcgui.app:main", timeout=15000)
     assert page.target.text() == "helper.py"
     assert any("helper.py" in label for label in labels(page))
+
+
+def test_next_refuses_a_function_the_module_does_not_define(driver: Any, home: Path) -> None:
+    page = entry_page(driver, write_rewrite(home / "rewrite"))
+    assert page.target.text() == "ReWrite.__main__:main" and page.gui.isChecked()
+    driver.type(page.target, "ReWrite.__main__:nosuch")
+    driver.next()
+    assert driver.wizard.currentId() == PageId.ENTRY
+    assert page.message.text() == ("Module or script: ReWrite.__main__ has no function nosuch (Kiln read the file "
+                                   "without running it) (check the name after the ':', or pick one Kiln found)")
+    driver.type(page.target, "ReWrite.__main__:main")
+    driver.next(PageId.DEPENDENCIES)
+
+
+def test_the_highlighted_entry_clicked_again_restores_it_after_an_edit(driver: Any, home: Path) -> None:
+    page = entry_page(driver, write_app(home / "srcgui", SRC_LAYOUT))
+    assert page.candidates.currentRow() == 0
+    driver.type(page.target, "srcgui.app:other")
+    assert page.candidates.currentRow() == -1  # the text no longer matches: nothing highlighted
+    rect = page.candidates.visualItemRect(page.candidates.item(0))
+    driver.qtbot.mouseClick(page.candidates.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert page.target.text() == "srcgui.app:main" and page.gui.isChecked()
+    page.target.setText("srcgui.app:other")  # an edit the list did not see (e.g. pasted): the row stays current
+    page.candidates.setCurrentRow(0)
+    driver.qtbot.mouseClick(page.candidates.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert page.target.text() == "srcgui.app:main"
+
+
+def test_opening_another_project_reads_its_folder_for_the_list(driver: Any, home: Path) -> None:
+    page = entry_page(driver, write_app(home / "empty", {"notes.py": "X = 1\n"}))
+    assert labels(page) == ["(nothing found: type the entry point below)"]
+    folder = write_app(home / "srcgui", SRC_LAYOUT)
+    (folder / "kiln.toml").write_text('[app]\nname = "srcgui"\nversion = "1"\nidentifier = "org.example.srcgui"\n'
+                                      '[entry]\nmodule = "srcgui.cli:main"\n', encoding="utf-8")
+    assert driver.wizard.open_path(folder / "kiln.toml")
+    assert driver.wizard.currentId() == PageId.ENTRY
+    driver.qtbot.waitUntil(lambda: len(labels(page)) == 2, timeout=60_000)
+    assert page.target.text() == "srcgui.cli:main"  # the project's own choice, not detection's first
+    assert page.candidates.currentRow() == 1

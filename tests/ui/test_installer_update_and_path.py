@@ -1,4 +1,5 @@
-"""The Installers page offers the MSI's PATH option and the AppImage's update URL, and writes them to the project."""
+"""The Installers page offers the MSI's PATH option and the AppImage's update URL and start cache, and writes them to
+the project."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from kiln.ui.page_ids import PageId
 from kiln.ui.pages.installers import InstallersPage
 
 
-def test_path_and_update_url_reach_the_installer_tables(driver: Any, hello: Path) -> None:
+def test_path_update_url_and_start_cache_reach_the_installer_tables(driver: Any, hello: Path) -> None:
     driver.wizard.start_new(hello, detect(hello))
     driver.wizard.setStartId(PageId.INSTALLERS)
     driver.wizard.restart()
@@ -21,10 +22,13 @@ def test_path_and_update_url_reach_the_installer_tables(driver: Any, hello: Path
     driver.type(page.option("appimage", "update_url"), "ftp://nope/")
     assert any("http" in p.message for p in page.checks())  # the AppImage model's own check
     driver.type(page.option("appimage", "update_url"), "https://example.org/downloads/")
+    assert page.option("appimage", "start_cache").isChecked()  # on by default
+    driver.tick(page.option("appimage", "start_cache"), False)
     assert not page.checks()
     tables = {table["kind"]: table for table in page.patch()["installer"]}
     assert tables["msi"]["add_to_path"] is False
     assert tables["appimage"]["update_url"] == "https://example.org/downloads/"
+    assert tables["appimage"]["start_cache"] is False
 
 
 def test_licence_file_and_file_types_reach_the_project(driver: Any, hello: Path) -> None:

@@ -32,8 +32,12 @@ def test_missing_runtime_is_named_and_an_archive_fixes_it(driver: Any, hello: Pa
     preflight = page.preflight
     driver.qtbot.waitUntil(lambda: preflight.isVisible(), timeout=60000)
     assert [(i["kind"], i["platform"]) for i in preflight.issues] == [("dmg", "macos-arm64")]
-    assert "dmg (macos-arm64) will get no Python runtime" in preflight.message.text()
-    assert "kiln runtimes add" in preflight.message.text()
+    assert preflight.message.text() == (
+        "The DMG for macOS (Apple silicon) cannot be built yet: it needs Python 3.11 for macOS (Apple silicon), and "
+        "Kiln has none here and cannot download one (no connection to the internet). Choose a Python file for macOS "
+        "(Apple silicon) that you have, or build on a computer that reaches the internet.")
+    assert "kiln runtimes add" in preflight.details.details()  # the command, and the address, behind Details
+    assert "PBS_INSTALLER_BASE_URL" not in preflight.message.text() and not preflight.details.text.isVisible()
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(archive), ""))
     driver.click(preflight.choose)

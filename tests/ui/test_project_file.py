@@ -150,5 +150,18 @@ def test_recent_projects_are_offered_on_the_start_page(make_driver: Any, hello: 
     start = d.page(PageId.START)
     assert start.recent.count() == 1 and "~/hello/kiln.toml" in start.recent.item(0).text()
     start.recent.setCurrentRow(0)
+    assert start.recent.item(0).text().startswith("hello  —  ")
     assert start.open_radio.isChecked() and start.file.text() == str(path.resolve())
     d.next(PageId.APPLICATION)
+
+
+def test_recent_projects_are_named_after_their_app_not_their_folder(make_driver: Any, home: Path) -> None:
+    folder = home / "app"  # ReText's checkout folder is called app: the list said "app"
+    folder.mkdir()
+    (folder / "main.py").write_text("print(1)\n", encoding="utf-8")
+    path = folder / "kiln.toml"
+    path.write_text('[app]\nname = "retext"\ndisplay_name = "ReText"\nversion = "1"\nidentifier = "org.x.y"\n'
+                    '[entry]\nscript = "main.py"\n', encoding="utf-8")
+    make_driver().open_project(path)
+    start = make_driver().page(PageId.START)
+    assert start.recent.item(0).text() == "ReText  —  ~/app/kiln.toml"

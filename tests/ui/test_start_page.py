@@ -44,3 +44,27 @@ def test_paths_are_checked_as_typed_and_marks_clear(driver: Any, hello: Path,
     assert "is a folder: choose the kiln.toml inside it" in start.message.text()
     driver.type(start.file.edit, "~/nothing.toml")
     assert "there is no file ~/nothing.toml" in start.message.text()
+
+
+def test_a_lone_script_is_shown_as_your_script(driver: Any, home: Path) -> None:
+    folder = home / "tipcopy2"
+    folder.mkdir()
+    (folder / "main.py").write_text("import tkinter as tk\n\nroot = tk.Tk()\nroot.mainloop()\n", encoding="utf-8")
+    (folder / "requirements.txt").write_text("requests>=2\n", encoding="utf-8")
+    start = driver.page(PageId.START)
+    driver.type(start.folder.edit, "~/tipcopy2")
+    driver.next()
+    driver.qtbot.waitUntil(lambda: driver.wizard.project is not None, timeout=15000)
+    assert start.status.text().startswith("Your script main.py (a window app), 1 dependency.")
+    project = driver.wizard.project
+    assert (project.entry.script, project.entry.kind) == ("main.py", "gui")
+    assert project.dependencies.requirements_file == "requirements.txt"
+
+
+def test_kiln_wizard_folder_reads_it_and_next_goes_on(driver: Any, hello: Path) -> None:
+    """`kiln wizard FOLDER`: the folder is the new project's, read at once; Next is all it takes."""
+    start = driver.page(PageId.START)
+    driver.wizard.start_page.offer_folder(hello)
+    assert start.new_radio.isChecked() and start.folder.text() == "~/hello"
+    driver.qtbot.waitUntil(lambda: "Found hello 1.0.0" in start.status.text(), timeout=15000)
+    driver.next(PageId.APPLICATION)

@@ -160,16 +160,29 @@ def test_installers(at: Any) -> None:
     at.tick(page.enabled["appimage"])
     at.type(page.option("appimage", "categories"), "")
     refused(at, PageId.INSTALLERS, "Categories: enter at least one menu category")
-    at.type(page.option("appimage", "categories"), "Utility")
+    at.type(page.option("appimage", "categories"), "WordProcessor; Utility")
+    refused(at, PageId.INSTALLERS, "'WordProcessor' goes with Office: add it, e.g. Office; WordProcessor")
+    at.type(page.option("appimage", "categories"), "Office; WordProcessor")  # ReText's own, from the specification
     at.next(PageId.BUILD)
 
 
 def test_model_problem_lands_on_the_owning_field(at: Any) -> None:
     """A pydantic location (installer[i].field) is mapped back to the widget that holds it."""
     page = at.go(PageId.INSTALLERS)
+    at.tick(page.enabled["dmg"], False)  # a new project lists the DMG already: off and on again is an edit
     at.tick(page.enabled["dmg"])
     from kiln.support.errors import Problem
 
     kinds = page.installer_kinds()
     problem = Problem(f"installer[{kinds.index('dmg')}].volume_name", "too long")
     assert page.widget_for(problem) is page.option("dmg", "volume_name")
+
+
+def test_dependencies_show_what_the_requirements_file_lists(at: Any, hello: Path) -> None:
+    (hello / "requirements.txt").write_text("humanize>=4  # numbers in words\n-r other.txt\n\nrequests\n")
+    page = at.go(PageId.DEPENDENCIES)
+    assert not page.file_note.isVisible()
+    at.type(page.requirements_file.edit, "requirements.txt")
+    assert page.file_note.text() == ("requirements.txt lists: humanize>=4, requests (read again at every build; edit "
+                                     "the file to change them)")
+    at.next(PageId.ICON)

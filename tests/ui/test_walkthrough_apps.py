@@ -38,7 +38,7 @@ def build_and_run(d: Any, expect: str) -> Any:
     d.click(build.build_button)
     d.qtbot.waitUntil(lambda: build.result_status != "", timeout=LONG)
     assert build.result_status == "ok", build.log.toPlainText()[-3000:]
-    d.click(build.run_button)
+    d.click(build.results.row_for(build.runnable().kind).run_button)
     d.qtbot.waitUntil(lambda: "— the app" in build.run_output.toPlainText(), timeout=120_000)
     output = build.run_output.toPlainText()
     assert expect in output and "— the app exited with code 0 —" in output, output
@@ -66,8 +66,8 @@ def test_src_layout_pyside6_app_by_clicking(driver: Any, home: Path) -> None:
     driver.tick(installers.enabled["appimage"])
     driver.tick(installers.enabled["portable"], False)
     build = build_and_run(driver, "srcgui window on offscreen hello")  # the AppImage
-    assert [build.artifacts.item(r, 0).text() for r in range(build.artifacts.rowCount())] == ["appimage"]
-    assert "Runs on Linux systems from about" in build.linux.text()
+    assert [r.kind for r in build.results.results()] == ["appimage"]
+    assert "The AppImage runs on Linux systems from about" in build.linux.text()
     driver.screenshot("build-run")
 
 

@@ -8,8 +8,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QFrame,
+    QLineEdit,
+    QPlainTextEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
 
 from kiln.model.project import Project
 from kiln.model.project_file import problems_from_validation
@@ -17,7 +27,7 @@ from kiln.support.errors import Problem
 from kiln.ui.field_map import field_key, key_candidates, page_for
 from kiln.ui.model_edit import apply_patch
 from kiln.ui.page_ids import PageId
-from kiln.ui.widgets import mark, message_label
+from kiln.ui.widgets import DetailsBox, mark, message_label
 
 
 class ProjectHost(Protocol):
@@ -51,11 +61,23 @@ class KilnPage(QWizardPage):
         self._loading = False
         outer = QVBoxLayout(self)
         outer.setSpacing(10)
-        self.body = QVBoxLayout()
+        outer.setContentsMargins(0, 0, 0, 0)
+        # The page's fields scroll when the window is small (800×600 fits every page); the problem banner stays
+        # below them, always in view.
+        content = QWidget()
+        self.body = QVBoxLayout(content)
         self.body.setSpacing(10)
-        outer.addLayout(self.body, 1)
+        self.body.setContentsMargins(0, 0, 6, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(content)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        outer.addWidget(self.scroll, 1)
         self.message = message_label()
         outer.addWidget(self.message)
+        self.message_details = DetailsBox()  # the message's technical side (addresses, commands), one click away
+        outer.addWidget(self.message_details)
 
     # --- what subclasses provide -------------------------------------------------------------------------------
     def load(self, project: Project) -> None:

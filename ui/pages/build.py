@@ -1,5 +1,6 @@
 """Build page: a summary, then the build in a child process; progress with elapsed time per stage, the log (live
-and as a file, with the previous builds' logs), each installer's outcome, sizes, where the AppImage runs, and Run.
+and as a file, with the previous builds' logs), each installer's outcome in plain words (with its fix as a button, and
+Run / Stop, Open folder, Copy SHA-256), sizes, and where the AppImage runs.
 
 When a project is opened, the results of its last build are read from the report in the output folder.
 """
@@ -10,6 +11,7 @@ import contextlib
 import html
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -17,17 +19,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -41,23 +46,28 @@ from kiln.kinds import registry
 from kiln.kinds.contract import RunHere
 from kiln.model.events import Event
 from kiln.model.project import Project, is_todo
-from kiln.support.sizes import human_size
+from kiln.model.project_file import problems_from_validation
 from kiln.ui.engine_process import EngineProcess
+from kiln.ui.fix_actions import FixAction, apply_fix
 from kiln.ui.linux_reach import linux_note
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.plain_words import SYSTEMS, say
 from kiln.ui.preflight import RuntimePreflight
+from kiln.ui.results_list import Finding, InstallerResult, ResultsList, findings_of, kind_title
 from kiln.ui.size_chart import SizeChart
-from kiln.ui.widgets import describe, display_path, note_label
+from kiln.ui.widgets import DetailsBox, describe, display_path, note_label
 from kiln.ui.worker import run_in_background
 
-ARTIFACT_COLUMNS = ["Installer", "Platform", "Status", "File", "Size", "SHA-256"]
+_SOURCE_WORDS = {"auto": "chosen for each system", "host": "this computer's", "download": "a standalone Python",
+                 "embed": "python.org's embeddable Python"}
 LOG_VIEW_LIMIT = 2_000_000  # characters of a log file shown in the viewer (the end, where failures are)
 
 
 class BuildHost(ProjectHost, Protocol):
     def save_for_build(self) -> Path | None: ...
     def set_building(self, building: bool) -> None: ...
+    def show_project_everywhere(self) -> None: ...
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -72,6 +82,32 @@ def _table(headers: list[str]) -> QTableWidget:
         header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
     return table
+
+
+_FAILED = re.compile(r"^[\w-]+ \(([a-z0-9_-]+)\) failed: ")
+"""How the engine begins an installer's failure: "msi (windows-x86_64) failed: …"."""
+
+
+def _installers_of(data: dict[str, Any], message: str, stage: str, kinds: set[str], error: bool
+                   ) -> list[tuple[str, str]]:
+    """(kind, platform) of each installer an event is about: an error of an installer's stage (it failed), or a
+    finding that names its installers (the bundle check's, per target); none when it is about the build."""
+    named = data.get("installers")
+    names = [str(k) for k in named] if isinstance(named, list) else [str(data.get("installer") or data.get("kind") or (
+        stage if error and stage in kinds else ""))]
+    platform = str(data.get("platform") or "")
+    if not platform and (match := _FAILED.match(message)):
+        platform = match.group(1)
+    return [(kind, platform) for kind in names if kind in kinds]
+
+
+def _result(kind: str, platform: str, built: bool, artifact: dict[str, Any], findings: list[Finding]
+            ) -> InstallerResult:
+    path = Path(str(artifact["path"])) if artifact.get("path") else None
+    size = artifact.get("size")
+    return InstallerResult(kind, platform or str(artifact.get("platform") or ""), built and path is not None, path,
+                           int(size) if isinstance(size, int | float) else None, str(artifact.get("sha256") or ""),
+                           findings)
 
 
 def clock(seconds: float) -> str:
@@ -107,20 +143,15 @@ class BuildPage(KilnPage):
 
         self.build_button = QPushButton("B&uild installers")
         self.cancel_button = QPushButton("Cancel bui&ld")
-        self.run_button = QPushButton("&Run the app")
         self.show_log_button = QPushButton("Show lo&g")
         self.open_button = QPushButton("Open &folder")
         describe(self.build_button, "Build installers", "Save the project and build every installer (Ctrl+B).")
         describe(self.cancel_button, "Cancel build", "Stop the build; nothing half-written is left behind.")
-        describe(self.run_button, "Run the app", "Start what this build made that runs here (the AppImage, or the "
-                 "portable folder), as your users will, and show what it prints.")
         describe(self.show_log_button, "Show log", "Show the build's log file here, and where it is.")
         describe(self.open_button, "Open folder", "Show the output folder in your file manager.")
-        for button in (self.build_button, self.cancel_button, self.run_button, self.show_log_button,
-                       self.open_button):
+        for button in (self.build_button, self.cancel_button, self.show_log_button, self.open_button):
             button.setAutoDefault(False)
         self.cancel_button.setEnabled(False)
-        self.run_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("%p%")
@@ -136,7 +167,6 @@ class BuildPage(KilnPage):
         row.addWidget(self.cancel_button)
         row.addWidget(self.progress, 1)
         row.addWidget(self.elapsed)
-        row.addWidget(self.run_button)
         row.addWidget(self.show_log_button)
         row.addWidget(self.open_button)
         self.body.addLayout(row)
@@ -154,18 +184,26 @@ class BuildPage(KilnPage):
         splitter.addWidget(self.stages)
         splitter.addWidget(self.log)
         splitter.setSizes([330, 600])
-        self.artifacts = _table(ARTIFACT_COLUMNS)
-        describe(self.artifacts, "Installers built", "Each installer of the build: whether it was made, its file, "
-                 "size and SHA-256 checksum.")
+        self.results = ResultsList()
+        self.results.run_clicked.connect(self.run_app)
+        self.results.open_clicked.connect(self.open_folder)
+        self.results.fix_clicked.connect(self.apply_fix)
         self.linux = note_label()
         self.linux.setAccessibleName("Where the AppImage runs")
+        self.linux_details = DetailsBox()
         self.chart = SizeChart()
-        results = QWidget()
-        layout = QVBoxLayout(results)
-        layout.addWidget(self.artifacts, 1)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.addWidget(self.results)
         layout.addWidget(self.linux)
+        layout.addWidget(self.linux_details)
         layout.addWidget(note_label("What takes the space in the app (by distribution):"))
         layout.addWidget(self.chart)
+        layout.addStretch(1)
+        results = QScrollArea()  # one row per installer, each as tall as its words need: the tab scrolls
+        results.setWidget(inner)
+        results.setWidgetResizable(True)
+        results.setFrameShape(QFrame.Shape.NoFrame)
         self.log_path = note_label()
         self.log_path.setAccessibleName("Log file")
         self.log_choice = QComboBox()
@@ -200,7 +238,6 @@ class BuildPage(KilnPage):
         self.engine.finished.connect(self.on_finished)
         self.build_button.clicked.connect(self.start_build)
         self.cancel_button.clicked.connect(self.cancel_build)
-        self.run_button.clicked.connect(self.run_app)
         self.show_log_button.clicked.connect(self.show_log)
         self.open_button.clicked.connect(self.open_folder)
         self.log_choice.currentIndexChanged.connect(self._log_chosen)
@@ -211,10 +248,15 @@ class BuildPage(KilnPage):
         self.report: dict[str, Any] = {}
         self.done_data: dict[str, Any] = {}
         self.installers: list[dict[str, Any]] = []
+        self._built: list[dict[str, Any]] = []
+        """The artifact events of the running build."""
+        self._findings: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """Findings events of the running build, by (kind, platform)."""
         self._started = 0.0
         self._stage_started: dict[str, float] = {}
         self._logs: list[Path] = []
         self.app_process: QProcess | None = None
+        self.app_running: InstallerResult | None = None
 
     def initializePage(self) -> None:
         self.refresh_summary()
@@ -240,9 +282,10 @@ class BuildPage(KilnPage):
              + (" — has values still to fill in" if project.todo_fields() else "")),
             ("Starts with", f"{'' if is_todo(entry) else entry} ({project.entry.kind})"),
             ("Dependencies", deps),
-            ("Python", f"{project.python.version} ({project.python.source})"),
+            ("Python", f"{project.python.version} ({_SOURCE_WORDS.get(project.python.source, project.python.source)})"),
             ("Icon", project.icon.path or "Kiln's default icon"),
-            ("Installers", ", ".join(i.kind for i in project.active_installers())),
+            ("Installers", ", ".join(f"{kind_title(i.kind)} for {SYSTEMS.get(i.platform, i.platform)}"
+                                     for i in project.active_installers())),
             ("Written to", display_path(self.output_dir())),
         ]
         cells = "".join(f"<tr><td style='padding-right:12px'><b>{html.escape(k)}</b></td>"
@@ -269,20 +312,21 @@ class BuildPage(KilnPage):
         if path is None:
             self.status.setText("Not built: save the project first (the build reads the saved file).")
             return
+        self.stop_app()
         self.refresh_summary()
         self.stages.setRowCount(0)
-        self.artifacts.setRowCount(0)
+        self.results.set_results([])
         self.log.clear()
         self.chart.set_sizes({})
-        self.linux.setText("")
+        self.show_linux(None)
         self.progress.setValue(0)
         self.show_problems([])
         self.result_status, self.report, self.done_data, self.installers = "", {}, {}, []
+        self._built, self._findings = [], {}
         self.tabs.setCurrentIndex(0)
         self.status.setText("Building…")
         self.build_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.run_button.setEnabled(False)
         self.build_host.set_building(True)
         log = self.log_file()
         if log is not None:
@@ -312,6 +356,7 @@ class BuildPage(KilnPage):
     def on_events(self, events: list[Event]) -> None:
         """One update per chunk of engine output; log lines are appended in one go."""
         lines: list[str] = []
+        kinds = set(registry.kind_names())
         for event in events:
             if event.fraction is not None:
                 self.progress.setValue(round(event.fraction * 1000))
@@ -325,25 +370,40 @@ class BuildPage(KilnPage):
             elif event.kind == "progress" and event.stage:
                 self._stage_row(event.stage, event.message or "running…", None)
             elif event.kind == "artifact":
-                self._add_artifact({**event.data, "status": "built"})
+                self._built.append(dict(event.data))
             elif event.kind == "done":
                 self.done_data = dict(event.data)
-            elif event.kind == "error":
-                if event.stage:  # an installer failed; the others go on
+            elif event.kind in ("error", "warning") and (
+                    installers := _installers_of(event.data, event.message, event.stage, kinds, event.kind == "error")):
+                # An installer's problem: said in its row of the results (the others go on).
+                message = str(event.data.get("message") or event.message)
+                finding = {"severity": event.kind, **event.data, "message": _FAILED.sub("", message)}
+                for installer in installers:
+                    self._findings.setdefault(installer, []).append(finding)
+                if event.kind == "error" and event.stage:
                     self._stage_started.pop(event.stage, None)
                     self._stage_row(event.stage, "failed", None)
-                hint = event.data.get("hint")
-                problems = event.data.get("problems") or []
-                previous = self.message.text() + "\n" if self.message.isVisible() and self.message.text() else ""
-                headline = event.message if event.stage else f"Build failed: {event.message}"
-                self.message.setText(previous + "\n".join([headline, *map(str, problems)]
-                                                          + ([f"What to do: {hint}"] if hint else [])))
-                self.message.show()
+            elif event.kind == "error":
+                if event.stage:
+                    self._stage_started.pop(event.stage, None)
+                    self._stage_row(event.stage, "failed", None)
+                self._say_failure(event.message, str(event.data.get("hint") or ""),
+                                  [str(p) for p in event.data.get("problems") or []])
             if event.kind in ("log", "warning", "error") or event.kind.startswith("stage"):
                 prefix = {"warning": "warning: ", "error": "error: "}.get(event.kind, "")
                 lines.append(f"{prefix}{event.message}")
         if lines:
             self.log.appendPlainText("\n".join(lines))
+
+    def _say_failure(self, message: str, hint: str, problems: list[str]) -> None:
+        """A failure of the whole build, in plain words below the page (the engine's words under Details)."""
+        said = say(message, hint)
+        lines = [f"Build failed: {said.text}", *problems] + ([f"What to do: {said.todo}"] if said.todo else [])
+        previous = self.message.text() + "\n" if self.message.isVisible() and self.message.text() else ""
+        self.message.setText(previous + "\n".join(lines))
+        self.message.show()
+        earlier = self.message_details.details()
+        self.message_details.set_details("\n\n".join(d for d in (earlier, said.details) if d))
 
     def _stage_row(self, stage: str, status: str | None, seconds: str | None) -> None:
         found = self.stages.findItems(stage, Qt.MatchFlag.MatchExactly)
@@ -359,31 +419,20 @@ class BuildPage(KilnPage):
         if seconds is not None:
             self.stages.item(row, 1).setText(seconds)
 
-    def _add_artifact(self, data: dict[str, Any]) -> None:
-        path = Path(str(data.get("path") or data.get("artifact") or ""))
-        row = self.artifacts.rowCount()
-        self.artifacts.insertRow(row)
-        size = data.get("size")
-        status = str(data.get("status", ""))
-        if status == "failed" and data.get("message"):
-            status = f"failed: {data['message']}"
-        values = [str(data.get("kind", "")), str(data.get("platform", "")), status,
-                  path.name if str(path) not in ("", ".") else "",
-                  human_size(float(size)) if size is not None else "", str(data.get("sha256", ""))]
-        for column, value in enumerate(values):
-            item = QTableWidgetItem(value)
-            tip = {3: str(path), 2: f"{status}\n{data.get('hint') or ''}".strip()}.get(column, value)
-            item.setToolTip(tip)
-            self.artifacts.setItem(row, column, item)
-
-    def _show_installers(self, outcomes: list[dict[str, Any]], artifacts: list[dict[str, Any]]) -> None:
-        """One row per installer, built or not: the outcome (status, message) joined with its artifact."""
+    def _show_results(self, outcomes: list[dict[str, Any]], artifacts: list[dict[str, Any]]) -> None:
+        """One row per installer, built or not: the outcome joined with its artifact and what the build found."""
         by_path = {str(a.get("path")): a for a in artifacts}
-        self.artifacts.setRowCount(0)
+        results = []
         for outcome in outcomes:
-            artifact = by_path.get(str(outcome.get("artifact")), {})
-            status = "built" if outcome.get("status") == "ok" else "failed"
-            self._add_artifact({**artifact, **{k: v for k, v in outcome.items() if v}, "status": status})
+            artifact = by_path.pop(str(outcome.get("artifact")), {}) if outcome.get("artifact") else {}
+            kind, platform = str(outcome.get("kind", "")), str(outcome.get("platform", ""))
+            data = {**outcome, "findings": [*(outcome.get("findings") or []),
+                                            *self._findings.get((kind, platform), [])]}
+            results.append(_result(kind, platform, outcome.get("status") == "ok", artifact, findings_of(data)))
+        for artifact in by_path.values():  # built, though no outcome names it (an older engine, missed events)
+            results.append(_result(str(artifact.get("kind", "")), str(artifact.get("platform", "")), True, artifact,
+                                   []))
+        self.results.set_results(results)
 
     def on_finished(self, status: str, report: str) -> None:
         self.ticker.stop()
@@ -401,13 +450,10 @@ class BuildPage(KilnPage):
         self.installers = outcomes
         if report:
             self._read_report(report)
-        if outcomes:
-            artifacts = [{"kind": self.artifacts.item(r, 0).text(), "path": self.artifacts.item(r, 3).toolTip(),
-                          "sha256": self.artifacts.item(r, 5).text(), "size": None} for r in
-                         range(self.artifacts.rowCount())]
-            reported = [a for a in self.report.get("artifacts") or [] if isinstance(a, dict)]
-            self._show_installers(outcomes, reported or artifacts)
-        built = sum(o.get("status") == "ok" for o in outcomes) if outcomes else self.artifacts.rowCount()
+        reported = [a for a in self.report.get("artifacts") or [] if isinstance(a, dict)]
+        self._show_results(outcomes or self.report.get("installers") or [], reported or self._built)
+        built = sum(r.built for r in self.results.results())
+        total = self.results.count()
         folder = display_path(self.output_dir())
         if status == "ok":
             self.progress.setValue(1000)
@@ -421,13 +467,15 @@ class BuildPage(KilnPage):
                 self.status.setText("Build cancelled, but the build engine stopped abruptly: temporary files "
                                     f"may be left in {folder}.")
         elif built:
-            self.status.setText(f"Build partly failed: {built} of {len(outcomes)} installers built in {folder}; "
-                                "the others say why in the Results tab and below.")
+            self.status.setText(f"Build partly failed: {built} of {total} installers built in {folder}; "
+                                "the Results tab says why for the others, and what to do.")
+            self.tabs.setCurrentIndex(1)
+        elif total:
+            self.status.setText("Build failed: no installer was built; the Results tab says why, and what to do.")
             self.tabs.setCurrentIndex(1)
         else:
             self.status.setText("Build failed: see the message below and the log (Show log).")
         self._refresh_logs(str(self.done_data.get("log") or ""))
-        self.run_button.setEnabled(self.runnable() is not None)
 
     def _read_report(self, report: str) -> bool:
         try:
@@ -440,38 +488,56 @@ class BuildPage(KilnPage):
         linux = runtimes.get("linux-x86_64") if isinstance(runtimes, dict) else None
         kinds = {str(a.get("kind")) for a in self.report.get("artifacts") or [] if isinstance(a, dict)}
         runs_here = kinds & set(registry.runnable_kinds())
-        self.linux.setText(linux_note(linux) if isinstance(linux, dict) and runs_here else "")
-        if self.artifacts.rowCount() == 0:  # the report is the reference when events were missed
-            for artifact in self.report.get("artifacts") or []:
-                self._add_artifact({**artifact, "status": "built"})
+        self.show_linux(linux if isinstance(linux, dict) and runs_here else None)
         return True
+
+    def show_linux(self, runtime: dict[str, Any] | None) -> None:
+        """Where the AppImage runs, in plain words; the glibc version it needs under Details."""
+        text, details = linux_note(runtime) if runtime is not None else ("", "")
+        self.linux.setText(text)
+        self.linux_details.set_details(details)
 
     def show_last_build(self) -> None:
         """A reopened project shows its last build: the report and log in the output folder, if any."""
-        self.artifacts.setRowCount(0)
+        self.results.set_results([])
         self.chart.set_sizes({})
-        self.linux.setText("")
+        self.show_linux(None)
         self.report, self.installers = {}, []
+        self._built, self._findings = [], {}
         self.message.hide()
+        self.message_details.set_details("")
         report = self.report_file()
         if report is None or not report.is_file() or not self._read_report(str(report)):
             self.status.setText("Not built yet.")
-            self.run_button.setEnabled(False)
             self._refresh_logs("")
             return
         outcomes = [o for o in self.report.get("installers") or [] if isinstance(o, dict)]
         self.installers = outcomes
-        if outcomes:
-            self._show_installers(outcomes, [a for a in self.report.get("artifacts") or [] if isinstance(a, dict)])
+        self._show_results(outcomes, [a for a in self.report.get("artifacts") or [] if isinstance(a, dict)])
         when = datetime.fromtimestamp(report.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-        built = sum(o.get("status") == "ok" for o in outcomes) if outcomes else self.artifacts.rowCount()
-        total = len(outcomes) or built
+        built = sum(r.built for r in self.results.results())
+        total = self.results.count()
         state = "finished" if self.report.get("status") == "ok" else "failed"
         self.status.setText(f"Last build ({when}) {state}: {built} of {total} installer(s) in "
                             f"{display_path(self.output_dir())}. Build again to refresh them.")
         self._refresh_logs("")
-        self.run_button.setEnabled(self.runnable() is not None)
         self.tabs.setCurrentIndex(1)
+
+    # --- a fix the build proposed --------------------------------------------------------------------------------
+    def apply_fix(self, fix: FixAction) -> None:
+        """Change the project as the fix says (saved with the next build), and say so."""
+        project = self.host.project
+        if project is None or self.engine.is_running():
+            return
+        try:
+            changed = apply_fix(project, fix)
+        except ValidationError as error:
+            problems = problems_from_validation(error)
+            self.status.setText(f"Could not apply “{fix.label}”: {problems[0] if problems else error}")
+            return
+        self.host.commit(changed)
+        self.build_host.show_project_everywhere()
+        self.status.setText(f"Done: {fix.explain} Press Build installers to build with it.")
 
     # --- the log file ------------------------------------------------------------------------------------------
     def _refresh_logs(self, current: str) -> None:
@@ -512,40 +578,49 @@ class BuildPage(KilnPage):
             self._log_chosen(self.log_choice.currentIndex() if self.log_choice.currentIndex() >= 0 else 0)
 
     # --- Run the built app -------------------------------------------------------------------------------------
-    def runnable(self) -> tuple[str, Path] | None:
-        """The built artifact that runs here, of the first kind in the registry's order whose artifacts do (the
+    def runnable(self) -> InstallerResult | None:
+        """The built installer that runs here, of the first kind in the registry's order whose artifacts do (the
         AppImage, else the portable folder's archive)."""
-        rows = {self.artifacts.item(r, 0).text(): Path(self.artifacts.item(r, 3).toolTip())
-                for r in range(self.artifacts.rowCount()) if self.artifacts.item(r, 2).text() == "built"}
-        for kind in registry.runnable_kinds():
-            path = rows.get(kind)
-            if path is not None and path.is_file():
-                return kind, path
-        return None
+        results = [r for r in self.results.results() if r.runs_here]
+        order = registry.runnable_kinds()
+        return min(results, key=lambda r: order.index(r.kind), default=None)
 
-    def run_app(self) -> None:
-        found = self.runnable()
-        if found is None or (self.app_process is not None
-                             and self.app_process.state() != QProcess.ProcessState.NotRunning):
+    def run_app(self, result: InstallerResult | None = None) -> None:
+        """Start what `result` built (the first runnable one by default); pressed again while it runs: stop it."""
+        result = result or self.runnable()
+        if result is None or result.path is None:
             return
-        kind, path = found
-        runner = registry.runner_for(kind)
+        if self.app_running is not None:
+            running = self.app_running
+            self.stop_app()
+            if running is result:
+                return
+        runner = registry.runner_for(result.kind)
         if runner is None:
             return
+        path = result.path
         self.tabs.setCurrentIndex(3)
-        self.run_button.setEnabled(False)
+        self.app_running = result
+        self._show_running()
         self.run_output.setPlainText(f"▶ {display_path(path)}\n")
         scratch = Path(tempfile.mkdtemp(prefix="kiln-run-"))  # for a kind that unpacks its artifact to run it
         run_in_background(self, lambda: runner(path, scratch), lambda run: self._start_app(run, path, scratch),
                           self._run_failed)
 
+    def _show_running(self) -> None:
+        for row in self.results.rows:
+            row.set_running(row.result is self.app_running)
+
     def _run_failed(self, error: Exception) -> None:
         self.run_output.appendPlainText(f"could not get it ready to run: {error}")
-        self.run_button.setEnabled(True)
+        self.app_running = None
+        self._show_running()
 
     def _start_app(self, run: RunHere, artifact: Path, scratch: Path) -> None:
         with contextlib.suppress(OSError):
             scratch.rmdir()  # only when nothing was unpacked into it
+        if self.app_running is None or self.app_running.path != artifact:
+            return  # stopped (or another one started) while it was being readied
         program, extra = run.program, run.env
         if program != artifact:
             self.run_output.appendPlainText(f"▶ {display_path(program)}")
@@ -584,14 +659,21 @@ class BuildPage(KilnPage):
         if self.app_process is not None:
             self.app_process.deleteLater()
             self.app_process = None
-        self.run_button.setEnabled(self.runnable() is not None)
+        self.app_running = None
+        self._show_running()
 
     def stop_app(self) -> None:
+        """Stop the app started with Run (its window, or a console app that does not end by itself)."""
         process, self.app_process = self.app_process, None
+        was_running = self.app_running is not None
+        self.app_running = None
+        self._show_running()
         if process is not None and process.state() != QProcess.ProcessState.NotRunning:
             process.finished.disconnect(self._app_finished)
             process.finished.connect(process.deleteLater)
             process.kill()
+        if was_running:
+            self.run_output.appendPlainText("— stopped —")
 
     # --- the output folder -------------------------------------------------------------------------------------
     def open_folder(self) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
@@ -25,11 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from kiln.engine.dependencies import index_args, read_requirements
+from kiln.engine.resolve import source_words
 from kiln.model.project import Project
 from kiln.source.detect import detect
 from kiln.support.errors import KilnError, Problem
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
+from kiln.ui.plain_words import SYSTEMS, plain
 from kiln.ui.python_versions import SUPPORTED, Offer, offers
 from kiln.ui.resolve_runner import ResolveRunner, resolve_argv
 from kiln.ui.widgets import (
@@ -51,7 +54,7 @@ SOURCES = [
     ("auto", "Automatic (recommended)"),
     ("host", "The Python running Kiln (Linux only)"),
     ("download", "Download a standalone Python"),
-    ("archive", "A python-build-standalone archive file"),
+    ("archive", "A Python runtime archive you have"),
 ]
 
 
@@ -62,6 +65,17 @@ def check_requirement(text: str) -> str | None:
     except InvalidRequirement as error:
         return str(error).splitlines()[0]
     return None
+
+
+def shown_packages(result: dict[str, Any], limit: int = 6) -> str:
+    """The packages of one platform's answer, each with where its version comes from: "rich 13.7.1 (from
+    uv.lock), colorama 0.4.6 (resolved now) and 3 more"."""
+    sources = result.get("sources") or [{"name": n, "version": ""} for n in result.get("packages") or []]
+    lock = str(result.get("developer_lock", ""))
+    words = [f"{s['name']} {s['version']}".strip() + (f" ({source_words(str(s['source']), lock)})" if s.get("source")
+                                                        else "") for s in sources]
+    shown = ", ".join(words[:limit]) + (f" and {len(words) - limit} more" if len(words) > limit else "")
+    return shown or "nothing to install"
 
 
 def read_requirements_from(path: Path) -> list[str]:
@@ -135,9 +149,13 @@ class DependenciesPage(KilnPage):
         self.requirements_file = PathField(
             "Optional requirements.txt read at build time",
             choose_file("Choose a requirements file", "Requirements (*.txt);;All files (*)"),
+            base=lambda: self.host.base_dir,
         )
         add_row(form, "Requirements &file:", self.requirements_file, "A requirements.txt Kiln reads when it builds, "
                 "relative to the project file (in addition to the rows above).", buddy=self.requirements_file.edit)
+        self.file_note = note_label()  # what the file lists: the table above holds only the rows typed here
+        self.file_note.setAccessibleName("Requirements in the file")
+        form.addRow("", self.file_note)
         self.python = Choice([(v, v) for v in PYTHON_VERSIONS])
         add_row(form, "&Python version:", self.python, "The Python version bundled with the app: those your app's "
                 "requires-python allows, each saying whether its runtime is here or the build downloads it.")
@@ -145,8 +163,9 @@ class DependenciesPage(KilnPage):
         add_row(form, "Runtime &source:", self.source, "Where the bundled Python comes from. Automatic uses this "
                 "machine's Python for Linux and downloads one for Windows and macOS.")
         self.archive = PathField(
-            "python-build-standalone install_only archive",
+            "A standalone Python's install_only archive (.tar.gz)",
             choose_file("Choose a Python archive", "Archives (*.tar.gz *.tar.zst);;All files (*)"),
+            base=lambda: self.host.base_dir,
         )
         add_row(form, "Archi&ve:", self.archive, "The archive to take Python from when the runtime source is an "
                 "archive file, relative to the project file.", buddy=self.archive.edit)
@@ -168,6 +187,7 @@ class DependenciesPage(KilnPage):
             "python.source": self.source, "python.archive": self.archive.edit, "python": self.python,
         }
         self.watch(self.requirements_file.edit, self.python, self.source, self.archive.edit)
+        self.requirements_file.edit.textChanged.connect(self._show_file)
         self.table.itemChanged.connect(self._item_changed)
         self.add_button.clicked.connect(self.new_row)
         self.remove_button.clicked.connect(self.remove_rows)
@@ -177,7 +197,7 @@ class DependenciesPage(KilnPage):
         self._requires: tuple[Path | None, str] = (None, "")
         self.offers: list[Offer] = []
 
-    # --- does every requirement have wheels for every platform? (pip's resolver, in a child process) -------------
+    # --- does every requirement resolve for every platform, and from where? (`kiln resolve`, a child process) ------
     def on_edit(self, *args: object) -> None:
         super().on_edit(*args)
         if not self._loading:
@@ -196,29 +216,69 @@ class DependenciesPage(KilnPage):
             self.resolver.stop()
             self.resolution = {}
             self.resolve_status.setText("No dependencies: nothing to download for any platform.")
+            self.refresh_checks()
             return
         platforms = sorted({i.platform for i in project.active_installers()})
         self.resolution = {}
-        self.resolve_status.setText(f"Checking that every requirement has wheels for {', '.join(platforms)} "
+        systems = ", ".join(SYSTEMS.get(p, p) for p in platforms)
+        self.resolve_status.setText(f"Asking the package index for the requirements' versions for {systems} "
                                     f"(Python {project.python.version})…")
-        self.resolver.start(resolve_argv(requirements, platforms, project.python.version,
-                                         index_args(project.dependencies, self.host.base_dir)))
+        base = self.host.base_dir
+        section = project.dependencies
+        self.resolver.start(resolve_argv(
+            requirements, platforms, project.python.version, index_args(section, base), lock=section.lock,
+            # a lock's path is relative to the project file's folder (the first); "auto" looks in the source root first
+            folders=[base / project.source.root, base][:: 1 if section.lock == "auto" else -1],
+            extras=section.extras, lock_dir=base))
+        self.refresh_checks()
 
     def _resolved(self, results: list[dict[str, Any]]) -> None:
         self.resolution = {str(r.get("platform")): r for r in results}
-        if [r.get("platform") for r in results] == ["all"]:  # the check itself could not run (e.g. pip too old)
-            self.resolve_status.setText(f"Could not check the requirements: {results[0].get('reason')}")
+        self.refresh_checks()
+        if [r.get("platform") for r in results] == ["all"]:  # the check itself could not run
+            self.resolution = {}
+            self.resolve_status.setText(f"Could not check the requirements: {plain(str(results[0].get('reason')))}")
             return
         lines = []
         for result in results:
+            system = SYSTEMS.get(str(result.get("platform")), str(result.get("platform")))
+            reason = plain(str(result.get("reason") or ""))
             if result.get("ok"):
-                packages = result.get("packages") or []
-                shown = ", ".join(packages[:6]) + (f" and {len(packages) - 6} more" if len(packages) > 6 else "")
-                lines.append(f"✓ {result.get('platform')}: {shown or 'nothing to install'}")
+                lines.append(f"✓ {system}: {shown_packages(result)}")
+            elif result.get("checked") is False:  # the index could not be asked: neither ✓ nor ✗
+                lines.append(f"– {system}: {reason}")
             else:
-                lines.append(f"✗ {result.get('platform')}: {result.get('reason')} — the build for it will fail; "
-                             "change the requirement or the Python version, or untick that installer")
+                lines.append(f"✗ {system}: {reason} — the build for it will fail; change the requirement or the "
+                             "Python version, or untick that installer")
         self.resolve_status.setText("\n".join(lines))
+
+    def missing_names(self) -> set[str]:
+        """The requirement names the last check found not on the package index (canonical, as pip compares them)."""
+        return {canonicalize_name(str(n)) for r in self.resolution.values() for n in r.get("missing") or []}
+
+    def index_state(self, text: str) -> tuple[str, bool]:
+        """What the package index said of one valid row: (words for the Check column, whether it is a problem)."""
+        if self.resolver.running() or self._resolve_timer.isActive():
+            return "✓ written correctly; asking the package index…", False
+        if not self.resolution:
+            return "✓ written correctly", False
+        missing = self.missing_names()
+        if canonicalize_name(Requirement(text).name) in missing:
+            return "✗ not on the package index", True
+        if missing:  # the index answered about the first names it could not find, nothing about the others
+            return "– checked once the rows marked ✗ are fixed", False
+        results = list(self.resolution.values())
+        if any(r.get("checked") is False for r in results):
+            return "– not checked (offline): the package index cannot be reached", False
+        if all(r.get("ok") for r in results):
+            return "✓ on the package index", False
+        return "– see the answer for each system below", False
+
+    def refresh_checks(self) -> None:
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None:
+                self.show_check(row, item.text())
 
     def cleanupPage(self) -> None:
         """Going Back keeps what was typed; a running check goes on and reports when the page is shown again."""
@@ -263,6 +323,7 @@ class DependenciesPage(KilnPage):
         for requirement in project.dependencies.requirements:
             self._append(requirement)
         self.requirements_file.setText(project.dependencies.requirements_file)
+        self._show_file()
         self.refresh_versions(project)
         source = project.python.source
         known = source in {value for value, _ in SOURCES[:3]}
@@ -291,6 +352,10 @@ class DependenciesPage(KilnPage):
             if text and (reason := check_requirement(text)):
                 problems.append(Problem("dependencies.requirements", f"row {row + 1} '{text}': {reason}",
                                         "fix or remove the row"))
+            elif text and self.index_state(text)[1]:
+                problems.append(Problem("dependencies.requirements", f"row {row + 1} '{text}': "
+                                        f"{Requirement(text).name} is not on the package index",
+                                        "check the spelling (the name it has on pypi.org), or remove the row"))
         if self.requirements_file.text() and not (self.host.base_dir / self.requirements_file.text()).is_file():
             problems.append(Problem("dependencies.requirements_file", "that file does not exist",
                                     "choose an existing requirements.txt or clear the field"))
@@ -323,15 +388,22 @@ class DependenciesPage(KilnPage):
         item, check = self.table.item(row, 0), self.table.item(row, 1)
         if item is None or check is None:
             return
-        reason = check_requirement(text.strip()) if text.strip() else None
+        text = text.strip()
+        reason = check_requirement(text) if text else None
+        if reason or not text:
+            words, bad = (f"✗ {reason}", True) if reason else ("", False)
+        elif editing:
+            words, bad = "✓ written correctly", False  # the index is asked once typing pauses
+        else:
+            words, bad = self.index_state(text)
         self.table.blockSignals(True)
-        check.setText(f"✗ {reason}" if reason else ("✓ valid" if text.strip() else ""))
-        check.setToolTip(reason or "")
-        brush = QBrush(ERROR_BASE) if reason else QBrush()
+        check.setText(words)
+        check.setToolTip(reason or words)
+        brush = QBrush(ERROR_BASE) if bad else QBrush()
         if not editing:
             item.setBackground(brush)
         check.setBackground(brush)
-        check.setForeground(QBrush(ERROR_TEXT) if reason else QBrush())
+        check.setForeground(QBrush(ERROR_TEXT) if bad else QBrush())
         self.table.blockSignals(False)
 
     def _item_changed(self, item: QTableWidgetItem) -> None:
@@ -371,6 +443,23 @@ class DependenciesPage(KilnPage):
         )
         if path:
             self.import_file(Path(path))
+
+    def _show_file(self, *_: object) -> None:
+        """Say what the requirements file lists (read again at every build), or that it cannot be read."""
+        text = self.requirements_file.text()
+        path = self.host.base_dir / text if text else None
+        if path is None or not path.is_file():
+            self.file_note.setText("")
+            self.file_note.hide()
+            return
+        try:
+            listed = read_requirements_from(path)
+        except (OSError, UnicodeDecodeError) as error:
+            self.file_note.setText(f"{text} cannot be read: {error}")
+        else:
+            shown = ", ".join(listed) if listed else "nothing"
+            self.file_note.setText(f"{text} lists: {shown} (read again at every build; edit the file to change them)")
+        self.file_note.show()
 
     def _sync_archive(self) -> None:
         self.archive.setEnabled(self.source.value() == "archive")

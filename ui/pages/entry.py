@@ -1,13 +1,13 @@
 """Entry point page: what starts the app (detected or typed), GUI or console, and "Try it": the app as it ships.
 
 "Try it" runs the bundle a build ships for this machine (staged by the engine in a child process, cached); "Run
-from sources" is the quick developer run with the Python that runs Kiln. Arguments are split like a shell does.
+from sources" is the quick developer run from the source folder, with the app's requirements in a virtual
+environment Kiln keeps. Both can be stopped. Arguments are split like a shell does.
 """
 
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,18 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiln.model.project import EntrySection, Project, is_todo
+from kiln.model.project import Project, is_todo
 from kiln.model.project_file import ProjectFile
 from kiln.source.checks import check_project
 from kiln.source.detect import Detection, EntryCandidate, detect
-from kiln.source.entry_lookup import missing_in_project
-from kiln.source.tryout import TryRunError, try_command
+from kiln.source.entry_lookup import missing_function, missing_in_project
 from kiln.support.errors import Problem
 from kiln.ui.field_map import page_for
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
 from kiln.ui.tryout_runner import TryRunner
-from kiln.ui.widgets import PathField, add_row, choose_folder, describe, display_path, make_form
+from kiln.ui.widgets import DetailsBox, PathField, add_row, choose_folder, describe, display_path, make_form
 from kiln.ui.worker import run_in_background
 
 
@@ -65,7 +64,8 @@ class EntryPage(KilnPage):
         )
         self.entry_host = host
         form = make_form()
-        self.root = PathField("The folder with your app's code", choose_folder("Choose the source folder"))
+        self.root = PathField("The folder with your app's code", choose_folder("Choose the source folder"),
+                              base=lambda: self.host.base_dir)
         add_row(form, "&Source folder:", self.root, "Where your code is, relative to the project file ('.' is the "
                 "project file's folder).", buddy=self.root.edit)
         self.candidates = QListWidget()
@@ -99,12 +99,13 @@ class EntryPage(KilnPage):
                  "arguments and show what it prints.")
         self.dev_button = QPushButton("Run from s&ources")
         self.dev_button.setAutoDefault(False)
-        describe(self.dev_button, "Run from sources", "Quick developer run: the entry point from the source folder "
-                 "with the Python that runs Kiln and ITS packages (not the ones your installers ship).")
+        describe(self.dev_button, "Run from sources", "Quick developer run: the entry point from the source folder, "
+                 "with this computer's Python and your app's requirements (installed once in an environment Kiln "
+                 "keeps; your edits show at the next run). Not what the installers ship: Try it runs that.")
         self.stop_button = QPushButton("Sto&p")
         self.stop_button.setAutoDefault(False)
         self.stop_button.setEnabled(False)
-        describe(self.stop_button, "Stop", "Stop the try run.")
+        describe(self.stop_button, "Stop", "Stop the run: the preparation, or the app.")
         try_row = QWidget()
         row = QHBoxLayout(try_row)
         row.setContentsMargins(0, 0, 0, 0)
@@ -120,6 +121,8 @@ class EntryPage(KilnPage):
         self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.output.setPlaceholderText("What the app prints when you press Try it appears here.")
         add_row(form, "O&utput:", self.output, "Output of the last try run.")
+        self.output_details = DetailsBox()  # what went wrong in technical terms (addresses, commands)
+        form.addRow("", self.output_details)
         self.body.addLayout(form, 1)
         self.fields = {
             "source.root": self.root.edit, "source": self.root.edit, "entry.module": self.target,
@@ -127,12 +130,15 @@ class EntryPage(KilnPage):
         }
         self.watch(self.root.edit, self.target, self.gui)
         self.candidates.currentItemChanged.connect(self._candidate_chosen)
+        self.candidates.itemClicked.connect(self._candidate_chosen)  # the highlighted row, clicked again after an edit
+        self.target.textEdited.connect(self._select_matching)
         self.root.edit.editingFinished.connect(self.refresh_candidates)
         self.try_button.clicked.connect(self.try_it)
         self.dev_button.clicked.connect(self.run_from_sources)
         self.stop_button.clicked.connect(self.stop)
         self.runner = TryRunner(self)
         self.runner.output.connect(self._append)
+        self.runner.details.connect(self._details)
         self.runner.ended.connect(self._ended)
         self._candidates_for: Path | None = None
         self.found_entries: list[EntryCandidate] = []
@@ -144,6 +150,13 @@ class EntryPage(KilnPage):
         self.target.setText("" if is_todo(text) else text)
         (self.gui if project.entry.kind == "gui" else self.console).setChecked(True)
         self._select_matching()
+        # Another project (Open…): the list is read again for its folder, at once when this page is showing; the
+        # project's own entry is kept (it is not a pick from the old list).
+        self._candidates_for = None
+        self.found_entries = []
+        wizard = self.wizard()
+        if wizard is not None and wizard.currentPage() is self:
+            self.refresh_candidates()
 
     def patch(self) -> dict[str, Any]:
         text = self.target.text().strip()
@@ -168,6 +181,9 @@ class EntryPage(KilnPage):
             module = text.split(":")[0]
             return [Problem("entry.module", f"there is no module {module} in your app's code",
                             "check the spelling, or pick one Kiln found")]
+        if not is_script(text) and (function := missing_function(root, text)):
+            return [Problem("entry.module", f"{text.split(':')[0]} has no function {function} (Kiln read the file "
+                            "without running it)", "check the name after the ':', or pick one Kiln found")]
         return self.core_problems()
 
     def core_problems(self) -> list[Problem]:
@@ -188,6 +204,10 @@ class EntryPage(KilnPage):
         if root == self._candidates_for or not root.is_dir():
             return
         self._candidates_for = root
+        self.candidates.blockSignals(True)
+        self.candidates.clear()
+        self.candidates.addItem(QListWidgetItem("(reading the source folder…)"))
+        self.candidates.blockSignals(False)
         run_in_background(self, lambda: detect(root), lambda found: self._show_candidates(root, found), lambda _e: None)
 
     def use_detection(self, root: Path, found: Detection) -> None:
@@ -221,7 +241,7 @@ class EntryPage(KilnPage):
                 (self.gui if best.kind == "gui" else self.console).setChecked(True)
         self._select_matching()
 
-    def _select_matching(self) -> None:
+    def _select_matching(self, *_: object) -> None:
         text = self.target.text().strip()
         self.candidates.blockSignals(True)
         self.candidates.setCurrentRow(-1)
@@ -257,32 +277,35 @@ class EntryPage(KilnPage):
             return
         shown = " ".join([self.target.text().strip(), *map(shlex.quote, args)])
         self.output.setPlainText(f"Preparing {shown} as the installers ship it (the first time takes a while)…\n")
+        self.output_details.set_details("")
         self._busy()
         self.runner.run_shipped(path, args)
 
     def run_from_sources(self) -> None:
+        """The entry point from the source folder, with the app's requirements (installed once, kept by Kiln)."""
         self.stop()
         args = self._args()
-        if args is None:
+        if args is None or not self.validatePage():
             return
-        text = self.target.text().strip()
-        entry = EntrySection.model_construct(
-            module="" if is_script(text) else text, script=text if is_script(text) else "", kind="console"
-        )
-        try:
-            command = try_command(entry, self.source_root(), sys.executable, args)
-        except TryRunError as error:
-            self.output.setPlainText(f"Cannot run it: {error}")
+        path = self.entry_host.save_for_build()
+        if path is None:
+            self.output.setPlainText("Not run: the project could not be saved (see the message on the page).")
             return
-        shown = " ".join([text, *map(shlex.quote, args)])
-        self.output.setPlainText(f"▶ from sources with Kiln's Python: {shown}   (in {display_path(command.cwd)})\n")
+        shown = " ".join([self.target.text().strip(), *map(shlex.quote, args)])
+        self.output.setPlainText(f"Preparing {shown} to run from {display_path(self.source_root())} with its "
+                                 "requirements (the first time installs them)…\n")
+        self.output_details.set_details("")
         self._busy()
-        self.runner.run_sources(command.argv, command.cwd, command.env)
+        self.runner.run_sources(path, args)
 
     def _append(self, text: str) -> None:
         self.output.moveCursor(self.output.textCursor().MoveOperation.End)
         self.output.insertPlainText(text)
         self.output.ensureCursorVisible()
+
+    def _details(self, text: str) -> None:
+        earlier = self.output_details.details()
+        self.output_details.set_details(f"{earlier}\n\n{text}" if earlier else text)
 
     def _ended(self, summary: str) -> None:
         if not self.output.toPlainText().endswith("\n"):

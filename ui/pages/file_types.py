@@ -6,6 +6,8 @@ registers the types its own way) are project-wide, so they sit below the kinds' 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,12 +33,12 @@ COLUMNS = (("extension", "Extension"), ("description", "Description"), ("mime_ty
 class FileTypesBox(QGroupBox):
     """Licence file and file associations, edited as plain values."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: Callable[[], Path] | None = None) -> None:
         super().__init__("For every installer")
         layout = QVBoxLayout(self)
         form = make_form()
         self.license = PathField("", choose_file("Choose the licence file", "Licence (*.txt *.rtf *.md LICENSE*);;"
-                                                                            "All files (*)"))
+                                                                            "All files (*)"), base=base)
         add_row(form, "L&icence file:", self.license, "A licence the user must accept before installing (the MSI "
                 "shows it). Plain text or RTF, relative to the project file. Empty: no licence page.",
                 buddy=self.license.edit)

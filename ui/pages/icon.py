@@ -9,12 +9,15 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QScrollArea, QWidget
 
 from kiln.model.project import Project
+from kiln.source.detect import Detection
+from kiln.source.icon_choice import IconChoice, choose_icon
 from kiln.support.errors import Problem
 from kiln.support.icons import DEFAULT_ICON
 from kiln.ui.icon_preview import SHOWN_MAX, IconError, IconImage, IconPreview, load_icon_image
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
 from kiln.ui.widgets import PathField, add_row, choose_file, describe, make_form, note_label
+from kiln.ui.worker import run_in_background
 
 
 def default_icon_path() -> Path | None:
@@ -34,7 +37,8 @@ class IconPage(KilnPage):
         form = make_form()
         self.path = PathField("Empty: Kiln's default icon",
                               choose_file("Choose an icon", "Images (*.png *.svg *.svgz *.jpg *.jpeg *.bmp *.ico "
-                                                          "*.webp *.gif *.tif *.tiff);;All files (*)"))
+                                                          "*.webp *.gif *.tif *.tiff);;All files (*)"),
+                              base=lambda: self.host.base_dir)
         self.default_button = QPushButton("&Use Kiln's default icon")
         self.default_button.setAutoDefault(False)
         describe(self.default_button, "Use Kiln's default icon", "Clear the icon file: Kiln's own icon is used.")
@@ -66,9 +70,43 @@ class IconPage(KilnPage):
         self.default_button.clicked.connect(self._use_default)
         self.icon: IconImage | None = None
         self.icon_error: str | None = None
+        self.choice: tuple[Path, Path | None, str] | None = None
+        """(source folder, the picture Kiln chose there, why), from detection (kiln.source.icon_choice)."""
 
     def initializePage(self) -> None:
         self.refresh_preview()  # the default icon may have appeared, or the file changed, since last time
+        self.refresh_choice()
+
+    # --- what Kiln chose, and why ------------------------------------------------------------------------------
+    def use_detection(self, root: Path, found: Detection) -> None:
+        """The Start page's detection: the icon it chose for the folder and its reason."""
+        chosen = (root / found.icons[0]).resolve() if found.icons else None
+        self.choice = (root, chosen, found.icon_reason)
+
+    def refresh_choice(self) -> None:
+        """Ask again (in the background) for an opened project, or when the source folder changed."""
+        project = self.host.project
+        if project is None:
+            return
+        root = (self.host.base_dir / project.source.root).resolve()
+        if (self.choice is not None and self.choice[0] == root) or not root.is_dir():
+            return
+        names = [project.app.name, project.app.display_name, root.name]
+        run_in_background(self, lambda: choose_icon(root, [n for n in names if n]),
+                          lambda icon: self._chosen(root, icon), lambda _e: None)
+
+    def _chosen(self, root: Path, icon: IconChoice | None) -> None:
+        self.choice = (root, (root / icon.path).resolve(), icon.reason) if icon else (root, None, "")
+        self.refresh_preview()
+
+    def why(self) -> str:
+        """'Kiln chose it: <reason>.' when the icon shown is the one detection chose, else ''."""
+        text = self.path.text()
+        if self.choice is None or not text or self.choice[1] is None:
+            return ""
+        if (self.host.base_dir / text).resolve() != self.choice[1]:
+            return ""
+        return f"Kiln chose it because {self.choice[2]}."
 
     def load(self, project: Project) -> None:
         self.path.setText(project.icon.path)
@@ -110,4 +148,5 @@ class IconPage(KilnPage):
         else:
             size = self.icon.natural if self.icon else None
             what = f"{size.width()}×{size.height()} px" if size and self.icon and not self.icon.svg else "SVG"
-            self.status.setText(" ".join([f"{text}: {what}.", *(self.icon.warnings if self.icon else [])]))
+            self.status.setText(" ".join([f"{text}: {what}.", *filter(None, [self.why()]),
+                                          *(self.icon.warnings if self.icon else [])]))

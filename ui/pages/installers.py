@@ -11,6 +11,7 @@ import typing
 from typing import Any
 
 from pydantic import ValidationError
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
 from kiln.kinds import registry
@@ -85,16 +86,18 @@ class InstallersPage(KilnPage):
         self._ticked: set[str] = set()
         self._defaults = {kind: options.model_dump(mode="json") for kind, options in self._fresh.items()}
 
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(12)
-        for index, entry in enumerate(self.kinds):
-            grid.addWidget(self._group(entry), index // 2, index % 2)
-        self.body.addLayout(grid)
-        self.file_types = FileTypesBox()  # licence file and file associations: project-wide, below the kinds
+        self.grid = QGridLayout()
+        self.grid.setHorizontalSpacing(12)
+        self.grid.setVerticalSpacing(12)
+        self.groups = [self._group(entry) for entry in self.kinds]
+        self.columns = 0
+        self._lay_out(2)
+        self.body.addLayout(self.grid)
+        # Licence file and file associations: project-wide, below the kinds.
+        self.file_types = FileTypesBox(base=lambda: self.host.base_dir)
         self.body.addWidget(self.file_types)
         form = make_form()
-        self.output = PathField("dist", choose_folder("Choose the output folder"))
+        self.output = PathField("dist", choose_folder("Choose the output folder"), base=lambda: self.host.base_dir)
         add_row(form, "&Output folder:", self.output, "Where the installers are written, relative to the project "
                 "file.", buddy=self.output.edit)
         self.body.addLayout(form)
@@ -112,6 +115,23 @@ class InstallersPage(KilnPage):
         self.file_types.table.model().rowsRemoved.connect(self.on_edit)
         self._loaded: list[dict[str, Any]] = []
         self._tables: list[dict[str, Any]] = []
+
+    def _lay_out(self, columns: int) -> None:
+        """The kinds' boxes in one or two columns (one when two would not fit the window's width)."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for group in self.groups:
+            self.grid.removeWidget(group)
+        for index, group in enumerate(self.groups):
+            self.grid.addWidget(group, index // columns, index % columns)
+        for column in range(2):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        two = sum(sorted((g.minimumSizeHint().width() for g in self.groups), reverse=True)[:2])
+        self._lay_out(2 if self.scroll.viewport().width() >= two + self.grid.horizontalSpacing() + 8 else 1)
+        super().resizeEvent(event)
 
     def option(self, kind: str, name: str) -> QWidget:
         """The widget of one option, e.g. option("msi", "scope")."""

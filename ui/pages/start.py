@@ -13,7 +13,7 @@ from kiln.support.errors import Problem
 from kiln.ui.field_map import page_for
 from kiln.ui.page_ids import PageId
 from kiln.ui.pages.base import KilnPage, ProjectHost
-from kiln.ui.recent import recent_projects
+from kiln.ui.recent import project_label, recent_projects
 from kiln.ui.widgets import (
     PathField,
     add_row,
@@ -99,7 +99,7 @@ class StartPage(KilnPage):
         self.recent.blockSignals(True)
         self.recent.clear()
         for path in recent_projects():
-            item = QListWidgetItem(f"{path.parent.name}  —  {display_path(path)}")
+            item = QListWidgetItem(f"{project_label(path)}  —  {display_path(path)}")
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(str(path))
             self.recent.addItem(item)
@@ -177,10 +177,15 @@ class StartPage(KilnPage):
                 self._advance_when_done = False
                 return
             self.start_host.start_new(folder, found)
-        ways, deps = len(found.entries), len(found.requirements)
+        ways, deps = len(found.entries), len(found.requirements) + len(found.requirements_from_file)
         name = " ".join(p for p in (found.name or folder.name, found.version) if p)
-        lines = [f"Found {name}: {ways} way{'s' if ways != 1 else ''} to start it, "
-                 f"{deps} {'dependency' if deps == 1 else 'dependencies'}. Press Next to check what Kiln filled in."]
+        counted = f"{deps} {'dependency' if deps == 1 else 'dependencies'}"
+        if found.lone_script:
+            kind = "a window app" if found.entries[0].kind == "gui" else "a terminal app"
+            lines = [f"Your script {found.lone_script} ({kind}), {counted}. Press Next to check what Kiln filled in."]
+        else:
+            lines = [f"Found {name}: {ways} way{'s' if ways != 1 else ''} to start it, {counted}. Press Next to "
+                     "check what Kiln filled in."]
         if (folder / "kiln.toml").exists():
             lines.append("This folder already has a kiln.toml; to continue with it, choose Open a project file.")
         lines += found.warnings
@@ -238,6 +243,12 @@ class StartPage(KilnPage):
         if problem.location in ("(folder)", "(file)"):
             return str(widget.accessibleName()) if widget is not None else ""
         return f"{page_for(problem.location).label} page, {problem.location}"
+
+    def offer_folder(self, folder: Path) -> None:
+        """A folder given to `kiln wizard FOLDER`: the new project's folder, read at once; Next goes on with it."""
+        self.new_radio.setChecked(True)
+        self.folder.setText(display_path(folder.expanduser().resolve()))
+        self._folder_chosen()
 
     def show_opened(self, path: Path) -> None:
         """Reflect a file opened from elsewhere (menu, command line), so Next here goes on with it."""

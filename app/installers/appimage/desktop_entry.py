@@ -14,19 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiln.installers.appimage.categories import normalize_categories
 from kiln.support.atomic import atomic_write_bytes
-
-MAIN_CATEGORIES = (
-    "AudioVideo", "Audio", "Video", "Development", "Education", "Game", "Graphics", "Network", "Office", "Science",
-    "Settings", "System", "Utility",
-)
-"""The registered main categories; a menu entry needs at least one (Audio and Video also need AudioVideo)."""
 
 # Characters that force an Exec argument into double quotes, per the spec's "reserved characters".
 _EXEC_RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#()`")
 _EXEC_ESCAPED_IN_QUOTES = frozenset('"`$\\')
 _KEY_RE = re.compile(r"^[A-Za-z0-9-]+$")
-_CATEGORY_RE = re.compile(r"^(X-)?[A-Za-z0-9-]+$")
 # Every kind of line or paragraph break and tab a renderer could show as a break.
 _BREAKS_RE = re.compile(r"[\s\u2028\u2029\x85]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -69,28 +63,6 @@ def exec_value(argv: Sequence[str], field_codes: Sequence[str] = ()) -> str:
     quoted = " ".join(quote_exec_arg(arg) for arg in argv)
     # The general string escaping is undone before the quoting rules, so it is applied last here.
     return " ".join([quoted.replace("\\", "\\\\"), *field_codes])
-
-
-def normalize_categories(categories: Iterable[str]) -> list[str]:
-    """Checked categories in the given order without repeats; AudioVideo added when Audio or Video needs it.
-
-    Accepts the main categories and `X-` extensions; raises ValueError (with the accepted names) otherwise.
-    """
-    result: list[str] = []
-    for category in categories:
-        category = category.strip()
-        if not _CATEGORY_RE.match(category) or (not category.startswith("X-") and category not in MAIN_CATEGORIES):
-            raise ValueError(
-                f"'{category}' is not a freedesktop.org main category; use one of {', '.join(MAIN_CATEGORIES)} "
-                "(or an X-Name extension)"
-            )
-        if category in ("Audio", "Video") and "AudioVideo" not in result:
-            result.append("AudioVideo")
-        if category not in result:
-            result.append(category)
-    if not any(c in MAIN_CATEGORIES for c in result):
-        raise ValueError(f"at least one main category is needed: {', '.join(MAIN_CATEGORIES)}")
-    return result
 
 
 _ICON_FILE_ENDINGS = (".png", ".svg", ".svgz", ".xpm")

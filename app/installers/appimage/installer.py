@@ -6,7 +6,10 @@ AppDir layout (the payload):
   <name>.png, .DirIcon        256 px icon
   usr/                        the staged bundle: runtime/, packages/, kiln_boot.py, and app -> ../app
   usr/share/icons/hicolor/<N>x<N>/apps/<name>.png
+  usr/share/applications/     the desktop entry again, where AppStream tools look for it
+  usr/share/metainfo/<id>.metainfo.xml   AppStream metainfo (metainfo.py)
   app/                        the app's own files (the bundle's app/)
+  sbom.cdx.json               the bill of materials (CycloneDX), in the app's layer
 
 The payload is made in two layers (kiln.support.layers): the base, everything but app/, is compressed once and
 kept in Kiln's cache; each build copies it and appends app/ (mksquashfs adds new entries only at the root, so
@@ -23,8 +26,8 @@ import struct
 from pathlib import Path
 from typing import ClassVar
 
-from kiln.installers.appimage import glibc_need, sections, update
-from kiln.installers.appimage.desktop_entry import DesktopEntry, one_line, write_desktop_file
+from kiln.installers.appimage import glibc_need, sections, start_cache, update
+from kiln.installers.appimage.desktop_entry import DesktopEntry, write_desktop_file
 from kiln.installers.appimage.format import (
     APPIMAGE_MAGIC,
     APPIMAGE_MAGIC_OFFSET,
@@ -37,9 +40,14 @@ from kiln.installers.appimage.format import (
     runtime_path,
     squashfs_settings,
 )
+from kiln.installers.appimage.metainfo import display_text, metainfo, summary_of
 from kiln.installers.appimage.mime import write_file_types
 from kiln.installers.appimage.options import AppImageOptions
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
+from kiln.kinds.sbom import FILE_NAME as SBOM_NAME
+from kiln.kinds.sbom import BundleSbom, kiln_part
+from kiln.support import epoch
+from kiln.support.atomic import atomic_write_bytes
 from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.icons import hicolor_set, load_icon, write_png
 from kiln.support.layers import base_key, normalized_mode, take_base, tree_digest
@@ -73,12 +81,12 @@ class AppImageInstaller(Installer[AppImageOptions]):
         name = staged.app.name
         terminal = self.options.terminal if self.options.terminal is not None else staged.entry.kind == "console"
         return DesktopEntry(
-            name=one_line(staged.app.title) or name,
-            exec_argv=(name,),
+            name=display_text(staged.app.title) or name,
+            exec_argv=(staged.command,),
             icon=name,
             categories=tuple(self.options.categories),
             terminal=terminal,
-            comment=staged.app.description,
+            comment=summary_of(staged.app),  # the AppStream summary: the menu and the software centre agree
             field_codes=("%F",) if mime_types else (),
             mime_types=mime_types,
             extra=(("X-AppImage-Version", staged.app.version),),
@@ -117,7 +125,11 @@ class AppImageInstaller(Installer[AppImageOptions]):
                                   appimage=True)
         app_run.write_text(launcher, encoding="utf-8")
         app_run.chmod(0o755)
-        write_desktop_file(entry, appdir / self.desktop_file_name(staged))
+        desktop = self.desktop_file_name(staged)
+        write_desktop_file(entry, appdir / desktop)
+        # AppStream tools (appstreamcli validate-tree, software centres) find the entry below usr/share/applications.
+        write_desktop_file(entry, usr / "share" / "applications" / desktop)
+        self._write_metainfo(ctx, staged, usr, desktop)
         _normalize_modes(appdir)
         link_tree(staged.app_dir, layer / APP_LAYER)
         _normalize_modes(layer)
@@ -142,17 +154,20 @@ class AppImageInstaller(Installer[AppImageOptions]):
         else:
             ctx.reporter.log("compressed the runtime and the dependencies once; the cache keeps them for rebuilds")
         ctx.check_cancelled()
-        ctx.reporter.progress(0.85, "adding the app to the payload (squashfs append)")
-        append_squashfs(layer, squashfs)
-        ctx.check_cancelled()
-        ctx.reporter.progress(0.9, f"joining the runtime and the {human_size(squashfs.stat().st_size)} payload")
         updates = update.update_information(self.options.update_url, self.options.update_information, out.name)
         needs = glibc_need.payload_glibc(staged.bundle)
         runtime_bytes = glibc_need.embed(runtime_path().read_bytes(), needs)
+        runtime_bytes = start_cache.embed(runtime_bytes, start_cache.payload_digest(squashfs), self.options.start_cache)
         if updates:
             runtime_bytes = update.embed(runtime_bytes, updates)
         runtime = ctx.work_dir / "runtime-for-this-appimage"
         runtime.write_bytes(runtime_bytes)
+        if ctx.sbom is not None:  # in the app's layer: the cached base stays the same when only the app changes
+            _place_sbom(ctx.sbom, staged, appdir, runtime, layer / SBOM_NAME)
+        ctx.reporter.progress(0.85, "adding the app to the payload (squashfs append)")
+        append_squashfs(layer, squashfs)
+        ctx.check_cancelled()
+        ctx.reporter.progress(0.9, f"joining the runtime and the {human_size(squashfs.stat().st_size)} payload")
         if needs:
             ctx.reporter.log(f"the app needs glibc {needs} or newer (recorded for the runtime's start-up check)")
         assemble(runtime, squashfs, out)
@@ -162,6 +177,34 @@ class AppImageInstaller(Installer[AppImageOptions]):
             update.write_zsync(out, out.with_name(out.name + ".zsync"))
             ctx.reporter.log(f"update information: {updates}; publish {out.name}.zsync beside {out.name}")
         ctx.reporter.progress(1.0, f"{out.name} ready")
+
+
+    def _write_metainfo(self, ctx: BuildContext, staged: StagedApp, usr: Path, desktop: str) -> None:
+        info = metainfo(staged.app, desktop, summary_of(staged.app))
+        for note in info.notes:
+            ctx.reporter.warn(note)
+        if not epoch.from_environment():
+            ctx.reporter.log(f"AppStream release {info.version} dated {info.date} (a fixed date): set "
+                             "SOURCE_DATE_EPOCH, e.g. to the time of the release's commit, for the real one")
+        atomic_write_bytes(usr / "share" / "metainfo" / info.file_name, info.render(), mode=0o644)
+
+
+def _place_sbom(sbom: BundleSbom, staged: StagedApp, appdir: Path, runtime: Path, inside: Path) -> None:
+    """The AppImage's SBOM, at the top of its payload: the bundle below usr/ and app/, and Kiln's two parts: the
+    runtime at the start of the file (not in the payload) and the AppRun launcher."""
+    shipped = runtime_path()
+    parts = [
+        kiln_part("kiln-appimage-runtime", "Kiln AppImage runtime",
+                  "The ELF program at the start of the AppImage: checks glibc, mounts or extracts the payload, starts "
+                  "AppRun", sha256=sbom.sha256(runtime), made_from=(shipped.name, sbom.sha256(shipped)),
+                  notes="the app's glibc need and update information written into its sections"),
+        kiln_part("kiln-launcher", "Kiln launcher", "AppRun: starts the bundled Python on usr/kiln_boot.py",
+                  [sbom.file("AppRun", appdir / "AppRun")]),
+    ]
+    layout = {"runtime": "usr/runtime", "packages": "usr/packages", "kiln_boot.py": "usr/kiln_boot.py",
+              "app": APP_LAYER}
+    sbom.place(staged.bundle, layout, inside, extra=parts,
+               paths="the AppImage's payload (squashfs) root: --appimage-extract makes squashfs-root/<path>")
 
 
 def _normalize_modes(root: Path) -> None:
@@ -224,6 +267,7 @@ def describe(path: Path) -> str:
         f"  runtime:  {runtime_version(runtime)}, {offset} bytes",
         f"  updates:  {_printable(update.read(runtime)) or 'none (no update information)'}",
         f"  glibc:    {_glibc_line(runtime)}",
+        f"  start:    {_start_line(runtime)}",
         f"  payload:  squashfs {major}.{minor} at offset {offset}, {human_size(size - offset)} "
         f"({bytes_used} bytes used), {compression}, {human_size(block_size)} blocks, {inodes} inodes",
     ]
@@ -279,7 +323,7 @@ def runtime_version(runtime: bytes) -> str:
     """Which runtime an AppImage starts with, read from its bytes (the runtime is never executed)."""
     version = _version_in(runtime)
     shipped = _shipped_runtime()
-    unfilled = sections.blank(runtime, update.SECTION, glibc_need.SECTION)  # as shipped, before Kiln filled it in
+    unfilled = sections.blank(runtime, update.SECTION, glibc_need.SECTION, start_cache.SECTION)  # as shipped
     if shipped is not None and shipped.read_bytes() == unfilled:
         return f"Kiln AppImage runtime {version or '?'} (the one this Kiln ships)"
     if version is not None:
@@ -292,6 +336,14 @@ def _glibc_line(runtime: bytes) -> str:
     if needs:
         return f"{needs} or newer (recorded at build time; the runtime checks it before starting the app)"
     return "not recorded (the runtime reads it from the payload's libraries at start)"
+
+
+def _start_line(runtime: bytes) -> str:
+    digest, cache = start_cache.read(runtime)
+    if cache:
+        return (f"from a cached copy after the first start (~/.cache/kiln-appimage/…-{digest}; "
+                "APPIMAGE_KILN_CACHE=0 turns it off)")
+    return "always mounted (start cache off)" if digest else "always mounted (no payload digest recorded)"
 
 
 def _version_in(runtime: bytes) -> str | None:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 class AppImageOptions(InstallerOptions):
     kind: Literal["appimage"] = "appimage"
     categories: list[str] = Field(default_factory=lambda: ["Utility"])
-    """freedesktop.org main categories for the menu entry, e.g. Utility, Development, Office."""
+    """freedesktop.org menu categories: at least one main category (Utility, Development, Office…), and additional
+    ones with a related main category (Office; WordProcessor, Utility; TextEditor)."""
     terminal: bool | None = None
     """Open a terminal when started from a menu. Empty: yes for console apps, no for GUI apps."""
     update_url: str = ""
@@ -27,6 +28,10 @@ class AppImageOptions(InstallerOptions):
     update_information: str = ""
     """Update information written verbatim instead of the one update_url makes, e.g.
     "gh-releases-zsync|user|repo|latest|App-*x86_64.AppImage.zsync"."""
+    start_cache: bool = True
+    """After the first start, keep an extracted copy of the app in the user's cache folder
+    (~/.cache/kiln-appimage) and start from it, as fast as an installed app; copies unused for 30 days are
+    removed. Off: every start mounts the AppImage (slower: about 1.5-2x for a console app)."""
 
     @field_validator("update_url")
     @classmethod
@@ -51,7 +56,7 @@ class AppImageOptions(InstallerOptions):
     @field_validator("categories")
     @classmethod
     def _some_category(cls, value: list[str]) -> list[str]:
-        from kiln.installers.appimage.desktop_entry import normalize_categories
+        from kiln.installers.appimage.categories import normalize_categories
 
         if not value:
             raise ValueError("enter at least one menu category, e.g. Utility")

@@ -1,16 +1,18 @@
-"""The macOS .app bundle: Info.plist, a portable sh launcher in Contents/MacOS, the icon, the staged app in Resources.
+"""The macOS .app bundle: Info.plist, Kiln's Mach-O launcher in Contents/MacOS, the icon, the staged app in Resources.
 
 Layout (the staged bundle keeps its own layout, so kiln_boot.py works unchanged)::
 
     <Title>.app/Contents/
       Info.plist                   written with plistlib (every string escaped by it)
       PkgInfo                      APPL???? (legacy, still read by some tools)
-      MacOS/<name>                 the launcher (0755); the only thing in MacOS/
+      MacOS/<command>              the launcher (0755): resources/launchers/macos, for the target's architecture
       Resources/<name>.icns        the icon
       Resources/app-bundle/        runtime/, app/, packages/, kiln_boot.py
 
 Code lives under Resources/ rather than Frameworks/ or MacOS/: codesign rejects plain data files (.py, .pyc, zips)
 in those two folders, while Mach-O files in Resources/ are sealed as resources and can be signed one by one.
+The launcher is a prebuilt Mach-O executable (a script cannot carry a signature inside a DMG): it finds the bundle
+from its own path and runs the bundled Python on kiln_boot.py in its own process.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from packaging.version import InvalidVersion, Version
 from kiln.kinds.contract import StagedApp
 from kiln.model.project import AppSection
 from kiln.support.errors import KilnError
-from kiln.support.posix_launcher import posix_launcher
+from kiln.support.prebuilt import prebuilt_launcher
 
 BUNDLE_DIR = "app-bundle"
 """The staged bundle's folder inside Contents/Resources/."""
 BUNDLE_FROM_LAUNCHER = f"../Resources/{BUNDLE_DIR}"
+LAUNCHERS_ENV = "KILN_MACOS_LAUNCHERS"
+"""A folder with another build of the launchers (CI tests what resources/launchers/macos/build.py builds)."""
 _MACOS_VERSION_RE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
 _APP_NAME_MAX = 200  # HFS+ allows 255 UTF-16 units per name; leave room for ".app" and Finder's copies
 
@@ -88,7 +92,7 @@ def info_plist(staged: StagedApp, minimum_macos: str, icon_file: str) -> dict[st
     plist: dict[str, Any] = {
         "CFBundleDevelopmentRegion": "en",
         "CFBundleDisplayName": title,
-        "CFBundleExecutable": app.name,
+        "CFBundleExecutable": staged.command,
         "CFBundleIconFile": icon_file,
         "CFBundleIdentifier": identifier,
         "CFBundleInfoDictionaryVersion": "6.0",
@@ -106,6 +110,11 @@ def info_plist(staged: StagedApp, minimum_macos: str, icon_file: str) -> dict[st
     return plist
 
 
+def launcher_binary(arch: str) -> Path:
+    """Kiln's prebuilt launcher for `arch` (arm64 or x86_64)."""
+    return prebuilt_launcher("macos", f"launcher-{arch}", LAUNCHERS_ENV)
+
+
 def make_app_bundle(staged: StagedApp, parent: Path, minimum_macos: str, icns: Path) -> tuple[Path, list[str]]:
     """Write `<parent>/<Title>.app` from the staged bundle; returns its path and warnings for the user.
 
@@ -120,8 +129,7 @@ def make_app_bundle(staged: StagedApp, parent: Path, minimum_macos: str, icns: P
     icon_file = f"{staged.app.name}.icns"
     _write(contents / "Info.plist", plistlib.dumps(info_plist(staged, minimum_macos, icon_file), sort_keys=True))
     _write(contents / "PkgInfo", b"APPL????")
-    launcher = posix_launcher(one_line(staged.app.title), staged.python_relpath, BUNDLE_FROM_LAUNCHER, finder=True)
-    _write(contents / "MacOS" / staged.app.name, launcher.encode(), executable=True)
+    _write(contents / "MacOS" / staged.command, launcher_binary(staged.target.arch).read_bytes(), executable=True)
     _write(contents / "Resources" / icon_file, icns.read_bytes())
     resources = contents / "Resources" / BUNDLE_DIR
     warnings = copy_normalized(staged.bundle, resources)

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import ClassVar
 
 from kiln.installers.msi import dialogs, pe_resources, registration
-from kiln.installers.msi.names import clean_text, launcher_name, windows_name
+from kiln.installers.msi.names import clean_text, windows_name
 from kiln.installers.msi.options import MsiOptions
 from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_identity
 from kiln.installers.msi.tables import export_table, table_rows
 from kiln.installers.msi.version import msi_product_version
 from kiln.installers.msi.wxs import ProductInfo, build_wxs, needs_placeholder
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
+from kiln.kinds.sbom import FILE_NAME as SBOM_NAME
+from kiln.kinds.sbom import BundleSbom, kiln_part, layout_under
 from kiln.support import icons
 from kiln.support.errors import KilnError, ToolFailed
 from kiln.support.limits import TOOL_OUTPUT_MAX_BYTES
@@ -50,7 +52,7 @@ class MsiInstaller(Installer[MsiOptions]):
         payload = work / "payload"
         ctx.reporter.progress(0.0, "laying out the Windows payload")
         link_tree(staged.bundle, payload)
-        exe_name = launcher_name(app.name)
+        exe_name = f"{staged.command}.exe"  # the app's own command name (kiln.source.command)
         ico = work / "app.ico"
         source = icons.load_icon(staged.icon_source)
         for warning in source.warnings:
@@ -59,7 +61,7 @@ class MsiInstaller(Installer[MsiOptions]):
         title = clean_text(app.title)
         info = pe_resources.VersionInfo(
             product_name=title, version=app.version, company=clean_text(app.publisher),
-            description=clean_text(app.description) or title, internal_name=app.name, original_filename=exe_name,
+            description=clean_text(app.description) or title, internal_name=staged.command, original_filename=exe_name,
         )
         pe_resources.brand_launcher(pe_resources.launcher_template(staged.entry.kind), payload / exe_name, ico, info,
                                     utf8_mode=self.options.utf8_mode)
@@ -67,6 +69,8 @@ class MsiInstaller(Installer[MsiOptions]):
         if identity is not None:
             ctx.reporter.progress(0.1, f"signing {exe_name}")
             _sign_in_place(identity, payload / exe_name, title, app.homepage, work)
+        if ctx.sbom is not None:  # the install folder's files are final: the SBOM goes in with them
+            _place_sbom(ctx.sbom, staged, payload, exe_name, signed=identity is not None)
         ctx.check_cancelled()
 
         product = ProductInfo(
@@ -102,6 +106,17 @@ class MsiInstaller(Installer[MsiOptions]):
             shutil.move(built, out)
         os.chmod(out, 0o644)
         ctx.reporter.progress(1.0, f"{out.name}: {human_size(out.stat().st_size)}")
+
+
+def _place_sbom(sbom: BundleSbom, staged: StagedApp, payload: Path, exe_name: str, *, signed: bool) -> None:
+    """The MSI's SBOM, installed with the app (`<install folder>\\sbom.cdx.json`): the bundle and the launcher."""
+    template = pe_resources.launcher_template(staged.entry.kind)
+    notes = "the app's icon and version information written into its resources" + (", then signed" if signed else "")
+    launcher = kiln_part("kiln-launcher", "Kiln launcher", f"{exe_name}: starts the bundled Python on kiln_boot.py",
+                         [sbom.file(exe_name, payload / exe_name)], made_from=(template.name, sbom.sha256(template)),
+                         notes=notes)
+    sbom.place(payload, layout_under(""), payload / SBOM_NAME, extra=[launcher],
+               paths="the install folder (per user: %LOCALAPPDATA%\\Programs\\<app>; per machine: Program Files)")
 
 
 def _sign_in_place(identity: SigningIdentity, path: Path, title: str, url: str, work: Path) -> None:

@@ -13,6 +13,8 @@ import zstandard
 
 from kiln.installers.portable.options import PortableOptions
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
+from kiln.kinds.sbom import FILE_NAME as SBOM_NAME
+from kiln.kinds.sbom import kiln_part, layout_under
 from kiln.support.layers import base_key, normalized_mode, take_base, tree_digest
 from kiln.support.posix_launcher import posix_launcher
 
@@ -28,9 +30,10 @@ class PortableInstaller(Installer[PortableOptions]):
 
             raise KilnError("the portable kind is built for linux-x86_64 only so far",
                             hint="use the msi or dmg kinds for Windows and macOS")
-        launcher = staged.bundle / staged.app.name
+        launcher = staged.bundle / staged.command
         launcher.write_text(posix_launcher(staged.app.title, staged.python_relpath), encoding="utf-8")
         launcher.chmod(0o755)
+        sbom = _place_sbom(ctx, staged, launcher)
         files = sorted(staged.bundle.rglob("*"))
         # What tar will write: a header block per entry and each file's data (PAX headers for long names and the
         # end-of-archive blocks come on top, so the fraction stays a little under 1 until the end).
@@ -65,8 +68,24 @@ class PortableInstaller(Installer[PortableOptions]):
             with tarfile.TarFile(fileobj=cast(IO[bytes], _At(counted, counted.written)), mode="w",
                                  format=tarfile.PAX_FORMAT) as tar:  # tar pads the whole archive from here
                 _add(tar, staged, layer)
+                if sbom is not None:  # with the app's files: the cached frame stays the same when only the app changes
+                    tar.add(sbom, arcname=f"{name}/{SBOM_NAME}", recursive=False, filter=_normalize)
         ctx.reporter.progress(1.0, f"packed {counted.written >> 20} MiB")
         os.chmod(out, 0o644)
+
+
+def _place_sbom(ctx: BuildContext, staged: StagedApp, launcher: Path) -> Path | None:
+    """The archive's SBOM (`<name>/sbom.cdx.json`): the bundle in `<name>/`, and the launcher beside it."""
+    if ctx.sbom is None:
+        return None
+    name = staged.app.name
+    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    inside = ctx.work_dir / SBOM_NAME
+    part = kiln_part("kiln-launcher", "Kiln launcher", f"{name}/{name}: starts the bundled Python on kiln_boot.py",
+                     [ctx.sbom.file(f"{name}/{name}", launcher)])
+    ctx.sbom.place(staged.bundle, layout_under(name), inside, extra=[part],
+                   paths=f"the archive's entries: it unpacks into the folder {name}/")
+    return inside
 
 
 class _CountingWriter:

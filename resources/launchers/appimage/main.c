@@ -1,10 +1,13 @@
-/* Kiln AppImage type-2 runtime: command line, environment, FUSE run, extract-and-run.
+/* Kiln AppImage type-2 runtime: command line, environment, FUSE run, start cache, extract-and-run.
  *
  * Normal start: mount the payload with FUSE in a private temporary folder, fork, run AppRun
  * from it in the child, serve the filesystem in the parent until the child ends, unmount and
  * return the child's exit status (128 + signal number when it was killed).
- * Without usable FUSE, or when asked to: extract once into a per-user cache folder keyed by
- * the image, then exec AppRun from there.
+ * Start cache (when Kiln recorded the payload's digest with "cache"): after a mounted run, a
+ * background process extracts the payload into a per-user cache folder named by that digest;
+ * later starts exec AppRun from there, with no mount and nothing to decompress.
+ * Without usable FUSE, or when asked to: extract once into that cache folder (keyed by the image
+ * when no digest is recorded), then exec AppRun from there.
  */
 #define _GNU_SOURCE
 #include "runtime.h"
@@ -20,8 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *g_name = "AppImage"; /* image file name, prefix of every message */
@@ -35,6 +42,11 @@ static volatile const char g_update_info[1024] = "";
  * needs of every library through the mount took about as long as starting Python. Empty: scan at start. */
 __attribute__((section(".kiln_glibc"), used, aligned(1)))
 static volatile const char g_glibc_needed[16] = "";
+/* The payload's identity, written by Kiln when it builds the AppImage: 32 hex digits (the first 128 bits of the
+ * squashfs's sha256), followed by " cache" when the app may start from a per-user extracted copy. Empty: no
+ * start cache, and extract-and-run keys its folder by hashing parts of the image at each start. */
+__attribute__((section(".kiln_payload"), used, aligned(1)))
+static volatile const char g_payload_id[48] = "";
 static bool g_debug;                    /* APPIMAGE_DEBUG set: explain fallbacks */
 
 void report(const char *fmt, ...)
@@ -70,8 +82,9 @@ static void usage(void)
 	       "  --appimage-updateinformation  print the update information (empty when there is none)\n"
 	       "  --appimage-version            print the runtime version\n"
 	       "  --appimage-help               show this help\n\n"
-	       "Environment: APPIMAGE_EXTRACT_AND_RUN=1 forces extract-and-run, APPIMAGE_DEBUG=1 explains\n"
-	       "why FUSE was not used. Extractions are cached in ${XDG_CACHE_HOME:-$HOME/.cache}/kiln-appimage.\n",
+	       "Environment: APPIMAGE_EXTRACT_AND_RUN=1 forces extract-and-run, APPIMAGE_KILN_CACHE=0 always\n"
+	       "mounts (no start cache), APPIMAGE_DEBUG=1 explains why FUSE or the cache was not used.\n"
+	       "Extractions are cached in ${XDG_CACHE_HOME:-$HOME/.cache}/kiln-appimage.\n",
 	       KILN_RUNTIME_VERSION);
 }
 
@@ -502,10 +515,12 @@ static void rm_rf(const char *path)
 	nftw(path, rm_entry, 16, FTW_PHYS | FTW_DEPTH); /* remove (post-order: FTW_DP) */
 }
 
-/* Remove ".<key>.partial.<pid>" folders left by extractions that were killed. */
-static void remove_stale_partials(const char *root, const char *key)
+/* Remove ".<key>.partial.<pid>" folders left by extractions that were killed; returns how many belong to
+ * processes still running (an extraction of the same image under way). */
+static int remove_stale_partials(const char *root, const char *key)
 {
 	char prefix[128], path[PATH_MAX];
+	int live = 0;
 	snprintf(prefix, sizeof prefix, ".%s.partial.", key);
 	struct dirent **list = NULL;
 	int n = scandir(root, &list, NULL, NULL);
@@ -516,53 +531,197 @@ static void remove_stale_partials(const char *root, const char *key)
 			if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH &&
 			    snprintf(path, sizeof path, "%s/%s", root, d) < (int)sizeof path)
 				rm_rf(path);
+			else if (pid > 0 && pid != getpid())
+				live++;
 		}
 		free(list[i]);
 	}
 	free(list);
+	return live;
 }
 
-static int extract_and_run(const struct payload *p, const struct stat *st, const char *image, const char *argv0,
-                           char **args)
+/* The recorded payload digest (32 hex digits) into id; *cache: the start cache is on. false without one. */
+static bool payload_id(char id[33], bool *cache)
 {
-	char root[PATH_MAX], name[64], key[96], final[PATH_MAX], partial[PATH_MAX];
-	if (cache_root(root, sizeof root) != 0) {
-		report("cannot create the cache folder %s: %s", root, strerror(errno));
-		return 1;
-	}
+	char text[sizeof g_payload_id + 1];
+	for (size_t i = 0; i < sizeof g_payload_id; i++)
+		text[i] = g_payload_id[i];
+	text[sizeof g_payload_id] = '\0';
+	for (size_t i = 0; i < 32; i++)
+		if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
+			return false;
+	memcpy(id, text, 32);
+	id[32] = '\0';
+	*cache = strcmp(text + 32, " cache") == 0;
+	return text[32] == '\0' || *cache;
+}
+
+/* The cache folder's name: the image's name and the recorded digest, or a hash of parts of the image. */
+static void cache_key(char *key, size_t cap, const struct payload *p, const struct stat *st)
+{
+	char name[64], id[33];
+	bool cache;
 	safe_name(name, sizeof name, g_name, true);
-	snprintf(key, sizeof key, "%.48s-%016llx", name, (unsigned long long)image_hash(p, st));
-	if (snprintf(final, sizeof final, "%s/%s", root, key) >= (int)sizeof final ||
-	    snprintf(partial, sizeof partial, "%s/.%s.partial.%ld", root, key, (long)getpid()) >= (int)sizeof partial) {
+	if (payload_id(id, &cache))
+		snprintf(key, cap, "%.48s-%s", name, id);
+	else
+		snprintf(key, cap, "%.48s-%016llx", name, (unsigned long long)image_hash(p, st));
+}
+
+/* Extract the payload into root/key through a ".<key>.partial.<pid>" folder renamed when complete, so a
+ * folder under the final name is always whole. Its files are read-only, like the mount's. 0 when root/key
+ * exists afterwards (made by us or by a parallel start), else -1 (reported). */
+static int populate(const struct payload *p, const char *root, const char *key, const char *final)
+{
+	char partial[PATH_MAX];
+	if (snprintf(partial, sizeof partial, "%s/.%s.partial.%ld", root, key, (long)getpid()) >= (int)sizeof partial) {
 		report("cache path too long: %s", root);
-		return 1;
+		return -1;
 	}
-	struct stat fs;
-	if (stat(final, &fs) == 0 && S_ISDIR(fs.st_mode)) {
-		debug("reusing %s", final);
-		return exec_app(final, image, argv0, args);
-	}
-	remove_stale_partials(root, key);
 	rm_rf(partial);
 	if (mkdir(partial, 0700) != 0) {
 		report("cannot create %s: %s", partial, strerror(errno));
-		return 1;
+		return -1;
 	}
 	debug("extracting to %s", final);
-	if (payload_extract(p, partial, NULL, NULL) != 0) {
+	if (payload_extract(p, partial, NULL, NULL, EXTRACT_READ_ONLY | EXTRACT_CHECK_SPACE) != 0) {
 		rm_rf(partial);
-		return 1;
+		return -1;
 	}
-	/* Atomic publish: a folder under the final name is always complete. */
 	if (rename(partial, final) != 0) {
 		int err = errno;
 		rm_rf(partial);
 		if (err != EEXIST && err != ENOTEMPTY) { /* otherwise a parallel start won the race */
 			report("cannot create %s: %s", final, strerror(err));
-			return 1;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* root and root/key of the cache folder; -1 (errno set) when there is no usable cache root. */
+static int cache_paths(char *root, char *final, const struct payload *p, const struct stat *st, char *key)
+{
+	if (cache_root(root, PATH_MAX) != 0)
+		return -1;
+	cache_key(key, 96, p, st);
+	if (snprintf(final, PATH_MAX, "%s/%s", root, key) >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* The cached copy's folder is its last-use stamp: cleaning goes by its modification time. A copy without
+ * a runnable AppRun (damaged by hand) is removed, so this start extracts or mounts afresh. */
+static bool use_cached(const char *final)
+{
+	struct stat fs;
+	char apprun[PATH_MAX];
+	if (stat(final, &fs) != 0 || !S_ISDIR(fs.st_mode))
+		return false;
+	if (snprintf(apprun, sizeof apprun, "%s/AppRun", final) >= (int)sizeof apprun || access(apprun, X_OK) != 0) {
+		debug("removing the damaged copy %s", final);
+		rm_rf(final);
+		return false;
+	}
+	utimensat(AT_FDCWD, final, NULL, 0);
+	return true;
+}
+
+enum { CACHE_KEEP_DAYS = 30 };
+
+/* Remove cached copies of Kiln AppImages ("<name>-<32 hex digits>") that no start has used for
+ * CACHE_KEEP_DAYS days: every AppImage version a user ever ran would otherwise stay on disk. */
+static void remove_unused(const char *root, const char *keep)
+{
+	time_t cutoff = time(NULL) - (time_t)CACHE_KEEP_DAYS * 24 * 3600;
+	struct dirent **list = NULL;
+	int n = scandir(root, &list, NULL, NULL);
+	for (int i = 0; i < n; i++) {
+		const char *d = list[i]->d_name;
+		size_t len = strlen(d);
+		char path[PATH_MAX];
+		struct stat st;
+		bool digest = len > 33 && d[0] != '.' && d[len - 33] == '-' && strcmp(d, keep) != 0 &&
+		              strspn(d + len - 32, "0123456789abcdef") == 32;
+		if (digest && snprintf(path, sizeof path, "%s/%s", root, d) < (int)sizeof path &&
+		    lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_mtime < cutoff)
+			rm_rf(path);
+		free(list[i]);
+	}
+	free(list);
+}
+
+/* After a mounted run: fill the start cache in a detached, low-priority process, so this start takes no
+ * longer than without the cache and the next one runs from the extracted copy. */
+static void fill_cache_later(const struct payload *p, const struct stat *st)
+{
+	char root[PATH_MAX], final[PATH_MAX], key[96];
+	if (cache_paths(root, final, p, st, key) != 0) {
+		debug("no start cache: no usable cache folder (%s)", strerror(errno));
+		return;
+	}
+	if (access(final, F_OK) == 0)
+		return;
+	struct statvfs fs;
+	if (statvfs(root, &fs) == 0 && (fs.f_flag & ST_NOEXEC)) {
+		debug("no start cache: %s is on a file system mounted noexec", root);
+		return; /* the copy's AppRun could not run */
+	}
+	pid_t pid = fork();
+	if (pid != 0)
+		return; /* the caller exits with the app's status; a failed fork only means no cache yet */
+	setsid();
+	signal(SIGCHLD, SIG_DFL); /* the serving loop's handlers: a logout's SIGTERM must end this process */
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		signal(forwarded[i], SIG_DFL);
+	int null = open("/dev/null", O_RDWR);
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		dup2(null, fd);
+	for (int fd = 3; fd < 1024; fd++) /* pipes the caller waits on (a test's, a terminal's) must close */
+		if (fd != p->fd)
+			close(fd);
+	setpriority(PRIO_PROCESS, 0, 19);
+	syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 3 << 13 /* IOPRIO_CLASS_IDLE */);
+	if (remove_stale_partials(root, key) > 0)
+		_exit(0); /* another start is filling it */
+	int rc = populate(p, root, key, final);
+	remove_unused(root, key);
+	_exit(rc == 0 ? 0 : 1);
+}
+
+static int extract_and_run(const struct payload *p, const struct stat *st, const char *image, const char *argv0,
+                           char **args)
+{
+	char root[PATH_MAX], final[PATH_MAX], key[96];
+	if (cache_paths(root, final, p, st, key) != 0) {
+		report("cannot create the cache folder %s: %s", root, strerror(errno));
+		return 1;
+	}
+	if (use_cached(final)) {
+		debug("reusing %s", final);
+		return exec_app(final, image, argv0, args);
+	}
+	remove_stale_partials(root, key);
+	if (populate(p, root, key, final) != 0)
+		return 1;
 	return exec_app(final, image, argv0, args);
+}
+
+/* The start cache is on: Kiln recorded the payload's digest with "cache" and APPIMAGE_KILN_CACHE is not 0. */
+static bool start_cache_on(void)
+{
+	char id[33];
+	bool cache = false;
+	const char *env = getenv("APPIMAGE_KILN_CACHE");
+	if (!payload_id(id, &cache) || !cache)
+		return false;
+	if (env != NULL && strcmp(env, "0") == 0) {
+		debug("start cache off (APPIMAGE_KILN_CACHE=0)");
+		return false;
+	}
+	return true;
 }
 
 /* ---- main -------------------------------------------------------------------------------- */
@@ -637,15 +796,24 @@ int main(int argc, char **argv)
 			report("cannot create squashfs-root: %s", strerror(errno));
 			return 1;
 		}
-		return payload_extract(&p, "squashfs-root", argc > 2 ? argv[2] : NULL, "squashfs-root") == 0 ? 0 : 1;
+		return payload_extract(&p, "squashfs-root", argc > 2 ? argv[2] : NULL, "squashfs-root", 0) == 0 ? 0 : 1;
 	}
 	/* args[0] is a placeholder for AppRun's path; the rest are passed through untouched. */
 	char **args = opt ? argv + 1 : argv;
 	const char *force = getenv("APPIMAGE_EXTRACT_AND_RUN");
 	if (!opt && !(force && strcmp(force, "1") == 0)) {
+		bool cache = start_cache_on();
+		char root[PATH_MAX], final[PATH_MAX], key[96];
+		if (cache && cache_paths(root, final, &p, &st, key) == 0 && use_cached(final)) {
+			debug("starting from the start cache %s", final);
+			return exec_app(final, image, argv0, args);
+		}
 		int rc = run_mounted(&p, image, argv0, args);
-		if (rc >= 0)
+		if (rc >= 0) {
+			if (cache)
+				fill_cache_later(&p, &st);
 			return rc;
+		}
 	}
 	return extract_and_run(&p, &st, image, argv0, args);
 }

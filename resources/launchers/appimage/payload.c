@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sqfs/compressor.h>
@@ -138,6 +139,7 @@ struct extractor {
 	const char *list_prefix;
 	size_t block_size;
 	unsigned char *buf;
+	mode_t drop; /* permission bits taken away from files (EXTRACT_READ_ONLY: the write bits) */
 	char path[PATH_MAX]; /* relative path of the current node */
 };
 
@@ -186,9 +188,10 @@ static bool wanted(struct extractor *x, const sqfs_tree_node_t *n)
 }
 
 /* Permission bits to restore; set-id bits are dropped so extracting as root never creates them. */
-static mode_t restored_mode(const sqfs_tree_node_t *n)
+static mode_t restored_mode(const struct extractor *x, const sqfs_tree_node_t *n)
 {
-	return n->inode->base.mode & 01777;
+	/* Folders keep their write bit, so `rm -rf` of a cache folder works for its owner. */
+	return n->inode->base.mode & 01777 & (is_dir(n) ? (mode_t)01777 : ~x->drop);
 }
 
 static void set_times(int dirfd, const char *name, int fd, const sqfs_tree_node_t *n)
@@ -248,7 +251,7 @@ static int write_file(struct extractor *x, int dirfd, const char *name, const sq
 		}
 		off += (sqfs_u64)got;
 	}
-	if (err == 0 && (fchmod(fd, restored_mode(n)) != 0))
+	if (err == 0 && (fchmod(fd, restored_mode(x, n)) != 0))
 		err = SQFS_ERROR_IO;
 	if (err == 0)
 		set_times(dirfd, name, fd, n);
@@ -301,7 +304,7 @@ static int extract_children(struct extractor *x, const sqfs_tree_node_t *dir, in
 					return -1;
 				}
 				/* Mode last: a read-only directory must still take its children. */
-				if (fd >= 0 && match && fchmod(fd, restored_mode(n)) == 0)
+				if (fd >= 0 && match && fchmod(fd, restored_mode(x, n)) == 0)
 					set_times(dirfd, name, fd, n);
 				if (fd >= 0)
 					close(fd);
@@ -323,7 +326,34 @@ static int extract_children(struct extractor *x, const sqfs_tree_node_t *dir, in
 	return 0;
 }
 
-int payload_extract(const struct payload *p, const char *dest, const char *pattern, const char *list_prefix)
+/* Bytes the regular files below n take, in whole blocks of `block`. */
+static uint64_t tree_bytes(const sqfs_tree_node_t *n, uint64_t block)
+{
+	uint64_t total = 0;
+	sqfs_u64 size = 0;
+	if (S_ISREG(n->inode->base.mode) && sqfs_inode_get_file_size(n->inode, &size) == 0)
+		total += (size + block - 1) / block * block;
+	for (const sqfs_tree_node_t *c = n->children; c; c = c->next)
+		total += tree_bytes(c, block);
+	return total + block; /* the entry itself */
+}
+
+/* 0 when the file system of dest has room for the whole payload and an eighth to spare, else -1 (reported). */
+static int check_space(const char *dest, const sqfs_tree_node_t *root)
+{
+	struct statvfs fs;
+	if (statvfs(dest, &fs) != 0 || fs.f_frsize == 0)
+		return 0; /* cannot tell: let the writes decide */
+	uint64_t need = tree_bytes(root, fs.f_frsize), have = (uint64_t)fs.f_bavail * fs.f_frsize;
+	if (have - have / 8 >= need)
+		return 0;
+	report("not enough free space for the app's files in %s (%llu MB needed, %llu MB free)", dest,
+	       (unsigned long long)(need >> 20), (unsigned long long)(have >> 20));
+	return -1;
+}
+
+int payload_extract(const struct payload *p, const char *dest, const char *pattern, const char *list_prefix,
+                    unsigned flags)
 {
 	struct window w;
 	sqfs_super_t super;
@@ -331,7 +361,8 @@ int payload_extract(const struct payload *p, const char *dest, const char *patte
 	sqfs_compressor_t *cmp = NULL;
 	sqfs_id_table_t *ids = NULL;
 	sqfs_dir_reader_t *dr = NULL;
-	struct extractor x = {.pattern = pattern, .list_prefix = list_prefix};
+	struct extractor x = {.pattern = pattern, .list_prefix = list_prefix,
+	                      .drop = (flags & EXTRACT_READ_ONLY) ? 0222 : 0};
 	sqfs_tree_node_t *root = NULL;
 	int rootfd = -1, ret = -1, err;
 
@@ -358,10 +389,12 @@ int payload_extract(const struct payload *p, const char *dest, const char *patte
 		report("cannot open %s: %s", dest, strerror(errno));
 		goto out;
 	}
+	if ((flags & EXTRACT_CHECK_SPACE) && check_space(dest, root) != 0)
+		goto out;
 	if (extract_children(&x, root, rootfd) != 0)
 		goto out;
 	if (pattern == NULL)
-		fchmod(rootfd, restored_mode(root));
+		fchmod(rootfd, restored_mode(&x, root));
 	ret = 0;
 	goto out;
 fail:

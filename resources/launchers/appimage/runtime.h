@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define KILN_RUNTIME_VERSION "1.2.0"
+#define KILN_RUNTIME_VERSION "1.3.0"
 
 /* Print "<image name>: <message>" as one line on stderr. */
 void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -35,10 +35,16 @@ struct payload {
 /* Validate the superblock and that the whole squashfs is present. 0, or -1 after report(). */
 int payload_check(struct payload *p);
 
+enum {
+	EXTRACT_READ_ONLY = 1,   /* no write bits on extracted files (a cached copy, read-only like the mount) */
+	EXTRACT_CHECK_SPACE = 2, /* fail before writing when dest's file system cannot hold everything */
+};
+
 /* Extract into the existing directory dest. pattern: fnmatch glob on paths relative to the
  * root, or NULL for everything. list_prefix: when non-NULL, print "<list_prefix>/<path>" per entry.
- * 0, or -1 after report(). */
-int payload_extract(const struct payload *p, const char *dest, const char *pattern, const char *list_prefix);
+ * flags: EXTRACT_*. 0, or -1 after report(). */
+int payload_extract(const struct payload *p, const char *dest, const char *pattern, const char *list_prefix,
+                    unsigned flags);
 
 /* mount.c */
 struct kmount;

@@ -34,7 +34,7 @@ BASE: dict[str, dict[str, Any]] = {
 SECTIONS: dict[str, list[str]] = {
     "app": ["name", "display_name", "version", "identifier", "publisher", "description", "license", "homepage"],
     "entry": ["module", "script", "kind"],
-    "source": ["root", "kind", "include", "exclude", "allow_links_outside"],
+    "source": ["root", "kind", "include", "exclude", "allow_links_outside", "folders"],
     "dependencies": ["requirements", "requirements_file", "index_url", "find_links", "no_index"],
     "python": ["version", "source"],
     "icon": ["path"],
@@ -124,7 +124,7 @@ def run_check(path: Path) -> int:
     """What `kiln check PATH` runs once its arguments are parsed (kiln.cli.main.main), without building the
     argument parser 10,000 times; an escaped exception goes through the CLI's guard as it would there."""
     try:
-        return cli._cmd_check(argparse.Namespace(project=path))
+        return cli._cmd_check(argparse.Namespace(project=path, resolve=False))  # no package index asked
     except KilnError as e:
         cli._print_error(e)
         return 1

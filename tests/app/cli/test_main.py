@@ -63,6 +63,12 @@ def _assert_clean_failure(result: KilnRun, *words: str) -> None:
         pytest.param(lambda t: "\xff\xfe", ("UTF-8",), id="not-utf8"),
         pytest.param(lambda t: t.replace('"1.0.0"', '"1.0.0rc1"') + '[[installer]]\nkind = "msi"\n',
                      ("app.version", "MSI"), id="version-not-msi-mappable"),
+        pytest.param(lambda t: t + '[dependencies]\nextras = ["fast"]\n', ("dependencies.extras", "requirements"),
+                     id="extras-of-a-folder-of-files"),
+        pytest.param(lambda t: t.replace('module = "hello.cli:main"', 'module = "hello.cli:main"\ncommand = "a b"'),
+                     ("entry.command", "letters, digits"), id="bad-command-name"),
+        pytest.param(lambda t: t.replace('module = "hello.cli:main"', 'module = "hello.cli:main"\ncommand = "App"'),
+                     ("entry.command", "folder of the app's bundle"), id="command-named-like-a-bundle-folder"),
     ],
 )
 @pytest.mark.parametrize("command", ["check", "build"])
@@ -83,8 +89,26 @@ def test_missing_and_folder_arguments(tmp_path: Path) -> None:
 def test_new_then_check(app_folder: Path) -> None:
     result = kiln("new", app_folder)
     assert result.returncode == 0, result.stderr
+    assert "installers: appimage, portable, msi, dmg" in result.stdout  # one for every platform
     assert kiln("check", app_folder / "kiln.toml").returncode == 0
     _assert_clean_failure(kiln("new", app_folder), "already exists")
+
+
+@pytest.mark.parametrize(("tables", "kinds", "words"), [
+    pytest.param('[[installer]]\nkind = "portable"\n', ["msi"],
+                 ("has no installer of kind msi", "--kind msi", '[[installer]]', 'kind = "msi"'), id="no-table"),
+    pytest.param('[[installer]]\nkind = "portable"\n', ["portable", "msi", "dmg"],
+                 ("has no installer of kind msi or dmg", 'kind = "dmg"'), id="some-missing"),
+    pytest.param('[[installer]]\nkind = "msi"\nenabled = false\n', ["msi"],
+                 ("the msi installer is switched off", "enabled = true"), id="switched-off"),
+])
+def test_a_kind_without_a_table_is_an_error_not_an_empty_build(app_folder: Path, tables: str, kinds: list[str],
+                                                               words: tuple[str, ...]) -> None:
+    project = app_folder / "kiln.toml"
+    project.write_text(GOOD + tables, encoding="utf-8")
+    result = kiln("build", project, *(arg for kind in kinds for arg in ("--kind", kind)))
+    _assert_clean_failure(result, *words)
+    assert not (app_folder / "dist").exists()  # nothing was started, not even the output folder
 
 
 def test_new_leaves_todos_that_check_reports(tmp_path: Path) -> None:

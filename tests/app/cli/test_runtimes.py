@@ -148,7 +148,8 @@ def test_add_registers_a_local_archive_and_cache_commands(served: Served, tmp_pa
     assert not (tmp_path / "cache/installed").exists() and not (tmp_path / "cache/bases").exists()
     assert (tmp_path / "cache/runtimes").exists()
     assert main(["cache", "clean"]) == 0
-    assert "runtimes, wheels, installed dependencies and compressed bases" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "runtimes, wheels, installed dependencies, compressed bases and build environments" in out
     assert not (tmp_path / "cache/runtimes").exists()
     assert served.hits == []
 

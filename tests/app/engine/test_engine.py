@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kit import sbom as sbom_kit
 from kit.projects import copy_example
 from kit.runner import kiln
 from kit.testing import REPO, unpack_portable
@@ -83,7 +84,7 @@ def test_hello_portable_runs_anywhere(hello_build: tuple[Path, list[Event]], tmp
     unpack(artifact, tmp_path / "somewhere else")
     launcher = tmp_path / "somewhere else" / "hello" / "hello"
     shipped = sorted(p.name for p in launcher.parent.iterdir())
-    assert shipped == ["app", "hello", "kiln_boot.py", "packages", "runtime"]  # nothing stray from the build
+    assert shipped == ["app", "hello", "kiln_boot.py", "packages", "runtime", "sbom.cdx.json"]  # nothing stray
     result = run_hidden([str(launcher), "two words", "ünï", "--exit", "7"])
     assert result.returncode == 7, result.stderr
     lines = result.stdout.splitlines()
@@ -97,10 +98,25 @@ def test_hello_portable_runs_anywhere(hello_build: tuple[Path, list[Event]], tmp
     assert all(entry.startswith(bundle) for entry in diagnose["path"]), diagnose["path"]
 
 
+def test_hello_portable_sbom_names_every_file_it_ships(hello_build: tuple[Path, list[Event]], tmp_path: Path) -> None:
+    _project, events = hello_build
+    artifact_event = next(e for e in events if e.kind == "artifact")
+    artifact, sbom = Path(artifact_event.data["path"]), Path(artifact_event.data["sbom"])
+    assert sbom == artifact.with_name(artifact.name + ".cdx.json")
+    unpack(artifact, tmp_path / "unpacked")
+    files = sbom_kit.read_tree(tmp_path / "unpacked")
+    report = json.loads(Path(events[-1].data["report"]).read_text(encoding="utf-8"))
+    document = sbom_kit.check(sbom, files["hello/sbom.cdx.json"], files,
+                              [f"hello/{part}" for part in ("runtime", "packages", "app", "kiln_boot.py")],
+                              report["dependencies"]["linux-x86_64"]["installed"])
+    assert sbom_kit.listed_files(document)["hello/hello"]  # the launcher
+    assert report["artifacts"][0]["sbom"] == str(sbom)
+
+
 def test_events_and_report(hello_build: tuple[Path, list[Event]]) -> None:
     _project, events = hello_build
     starts = [e.stage for e in events if e.kind == "stage-start"]
-    assert starts == ["validate", "runtime", "dependencies", "payload", "portable", "report"]
+    assert starts == ["validate", "runtime", "dependencies", "payload", "check", "portable", "report"]
     fractions = [e.fraction for e in events if e.fraction is not None]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     done = events[-1]
@@ -125,9 +141,11 @@ def test_second_build_reuses_runtime_and_wheels(hello_build: tuple[Path, list[Ev
     report = json.loads(Path(events[-1].data["report"]).read_text())
     assert report["runtimes"]["linux-x86_64"]["reused"] is True
     assert report["dependencies"]["linux-x86_64"]["reused_wheels"] is True
-    # the first build wrote kiln.lock; this one installed exactly the locked, hash-checked wheels
+    # the first build wrote Kiln's lock; this one installed exactly the locked, hash-checked wheels
     assert report["dependencies"]["linux-x86_64"]["locked"] is True
-    assert 'name = "rich"' in (project.parent / "kiln.lock").read_text()
+    assert 'name = "rich"' in (project.parent / "pylock.linux-x86_64.toml").read_text()
+    rich = next(d for d in report["dependencies"]["linux-x86_64"]["installed"] if d["name"] == "rich")
+    assert rich["source"] == "kiln-lock" and len(rich["sha256"]) == 64
     assert [d["name"] for d in report["dependencies"]["linux-x86_64"]["installed"]].count("rich") == 1
 
 

@@ -22,7 +22,7 @@ COMPILE = Bytecode(None, platform.python_version(), 0, False)
 
 
 class Project:
-    """A folder with requirements and a kiln.lock, installing into its own bundle with a shared cache."""
+    """A folder with requirements and its PEP 751 lock, installing into its own bundle with a shared cache."""
 
     def __init__(self, folder: Path, requirements: list[str], cache: Path) -> None:
         self.folder, self.section, self.cache = folder, DependenciesSection(requirements=requirements), cache
@@ -34,7 +34,7 @@ class Project:
         dest = self.folder / "bundle" / "packages"
         shutil.rmtree(dest, ignore_errors=True)
         _result, reused, _compiled = install_reusing(self.section, self.folder, TARGET, PY, dest, self.cache,
-                                                     self.folder / "kiln.lock", compile_with, self.warnings.append)
+                                                     self.folder, lambda: compile_with, warn=self.warnings.append)
         return reused, {p.name for p in dest.iterdir() if not p.name.endswith(".dist-info") and p.name != "bin"}
 
 

@@ -102,6 +102,8 @@ def test_pruned_pyside6_runs_the_widgets_example(tmp_path: Path) -> None:
     sizes = result.by_distribution[essentials]
     assert sizes["unpruned"] == before[essentials] and sizes["pruned"] < sizes["unpruned"] * 0.6
     assert logs and "dropped" in logs[0] and any("MB shipped" in line for line in logs)
+    assert result.icu["removed_items"] > 1000 and not result.icu["skipped"]  # kiln.engine.qt_icu, tested there
+    assert any("ICU data trimmed to what Qt reads" in line for line in logs)
     run = _run_offscreen(bundle, "qt_hello.window")
     assert run.returncode == 0, run.stderr
     assert QT_HELLO_LINE in run.stdout

@@ -59,8 +59,8 @@ def build(root: Path, cache: Path, requirement: str, python: dict[str, str], ins
         -> tuple[Path, dict[str, Any]]:
     """examples/qt-hello built for one installer by `kiln build`: the artifact and the build report."""
     project = root / "qt-hello"
-    shutil.copytree(REPO / "examples" / "qt-hello", project, ignore=shutil.ignore_patterns("dist", "__pycache__",
-                                                                                            "kiln.lock"))
+    shutil.copytree(REPO / "examples" / "qt-hello", project,
+                    ignore=shutil.ignore_patterns("dist", "__pycache__", "kiln.lock", "pylock.*.toml"))
     if python["source"].endswith(".tar.gz"):
         fake_macos_runtime(project / python["source"])
     document = tomlkit.parse((project / "kiln.toml").read_text(encoding="utf-8"))

@@ -63,6 +63,17 @@ def test_inputs_follow_sources_not_outputs(tmp_path: Path) -> None:
     assert _inputs(project)["lock"] != changed["lock"]
 
 
+@pytest.mark.parametrize("variable", ["KILN_APPIMAGE_RUNTIME", "KILN_WINDOWS_LAUNCHERS", "KILN_MACOS_LAUNCHERS"])
+def test_another_launcher_build_is_a_new_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    """CI points Kiln at freshly built launchers: a build with other launchers must not be a no-op."""
+    project = _project(tmp_path)
+    monkeypatch.delenv(variable, raising=False)
+    first = _inputs(project)
+    (tmp_path / "rebuilt").mkdir()
+    monkeypatch.setenv(variable, str(tmp_path / "rebuilt"))
+    assert _inputs(project)["environment"] != first["environment"]
+
+
 def test_check_refuses_a_touched_or_missing_artifact(tmp_path: Path) -> None:
     out = tmp_path / "dist"
     out.mkdir()
@@ -214,3 +225,79 @@ def test_a_change_below_the_app_layer_makes_new_bases(tmp_path: Path) -> None:
     assert not any(reused in m for m in logs for reused in REUSED_BASES), logs
     assert len(list((cache / "bases" / "appimage").glob("*/base"))) == 2
     assert _run_artifacts(project, tmp_path) == ["optimized", "optimized"]
+
+
+WHEEL_APP = {
+    "pyproject.toml": '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+                      '[project]\nname = "tally"\nversion = "1.0.0"\ndependencies = ["click>=8"]\n'
+                      '[project.scripts]\ntally = "tally.cli:main"\n'
+                      '[tool.setuptools.package-data]\ntally = ["sample.txt"]\n',
+    "src/tally/__init__.py": "",
+    "src/tally/sample.txt": "one two three\n",
+    "src/tally/cli.py": "import importlib.metadata, importlib.resources\n\nimport click\n\n\ndef main() -> int:\n"
+                        "    print('MARKER')\n"
+                        "    words = importlib.resources.files('tally').joinpath('sample.txt').read_text().split()\n"
+                        "    print(importlib.metadata.version('tally'), len(words), click.__name__)\n"
+                        "    return 0\n",
+    "kiln.toml": 'schema_version = 1\n[app]\nname = "tally"\nversion = "1.0.0"\n[entry]\nmodule = "tally.cli:main"\n'
+                 'kind = "console"\n[dependencies]\nrequirements = ["click>=8"]\n'
+                 '[[installer]]\nkind = "appimage"\n[[installer]]\nkind = "portable"\n',
+}
+
+
+def _wheel_app(folder: Path, marker: str) -> Path:
+    for name, text in WHEEL_APP.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text.replace("MARKER", marker), encoding="utf-8")
+    return folder / "kiln.toml"
+
+
+def _run_wheel_app(project: Path, tmp_path: Path) -> list[list[str]]:
+    dist = project.parent / "dist"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "APPIMAGE_EXTRACT_AND_RUN": "1",
+           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "LANG": "C.UTF-8"}
+    unpacked = tmp_path / "unpacked"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    unpacked.mkdir()
+    subprocess.run(["tar", "--zstd", "-xf", str(dist / "tally-1.0.0-linux-x86_64.tar.zst"), "-C", str(unpacked)],
+                   check=True, timeout=300)
+    outputs = []
+    for program in (dist / "tally-1.0.0-linux-x86_64.AppImage", unpacked / "tally" / "tally"):
+        run = subprocess.run([str(program)], capture_output=True, text=True, timeout=300, env=env, check=False)
+        assert run.returncode == 0, run.stderr
+        outputs.append(run.stdout.splitlines())
+    return outputs
+
+
+@pytest.mark.slow
+def test_a_wheel_project_rebuild_redoes_only_the_app_layer_with_a_cold_builds_bytes(tmp_path: Path) -> None:
+    """A project built into a wheel: its wheel is the app layer, so a change to its code reuses the installed
+    dependencies and both compressed bases, builds the wheel in the kept build environment (no pip, no new
+    environment), and publishes what a cold build of the same sources publishes, byte for byte."""
+    project = _wheel_app(tmp_path / "tally", "first")
+    cache = tmp_path / "cache"
+    events = _build(project, cache)
+    # Stages that ran side by side still start in the planned order; the progress only moves on.
+    starts = [e.stage for e in events if e.kind == "stage-start"]
+    assert starts == ["validate", "runtime", "dependencies", "payload", "appimage", "portable", "report"]
+    fractions = [e.fraction for e in events if e.fraction is not None]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert [i["status"] for i in events[-1].data["installers"]] == ["ok", "ok"]
+    (cli := project.parent / "src" / "tally" / "cli.py").write_text(
+        cli.read_text(encoding="utf-8").replace("'first'", "'touched'"), encoding="utf-8")
+    logs = _logs(_build(project, cache))
+    assert any("reusing the installed tree" in m for m in logs), logs
+    for reused in REUSED_BASES:
+        assert any(reused in m for m in logs), (reused, logs)
+    build_log = (project.parent / "dist" / "tally-build.log").read_text(encoding="utf-8")
+    assert "'-m', 'pip'" not in build_log and "'-m', 'venv'" not in build_log, "no pip, no new environment"
+    assert _run_wheel_app(project, tmp_path) == [["touched", "1.0.0 3 click"]] * 2
+    layered = {name: data for name, (data, _mtime) in _artifacts(project).items()}
+    lock = (project.parent / "pylock.linux-x86_64.toml").read_text(encoding="utf-8")
+    assert 'name = "click"' in lock and 'name = "tally"' not in lock  # the app's own wheel is never locked
+    # The same sources, an empty cache: a new build environment for the wheel, the
+    # dependencies installed by pip from the lock, both bases compressed afresh.
+    logs = _logs(_build(project, tmp_path / "cold-cache"))
+    assert not any(reused in m for m in logs for reused in REUSED_BASES), logs
+    cold = {name: data for name, (data, _mtime) in _artifacts(project).items()}
+    assert len(cold) == 2 and cold == layered

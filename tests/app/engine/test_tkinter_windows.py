@@ -1,5 +1,6 @@
-"""An app that imports tkinter, built on python.org's embeddable Windows runtime (which has no tkinter): the
-build warns (and the report keeps the warning) instead of shipping an app that fails at its import."""
+"""An app that imports tkinter, built on python.org's embeddable Windows runtime (which has no tkinter): without the
+bundle check the build warns (and the report keeps the warning); with it, the check fails the MSI with the fix
+(tests/app/engine/test_bundle_check.py), and this step only logs."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def bundle(tmp_path: Path, with_tk: bool) -> Path:
 
 def test_embeddable_runtime_without_tkinter_is_a_warning(tmp_path: Path) -> None:
     stage = Stage()
-    staging._keep_tkinter_only_if_used(bundle(tmp_path, with_tk=False), TARGETS["windows-x86_64"], stage)
+    staging._keep_tkinter_only_if_used(bundle(tmp_path, with_tk=False), TARGETS["windows-x86_64"], None, stage)
     (warning,) = stage.warnings
     assert warning.startswith("gui.py imports tkinter, but this Windows runtime has none")
     assert 'source = "download"' in warning
@@ -43,5 +44,12 @@ def test_embeddable_runtime_without_tkinter_is_a_warning(tmp_path: Path) -> None
 
 def test_standalone_runtime_keeps_tkinter(tmp_path: Path) -> None:
     stage = Stage()
-    staging._keep_tkinter_only_if_used(bundle(tmp_path, with_tk=True), TARGETS["windows-x86_64"], stage)
+    staging._keep_tkinter_only_if_used(bundle(tmp_path, with_tk=True), TARGETS["windows-x86_64"], frozenset(), stage)
     assert stage.warnings == [] and stage.logs == ["keeping tkinter and Tcl/Tk: gui.py imports it"]
+
+
+def test_with_the_bundle_check_the_apps_own_tkinter_is_left_to_it(tmp_path: Path) -> None:
+    stage = Stage()
+    staging._keep_tkinter_only_if_used(bundle(tmp_path, with_tk=False), TARGETS["windows-x86_64"], frozenset(), stage)
+    assert stage.warnings == [] and stage.logs == [
+        "gui.py imports tkinter, which this windows-x86_64 runtime lacks: the bundle check says what to do"]

@@ -94,6 +94,11 @@ def test_build_and_inspect_the_toy_kind(toy: None, project: Path, tmp_path: Path
     lines = artifact.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "hi there"
     assert "kiln_boot.py" in lines and any(line.startswith("app/hello/") for line in lines)
+    # A kind that does not place an SBOM in its artifact still gets one beside it, naming the staged bundle's files.
+    document = json.loads(artifact.with_name(artifact.name + ".cdx.json").read_text(encoding="utf-8"))
+    assert document["metadata"]["properties"][-1]["value"].startswith("the staged bundle")
+    files = {c["name"] for c in document["metadata"]["component"]["components"]}
+    assert files == {line for line in lines if line.startswith("app/")}
     capsys.readouterr()
     assert main(["inspect", str(artifact)]) == 0
     assert "toy listing, greeting 'hi there'" in capsys.readouterr().out

@@ -33,6 +33,14 @@ def test_the_command_lists_every_kinds_packages_once() -> None:
     assert {"squashfs-tools", "wixl", "msitools", "xorriso", "dmg2img"} <= set(listed)
 
 
+def test_builds_lists_what_building_needs_without_the_test_readers() -> None:
+    listed = subprocess.run([sys.executable, "-m", "kiln.kinds.tools", "--debian-packages", "--builds"],
+                            capture_output=True, text=True, check=True, timeout=60).stdout.split()
+    tools_only = {tool.package for spec in registry.kinds() for tool in spec.tools}
+    assert set(listed) == tools_only | {"binutils"} and listed == sorted(listed)
+    assert "wine" not in listed and "dmg2img" not in listed  # readers of Kiln's own tests
+
+
 def test_ci_setup_installs_the_kinds_packages_from_their_specs() -> None:
     """.ci/setup names no package that only a kind needs: it asks the installed Kiln for them."""
     setup = (REPO / ".ci" / "setup").read_text(encoding="utf-8")

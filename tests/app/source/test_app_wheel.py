@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.engine.dependencies import known_bad
-from kiln.model import lockfile
-from kiln.model.lockfile import LockedPackage
+from kiln.engine.dependencies import Installed, known_bad
 from kiln.model.project import SourceSection
 from kiln.source.app_wheel import (
     build_app_wheel,
@@ -105,30 +103,12 @@ def test_a_pure_wheel_serves_every_target_a_platform_wheel_only_this_machine() -
     assert "'my-app'" in caught.value.message and "macos-arm64" in caught.value.message
 
 
-def test_the_lock_records_the_apps_wheel_without_pinning_it(tmp_path: Path) -> None:
-    installed = [LockedPackage("rich", "13.0", "rich-13.0-py3-none-any.whl", "a" * 64),
-                 LockedPackage("My_App", "1.0", "my_app-1.0-py3-none-any.whl", "b" * 64)]
-    entries = lockfile.mark_built(lockfile.lock_from_installed(installed), "my-app")
-    assert [(p.name, p.built) for p in entries] == [("my-app", True), ("rich", False)]
-    lock = lockfile.Lock("3.11", {"linux-x86_64": entries}, inputs="sha256:x")
-    lockfile.write_lock(tmp_path / "kiln.lock", lock)
-    assert "built = true" in (tmp_path / "kiln.lock").read_text()
-    again = lockfile.read_lock(tmp_path / "kiln.lock")
-    assert again is not None and again.platforms == lock.platforms
-    assert lockfile.lock_requirements_text(again, "linux-x86_64") == f"rich==13.0 --hash=sha256:{'a' * 64}\n"
-    rebuilt = lockfile.mark_built(lockfile.lock_from_installed(
-        [LockedPackage("my-app", "1.0", "my_app-1.0-py3-none-any.whl", "c" * 64)]), "my-app")
-    assert lockfile.update_built(again, "linux-x86_64", rebuilt)
-    assert not lockfile.update_built(again, "linux-x86_64", rebuilt)  # nothing new the second time
-    assert [(p.name, p.sha256[0]) for p in again.platforms["linux-x86_64"]] == [("my-app", "c"), ("rich", "a")]
-
-
 def test_known_bad_versions_are_named_with_their_fix() -> None:
-    bad = [LockedPackage("PySide6-Essentials", "6.12.0", "x.whl", "0" * 64)]
+    bad = [Installed("PySide6-Essentials", "6.12.0", "x.whl", "0" * 64)]
     (warning,) = known_bad(bad, "3.11")
     assert "6.12.0" in warning and '"PySide6-Essentials!=6.12.0"' in warning
     assert known_bad(bad, "3.12") == []
-    assert known_bad([LockedPackage("PySide6", "6.11.3", "x.whl", "0" * 64)], "3.11") == []
+    assert known_bad([Installed("PySide6", "6.11.3", "x.whl", "0" * 64)], "3.11") == []
 
 
 @pytest.mark.slow

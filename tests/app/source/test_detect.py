@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 from kit.testing import REPO
+from PIL import Image
 
 from kiln.model.project_file import load_project, new_project_file
 from kiln.source.checks import check_project, check_warnings
@@ -40,7 +41,7 @@ def test_plain_folder_with_script_requirements_and_icon(tmp_path: Path) -> None:
     (tmp_path / "requirements-dev.txt").write_text("pytest\n")
     shutil.copy(Path(__file__), tmp_path / "not-an-icon.txt")
     (tmp_path / "assets").mkdir()
-    (tmp_path / "assets" / "app-icon.png").write_bytes(b"\x89PNG")
+    Image.new("RGBA", (64, 64)).save(tmp_path / "assets" / "app-icon.png")
     found = detect(tmp_path)
     project = found.project()
     assert project.entry.script == "tool.py"
@@ -162,3 +163,101 @@ def test_licence_file_is_found_for_the_msi_licence_page(tmp_path: Path, names: l
         (tmp_path / name).write_text("Permission is hereby granted...\n")
     (tmp_path / "tool.py").write_text("if __name__ == '__main__':\n    print('hi')\n")
     assert detect(tmp_path).project().app.license_file == found
+
+
+TIPCALC = """import tkinter as tk
+
+import requests
+
+root = tk.Tk()
+tk.Label(root, text="tip").pack()
+root.mainloop()
+"""
+
+
+def test_a_lone_script_without_a_main_guard_is_the_entry(tmp_path: Path) -> None:
+    (tmp_path / "tipcopy2").mkdir()
+    folder = tmp_path / "tipcopy2"
+    (folder / "main.py").write_text(TIPCALC)
+    (folder / "requirements.txt").write_text("# what it needs\nrequests>=2  # the web\n\n-i https://example.org\n")
+    found = detect(folder)
+    assert found.lone_script == "main.py" and found.requirements_from_file == ["requests>=2"]
+    project = found.project()
+    assert (project.entry.script, project.entry.kind) == ("main.py", "gui")
+    assert project.dependencies.requirements_file == "requirements.txt" and project.todo_fields() == []
+
+
+def test_modules_the_script_imports_are_not_programs(tmp_path: Path) -> None:
+    (tmp_path / "game.py").write_text("import pygame\n\nimport levels\n\nlevels.start()\n")
+    (tmp_path / "levels.py").write_text("import random\n\nrandom.seed(1)\n\n\ndef start():\n    print(1)\n")
+    (tmp_path / "test_game.py").write_text("import game\n\ngame.run()\n")
+    (tmp_path / "notes.py").write_text("X = 1\n")
+    found = detect(tmp_path)
+    assert [(e.script, e.kind) for e in found.entries] == [("game.py", "gui")]
+    assert found.lone_script == "game.py"
+
+
+def test_a_guarded_script_comes_before_one_with_top_level_code_and_neither_is_lone(tmp_path: Path) -> None:
+    (tmp_path / "a_tool.py").write_text("print('runs when imported too')\n")
+    (tmp_path / "main.py").write_text("def main():\n    pass\n\n\nif __name__ == '__main__':\n    main()\n")
+    found = detect(tmp_path)
+    assert [e.script for e in found.entries] == ["main.py", "a_tool.py"] and found.lone_script == ""
+    assert found.project().entry.script == "main.py"
+
+
+def test_a_pep_723_script_gives_dependencies_and_python(tmp_path: Path) -> None:
+    (tmp_path / "moo.py").write_text(
+        '# /// script\n# requires-python = ">=3.12"\n# dependencies = ["cowsay==6.1"]\n# ///\n'
+        "import cowsay\n\ncowsay.cow('moo')\n")
+    found = detect(tmp_path)
+    assert (found.lone_script, found.requirements, found.python_requires) == ("moo.py", ["cowsay==6.1"], ">=3.12")
+    project = found.project()
+    assert project.dependencies.requirements == ["cowsay==6.1"] and project.python.version == "3.12"
+    assert project.to_data()["python"] == {"version": "3.12"}
+
+
+def test_a_pep_723_block_nothing_fits_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "old.py").write_text('# /// script\n# requires-python = "<3.6"\n# dependencies = ["x y"]\n# ///\n'
+                                     "print('py2 days')\n")
+    found = detect(tmp_path)
+    assert found.requirements == [] and "python" not in found.project().to_data()
+    assert [w.split(":")[0] for w in found.warnings] == ["old.py", "requires-python '<3.6' allows no Python Kiln "
+                                                                   "bundles; [python] version stays 3.11"]
+
+
+def test_requires_python_of_a_project_picks_the_python(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "new"\nversion = "1"\nrequires-python = ">=3.13"\n'
+                                             '[project.scripts]\nnew = "new:main"\n')
+    (tmp_path / "new.py").write_text("def main():\n    pass\n")
+    assert detect(tmp_path).project().python.version == "3.13"
+
+
+def test_a_new_project_lists_every_kind(tmp_path: Path) -> None:
+    (tmp_path / "tool.py").write_text("print('hi')\n")
+    project = detect(tmp_path).project()
+    assert [i.kind for i in project.installer] == ["appimage", "portable", "msi", "dmg"]
+    assert [table["kind"] for table in project.to_data()["installer"]] == ["appimage", "portable", "msi", "dmg"]
+
+
+@pytest.mark.slow
+def test_optional_requirements_are_not_copied_into_requirements(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "opt"\ndynamic = ["version"]\ndependencies = ["six>=1"]\n'
+        '[project.optional-dependencies]\nfast = ["ujson"]\nweb = ["requests", "six>=1.16"]\n'
+        '[project.scripts]\nopt = "opt:main"\n[tool.setuptools.dynamic]\nversion = {attr = "opt.__version__"}\n')
+    (tmp_path / "opt.py").write_text("__version__ = '2.0'\n\n\ndef main():\n    pass\n")
+    found = detect(tmp_path)
+    assert found.version == "2.0" and found.requirements == ["six>=1"] and found.extras == ["fast", "web"]
+    assert found.project().dependencies.requirements == ["six>=1"]
+
+
+def test_check_warns_when_the_scripts_block_lists_what_the_project_does_not(tmp_path: Path) -> None:
+    script = tmp_path / "moo.py"
+    script.write_text('# /// script\n# dependencies = ["cowsay==6.1"]\n# ///\nimport cowsay\ncowsay.cow("x")\n')
+    project_file = new_project_file(tmp_path / "kiln.toml", detect(tmp_path).project())
+    project_file.save()
+    assert check_warnings(load_project(tmp_path / "kiln.toml")) == []
+    script.write_text(script.read_text().replace("cowsay==6.1", "cowsay==6.2"))  # the script moved on
+    warnings = check_warnings(load_project(tmp_path / "kiln.toml"))
+    assert warnings[0].location == "dependencies.requirements" and "cowsay==6.2" in warnings[0].message

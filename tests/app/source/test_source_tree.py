@@ -29,8 +29,9 @@ def test_links_inside_the_tree_count_as_their_targets_for_files_and_folders(tree
     selection = select_sources(tree, SourceSection(include=["pkg/**"]))
     assert selection.problems == []
     assert selection.files == ["pkg/__init__.py", "pkg/data/table.txt", "pkg/shared_dir/util.py", "pkg/util.py"]
-    copied = copy_sources(tree, SourceSection(include=["pkg/**"]), tmp_path / "out")
-    assert set(copied) == set(selection.files)
+    copied, companions = copy_sources(tree, SourceSection(include=["pkg/**"]), tmp_path / "out")
+    assert set(copied) == set(selection.files) | {"shared/util.py"}  # a folder beside the scripts ships too
+    assert companions.added == {"shared": 1}
     for name in ("pkg/util.py", "pkg/shared_dir/util.py"):
         out = tmp_path / "out" / name
         assert not out.is_symlink() and out.read_text() == "X = 1\n"

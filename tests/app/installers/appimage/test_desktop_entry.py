@@ -6,6 +6,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -134,9 +135,31 @@ def test_exec_value_rejects_what_cannot_be_written(argv: list[str]) -> None:
 def test_categories_are_checked_and_audio_gets_audiovideo() -> None:
     assert normalize_categories(["Audio", "Utility", "Utility", "X-Kiln"]) == ["AudioVideo", "Audio", "Utility",
                                                                               "X-Kiln"]
-    for bad in (["Utilty"], ["X-Only"], ["Utility;Game"], [""]):
+    for bad in (["Utilty"], ["X-Only"], ["Utility;Game"], [""], ["TextEditor"]):
         with pytest.raises(ValueError, match="main category"):
             normalize_categories(bad)
+
+
+@pytest.mark.parametrize("categories", [["Office", "WordProcessor"], ["Utility", "TextEditor"],
+                                        ["Graphics", "2DGraphics", "VectorGraphics"], ["Game", "KidsGame", "X-Kiln"],
+                                        ["Education", "Math", "NumericalAnalysis"], ["Development", "IDE", "Qt"]])
+def test_additional_categories_of_the_specification_pass_desktop_file_validate(tmp_path: Path,
+                                                                              categories: list[str]) -> None:
+    assert normalize_categories(categories) == categories
+    path = tmp_path / "org.example.app.desktop"
+    write_desktop_file(DesktopEntry(name="App", exec_argv=("app",), icon="app", categories=tuple(categories)), path)
+    result = subprocess.run([_tool("desktop-file-validate"), str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout  # not even a hint
+
+
+@pytest.mark.parametrize(("categories", "words"), [
+    (["Utility", "WordProcessor"], "'WordProcessor' goes with Office: add it, e.g. Office; WordProcessor"),
+    (["Utility", "texteditor"], "(the spelling is TextEditor)"),
+    (["Utility", "TrayIcon"], "reserved for desktop-specific entries"),
+])
+def test_misused_categories_say_what_to_write(categories: list[str], words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        normalize_categories(categories)
 
 
 def test_render_layout_and_own_reader_round_trip(tmp_path: Path) -> None:

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
 import io
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import tomlkit
+from kit import sbom as sbom_kit
 from kit.appimage import PY
 from kit.appimage import cat as _cat
 from kit.appimage import clean_env as _env
@@ -36,6 +40,7 @@ from PIL import Image
 from pydantic import ValidationError
 
 from kiln.cli.inspect import inspect_artifact
+from kiln.installers.appimage import start_cache
 from kiln.installers.appimage.desktop_entry import one_line
 from kiln.installers.appimage.format import assemble, elf_end_offset, make_squashfs, runtime_path
 from kiln.installers.appimage.installer import AppImageInstaller, runtime_version
@@ -62,13 +67,20 @@ def test_artifact_name_and_required_tools(tmp_path: Path) -> None:
     assert AppImageInstaller(AppImageOptions()).required_tools() == ["mksquashfs"]
 
 
-def test_a_new_project_lists_appimage_and_portable(tmp_path: Path) -> None:
+def test_a_new_project_lists_appimage_and_the_other_kinds(tmp_path: Path) -> None:
     folder = tmp_path / "hello"
     copy_example("hello", tmp_path, project=False)
     result = kiln("new", folder, cwd=tmp_path, env={"PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     written = tomlkit.parse((folder / "kiln.toml").read_text(encoding="utf-8"))
-    assert [table["kind"] for table in written["installer"]] == ["appimage", "portable"]
+    assert [table["kind"] for table in written["installer"]] == ["appimage", "portable", "msi", "dmg"]
+
+
+def test_the_menu_entry_runs_the_apps_command(tmp_path: Path) -> None:
+    staged = _tiny_staged(tmp_path)
+    staged.command = "tiny-cli"  # the project's own script name (kiln.source.command)
+    entry = AppImageInstaller(AppImageOptions()).desktop_entry(staged)
+    assert entry.exec_argv == ("tiny-cli",) and entry.icon == "tiny"
 
 
 def test_terminal_follows_the_entry_kind_unless_set(tmp_path: Path) -> None:
@@ -93,7 +105,9 @@ def test_tiny_layout_modes_and_icons(tiny: Path) -> None:
     assert set(_listing(tiny)) == {
         "", ".DirIcon", "AppRun", "org.example.tiny.desktop", "tiny.png", "app", "app/data.txt", "usr", "usr/app",
         "usr/kiln_boot.py", "usr/packages", "usr/runtime", "usr/runtime/bin", f"usr/runtime/bin/python{PY}",
-        "usr/share", "usr/share/icons", "usr/share/icons/hicolor",
+        "usr/share", "usr/share/icons", "usr/share/icons/hicolor", "usr/share/applications",
+        "usr/share/applications/org.example.tiny.desktop", "usr/share/metainfo",
+        "usr/share/metainfo/org.example.tiny.metainfo.xml",
         *icons, *(str(Path(i).parent) for i in icons), *(str(Path(i).parent.parent) for i in icons),
     }  # no portable launcher (usr/tiny): it is not part of the AppImage
     # The app's files are the layer appended to the cached base, at the top; the bundle reaches them via usr/app.
@@ -135,9 +149,11 @@ def test_describe_reads_without_running(tiny: Path) -> None:
     text = inspect_artifact(tiny)
     assert not marker.exists(), "kiln inspect must not execute the AppImage"
     offset = elf_end_offset(tiny)
-    assert f"runtime:  Kiln AppImage runtime 1.2.0 (the one this Kiln ships), {offset} bytes" in text
+    assert f"runtime:  Kiln AppImage runtime 1.3.0 (the one this Kiln ships), {offset} bytes" in text
     assert f"squashfs 4.0 at offset {offset}" in text and ", zstd," in text
     assert "glibc:    not recorded" in text  # the tiny payload has no ELF files
+    digest = hashlib.sha256(tiny.read_bytes()[offset:]).hexdigest()[:32]
+    assert f"start:    from a cached copy after the first start (~/.cache/kiln-appimage/…-{digest};" in text
     seven = _run([_tool("7z", "7zz"), "l", "-slt", tiny]).stdout  # an independent squashfs reader
     assert f"Offset = {offset}" in seven and "Method = ZSTD" in seven
     files, folders = re.search(r"(\d+) files, (\d+) folders", _run([_tool("7z", "7zz"), "l", tiny]).stdout).groups()  # type: ignore[union-attr]
@@ -145,6 +161,20 @@ def test_describe_reads_without_running(tiny: Path) -> None:
     assert f"contents: {int(files) - 1} files, {folders} folders, 1 symlinks" in text
     assert "desktop entry org.example.tiny.desktop:" in text and "    Name=Tiny App" in text
     assert re.search(r"\d+ B  AppRun", text) and "usr/kiln_boot.py" in text
+
+
+def test_payload_digest_is_recorded_and_the_start_cache_follows_the_option(tiny: Path, tmp_path: Path) -> None:
+    """The runtime's .kiln_payload holds the first 128 bits of the payload's sha256, so it names the start cache's
+    folder with no hashing at start; `start_cache = false` records the digest without the cache switch."""
+    offset = elf_end_offset(tiny)
+    digest = hashlib.sha256(tiny.read_bytes()[offset:]).hexdigest()[:32]
+    assert start_cache.read(tiny.read_bytes()[:offset]) == (digest, True)
+    staged = _tiny_staged(tmp_path)
+    on = _tiny_build(tmp_path / "on", staged).read_bytes()
+    off = _tiny_build(tmp_path / "off", staged, AppImageOptions(start_cache=False))
+    assert off.read_bytes()[offset:] == on[offset:], "the option changes the runtime's section only"
+    assert start_cache.read(off.read_bytes()[:offset]) == (start_cache.read(on[:offset])[0], False)
+    assert "start:    always mounted (start cache off)" in inspect_artifact(off)
 
 
 def test_describe_shows_hostile_payload_text_inert(tmp_path: Path) -> None:
@@ -176,10 +206,10 @@ def test_describe_rejects_non_appimages_and_truncated_files(tiny: Path, tmp_path
 
 def test_runtime_version_is_read_from_bytes() -> None:
     shipped = runtime_path().read_bytes()
-    assert runtime_version(shipped) == "Kiln AppImage runtime 1.2.0 (the one this Kiln ships)"
+    assert runtime_version(shipped) == "Kiln AppImage runtime 1.3.0 (the one this Kiln ships)"
     patched = bytearray(shipped)
     patched[-1] ^= 0xFF  # no longer the shipped file: the version comes from the string table
-    assert runtime_version(bytes(patched)) == "Kiln AppImage runtime 1.2.0"
+    assert runtime_version(bytes(patched)) == "Kiln AppImage runtime 1.3.0"
     assert runtime_version(b"\x7fELF" + bytes(100)).startswith("not Kiln's runtime")
 
 
@@ -276,14 +306,34 @@ def _hide_host_python(argv: list[str | Path], env: dict[str, str]) -> subprocess
 
 @pytest.mark.slow
 def test_hello_through_fuse(hello: Path, fuse: None, tmp_path: Path) -> None:
-    result = _run([hello, "--exit", "3", "a b", "$(touch PWNED)", "ü"], env=_env(tmp_path), cwd=tmp_path)
+    result = _run([hello, "--exit", "3", "a b", "$(touch PWNED)", "ü"], env=_env(tmp_path, APPIMAGE_KILN_CACHE="0"),
+                  cwd=tmp_path)
     assert result.returncode == 3, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:2] == [_greeting(), f"rich {_bundled_rich(hello)}"]
     assert json.loads(lines[2].removeprefix("args: ")) == ["--exit", "3", "a b", "$(touch PWNED)", "ü"]
-    assert not (tmp_path / "cache").exists(), "a FUSE start must not extract anything"
+    assert not (tmp_path / "cache").exists(), "a FUSE start without the start cache must not extract anything"
     assert not (tmp_path / "PWNED").exists()
     assert not list(tmp_path.glob(".mount_*")), "the mount point must be gone after the app ends"
+
+
+@pytest.mark.slow
+def test_hello_starts_from_the_start_cache_after_its_first_start(hello: Path, fuse: None, tmp_path: Path) -> None:
+    """The first start mounts; after it a background process extracts the payload into the cache folder, and the
+    next start's Python runs from that copy (its prefix and libpython are there), printing the same."""
+    first = _run([hello, "--diagnose"], env=_env(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["prefix"].startswith(str(tmp_path / ".mount_"))
+    digest = start_cache.read(hello.read_bytes()[:elf_end_offset(hello)])[0]
+    copy = tmp_path / "cache" / "kiln-appimage" / f"{hello.name.removesuffix('.AppImage')}-{digest}"
+    deadline = time.monotonic() + 120  # the extraction runs at the lowest priority on a shared machine
+    while not copy.exists():
+        assert time.monotonic() < deadline, "the start cache made no copy"
+        time.sleep(0.1)
+    shown = json.loads(_run([hello, "--diagnose"], env=_env(tmp_path)).stdout)
+    assert shown["prefix"].startswith(str(copy)) and shown["libpython"].startswith(str(copy))
+    again = _run([hello, "x"], env=_env(tmp_path))
+    assert again.returncode == 0 and again.stdout.splitlines()[:2] == [_greeting(), f"rich {_bundled_rich(hello)}"]
 
 
 @pytest.mark.slow
@@ -309,7 +359,7 @@ def test_hello_without_host_python_or_environment(hello: Path, tmp_path: Path, m
                                                    request: pytest.FixtureRequest) -> None:
     if mode == "fuse":
         request.getfixturevalue("fuse")
-    env = {"TMPDIR": str(tmp_path)}
+    env = {"TMPDIR": str(tmp_path), "APPIMAGE_KILN_CACHE": "0"}  # without HOME the cache would go to /tmp
     if mode == "extract":
         env |= {"APPIMAGE_EXTRACT_AND_RUN": "1", "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     result = _hide_host_python([hello, "--diagnose"], env)
@@ -441,6 +491,62 @@ def test_qt_hello_offscreen(qt_hello: Path, tmp_path: Path, mode: str, request: 
     desktop.write_bytes(_cat(qt_hello, "qt-hello.desktop"))
     assert "Terminal=false" in desktop.read_text(encoding="utf-8").splitlines()
     assert _run([_tool("desktop-file-validate"), desktop]).returncode == 0
+
+
+def _extract(image: Path, dest: Path) -> dict[str, bytes]:
+    """Every file of the payload, read out by unsquashfs: path in the AppImage -> bytes."""
+    subprocess.run([_tool("unsquashfs"), "-q", "-d", str(dest), "-o", str(elf_end_offset(image)), str(image)],
+                   check=True, capture_output=True)
+    return sbom_kit.read_tree(dest)
+
+
+BUNDLE_IN_APPDIR = ["usr/runtime", "usr/packages", "usr/kiln_boot.py", "app"]
+
+
+@pytest.mark.slow
+def test_hello_sbom_names_every_file_it_ships(hello: Path, tmp_path: Path) -> None:
+    files = _extract(hello, tmp_path / "root")
+    report = json.loads((hello.parent / "hello-report.json").read_text(encoding="utf-8"))
+    document = sbom_kit.check(hello.with_name(hello.name + ".cdx.json"), files["sbom.cdx.json"], files,
+                              BUNDLE_IN_APPDIR, report["dependencies"]["linux-x86_64"]["installed"])
+    refs = sbom_kit.by_ref(document)
+    assert {refs[f"dist:{name}"]["name"] for name in ("rich", "markdown-it-py", "mdurl", "pygments")}
+    assert refs["runtime"]["version"] == report["runtimes"]["linux-x86_64"]["full_version"]
+    runtime = hello.read_bytes()[: elf_end_offset(hello)]  # Kiln's runtime: the start of the file, not the payload
+    assert refs["kiln-appimage-runtime"]["hashes"][0]["content"] == hashlib.sha256(runtime).hexdigest()
+    assert refs["kiln-appimage-runtime"]["pedigree"]["ancestors"][0]["hashes"][0]["content"] == hashlib.sha256(
+        runtime_path().read_bytes()).hexdigest()
+    assert sbom_kit.listed_files(document)["AppRun"] == hashlib.sha256(files["AppRun"]).hexdigest()
+    assert report["artifacts"][0]["sbom"] == str(hello.with_name(hello.name + ".cdx.json"))
+
+
+@pytest.mark.slow
+def test_hello_metainfo_validates_and_agrees_with_the_desktop_entry(hello: Path, tmp_path: Path) -> None:
+    metainfo = tmp_path / "org.example.hello.metainfo.xml"
+    metainfo.write_bytes(_cat(hello, "usr/share/metainfo/org.example.hello.metainfo.xml"))
+    result = _run([_tool("appstreamcli"), "validate", "--no-net", metainfo])
+    assert result.returncode == 0, result.stdout + result.stderr
+    root = ElementTree.parse(metainfo).getroot()
+    desktop = _cat(hello, "usr/share/applications/org.example.hello.desktop").decode("utf-8")
+    assert desktop == _cat(hello, "org.example.hello.desktop").decode("utf-8")
+    assert root.findtext("name") == _glib_string(desktop, "Name") == one_line(HOSTILE_TITLE)
+    assert root.findtext("summary") == _glib_string(desktop, "Comment") == one_line(HOSTILE_DESCRIPTION)
+    assert root.findtext("launchable") == "org.example.hello.desktop"
+    assert root.find("releases/release").attrib["version"] == "1.0.0"
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.slow
+def test_qt_hello_sbom_lists_the_qt_libraries_kept(qt_hello: Path, tmp_path: Path) -> None:
+    files = _extract(qt_hello, tmp_path / "root")
+    document = sbom_kit.check(qt_hello.with_name(qt_hello.name + ".cdx.json"), files["sbom.cdx.json"], files,
+                              BUNDLE_IN_APPDIR)
+    shipped = {m.group(1) for name in files if (m := re.search(r"/lib(Qt6\w+)\.so[.\d]*$", name))}
+    assert {"Qt6Core", "Qt6Gui", "Qt6Widgets"} <= shipped
+    listed = {c["name"]: c for c in sbom_kit.all_components(document) if c.get("bom-ref", "").count("#")}
+    assert set(listed) == shipped  # one component per Qt library in the image, none for those pruning dropped
+    core = listed["Qt6Core"]
+    assert core["bom-ref"].startswith("dist:pyside6-essentials#") and core["cpe"].startswith("cpe:2.3:a:qt:qt:")
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""The .app bundle: Info.plist values and escaping, names, modes, and the sh launcher run for real (dash and bash)."""
+"""The .app bundle: Info.plist values and escaping, names, modes, the Mach-O launcher for the target's architecture,
+and (its logic compiled for Linux) a bundle with the host's real Python started through it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import plistlib
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,26 +16,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kit.testing import find_tool as need
+from kit.macos import linux_launcher
 
 from kiln.installers.dmg.app_bundle import (
     BUNDLE_DIR,
-    BUNDLE_FROM_LAUNCHER,
     app_folder_name,
     apple_version,
     bundle_identifier,
     info_plist,
+    launcher_binary,
     make_app_bundle,
-    one_line,
 )
 from kiln.kinds.contract import StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.errors import KilnError
-from kiln.support.posix_launcher import posix_launcher
 from kiln.support.targets import TARGETS
 
 HOSTILE = 'Tom\'s "Best" <App> & co\n/: Ünïcødé 名前\t\x07end'
-PROBE_PYTHON = '#!/bin/sh\nprintf "<%s>\\n" "$0" "$@"\n'  # stands in for the interpreter: prints how it was called
+PROBE_PYTHON = '#!/bin/sh\nprintf "<%s>\\n" "$0" "$@"\n'  # stands in for the interpreter
 
 
 
@@ -117,6 +117,16 @@ def test_minimum_macos_comes_from_the_project_option() -> None:
     assert project.installer[0].kind == "dmg" and project.installer[0].minimum_macos == "10.15"
 
 
+def test_the_executable_is_the_apps_command(tmp_path: Path) -> None:
+    staged = fake_staged(tmp_path, AppSection(name="Pygments"))
+    staged.command = "pygmentize"  # the project's own script name (kiln.source.command)
+    parent = tmp_path / "volume"
+    parent.mkdir()
+    app_dir, _ = make_app_bundle(staged, parent, "11.0", icns(tmp_path))
+    assert plistlib.loads((app_dir / "Contents" / "Info.plist").read_bytes())["CFBundleExecutable"] == "pygmentize"
+    assert [p.name for p in (app_dir / "Contents" / "MacOS").iterdir()] == ["pygmentize"]
+
+
 # --- the bundle on disk ------------------------------------------------------------------------------------------
 
 
@@ -145,10 +155,19 @@ def test_bundle_layout_modes_and_copy(tmp_path: Path) -> None:
     assert os.readlink(resources / "runtime" / "bin" / "python3") == "python3.11"
     assert (resources / "runtime" / "bin" / "python3.11").read_text() == PROBE_PYTHON
     assert (contents / "PkgInfo").read_bytes() == b"APPL????"
+    assert (contents / "MacOS" / "hello").read_bytes() == launcher_binary("arm64").read_bytes()
     assert plistlib.loads((contents / "Info.plist").read_bytes())["CFBundleExecutable"] == "hello"
     # The staged bundle (hard-linked from Kiln's cache in real builds) is untouched.
     assert (staged.bundle / "runtime" / "bin" / "python3.11").stat().st_mode & 0o777 == 0o775
     assert not os.path.samefile(staged.bundle / "kiln_boot.py", resources / "kiln_boot.py")
+
+
+def test_the_launcher_is_the_one_for_the_targets_architecture(tmp_path: Path) -> None:
+    staged = fake_staged(tmp_path, AppSection(name="hello"), platform="macos-x86_64")
+    (tmp_path / "volume").mkdir()
+    app_dir, _ = make_app_bundle(staged, tmp_path / "volume", "11.0", icns(tmp_path))
+    launcher = (app_dir / "Contents" / "MacOS" / "hello").read_bytes()
+    assert launcher == launcher_binary("x86_64").read_bytes() != launcher_binary("arm64").read_bytes()
 
 
 def test_names_that_clash_on_a_case_insensitive_disk_are_refused(tmp_path: Path) -> None:
@@ -168,91 +187,6 @@ def test_links_leaving_the_bundle_are_reported(tmp_path: Path) -> None:
     assert warnings == ["runtime/lib/ssl-certs links outside the app (/etc/ssl/certs); it will dangle"]
 
 
-# --- the launcher, run for real -----------------------------------------------------------------------------------
-
-SHELLS = [["dash"], ["bash"], ["bash", "--posix"]]
-ARGS = ["plain", "two words", "it's \"quoted\"", "$HOME `id` $(id)", "*", "", "new\nline", "-psn_not_first"]
-
-
-@pytest.fixture
-def odd_app(tmp_path: Path) -> tuple[Path, Path]:
-    """A bundle in a folder whose name has quotes, `$`, spaces and a trailing newline; returns (.app, launcher)."""
-    staged = fake_staged(tmp_path, AppSection(name="hello", display_name=HOSTILE))
-    parent = tmp_path / "we'ird \"dir\" $HOME & `x`\n"
-    parent.mkdir()
-    app_dir, _ = make_app_bundle(staged, parent, "11.0", icns(tmp_path))
-    return app_dir, app_dir / "Contents" / "MacOS" / "hello"
-
-
-def probe_argv(result: subprocess.CompletedProcess[str]) -> list[str]:
-    assert result.returncode == 0, result.stderr
-    return re.findall(r"<(.*?)>\n", result.stdout, flags=re.S)
-
-
-@pytest.mark.parametrize("shell", SHELLS, ids=" ".join)
-def test_launcher_runs_the_bundled_python_with_args(shell: list[str], odd_app: tuple[Path, Path]) -> None:
-    need(shell[0])
-    app_dir, launcher = odd_app
-    result = subprocess.run([*shell, str(launcher), *ARGS], capture_output=True, text=True)
-    bundle = str(app_dir.resolve() / "Contents" / "MacOS" / ".." / "Resources" / BUNDLE_DIR)
-    assert probe_argv(result) == [f"{bundle}/runtime/bin/python3.11", "-I", f"{bundle}/kiln_boot.py", *ARGS]
-
-
-@pytest.mark.parametrize("shell", SHELLS, ids=" ".join)
-def test_launcher_finds_its_bundle_through_a_chain_of_symlinks(
-    shell: list[str], odd_app: tuple[Path, Path], tmp_path: Path
-) -> None:
-    need(shell[0])
-    _, launcher = odd_app
-    bin_dir, other = tmp_path / "usr local" / "bin", tmp_path / "other"
-    bin_dir.mkdir(parents=True)
-    other.mkdir()
-    (other / "middle").symlink_to(launcher)  # absolute link
-    (bin_dir / "hello").symlink_to(Path("..", "..", "other", "middle"))  # relative link to the absolute one
-    result = subprocess.run([*shell, str(bin_dir / "hello"), "-psn_0_12345", "a b"], capture_output=True, text=True)
-    argv = probe_argv(result)
-    assert Path(argv[0]).resolve() == (launcher.parent.parent / "Resources" / BUNDLE_DIR / "runtime" / "bin" /
-                                       "python3.11").resolve()
-    assert argv[1:] == ["-I", argv[0].replace("runtime/bin/python3.11", "kiln_boot.py"), "a b"]  # psn dropped
-
-
-def test_launcher_found_on_path_and_by_relative_name(odd_app: tuple[Path, Path], tmp_path: Path) -> None:
-    need("dash")
-    _, launcher = odd_app
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "hello").symlink_to(launcher)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    on_path = subprocess.run(["dash", "-c", 'hello "$@"', "sh", "x y"], capture_output=True, text=True, env=env)
-    relative = subprocess.run(["dash", "hello", "x y"], capture_output=True, text=True, cwd=bin_dir)
-    assert probe_argv(on_path)[-1] == probe_argv(relative)[-1] == "x y"
-    assert probe_argv(on_path)[0] == probe_argv(relative)[0]
-
-
-def mac_launcher(staged: StagedApp) -> str:
-    """The launcher as make_app_bundle writes it into Contents/MacOS."""
-    return posix_launcher(one_line(staged.app.title), staged.python_relpath, BUNDLE_FROM_LAUNCHER, finder=True)
-
-
-def test_symlink_loop_is_an_error_not_a_hang(tmp_path: Path) -> None:
-    need("dash")
-    staged = fake_staged(tmp_path, AppSection(name="hello"))
-    (tmp_path / "a").symlink_to("b")
-    (tmp_path / "b").symlink_to("a")
-    script = tmp_path / "launcher.sh"
-    script.write_text(mac_launcher(staged))
-    result = subprocess.run(["dash", "-c", f". {script}", str(tmp_path / "a")], capture_output=True, text=True,
-                            timeout=20)
-    assert result.returncode == 126 and "too many symbolic links" in result.stderr
-
-
-def test_launcher_has_no_readlink_f_and_quotes_nothing_from_the_project(tmp_path: Path) -> None:
-    text = mac_launcher(fake_staged(tmp_path, AppSection(name="hello", display_name="x\n$(rm -rf ~)`id`'\"")))
-    assert "readlink -f" not in text and "-f --" not in text
-    assert text.startswith("#!/bin/sh\n# Written by Kiln: starts x $(rm -rf ~)`id`'\"")
-    assert text.splitlines()[1].startswith("#")  # the title only ever appears inside this comment line
-
-
 # --- a Linux-staged bundle with the host's real Python, wrapped the macOS way --------------------------------------
 
 PROBE_APP = """\
@@ -261,6 +195,7 @@ import json, os, sys
 def main():
     data = os.path.join(os.path.dirname(__file__), "greeting.txt")
     print(json.dumps({"argv": sys.argv, "isolated": sys.flags.isolated, "prefix": sys.prefix,
+                      "executable": sys.executable, "process": os.readlink("/proc/self/exe"),
                       "greeting": open(data, encoding="utf-8").read().strip()}))
     return 3
 """
@@ -283,6 +218,8 @@ def host_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_linux_staged_bundle_runs_through_the_macos_launcher(tmp_path: Path, host_cache: Path) -> None:
+    """Kiln's bundle of the host's Python, wrapped as an .app, started through a symlink to the launcher: the
+    Mach-O launcher's logic (launcher.c, compiled for Linux in its place) runs the app in its own process."""
     from kiln.engine.report import BuildReport
     from kiln.engine.staging import stage_app
 
@@ -301,15 +238,17 @@ def test_linux_staged_bundle_runs_through_the_macos_launcher(tmp_path: Path, hos
     parent = tmp_path / "Volume with 'quotes'"
     parent.mkdir()
     app_dir, _ = make_app_bundle(staged, parent, "11.0", icns(tmp_path))
+    main = app_dir / "Contents" / "MacOS" / "probe"
+    shutil.copy(linux_launcher(tmp_path / "launcher"), main)
     link = tmp_path / "bin" / "probe"
     link.parent.mkdir()
-    link.symlink_to(app_dir / "Contents" / "MacOS" / "probe")
-    for shell in ("dash", "bash"):
-        need(shell)
-        result = subprocess.run([shell, str(link), "a b", "$HOME", "it's"], capture_output=True, text=True,
-                                env={"PATH": "/usr/bin:/bin", "PYTHONPATH": "/nonexistent"})
-        assert result.returncode == 3, result.stderr
-        out = json.loads(result.stdout)
-        assert out["argv"] == [str(link), "a b", "$HOME", "it's"]  # KILN_ARGV0 becomes sys.argv[0]
-        assert out["isolated"] == 1 and out["greeting"] == "hi from the bundle"
-        assert Path(out["prefix"]) == (app_dir / "Contents" / "Resources" / BUNDLE_DIR / "runtime").resolve()
+    link.symlink_to(main)
+    result = subprocess.run([str(link), "a b", "$HOME", "it's", ""], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": "/nonexistent", "PYTHONHOME": "/nonexistent"})
+    assert result.returncode == 3, result.stderr
+    out = json.loads(result.stdout)
+    assert out["argv"] == [str(link), "a b", "$HOME", "it's", ""]  # KILN_ARGV0 becomes sys.argv[0]
+    assert out["isolated"] == 1 and out["greeting"] == "hi from the bundle"
+    runtime = (app_dir / "Contents" / "Resources" / BUNDLE_DIR / "runtime").resolve()
+    assert Path(out["prefix"]) == runtime and Path(out["executable"]) == runtime / "bin" / f"python{version}"
+    assert Path(out["process"]) == main.resolve()  # Python ran inside the app's main executable

@@ -19,7 +19,7 @@ from kiln.installers.dmg.finder import (
     layout_for,
     write_finder_files,
 )
-from kiln.installers.dmg.installer import FIXED_EPOCH
+from kiln.support.epoch import FIXED_EPOCH
 
 
 def read_store(path: Path) -> dict[tuple[str, str], object]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import plistlib
 import subprocess
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 from ds_store import DSStore
+from kit import sbom as sbom_kit
 from kit.dmg import ARCHIVES, FAKE_PYTHON, PY, fake_macos_runtime, seven_zip
 from kit.projects import write_project
 from kit.runner import KilnRun
@@ -22,13 +25,14 @@ from kit.testing import find_tool as need
 from mac_alias import Alias
 from PIL import Image
 
-from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name
+from kiln.installers.dmg.app_bundle import BUNDLE_DIR, app_folder_name, launcher_binary
 from kiln.installers.dmg.finder import APP_POSITION, APPLICATIONS_POSITION, WINDOW_SIZE
 from kiln.installers.dmg.hfs_volume import HFS_START, make_hfs_volume, sanitize_volume_name
-from kiln.installers.dmg.installer import FIXED_EPOCH, DmgInstaller, describe
+from kiln.installers.dmg.installer import DmgInstaller, describe
 from kiln.installers.dmg.reader import read_dmg, read_image, verify_dmg
 from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
+from kiln.support.epoch import FIXED_EPOCH
 from kiln.support.targets import TARGETS
 
 HOSTILE = 'Tom\'s "Best" <App> & co\n/: Ünïcødé 名前'
@@ -121,7 +125,8 @@ def test_volume_shows_the_app_beside_an_applications_link(built: tuple[Path, Pat
     assert seven_zip_read(dmg, f"{bundle}/runtime/bin/python{PY}") == FAKE_PYTHON
     assert f"{bundle}/packages/kiln_dmg_dep/__init__.pyc" in entries  # the wheel, compiled
     assert f"{bundle}/packages/kiln_dmg_dep-1.0.dist-info/METADATA" in entries
-    assert f"{bundle}/app/hello_mac/__init__.pyc" in entries and f"{bundle}/kiln_boot.py" in entries
+    assert f"{bundle}/app/hello_mac/__init__.py" in entries and f"{bundle}/kiln_boot.py" in entries  # the app's own
+    assert f"{bundle}/app/hello_mac/__pycache__/__init__.cpython-{PY.replace('.', '')}.pyc" in entries
     with Image.open(io.BytesIO(seven_zip_read(dmg, f"{app}/Resources/hello-mac.icns"))) as icon:
         assert icon.format == "ICNS" and {(512, 512, 2), (16, 16, 2), (256, 256, 1)} <= set(icon.info["sizes"])
     assert entries["Hello Mac/Hello Mac.app"]["Modified"] == "2000-01-01 00:00:00"  # FIXED_EPOCH, not today
@@ -150,6 +155,23 @@ def test_dmg2img_reads_the_same_disk_as_kilns_reader(built: tuple[Path, Path], t
     assert [p.name for p in read_dmg(dmg).partitions] == [
         "Driver Descriptor Map (DDM : 0)", "Apple (Apple_partition_map : 1)", "disk image (Apple_HFS : 2)",
         " (Apple_Free : 3)"]
+
+
+def test_the_app_holds_the_sbom_of_its_files(built: tuple[Path, Path], tmp_path: Path) -> None:
+    project, dmg = built
+    subprocess.run([need("7z", "7zz"), "x", f"-o{tmp_path / 'volume'}", str(dmg)], capture_output=True, check=True)
+    (volume,) = [p for p in (tmp_path / "volume").iterdir() if p.is_dir()]  # 7-Zip names the HFS+ partition
+    files = sbom_kit.read_tree(volume)  # names as the volume holds them (HFS+ names: the SBOM's too)
+    resources = "Hello Mac.app/Contents/Resources"
+    report = json.loads((project.parent / "dist" / "hello-mac-report.json").read_text(encoding="utf-8"))
+    document = sbom_kit.check(dmg.with_name(dmg.name + ".cdx.json"), files[f"{resources}/sbom.cdx.json"], files,
+                              [f"{resources}/{BUNDLE_DIR}"], report["dependencies"]["macos-arm64"]["installed"])
+    refs = sbom_kit.by_ref(document)
+    assert refs["dist:kiln-dmg-dep"]["version"] == "1.0"
+    launcher = refs["kiln-launcher"]  # signed after the SBOM was written (its signature seals it): no file hash
+    assert "components" not in launcher and launcher["pedigree"]["ancestors"][0]["hashes"][0]["content"] == \
+        hashlib.sha256(launcher_binary("arm64").read_bytes()).hexdigest()
+    assert refs["runtime"]["properties"][-1] == {"name": "kiln:runtime-archive", "value": ARCHIVES["macos-arm64"]}
 
 
 def test_kiln_inspect_lists_partitions_chunks_and_files(built: tuple[Path, Path], cache: dict[str, str]) -> None:

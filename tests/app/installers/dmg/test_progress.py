@@ -11,11 +11,12 @@ from kit.testing import StageRecorder
 from kit.testing import find_tool as need
 
 from kiln.installers.dmg.hfs_volume import make_dmg
-from kiln.installers.dmg.installer import DmgInstaller, build_epoch
+from kiln.installers.dmg.installer import DmgInstaller
 from kiln.installers.dmg.reader import verify_dmg
 from kiln.installers.dmg.udif import SECTOR, write_udif
 from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
+from kiln.support.epoch import build_epoch
 from kiln.support.errors import BuildCancelled
 from kiln.support.targets import TARGETS
 

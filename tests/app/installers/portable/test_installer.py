@@ -13,6 +13,7 @@ from kit.testing import StageRecorder, require_tools
 
 from kiln.installers.portable.installer import PortableInstaller
 from kiln.installers.portable.reader import describe
+from kiln.installers.portable.run_here import run_here
 from kiln.kinds.contract import BuildContext, StagedApp
 from kiln.model.project import AppSection, EntrySection, Project
 from kiln.support.targets import TARGETS
@@ -102,3 +103,11 @@ def test_the_archive_is_reproducible_and_gnu_tar_reads_it(tmp_path: Path, staged
     assert (unpacked / "hello" / "packages" / "libhuge.so").read_bytes() == huge.read_bytes()
     regular = [p for p in staged.bundle.rglob("*") if p.is_file() and not p.is_symlink()]
     assert f", {len(regular)} files" in describe(first)  # Kiln's own reader agrees
+
+
+def test_the_launcher_is_named_after_the_apps_command_and_run_here_finds_it(tmp_path: Path, staged: StagedApp) -> None:
+    staged.command = "hello-cli"  # the project's own script name (kiln.source.command)
+    archive, _ = build(tmp_path, staged, "hello.tar.zst")
+    run = run_here(archive, tmp_path / "scratch")
+    assert run.program == tmp_path / "scratch" / "hello" / "hello-cli" and os.access(run.program, os.X_OK)
+    assert not (tmp_path / "scratch" / "hello" / "hello").exists()
