@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from packaging.utils import canonicalize_name
 
 from kiln.runtimes.cache import BUILD_ENVS
 from kiln.support.errors import KilnError
-from kiln.support.locks import FileLock, build_once, entry_lock, lock_path_for
+from kiln.support.locks import build_once, entry_lock, evict_least_recent
 from kiln.support.pip import pip_argv
 from kiln.support.tools import run
 
@@ -120,7 +119,7 @@ def build_with_kept_env(system: BuildSystem, source: Path, wheel_dir: Path, cach
     else:
         raise KilnError(f"the app's build environment in {folder} keeps disappearing",
                         hint="run the build again once no `kiln cache clean` is running")
-    _evict(root, folder)
+    evict_least_recent(root, folder, MAX_ENTRIES, _COMPLETE)
 
 
 def _build_in(folder: Path, system: BuildSystem, source: Path, wheel_dir: Path, pip_args: Sequence[str],
@@ -197,22 +196,3 @@ def _missing(folder: Path, requirements: list[str]) -> list[str]:
             missing.append(text)
     return missing
 
-
-def _evict(root: Path, keep: Path) -> None:
-    """Remove the least recently used environments beyond MAX_ENTRIES (one in use by another build stays)."""
-    def last_use(entry: Path) -> int:
-        try:
-            return (entry / _COMPLETE).stat().st_mtime_ns
-        except OSError:
-            return 0
-
-    with contextlib.suppress(OSError):
-        entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
-                         key=last_use, reverse=True)
-        for old in entries[MAX_ENTRIES - 1:]:
-            lock = FileLock(lock_path_for(old))
-            if lock.acquire(blocking=False):
-                try:
-                    shutil.rmtree(old, ignore_errors=True)
-                finally:
-                    lock.release()

@@ -30,7 +30,7 @@ from typing import Any
 
 from kiln import __version__
 from kiln.support.cache_proof import KEY, canonical, key_of, notice, record_problem
-from kiln.support.locks import FileLock, lock_path_for, remove_dead_temps, unique_temp_dir
+from kiln.support.locks import FileLock, evict_least_recent, lock_path_for, remove_dead_temps, unique_temp_dir
 
 FORMAT = 2
 BASES = "bases"
@@ -202,25 +202,6 @@ def take_base(cache_dir: Path, key: BaseKey, make: Callable[[Path], Info | None]
         shutil.copyfile(entry / BASE, dest)
     finally:
         lock.release()
-    _evict(entry.parent, entry)
+    evict_least_recent(entry.parent, entry, MAX_ENTRIES, META)
     return False, info
 
-
-def _evict(folder: Path, keep: Path) -> None:
-    """Drop the least recently used bases of a kind beyond MAX_ENTRIES (an entry in use elsewhere stays)."""
-    def last_use(entry: Path) -> int:
-        try:
-            return (entry / META).stat().st_mtime_ns
-        except OSError:
-            return 0
-
-    with contextlib.suppress(OSError):
-        entries = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
-                         key=last_use, reverse=True)
-        for old in entries[MAX_ENTRIES - 1:]:
-            lock = FileLock(lock_path_for(old))
-            if lock.acquire(blocking=False):
-                try:
-                    shutil.rmtree(old, ignore_errors=True)
-                finally:
-                    lock.release()

@@ -116,3 +116,24 @@ def build_once(final: Path, is_complete: Callable[[Path], bool], build: Callable
         finally:
             shutil.rmtree(temp, ignore_errors=True)
     return False
+
+
+def evict_least_recent(folder: Path, keep: Path, max_entries: int, marker: str) -> None:
+    """Remove the least recently used entries of `folder` beyond `max_entries`, counting `keep`; an entry's last use
+    is its `marker` file's mtime. One in use by another build (its lock held) stays."""
+    def last_use(entry: Path) -> int:
+        try:
+            return (entry / marker).stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    with contextlib.suppress(OSError):
+        entries = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
+                         key=last_use, reverse=True)
+        for old in entries[max_entries - 1:]:
+            lock = FileLock(lock_path_for(old))
+            if lock.acquire(blocking=False):
+                try:
+                    shutil.rmtree(old, ignore_errors=True)
+                finally:
+                    lock.release()
