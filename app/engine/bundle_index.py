@@ -100,7 +100,11 @@ class BundleIndex:
         for part in parts[1:]:
             if found is not None and found.unread:
                 return found
-            if found is None or not found.locations:
+            if found is None:
+                return None
+            if not found.is_package:  # a module's "submodule" is one it puts into sys.modules (os.path, six.moves)
+                return Found(found.where, None, unread=True)
+            if not found.locations:
                 return None
             found = self._search(part, [(found.where, kind, location) for kind, location in found.locations])
         return found

@@ -183,7 +183,9 @@ def test_the_index_finds_packages_modules_extensions_and_namespaces(tmp_path: Pa
     assert index.find("plain").path.name == "plain.py"  # type: ignore[union-attr]
     assert index.find("fast").path.suffix == ".so"  # type: ignore[union-attr]
     assert index.find("pkg.sub") is not None and index.find("pkg.nope") is None
-    assert index.find("nothere") is None and index.find("plain.sub") is None
+    assert index.find("nothere") is None
+    # A module's "submodule" is one the module puts into sys.modules itself (os.path, six.moves): taken as present.
+    assert index.find("os.path").where == "stdlib" and index.find("plain.sub").unread  # type: ignore[union-attr]
     embed = BundleIndex(embed_bundle(tmp_path / "embed", {}), WINDOWS, "3.11", frozenset({"nt"}))
     assert embed.stdlib_known and embed.find("json.decoder") is not None and embed.find("tkinter") is None
     assert embed.find("_sqlite3").path.name == "_sqlite3.pyd"  # type: ignore[union-attr]
@@ -204,3 +206,9 @@ def test_the_failure_names_the_first_error_and_counts_the_others() -> None:
     assert failed.message == "pkg/m0.py:1 imports tkinter, which is not in the bundle (2 more imports of tkinter, " \
                              "yaml fail: see the build report)"
     assert failed.hint == "fix tkinter" and [f["module"] for f in failed.findings] == ["tkinter", "tkinter", "yaml"]
+
+
+def test_os_path_and_a_modules_own_submodules_are_not_missing(tmp_path: Path) -> None:
+    app = {"tool/__init__.py": "", "tool/main.py": "import os.path\nimport six.moves.urllib\n"
+           "from os.path import join\n\n\ndef main():\n    pass\n"}
+    assert check(linux_bundle(tmp_path, app, {"six.py": ""}), "tool.main:main") == []
