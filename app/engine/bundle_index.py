@@ -115,6 +115,8 @@ class BundleIndex:
     def _top(self, name: str) -> Found | None:
         if self.builtins is not None and name in self.builtins:
             return Found("builtin", None)
+        if self.builtins is None and name in sys.builtin_module_names:  # not read from the runtime: this Python's
+            return Found("builtin", None, unread=True)
         found = self._search(name, [(r.where, r.kind, r.location) for r in self.roots])
         if found is None and not self.stdlib_known and (name in sys.stdlib_module_names or
                                                         (self.builtins is None and name in sys.builtin_module_names)):

@@ -212,3 +212,11 @@ def test_os_path_and_a_modules_own_submodules_are_not_missing(tmp_path: Path) ->
     app = {"tool/__init__.py": "", "tool/main.py": "import os.path\nimport six.moves.urllib\n"
            "from os.path import join\n\n\ndef main():\n    pass\n"}
     assert check(linux_bundle(tmp_path, app, {"six.py": ""}), "tool.main:main") == []
+
+
+def test_built_in_modules_not_read_from_the_runtime_are_this_pythons(tmp_path: Path) -> None:
+    """A runtime whose built-in modules cannot be read (a stand-in interpreter) still has sys and itertools."""
+    app = {"tool/__init__.py": "", "tool/main.py": "import itertools\nimport sys\n\n\ndef main():\n    pass\n"}
+    assert check(linux_bundle(tmp_path, app), "tool.main:main", builtins=None) == []
+    assert brief(check(linux_bundle(tmp_path / "read", app), "tool.main:main")) == [
+        ("error", "itertools", "tool/main.py", 1)]  # read, and without it: missing
