@@ -42,9 +42,15 @@ class Target:
     def pip_platform_tags(self) -> list[str]:
         """Every wheel platform tag this target accepts, newest first, for `pip --platform` (repeatable)."""
         if self.os == "linux":
-            # manylinux2014 alone excludes manylinux_2_28 wheels; list every glibc level we accept.
-            tags = [f"manylinux_2_{minor}_{self.arch}" for minor in range(MANYLINUX_CEILING, 16, -1)]
-            return [*tags, f"manylinux2014_{self.arch}", f"linux_{self.arch}"]
+            # Every glibc level accepted, down to manylinux1's 2.5 (a wheel for an older glibc runs on a newer one),
+            # each legacy alias after its level, as pip orders them.
+            aliases = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+            tags = []
+            for minor in range(MANYLINUX_CEILING, 4, -1):
+                tags.append(f"manylinux_2_{minor}_{self.arch}")
+                if minor in aliases:
+                    tags.append(f"{aliases[minor]}_{self.arch}")
+            return [*tags, f"linux_{self.arch}"]
         if self.os == "windows":
             return ["win_amd64"]
         return list(mac_platforms(MACOS_FLOOR, self.arch))
