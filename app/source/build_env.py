@@ -127,8 +127,10 @@ def _build_in(folder: Path, system: BuildSystem, source: Path, wheel_dir: Path, 
     with contextlib.suppress(OSError):
         os.utime(folder / _COMPLETE)  # last use, for eviction
     python, hook = folder / "bin" / "python", folder / "kiln_hook.py"
+    # The environment's scripts come first on PATH, as in pip's build environments: uv_build runs its bin/uv-build.
+    path = os.pathsep.join([str(folder / "bin"), env.get("PATH", os.environ.get("PATH", os.defpath))])
     hook_env = {**env, "KILN_BACKEND": system.backend, "KILN_BACKEND_PATH": json.dumps(system.backend_path),
-                "PYTHONNOUSERSITE": "1"}
+                "PYTHONNOUSERSITE": "1", "PATH": path}
     # The backend's answer depends on the project's configuration only: asked again when that changes.
     answer = folder / "asked" / f"{_config_digest(source, system)}.json"
     if not answer.is_file():

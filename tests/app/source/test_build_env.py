@@ -63,6 +63,8 @@ PYPROJECT = {
     "setuptools": '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n',
     "hatchling": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
                  '[tool.hatch.build.targets.wheel]\npackages = ["src/tally"]\n',
+    # uv_build runs its own binary, bin/uv-build of the environment (found on PATH, as pip's build environments give)
+    "uv_build": '[build-system]\nrequires = ["uv_build>=0.11,<0.14"]\nbuild-backend = "uv_build"\n',
 }
 
 
@@ -77,7 +79,7 @@ def _project(folder: Path, backend: str) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["setuptools", "hatchling"])
+@pytest.mark.parametrize("backend", ["setuptools", "hatchling", "uv_build"])
 def test_kept_environment_gives_pip_wheels_bytes_and_is_made_once(tmp_path: Path, backend: str,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     project = _project(tmp_path / "project", backend)
