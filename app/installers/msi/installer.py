@@ -18,7 +18,7 @@ from kiln.installers.msi.names import clean_text, windows_name
 from kiln.installers.msi.options import MsiOptions
 from kiln.installers.msi.signing import SigningIdentity, sign_file, signing_identity
 from kiln.installers.msi.tables import export_table, table_rows
-from kiln.installers.msi.version import msi_product_version
+from kiln.installers.msi.version import calendar_note, msi_product_version
 from kiln.installers.msi.wxs import ProductInfo, build_wxs, needs_placeholder
 from kiln.kinds.contract import BuildContext, Installer, StagedApp
 from kiln.kinds.sbom import FILE_NAME as SBOM_NAME
@@ -46,6 +46,8 @@ class MsiInstaller(Installer[MsiOptions]):
     def build(self, ctx: BuildContext, staged: StagedApp, out: Path) -> None:
         app = staged.app
         version = msi_product_version(app.version)
+        if (note := calendar_note(app.version)) is not None:
+            ctx.reporter.warn(note)
         identity = signing_identity(self.options, ctx.base_dir)
         work = ctx.work_dir
         work.mkdir(parents=True, exist_ok=True)

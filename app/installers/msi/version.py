@@ -5,6 +5,8 @@ pre-releases. A version it cannot tell apart from its neighbours would make upgr
 (1.0rc1 and 1.0 would be "the same version", so installing 1.0 over 1.0rc1 fails), so Kiln refuses:
 
 - 1 → 1.0.0, 1.2 → 1.2.0, 1.2.3 → 1.2.3; 1.2.3.0 → 1.2.3 (trailing zeros carry no information)
+- calendar versions, a year from 2000 to 2255 first (yt-dlp's 2026.11.23) → the year less 2000: 26.11.23, which
+  orders as the dates do (`calendar_note` says so in the build output)
 - 1.2.3.4 (a non-zero fourth number), pre-releases (1.0rc1), dev (1.0.dev1), post (1.0.post1), local (1.0+abc)
   and epochs (1!2.0) → KilnError naming app.version and what is allowed.
 """
@@ -43,12 +45,31 @@ def msi_product_version(version: str) -> str:
         raise _refuse(version, "Windows Installer ignores a fourth number, so 1.2.3.4 and 1.2.3.5 could not "
                                "upgrade each other")
     numbers = [*release, 0, 0, 0][:3]
+    if _is_calendar(numbers[0]):
+        numbers[0] -= CALENDAR_BASE
     for number, limit, name in zip(numbers, LIMITS, ("major", "minor", "build"), strict=True):
         if number > limit:
             raise _refuse(version, f"the {name} number {number} is larger than {limit}",
                           hint="calendar versions do not fit: use e.g. 24.1.0 instead of 2024.1.0"
                           if name == "major" else None)
     return ".".join(str(n) for n in numbers)
+
+
+CALENDAR_BASE = 2000
+
+
+def _is_calendar(major: int) -> bool:
+    return CALENDAR_BASE <= major <= CALENDAR_BASE + LIMITS[0]
+
+
+def calendar_note(version: str) -> str | None:
+    """The build output's line when `version` is a calendar version whose year became the MSI's major number."""
+    release = Version(version).release
+    if not _is_calendar(release[0]):
+        return None
+    product = msi_product_version(version)
+    return (f"app.version {version} is a calendar version: the MSI's version is {product} (the year less "
+            f"{CALENDAR_BASE}), which Windows orders as the dates are")
 
 
 def _bump(parsed: Version) -> str:

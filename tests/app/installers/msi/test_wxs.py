@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiln.installers.msi.version import msi_product_version
+from kiln.installers.msi.version import calendar_note, msi_product_version
 from kiln.installers.msi.wxs import (
     ICON_ID,
     KEYPATH_REGISTRY_KEY,
@@ -31,15 +31,22 @@ NS = {"w": WIX_NAMESPACE}
 @pytest.mark.parametrize(("version", "expected"), [
     ("1", "1.0.0"), ("1.2", "1.2.0"), ("1.2.3", "1.2.3"), ("1.2.3.0", "1.2.3"), ("0.1.0", "0.1.0"),
     ("255.255.65535", "255.255.65535"), ("01.002.3", "1.2.3"),
+    ("2024.1.0", "24.1.0"), ("2026.11.23", "26.11.23"), ("2255.12.31", "255.12.31"),  # calendar: the year less 2000
 ])
 def test_versions_that_map(version: str, expected: str) -> None:
     assert msi_product_version(version) == expected
+    assert (calendar_note(version) is not None) == (int(version.split(".")[0]) >= 2000)
+
+
+def test_a_calendar_version_is_said_in_words() -> None:
+    assert calendar_note("2026.11.23") == ("app.version 2026.11.23 is a calendar version: the MSI's version is "
+                                           "26.11.23 (the year less 2000), which Windows orders as the dates are")
 
 
 @pytest.mark.parametrize(("version", "reason"), [
     ("1.2.3.4", "fourth number"), ("1.0rc1", "pre-release"), ("1.0a1", "pre-release"), ("1.0.dev3", "dev"),
     ("1.0.post1", "post-release"), ("1.0+local", "local version"), ("1!2.0", "epoch"),
-    ("256.0", "major number 256"), ("2024.1.0", "calendar"), ("1.256", "minor number 256"),
+    ("256.0", "major number 256"), ("2256.1.0", "calendar"), ("1999.1", "calendar"), ("1.256", "minor number 256"),
     ("1.0.65536", "build number 65536"), ("x.y", "not a version like 1.0"),
 ])
 def test_versions_refused_name_app_version_and_what_is_allowed(version: str, reason: str) -> None:
