@@ -50,7 +50,7 @@ def msi_product_version(version: str) -> str:
     for number, limit, name in zip(numbers, LIMITS, ("major", "minor", "build"), strict=True):
         if number > limit:
             raise _refuse(version, f"the {name} number {number} is larger than {limit}",
-                          hint="a calendar version fits only with a year from 2000 to 2255 (taken as the year less 2000)"
+                          hint="a calendar version fits with a year from 2000 to 2255 (taken as the year less 2000)"
                           if name == "major" else None)
     return ".".join(str(n) for n in numbers)
 
