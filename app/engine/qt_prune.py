@@ -36,6 +36,7 @@ from typing import Any
 
 from kiln.engine.qt_icu import trim_bundle_icu
 from kiln.engine.qt_layout import DEVELOPER_SUFFIXES, bundle_folder, loaded_by_name
+from kiln.support import pyast
 
 BINDINGS = ("PySide6", "PyQt6")
 """Python packages that wrap Qt 6 and ship Qt's own libraries inside the wheel."""
@@ -209,7 +210,7 @@ def _scan_file(path: Path, found: dict[str, set[str]]) -> None:
     if not any(b in text for b in BINDINGS):
         return
     try:
-        tree = ast.parse(text)
+        tree = pyast.parse(text)
     except (SyntaxError, ValueError):
         # Not valid for this parser: fall back to the lines that look like imports.
         for binding, module in re.findall(r"\b(PySide6|PyQt6)\.(Qt\w+)", text):

@@ -15,6 +15,7 @@ import ast
 import os
 from pathlib import Path
 
+from kiln.support import pyast
 from kiln.support.bytecode import Keep
 
 GENERIC_NAMES = frozenset({"__init__.py", "__main__.py", "setup.py", "conftest.py"})
@@ -50,7 +51,7 @@ def _names_own_file(package: Path, site: Path) -> str:
         if b".py" not in source:
             continue
         try:
-            tree = ast.parse(source)
+            tree = pyast.parse(source)
         except (SyntaxError, ValueError):
             continue
         for node in ast.walk(tree):

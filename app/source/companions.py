@@ -24,6 +24,7 @@ from kiln.model.project import SourceSection
 from kiln.source.app_wheel import is_python_project
 from kiln.source.source_tree import Selection, select_sources
 from kiln.source.tree import skipped_dir
+from kiln.support import pyast
 
 TEST_FOLDERS = frozenset({"tests", "test"})
 _MAX_NAME = 255
@@ -111,7 +112,7 @@ def _may_ship(folder: Path, root: Path) -> bool:
 def _named_paths(root: Path, module: Path) -> list[tuple[str, int]]:
     """(top-level path under root, line) for each string constant of `module` that names an existing path."""
     try:
-        tree = ast.parse(module.read_bytes())
+        tree = pyast.parse(module.read_bytes())
     except (OSError, SyntaxError, ValueError):
         return []
     real_root = root.resolve()

@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 from kiln.model.project import EntrySection
+from kiln.support import pyast
 from kiln.support.errors import Problem
 
 
@@ -103,7 +104,7 @@ def _provider(packages: Path, top_level: str) -> str | None:
 def defines(source: Path, name: str) -> bool:
     """True unless the module's source certainly binds no top-level `name` (star imports count as maybe)."""
     try:
-        tree = ast.parse(source.read_bytes())
+        tree = pyast.parse(source.read_bytes())
     except (SyntaxError, ValueError, OSError):
         return True
     for node in ast.walk(tree):

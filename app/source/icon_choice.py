@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from kiln.source.desktop_files import MAX_FILES, declaration_files, desktop_value, read_text
 from kiln.source.tree import walk_files
+from kiln.support import pyast
 from kiln.support.icons import MIN_SIZE
 
 IMAGE_ENDINGS = frozenset({".png", ".svg", ".svgz", ".ico", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".xpm"})
@@ -188,7 +189,7 @@ def _setup_py_data_files(text: str) -> list[tuple[str, str]]:
     if "data_files" not in text:
         return []
     try:
-        tree = ast.parse(text)
+        tree = pyast.parse(text)
     except (SyntaxError, ValueError):
         return []
     pairs: list[tuple[str, str]] = []

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kiln.support import pyast
+
 Need = Literal["required", "conditional", "optional"]
 NEEDS: tuple[Need, ...] = ("required", "conditional", "optional")
 """From the surest to the least sure."""
@@ -87,7 +89,7 @@ def module_imports(source: bytes, module: str, is_package: bool, facts: Facts, a
     """The imports of one module's source; None when it does not parse. `module` is its dotted name ("" for a
     script), `as_main` whether it runs as __main__ (then its `if __name__ == "__main__":` block runs)."""
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except (SyntaxError, ValueError):
         return None
     package = module if is_package else module.rpartition(".")[0]

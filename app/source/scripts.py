@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from kiln.support import pyast
+
 GUI_TOOLKITS = frozenset({
     "tkinter", "turtle", "customtkinter", "PySide6", "PySide2", "PyQt5", "PyQt6", "wx", "kivy", "pygame",
     "pyglet", "arcade", "PySimpleGUI", "toga", "flet", "dearpygui",
@@ -38,7 +40,7 @@ def read_script(path: Path) -> ScriptInfo | None:
     try:
         if path.stat().st_size > MAX_BYTES:
             return None
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        tree = pyast.parse(path.read_bytes(), str(path))
     except (SyntaxError, ValueError, OSError):
         return None
     imports = _imports(tree)
