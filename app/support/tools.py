@@ -39,31 +39,37 @@ class _Limit:
     deadline: float  # time.monotonic() value
 
 
-_limit: _Limit | None = None
-"""The running build stage and its time limit (a build runs one stage at a time), None outside a build."""
+_stages = threading.local()
+"""Per thread, the running build stage and its time limit (stages run side by side on threads of their own)."""
+
+
+def _current() -> _Limit | None:
+    limit: _Limit | None = getattr(_stages, "limit", None)
+    return limit
 
 
 @contextmanager
 def time_limit(stage: str, seconds: float) -> Iterator[None]:
     """Commands run inside stop when `stage` has run for `seconds` (the project's `[build] timeout`)."""
-    global _limit
-    previous, _limit = _limit, _Limit(stage, seconds, time.monotonic() + seconds)
+    previous = _current()
+    _stages.limit = _Limit(stage, seconds, time.monotonic() + seconds)
     try:
         yield
     finally:
-        _limit = previous
+        _stages.limit = previous
 
 
 def log_hint() -> str | None:
     """Where a failed command's whole output is: the build log, during a build (outside one, e.g. `kiln inspect`,
     nothing keeps it, and the message already ends with its last lines)."""
-    return "the full output is in the build log" if _limit is not None else None
+    return "the full output is in the build log" if _current() is not None else None
 
 
 def check_time(doing: str = "") -> None:
     """Raise TimedOut when the running stage's time is up (the engine calls this at its checkpoints)."""
-    if _limit is not None and time.monotonic() > _limit.deadline:
-        raise _timed_out(_limit, doing)
+    limit = _current()
+    if limit is not None and time.monotonic() > limit.deadline:
+        raise _timed_out(limit, doing)
 
 
 def _timed_out(limit: _Limit, doing: str) -> TimedOut:
@@ -108,8 +114,9 @@ def deadline_for(timeout: float | None) -> tuple[float | None, _Limit | None]:
     """When a command started now must stop: its own `timeout` or the stage's limit, whichever comes first.
     Returns that time and the stage limit when the stage's limit is the one that applies."""
     own = None if timeout is None else time.monotonic() + timeout
-    if _limit is not None and (own is None or _limit.deadline < own):
-        return _limit.deadline, _limit
+    limit = _current()
+    if limit is not None and (own is None or limit.deadline < own):
+        return limit.deadline, limit
     return own, None
 
 

@@ -60,7 +60,8 @@ def check(beside: Path, inside: bytes | None, files: Mapping[str, bytes], bundle
     document = validate(data)
     named = listed_files(document)
     shipped = {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
-    assert {n: h for n, h in named.items() if shipped.get(n) != h} == {}, "listed files differ from the artifact's"
+    differ = {n: h for n, h in named.items() if shipped.get(n) != h}
+    assert differ == {}, f"listed files differ from the artifact's: {sorted(differ)[:5]}"
     below = {n for n in shipped if any(n == p or n.startswith(p + "/") for p in bundle)}
     assert below - set(named) == set(), "files of the bundle the SBOM does not name"
     refs = by_ref(document)

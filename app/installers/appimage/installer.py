@@ -157,7 +157,6 @@ class AppImageInstaller(Installer[AppImageOptions]):
         updates = update.update_information(self.options.update_url, self.options.update_information, out.name)
         needs = glibc_need.payload_glibc(staged.bundle)
         runtime_bytes = glibc_need.embed(runtime_path().read_bytes(), needs)
-        runtime_bytes = start_cache.embed(runtime_bytes, start_cache.payload_digest(squashfs), self.options.start_cache)
         if updates:
             runtime_bytes = update.embed(runtime_bytes, updates)
         runtime = ctx.work_dir / "runtime-for-this-appimage"
@@ -167,6 +166,10 @@ class AppImageInstaller(Installer[AppImageOptions]):
         ctx.reporter.progress(0.85, "adding the app to the payload (squashfs append)")
         append_squashfs(layer, squashfs)
         ctx.check_cancelled()
+        # The start cache is named by the digest of the whole payload, SBOM included: written into the runtime last
+        # (the SBOM names the runtime with that section blank).
+        runtime_bytes = start_cache.embed(runtime_bytes, start_cache.payload_digest(squashfs), self.options.start_cache)
+        runtime.write_bytes(runtime_bytes)
         ctx.reporter.progress(0.9, f"joining the runtime and the {human_size(squashfs.stat().st_size)} payload")
         if needs:
             ctx.reporter.log(f"the app needs glibc {needs} or newer (recorded for the runtime's start-up check)")
@@ -197,7 +200,8 @@ def _place_sbom(sbom: BundleSbom, staged: StagedApp, appdir: Path, runtime: Path
         kiln_part("kiln-appimage-runtime", "Kiln AppImage runtime",
                   "The ELF program at the start of the AppImage: checks glibc, mounts or extracts the payload, starts "
                   "AppRun", sha256=sbom.sha256(runtime), made_from=(shipped.name, sbom.sha256(shipped)),
-                  notes="the app's glibc need and update information written into its sections"),
+                  notes="the app's glibc need and update information written into its sections; hashed with its "
+                        f"{start_cache.SECTION} section blank (the digest of the payload, which holds this SBOM)"),
         kiln_part("kiln-launcher", "Kiln launcher", "AppRun: starts the bundled Python on usr/kiln_boot.py",
                   [sbom.file("AppRun", appdir / "AppRun")]),
     ]

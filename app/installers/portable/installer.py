@@ -81,8 +81,9 @@ def _place_sbom(ctx: BuildContext, staged: StagedApp, launcher: Path) -> Path | 
     name = staged.app.name
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
     inside = ctx.work_dir / SBOM_NAME
-    part = kiln_part("kiln-launcher", "Kiln launcher", f"{name}/{name}: starts the bundled Python on kiln_boot.py",
-                     [ctx.sbom.file(f"{name}/{name}", launcher)])
+    shown = f"{name}/{launcher.name}"  # the launcher is named after the app's command
+    part = kiln_part("kiln-launcher", "Kiln launcher", f"{shown}: starts the bundled Python on kiln_boot.py",
+                     [ctx.sbom.file(shown, launcher)])
     ctx.sbom.place(staged.bundle, layout_under(name), inside, extra=[part],
                    paths=f"the archive's entries: it unpacks into the folder {name}/")
     return inside

@@ -351,7 +351,7 @@ def test_msi_with_the_real_windows_cpython_runs_under_wine(key: str, built: _Bui
                                    timeout=300)
         assert installed.returncode == 0, installed.stderr.decode(errors="replace")
         command = shape.command or shape.name  # the .exe is named after the app's command
-        (exe,) = prefix.glob(f"drive_c/users/*/AppData/Local/Programs/{shape.name}/{command}.exe")
+        (exe,) = prefix.glob(f"drive_c/users/*/AppData/Local/Programs/*/{command}.exe")  # the folder: the title
         result = subprocess.run(["wine", str(exe), *shape.args], env=env, capture_output=True,
                                 stdin=subprocess.DEVNULL, timeout=240)
         out = result.stdout.decode("utf-8", errors="replace")
@@ -360,7 +360,7 @@ def test_msi_with_the_real_windows_cpython_runs_under_wine(key: str, built: _Bui
             assert expected in out, out + result.stderr.decode(errors="replace")
         if _prints(shape, "argv0"):  # the installed command, as pip's console-script wrappers give it (no ".exe")
             (argv0,) = [line.removeprefix("argv0 ") for line in out.splitlines() if line.startswith("argv0 ")]
-            assert argv0.startswith("C:\\") and argv0.endswith(f"\\Programs\\{shape.name}\\{command}"), argv0
+            assert argv0.startswith("C:\\") and argv0.endswith(f"\\{exe.parent.name}\\{command}"), argv0
         if _prints(shape, "prog"):  # argparse names the program after it
             assert f"prog {shape.command} " in out, out
     finally:
@@ -382,6 +382,8 @@ def test_a_newcomers_first_build_makes_every_kind_or_says_why_not(built: _Built,
     failed = [o for o in outcomes.values() if o["status"] != "ok"]
     assert all(o["hint"] for o in failed), failed
     assert build.returncode == (1 if failed else 0), build.output
-    assert sorted(p.suffix for p in (folder / "dist").iterdir() if p.name.startswith("moo723-0.1.0")) == \
+    artifacts = [p for p in (folder / "dist").iterdir() if p.name.startswith("moo723-0.1.0")
+                 and not p.name.endswith((".cdx.json", ".zsync"))]  # each artifact's SBOM and the AppImage's .zsync
+    assert sorted(p.suffix for p in artifacts) == \
         sorted({"appimage": ".AppImage", "portable": ".zst", "msi": ".msi", "dmg": ".dmg"}[o["kind"]]
                for o in outcomes.values() if o["status"] == "ok")

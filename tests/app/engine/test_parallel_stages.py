@@ -21,7 +21,7 @@ from kiln.engine.output_folder import LOCK_NAME
 from kiln.model.events import JsonLinesReader
 
 pytestmark = pytest.mark.slow
-PLANNED = ["validate", "runtime", "dependencies", "payload", "appimage", "portable", "report"]
+PLANNED = ["validate", "runtime", "dependencies", "payload", "check", "appimage", "portable", "report"]
 
 
 @pytest.fixture(scope="module")

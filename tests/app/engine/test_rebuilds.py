@@ -279,7 +279,7 @@ def test_a_wheel_project_rebuild_redoes_only_the_app_layer_with_a_cold_builds_by
     events = _build(project, cache)
     # Stages that ran side by side still start in the planned order; the progress only moves on.
     starts = [e.stage for e in events if e.kind == "stage-start"]
-    assert starts == ["validate", "runtime", "dependencies", "payload", "appimage", "portable", "report"]
+    assert starts == ["validate", "runtime", "dependencies", "payload", "check", "appimage", "portable", "report"]
     fractions = [e.fraction for e in events if e.fraction is not None]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert [i["status"] for i in events[-1].data["installers"]] == ["ok", "ok"]

@@ -39,7 +39,8 @@ def test_another_apps_entries_in_this_apps_place_are_made_again(tmp_path: Path) 
     require_tools("mksquashfs", "unsquashfs", "tar", "zstd")
     cache = tmp_path / "cache"
     mine = copy_example("hello", tmp_path / "mine", installer=INSTALLERS)
-    other = copy_example("hello", tmp_path / "other", installer=INSTALLERS, dependencies={"requirements": ["mdurl"]},
+    other = copy_example("hello", tmp_path / "other", installer=INSTALLERS,  # hello's code imports rich
+                         dependencies={"requirements": ["rich", "mdurl"]},
                          app={"name": "other", "version": "1.0.0", "identifier": "org.example.other"})
     _build(mine, cache)
     own = _entries(cache)

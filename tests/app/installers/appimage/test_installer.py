@@ -40,7 +40,7 @@ from PIL import Image
 from pydantic import ValidationError
 
 from kiln.cli.inspect import inspect_artifact
-from kiln.installers.appimage import start_cache
+from kiln.installers.appimage import sections, start_cache
 from kiln.installers.appimage.desktop_entry import one_line
 from kiln.installers.appimage.format import assemble, elf_end_offset, make_squashfs, runtime_path
 from kiln.installers.appimage.installer import AppImageInstaller, runtime_version
@@ -513,7 +513,10 @@ def test_hello_sbom_names_every_file_it_ships(hello: Path, tmp_path: Path) -> No
     assert {refs[f"dist:{name}"]["name"] for name in ("rich", "markdown-it-py", "mdurl", "pygments")}
     assert refs["runtime"]["version"] == report["runtimes"]["linux-x86_64"]["full_version"]
     runtime = hello.read_bytes()[: elf_end_offset(hello)]  # Kiln's runtime: the start of the file, not the payload
-    assert refs["kiln-appimage-runtime"]["hashes"][0]["content"] == hashlib.sha256(runtime).hexdigest()
+    # hashed with the start cache's section blank: that section holds the digest of the payload, which holds the SBOM
+    assert refs["kiln-appimage-runtime"]["hashes"][0]["content"] == hashlib.sha256(
+        sections.blank(runtime, start_cache.SECTION)).hexdigest()
+    assert start_cache.read(runtime)[0] == hashlib.sha256(hello.read_bytes()[elf_end_offset(hello):]).hexdigest()[:32]
     assert refs["kiln-appimage-runtime"]["pedigree"]["ancestors"][0]["hashes"][0]["content"] == hashlib.sha256(
         runtime_path().read_bytes()).hexdigest()
     assert sbom_kit.listed_files(document)["AppRun"] == hashlib.sha256(files["AppRun"]).hexdigest()
