@@ -33,15 +33,13 @@ def try_argv(project: Path, args: list[str], from_sources: bool = False) -> list
             *args]
 
 
-def _reusable(project: Path) -> tuple[TryBundle, str] | None:
-    """The last try's bundle and the app's name when nothing changed (asked on a worker thread; any doubt: None, and
-    the engine decides)."""
+def _reusable(project: Path) -> TryBundle | None:
+    """The last try's bundle when nothing changed (asked on a worker thread; any doubt: None, and the engine
+    decides)."""
     try:
-        project_file = load_project(project)
-        bundle = reusable(project_file, default_cache_dir())
+        return reusable(load_project(project), default_cache_dir())
     except Exception:  # an unreadable project: the engine says what is wrong with it, in its words
         return None
-    return (bundle, project_file.project.app.name) if bundle is not None else None
 
 
 class TryRunner(QObject):
@@ -74,17 +72,16 @@ class TryRunner(QObject):
         run_in_background(self, lambda: _reusable(project), lambda found: self._checked(request, found),
                           lambda _e: self._checked(request, None))
 
-    def _checked(self, request: tuple[Path, list[str]], found: tuple[TryBundle, str] | None) -> None:
+    def _checked(self, request: tuple[Path, list[str]], bundle: TryBundle | None) -> None:
         if self._checking is not request:
             return  # stopped meanwhile
         self._checking = None
         project, args = request
-        if found is None:
+        if bundle is None:
             self.engine.start(project, try_argv(project, args))
             return
-        bundle, name = found
         self.output.emit("▶ the app as it ships (unchanged since the last try: reused)\n")
-        self._start(bundle.argv(args), None, bundle.env(name, base={}), clean=False)
+        self._start(bundle.argv(args), None, bundle.env(base={}), clean=False)
 
     # --- from sources --------------------------------------------------------------------------------------------
     def run_sources(self, project: Path, args: list[str]) -> None:

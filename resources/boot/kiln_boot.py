@@ -89,6 +89,9 @@ if __name__ == "__main__":
         # The app's own `subprocess.run([sys.executable, "helper.py"])` needs an interpreter too: the launcher would
         # start the app again. (On Linux and macOS sys.executable is the runtime's python already.)
         sys.executable = _interpreter
+        # And the base one: multiprocessing takes an executable other than sys._base_executable for a virtual
+        # environment's, and starts sys._base_executable (the launcher, which would run the app) in its place.
+        sys._base_executable = _interpreter
         if _error_log:
             # A GUI app has no console: the traceback of an uncaught exception goes to the file the launcher
             # named, and the launcher shows its last line and path in a message box once the app has exited.

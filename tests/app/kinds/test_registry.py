@@ -5,14 +5,12 @@ tests/ui/test_installer_kinds.py); the model imports the kinds without any insta
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kit.testing import REPO
 
 from kiln.cli.main import main
 from kiln.kinds import registry
@@ -45,7 +43,10 @@ def toy() -> Iterator[None]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "examples" / "hello" / "hello", tmp_path / "hello" / "hello")
+    package = tmp_path / "hello" / "hello"  # an app with no dependencies (the bundle check follows its imports)
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "cli.py").write_text("def main():\n    print('hi')\n")
     path = tmp_path / "hello" / "kiln.toml"
     path.write_text(PROJECT.format(greeting="hi there"))
     return path
