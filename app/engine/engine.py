@@ -371,7 +371,7 @@ class Engine:
             outcomes: list[Artifact | Exception] = []
             for future in pending:
                 try:
-                    outcomes.append(future.result())
+                    outcomes.append(tools.result_of(future))
                 except Exception as e:  # BuildCancelled too; a KeyboardInterrupt or SystemExit goes on up
                     outcomes.append(e)
         return outcomes

@@ -46,6 +46,7 @@ from kiln.source.checks import inline_metadata_warnings
 from kiln.source.command import command_name
 from kiln.source.entry_checks import installed_entry_problems
 from kiln.source.package_data import complete_wheel
+from kiln.support import tools
 from kiln.support.bytecode import Compiled, Keep, compile_tree, finish_tree
 from kiln.support.errors import ProjectInvalid
 from kiln.support.links import link_tree
@@ -116,7 +117,7 @@ def stage_app(
             pending.set_result(prepare_runtime(started))
         app_wheel, precompiled = _dependencies(project, base_dir, target, work_dir, cache_dir, enter, report,
                                                lock_dir, pending)
-        runtime = pending.result()  # the runtime's own error, if it failed
+        runtime = tools.result_of(pending)  # the runtime's own error, if it failed
     # Bytecode must come from the target's own Python version; a foreign-OS runtime cannot run here.
     compiler = runtime.python if target.os == "linux" else None
     can_compile = compiler is not None or version == f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -198,7 +199,7 @@ def _dependencies(project: Project, base_dir: Path, target: Target, work_dir: Pa
 
     def compile_with() -> Bytecode | None:
         try:
-            ready = runtime.result()
+            ready = tools.result_of(runtime)
         except BaseException:
             return None  # the runtime stage reports its own failure
         compiler = ready.python if target.os == "linux" else None

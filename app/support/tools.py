@@ -17,14 +17,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kiln.support.errors import BuildCancelled, TimedOut, ToolFailed, ToolMissing
 
 log = logging.getLogger("kiln.tools")
+T = TypeVar("T")
 
 # Set by the engine's signal handler. A signal handler must not raise (it may land inside native code, e.g.
 # lief), so it only sets this flag; `run` notices it within a fraction of a second and stops its tool.
@@ -70,6 +73,16 @@ def check_time(doing: str = "") -> None:
     limit = _current()
     if limit is not None and time.monotonic() > limit.deadline:
         raise _timed_out(limit, doing)
+
+
+def result_of(future: Future[T]) -> T:
+    """`future.result()`, waking every fraction of a second: a SIGTERM that the kernel hands to a worker thread runs
+    Kiln's handler only once the main thread runs Python again, so a main thread blocked for good would miss it."""
+    while True:
+        try:
+            return future.result(timeout=_POLL_SECONDS)
+        except FutureTimeout:
+            continue
 
 
 def _timed_out(limit: _Limit, doing: str) -> TimedOut:

@@ -4,9 +4,11 @@ whatever it started (its process group)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -178,3 +180,25 @@ def test_outside_a_build_a_failure_does_not_point_at_a_build_log() -> None:
     with tools.time_limit("dmg", 3600), pytest.raises(ToolFailed) as caught:
         tools.run(["sh", "-c", "exit 1"])
     assert caught.value.hint == "the full output is in the build log"
+
+
+def test_a_signal_another_thread_received_runs_its_handler_while_the_main_thread_waits() -> None:
+    """The kernel may hand SIGTERM to any thread; Python runs the handler in the main thread only when it runs
+    Python. tools.result_of keeps waking, so the handler runs while a worker still works (here: the handler is what
+    lets the worker finish; with a plain future.result() it would give up after 10 s)."""
+    release, worker = threading.Event(), []
+
+    def work() -> str:
+        worker.append(threading.get_ident())
+        return "released" if release.wait(10) else "the handler never ran"
+
+    previous = signal.signal(signal.SIGUSR1, lambda *_: release.set())
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(work)
+            while not worker:
+                time.sleep(0.01)
+            threading.Timer(0.2, signal.pthread_kill, (worker[0], signal.SIGUSR1)).start()
+            assert tools.result_of(future) == "released"
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
