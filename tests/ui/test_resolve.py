@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
@@ -51,6 +52,8 @@ def test_results_per_platform_after_an_edit(driver: Any, hello: Path) -> None:
             in deps.message.text())
 
 
+@pytest.mark.slow  # uv gives up on the unreachable index only after its retries
+@pytest.mark.long  # bash .ci/long
 def test_offline_says_not_checked_never_a_false_cross(driver: Any, hello: Path) -> None:
     start = driver.page(PageId.START)
     driver.type(start.folder.edit, "~/hello")

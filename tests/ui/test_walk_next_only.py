@@ -22,7 +22,7 @@ from kit.dmg import ARCHIVES, PY, fake_macos_runtime
 
 from kiln.ui.page_ids import PageId
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]  # bash .ci/long
 LONG = 1_200_000  # a cold, isolated cache: this machine's Python is relocated, wheels for three platforms fetched
 
 TIPCALC = {

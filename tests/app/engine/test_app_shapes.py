@@ -24,7 +24,7 @@ from kit.testing import require_tools
 from kit.wine import wine_env
 from packaging.pylock import Pylock
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]  # bash .ci/long
 
 
 def _kiln(*args: str | Path, cwd: Path, cache: Path) -> KilnRun:
@@ -365,6 +365,7 @@ def test_msi_with_the_real_windows_cpython_runs_under_wine(key: str, built: _Bui
             assert f"prog {shape.command} " in out, out
     finally:
         subprocess.run(["wineserver", "-k"], env=env, capture_output=True, timeout=60)
+        shutil.rmtree(prefix, ignore_errors=True)  # 0.7 GB a shape
 
 
 def test_a_newcomers_first_build_makes_every_kind_or_says_why_not(built: _Built, tmp_path: Path,

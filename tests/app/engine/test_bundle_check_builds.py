@@ -74,6 +74,7 @@ def test_tkinter_on_the_embeddable_runtime_refuses_the_msi_with_the_fix(tmp_path
     assert report["findings"]["windows-x86_64"] == [finding] and report["findings"]["linux-x86_64"] == []
 
 
+@pytest.mark.long  # bash .ci/long
 def test_a_computed_qt_import_gets_the_qt_modules_fix(tmp_path: Path) -> None:
     require_tools("mksquashfs", "wixl", "msibuild", "msiinfo")
     folder = tmp_path / "qtapi"

@@ -55,6 +55,7 @@ def _run_portable(archive: Path, into: Path, name: str) -> None:
     assert result.returncode == 0 and result.stdout.strip() == f"{name} runs", result
 
 
+@pytest.mark.long  # bash .ci/long
 @pytest.mark.slow
 @pytest.mark.parametrize("round_number", range(10))
 def test_two_builds_on_an_empty_shared_cache_both_succeed(tmp_path: Path, round_number: int) -> None:

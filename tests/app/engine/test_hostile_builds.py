@@ -14,7 +14,7 @@ from kit.testing import require_tools
 
 from kiln.model.events import Event, JsonLinesReader
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]  # bash .ci/long
 UNREACHABLE = "http://127.0.0.1:9/mirror"  # python-build-standalone's mirror: refused at once (no GitHub here)
 
 PROJECT = """\

@@ -80,6 +80,7 @@ def backend_group(tmp_path: Path, process: subprocess.Popen[bytes] | None = None
     raise AssertionError("the backend never started")
 
 
+@pytest.mark.long  # bash .ci/long
 @pytest.mark.slow  # the limit must leave pip time to start the backend, even on a busy machine
 def test_the_stage_time_limit_stops_the_backend(sleepy: Path, tmp_path: Path) -> None:
     with tools.time_limit("dependencies", 30), pytest.raises(TimedOut) as caught:
@@ -132,6 +133,7 @@ def test_sigterm_to_kiln_build_leaves_no_backend(sleepy: Path, tmp_path: Path) -
     assert wait_until_group_gone(group) == []
 
 
+@pytest.mark.long  # bash .ci/long
 @pytest.mark.slow
 def test_kiln_build_stops_a_hung_backend_at_the_time_limit(sleepy: Path, tmp_path: Path) -> None:
     with _kiln_build(sleepy, tmp_path, timeout=30) as build:

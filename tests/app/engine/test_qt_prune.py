@@ -190,6 +190,7 @@ def test_qt_hello_appimage_is_pruned_smaller_and_runs(tmp_path: Path, cache: Pat
         assert QT_HELLO_LINE in run.stdout
 
 
+@pytest.mark.long  # bash .ci/long
 @pytest.mark.slow
 def test_qml_hello_appimage_runs_pruned(tmp_path: Path, cache: Path) -> None:
     dist = _build(tmp_path, "qml-hello", cache)

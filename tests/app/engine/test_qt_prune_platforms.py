@@ -33,7 +33,7 @@ import tomlkit
 from kit.testing import REPO, require_tools
 from kit.wine import wine_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]  # bash .ci/long
 PY = f"3.{sys.version_info.minor}"  # the DMG's layout-only runtime: the host compiles the bytecode
 ESSENTIALS = "PySide6-Essentials>=6.6,!=6.12.0"
 WINE_ESSENTIALS = "PySide6-Essentials==6.9.3"  # the newest whose Qt6Core.dll loads under Wine 8 (no icuuc.dll)

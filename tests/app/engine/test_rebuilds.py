@@ -110,6 +110,7 @@ def _artifacts(project: Path) -> dict[str, tuple[bytes, int]]:
             if p.name.endswith((".AppImage", ".tar.zst"))}
 
 
+@pytest.mark.long  # bash .ci/long
 @pytest.mark.slow
 def test_no_op_rebuild_leaves_the_artifacts_alone(tmp_path: Path) -> None:
     project = _project(tmp_path)
@@ -210,6 +211,7 @@ def test_layered_rebuild_has_the_bytes_of_a_cold_build(tmp_path: Path) -> None:
     assert _run_artifacts(project, tmp_path) == ["layered", "layered"]
 
 
+@pytest.mark.long  # bash .ci/long
 @pytest.mark.slow
 def test_a_change_below_the_app_layer_makes_new_bases(tmp_path: Path) -> None:
     """What the bases hold changing (here the dependencies' bytecode, through [build] optimize) is never hidden

@@ -35,6 +35,7 @@ def _entries(cache: Path) -> dict[str, set[Path]]:
     return {name: {p for p in (cache / name).iterdir() if not p.name.startswith(".")} for name in CACHES}
 
 
+@pytest.mark.long  # bash .ci/long
 def test_another_apps_entries_in_this_apps_place_are_made_again(tmp_path: Path) -> None:
     require_tools("mksquashfs", "unsquashfs", "tar", "zstd")
     cache = tmp_path / "cache"

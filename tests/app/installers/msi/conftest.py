@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,3 +36,4 @@ def prefix(wine_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterat
     prefix = Prefix(root, {**env, "WINEPREFIX": str(root)})
     yield prefix
     subprocess.run(["wineserver", "-k"], env=prefix.env, capture_output=True, timeout=60)
+    shutil.rmtree(root, ignore_errors=True)  # 0.7 GB a test: a full suite would fill a small disk

@@ -110,6 +110,7 @@ def reg_query(prefix: Prefix, key: str) -> str:  # type: ignore[name-defined]
     return result.stdout.decode("utf-8", errors="replace") if result.returncode == 0 else ""
 
 
+@pytest.mark.long  # bash .ci/long
 @pytest.mark.wine
 @pytest.mark.slow
 @pytest.mark.parametrize("scope", ["per-user", "per-machine"])

@@ -13,7 +13,7 @@ import pytest
 from kit import msi as msi_kit
 from kit.wine import Prefix
 
-pytestmark = [pytest.mark.wine, pytest.mark.slow]
+pytestmark = [pytest.mark.wine, pytest.mark.slow, pytest.mark.long]  # bash .ci/long
 INSTALL_FAILED = 1603 & 0xFF  # Wine hands exit codes to Linux cut to 8 bits
 
 

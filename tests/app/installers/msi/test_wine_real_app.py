@@ -14,7 +14,7 @@ import tomlkit
 from kit.runner import kiln
 from kit.wine import Prefix
 
-pytestmark = [pytest.mark.wine, pytest.mark.slow]
+pytestmark = [pytest.mark.wine, pytest.mark.slow, pytest.mark.long]  # bash .ci/long
 MKDOCS = "mkdocs==1.6.1"
 
 

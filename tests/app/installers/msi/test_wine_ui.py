@@ -17,7 +17,7 @@ from kit import msi as msi_kit
 from kit.wine import Prefix
 from PIL import ImageGrab
 
-pytestmark = [pytest.mark.wine, pytest.mark.slow]
+pytestmark = [pytest.mark.wine, pytest.mark.slow, pytest.mark.long]  # bash .ci/long
 LICENCE = "Tally Licence\n\nYou may use this app. {Braces} and back\\slashes and Ünïcode stay as they are.\n"
 CHOSEN = "C:\\Kiln Chosen\\Tally"
 
