@@ -97,3 +97,16 @@ def isolate_pip(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX", "PIP_REQUIRE_HASHES",
                  "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_INDEX", "UV_DEFAULT_INDEX"):
         monkeypatch.delenv(name, raising=False)
+
+
+MARKER_WHEELS = (("colorama", "0.4.6"), ("shtab", "1.7.1"), ("humanize", "4.9.0"), ("humanize", "4.17.0"))
+"""A find-links folder's worth for per-target resolution: a Windows-only and a not-Windows dependency (by marker),
+and two releases of one package (a developer's lock pins the older)."""
+
+
+def marker_wheels(folder: Path) -> Path:
+    """`folder` (made) with the MARKER_WHEELS as small pure wheels."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, version in MARKER_WHEELS:
+        module_wheel(folder, name, version)
+    return folder

@@ -16,7 +16,7 @@ from kit import msi as msi_kit
 from kit.projects import write_project
 from kit.runner import kiln
 from kit.testing import require_tools
-from kit.wheels import isolate_pip, module_wheel
+from kit.wheels import isolate_pip, marker_wheels, module_wheel
 
 from kiln.support.uv import uv_binary, uv_env
 
@@ -31,11 +31,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def wheels(tmp_path: Path) -> Path:
-    folder = tmp_path / "wheels"
-    folder.mkdir()
-    for name, version in (("colorama", "0.4.6"), ("shtab", "1.7.1"), ("humanize", "4.9.0"), ("humanize", "4.17.0")):
-        module_wheel(folder, name, version)
-    return folder
+    return marker_wheels(tmp_path / "wheels")
 
 
 def _portable_names(artifact: Path) -> set[str]:

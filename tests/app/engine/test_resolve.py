@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from kit.projects import write_project
-from kit.wheels import isolate_pip, module_wheel
+from kit.wheels import isolate_pip, marker_wheels
 
 from kiln.engine.resolve import Request, compile_argv, failure, resolve_all
 from kiln.support.targets import TARGETS
@@ -28,11 +28,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def wheels(tmp_path: Path) -> Path:
-    folder = tmp_path / "wheels"
-    folder.mkdir()
-    for name, version in (("colorama", "0.4.6"), ("shtab", "1.7.1"), ("humanize", "4.9.0"), ("humanize", "4.17.0")):
-        module_wheel(folder, name, version)
-    return folder
+    return marker_wheels(tmp_path / "wheels")
 
 
 def test_compile_argv_resolves_for_the_target(tmp_path: Path) -> None:
