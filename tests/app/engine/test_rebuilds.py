@@ -152,20 +152,7 @@ def _logs(events: list[Event]) -> list[str]:
 
 def _run_artifacts(project: Path, tmp_path: Path) -> list[str]:
     """The first line each artifact's app prints: the AppImage run for real, the portable unpacked by GNU tar."""
-    dist = project.parent / "dist"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "APPIMAGE_EXTRACT_AND_RUN": "1",
-           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "LANG": "C.UTF-8"}
-    unpacked = tmp_path / "unpacked"
-    shutil.rmtree(unpacked, ignore_errors=True)
-    unpacked.mkdir()
-    subprocess.run(["tar", "--zstd", "-xf", str(dist / "hello-1.0.0-linux-x86_64.tar.zst"), "-C", str(unpacked)],
-                   check=True, timeout=300)
-    lines = []
-    for program in (dist / "hello-1.0.0-linux-x86_64.AppImage", unpacked / "hello" / "hello"):
-        run = subprocess.run([str(program)], capture_output=True, text=True, timeout=300, env=env, check=False)
-        assert run.returncode == 0, run.stderr
-        lines.append(run.stdout.splitlines()[0])
-    return lines
+    return [output[0] for output in _run_both(project, tmp_path, "hello")]
 
 
 @pytest.mark.slow
@@ -255,16 +242,22 @@ def _wheel_app(folder: Path, marker: str) -> Path:
 
 
 def _run_wheel_app(project: Path, tmp_path: Path) -> list[list[str]]:
+    return _run_both(project, tmp_path, "tally")
+
+
+def _run_both(project: Path, tmp_path: Path, name: str) -> list[list[str]]:
+    """What the AppImage (run for real) and the portable (unpacked by GNU tar) of app `name` print, in a clean
+    environment."""
     dist = project.parent / "dist"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "APPIMAGE_EXTRACT_AND_RUN": "1",
            "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"), "LANG": "C.UTF-8"}
     unpacked = tmp_path / "unpacked"
     shutil.rmtree(unpacked, ignore_errors=True)
     unpacked.mkdir()
-    subprocess.run(["tar", "--zstd", "-xf", str(dist / "tally-1.0.0-linux-x86_64.tar.zst"), "-C", str(unpacked)],
+    subprocess.run(["tar", "--zstd", "-xf", str(dist / f"{name}-1.0.0-linux-x86_64.tar.zst"), "-C", str(unpacked)],
                    check=True, timeout=300)
     outputs = []
-    for program in (dist / "tally-1.0.0-linux-x86_64.AppImage", unpacked / "tally" / "tally"):
+    for program in (dist / f"{name}-1.0.0-linux-x86_64.AppImage", unpacked / name / name):
         run = subprocess.run([str(program)], capture_output=True, text=True, timeout=300, env=env, check=False)
         assert run.returncode == 0, run.stderr
         outputs.append(run.stdout.splitlines())
